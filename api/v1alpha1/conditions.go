@@ -1,0 +1,66 @@
+package v1alpha1
+
+// Condition types used across Haul resources. Ready always summarises the others.
+const (
+	// ConditionReady says whether the object is fully reconciled and usable.
+	ConditionReady = "Ready"
+	// ConditionHealthy says whether what the object watches (registries, Applications) is healthy.
+	ConditionHealthy = "Healthy"
+	// ConditionPromoting is True on a Stage while a Promotion runs for it.
+	ConditionPromoting = "Promoting"
+	// ConditionVerified says whether the Stage's current Freight passed verification.
+	ConditionVerified = "Verified"
+)
+
+// Reasons for conditions and the events that mirror them. CamelCase, and each one
+// names what a human should look at.
+const (
+	ReasonReconciled           = "Reconciled"
+	ReasonNamespaceCreated     = "NamespaceCreated"
+	ReasonNamespaceNotOwned    = "NamespaceNotOwned"
+	ReasonNamespaceTerminating = "NamespaceTerminating"
+	ReasonDiscoveryFailed      = "DiscoveryFailed"
+	ReasonDiscoverySucceeded   = "DiscoverySucceeded"
+	ReasonRateLimited          = "RateLimited"
+	ReasonInvalidConstraint    = "InvalidConstraint"
+	ReasonFreightCreated       = "FreightCreated"
+	ReasonCycleDetected        = "CycleDetected"
+	ReasonPromotionRunning     = "PromotionRunning"
+	ReasonPromotionSucceeded   = "PromotionSucceeded"
+	ReasonPromotionFailed      = "PromotionFailed"
+	ReasonPromotionErrored     = "PromotionErrored"
+	ReasonPromotionAborted     = "PromotionAborted"
+	ReasonFreightNotAvailable  = "FreightNotAvailable"
+	ReasonVerificationPassed   = "VerificationPassed"
+	ReasonVerificationFailed   = "VerificationFailed"
+	ReasonVerificationRunning  = "VerificationRunning"
+	ReasonNoFreight            = "NoFreight"
+)
+
+// Well-known labels and annotations.
+const (
+	// LabelProject marks a namespace as owned by a Haul Project.
+	LabelProject = "haul.dev/project"
+	// LabelAlias mirrors Freight.alias so Freight can be selected by alias.
+	LabelAlias = "haul.dev/alias"
+	// LabelCredType marks a Secret as a credential: git, image, helm or generic.
+	LabelCredType = "haul.dev/cred-type"
+	// LabelStage and LabelFreight on Promotions allow listing by stage or freight.
+	LabelStage   = "haul.dev/stage"
+	LabelFreight = "haul.dev/freight"
+	// AnnotationRefresh set to a new value forces a Warehouse discovery or Stage re-evaluation.
+	AnnotationRefresh = "haul.dev/refresh"
+	// AnnotationAbort on a Promotion aborts it; on a Stage it aborts the running verification.
+	AnnotationAbort = "haul.dev/abort"
+	// AnnotationReverify on a Stage re-runs verification of its current Freight.
+	AnnotationReverify = "haul.dev/reverify"
+	// AnnotationKeepNamespace on a Project keeps its namespace when the Project is deleted.
+	AnnotationKeepNamespace = "haul.dev/keep-namespace"
+	// AnnotationAuthorizedStage on an Argo CD Application names the "<project>:<stage>"
+	// allowed to change it.
+	AnnotationAuthorizedStage = "haul.dev/authorized-stage"
+	// AnnotationKargoAuthorizedStage is Kargo's equivalent, honoured for migrating users.
+	AnnotationKargoAuthorizedStage = "kargo.akuity.io/authorized-stage"
+	// AnnotationCreateActor records who asked for a Promotion (user, "auto-promotion", ...).
+	AnnotationCreateActor = "haul.dev/create-actor"
+)

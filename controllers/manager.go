@@ -1,0 +1,32 @@
+package controllers
+
+import (
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+)
+
+// Options configure all controllers; zero values mean the documented defaults.
+type Options struct {
+	// MinWarehouseInterval is the floor applied to Warehouse.spec.interval.
+	MinWarehouseInterval time.Duration
+	// WorkDir is where Promotions get their working directories and where the shared
+	// Git and discovery caches live.
+	WorkDir string
+	// RegistryRPS limits requests per second to one registry (default 20).
+	RegistryRPS float64
+}
+
+// setupFuncs are the controllers to start; each controller package adds itself in
+// controllers/register.go so that wiring lives in one place.
+var setupFuncs []func(ctrl.Manager, Options) error
+
+// SetupAll registers every controller with the manager.
+func SetupAll(mgr ctrl.Manager, opts Options) error {
+	for _, f := range setupFuncs {
+		if err := f(mgr, opts); err != nil {
+			return err
+		}
+	}
+	return nil
+}

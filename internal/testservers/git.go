@@ -1,0 +1,100 @@
+package testservers
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cgi"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+)
+
+// GitServer serves bare repositories under Root over smart HTTP with `git http-backend`.
+type GitServer struct {
+	Root     string
+	URL      string // http://127.0.0.1:<port>
+	srv      *http.Server
+	ln       net.Listener
+	requests atomic.Int64
+	// Username and Password, when set, are required with HTTP basic auth.
+	Username, Password string
+}
+
+// StartGitServer serves the bare repositories in root (created if missing).
+func StartGitServer(root string) (*GitServer, error) {
+	return StartGitServerOn(root, "127.0.0.1:0")
+}
+
+// StartGitServerOn is StartGitServer on a chosen address.
+func StartGitServerOn(root, addr string) (*GitServer, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, err
+	}
+	gitPath, err := exec.LookPath("git")
+	if err != nil {
+		return nil, fmt.Errorf("git is required for the git server: %w", err)
+	}
+	execPath, err := exec.Command(gitPath, "--exec-path").Output()
+	if err != nil {
+		return nil, fmt.Errorf("git --exec-path: %w", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &GitServer{Root: root, URL: "http://" + ln.Addr().String(), ln: ln}
+	backend := &cgi.Handler{
+		Path: filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
+		Env: []string{
+			"GIT_PROJECT_ROOT=" + root,
+			"GIT_HTTP_EXPORT_ALL=1",
+			"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.receivepack", "GIT_CONFIG_VALUE_0=true",
+		},
+	}
+	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		if s.Username != "" {
+			u, p, ok := r.BasicAuth()
+			if !ok || u != s.Username || p != s.Password {
+				w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+		}
+		// http-backend refuses pushes without an authenticated user; this server is for
+		// tests and the local demo, so every caller counts as one.
+		r.Header.Set("Remote-User", "haul")
+		backend.ServeHTTP(w, r)
+	})}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Requests counts HTTP requests served, so tests can prove that nothing was fetched.
+func (s *GitServer) Requests() int64 { return s.requests.Load() }
+
+// RepoURL is the clone URL of the named repository (e.g. "gitops" → http://…/gitops.git).
+func (s *GitServer) RepoURL(name string) string { return s.URL + "/" + name + ".git" }
+
+// InitBare creates an empty bare repository with default branch main.
+func (s *GitServer) InitBare(name string) (string, error) {
+	dir := filepath.Join(s.Root, name+".git")
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil
+	}
+	out, err := exec.Command("git", "init", "--bare", "--initial-branch=main", dir).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("git init --bare: %v: %s", err, out)
+	}
+	// Allow pushes over http-backend without a hook-based auth setup.
+	if out, err := exec.Command("git", "-C", dir, "config", "http.receivepack", "true").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("git config: %v: %s", err, out)
+	}
+	return dir, nil
+}
+
+// Close stops the server.
+func (s *GitServer) Close() error { return s.srv.Close() }
