@@ -14,8 +14,6 @@ type ProjectStats struct {
 	Stages int32 `json:"stages"`
 	// +optional
 	HealthyStages int32 `json:"healthyStages"`
-	// +optional
-	Freight int32 `json:"freight"`
 }
 
 // ProjectStatus reports whether the project's namespace and roles are in place.

@@ -1,0 +1,183 @@
+package project
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+)
+
+// Finalizer lets the controller remove the project's namespace before the Project goes.
+const Finalizer = "haul.dev/project"
+
+// Reconciler reconciles Projects.
+type Reconciler struct {
+	client.Client
+	Recorder record.EventRecorder
+}
+
+// SetupWithManager registers the Project controller. It also watches namespaces and the
+// objects counted in Project status, mapping each to the Project of the same name.
+func SetupWithManager(mgr ctrl.Manager) error {
+	r := &Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor("project-controller")}
+	byNamespace := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		ns := o.GetNamespace()
+		if ns == "" {
+			ns = o.GetName() // a Namespace maps to the Project of its own name
+		}
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: ns}}}
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&haulv1.Project{}).
+		Watches(&corev1.Namespace{}, byNamespace).
+		Watches(&haulv1.Stage{}, byNamespace).
+		Watches(&haulv1.Warehouse{}, byNamespace).
+		Named("project").
+		Complete(r)
+}
+
+// Reconcile makes the namespace and roles match the Project, or removes them on deletion.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	p := &haulv1.Project{}
+	if err := r.Get(ctx, req.NamespacedName, p); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !p.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, p)
+	}
+	if controllerutil.AddFinalizer(p, Finalizer) {
+		if err := r.Update(ctx, p); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	before := p.Status.DeepCopy()
+	result, err := r.reconcileNamespace(ctx, p)
+	if err == nil && meta.IsStatusConditionTrue(p.Status.Conditions, haulv1.ConditionReady) {
+		err = r.reconcileStats(ctx, p)
+	}
+	if err != nil {
+		setReady(p, metav1.ConditionFalse, "ReconcileError", err.Error())
+	}
+	if !reflect.DeepEqual(before, &p.Status) {
+		if perr := r.Status().Update(ctx, p); perr != nil && !apierrors.IsConflict(perr) {
+			return ctrl.Result{}, perr
+		} else if perr != nil {
+			return ctrl.Result{Requeue: true}, nil
+		}
+	}
+	return result, err
+}
+
+func (r *Reconciler) reconcileNamespace(ctx context.Context, p *haulv1.Project) (ctrl.Result, error) {
+	ns := &corev1.Namespace{}
+	err := r.Get(ctx, client.ObjectKey{Name: p.Name}, ns)
+	switch {
+	case apierrors.IsNotFound(err):
+		ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+			Name:   p.Name,
+			Labels: map[string]string{haulv1.LabelProject: "true"},
+		}}
+		if err := r.Create(ctx, ns); err != nil {
+			return ctrl.Result{}, fmt.Errorf("creating namespace %s: %w", p.Name, err)
+		}
+		r.Recorder.Eventf(p, corev1.EventTypeNormal, haulv1.ReasonNamespaceCreated, "Created namespace %s", p.Name)
+	case err != nil:
+		return ctrl.Result{}, err
+	case ns.Labels[haulv1.LabelProject] != "true":
+		msg := fmt.Sprintf("namespace %s already exists and is not labelled %s=\"true\"; label it to let this Project adopt it", p.Name, haulv1.LabelProject)
+		if setReady(p, metav1.ConditionFalse, haulv1.ReasonNamespaceNotOwned, msg) {
+			r.Recorder.Event(p, corev1.EventTypeWarning, haulv1.ReasonNamespaceNotOwned, msg)
+		}
+		return ctrl.Result{}, nil
+	case !ns.DeletionTimestamp.IsZero():
+		setReady(p, metav1.ConditionFalse, haulv1.ReasonNamespaceTerminating, fmt.Sprintf("namespace %s is being deleted", p.Name))
+		return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
+	}
+	for name, rules := range roleRules() {
+		if err := r.ensureRole(ctx, p.Name, name, rules); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	setReady(p, metav1.ConditionTrue, haulv1.ReasonReconciled, fmt.Sprintf("namespace %s and roles are in place", p.Name))
+	p.Status.ObservedGeneration = p.Generation
+	return ctrl.Result{}, nil
+}
+
+func (r *Reconciler) ensureRole(ctx context.Context, ns, name string, rules []rbacv1.PolicyRule) error {
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, role, func() error {
+		if role.Labels == nil {
+			role.Labels = map[string]string{}
+		}
+		role.Labels["app.kubernetes.io/managed-by"] = "haul"
+		role.Rules = rules
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("ensuring role %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
+
+func (r *Reconciler) reconcileStats(ctx context.Context, p *haulv1.Project) error {
+	var stages haulv1.StageList
+	if err := r.List(ctx, &stages, client.InNamespace(p.Name)); err != nil {
+		return err
+	}
+	var warehouses haulv1.WarehouseList
+	if err := r.List(ctx, &warehouses, client.InNamespace(p.Name)); err != nil {
+		return err
+	}
+	stats := haulv1.ProjectStats{Stages: int32(len(stages.Items)), Warehouses: int32(len(warehouses.Items))}
+	for _, s := range stages.Items {
+		if s.Status.Health != nil && s.Status.Health.Status == haulv1.HealthHealthy {
+			stats.HealthyStages++
+		}
+	}
+	p.Status.Stats = stats
+	return nil
+}
+
+func (r *Reconciler) finalize(ctx context.Context, p *haulv1.Project) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(p, Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	if p.Annotations[haulv1.AnnotationKeepNamespace] != "true" {
+		ns := &corev1.Namespace{}
+		err := r.Get(ctx, client.ObjectKey{Name: p.Name}, ns)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+		// Only a namespace this project owns is removed; one it was refused stays.
+		if err == nil && ns.Labels[haulv1.LabelProject] == "true" && ns.DeletionTimestamp.IsZero() {
+			if err := r.Delete(ctx, ns); err != nil && !apierrors.IsNotFound(err) {
+				return ctrl.Result{}, fmt.Errorf("deleting namespace %s: %w", p.Name, err)
+			}
+		}
+	}
+	controllerutil.RemoveFinalizer(p, Finalizer)
+	return ctrl.Result{}, r.Update(ctx, p)
+}
+
+// setReady sets the Ready condition and reports whether it changed.
+func setReady(p *haulv1.Project, status metav1.ConditionStatus, reason, msg string) bool {
+	return meta.SetStatusCondition(&p.Status.Conditions, metav1.Condition{
+		Type: haulv1.ConditionReady, Status: status, Reason: reason, Message: msg,
+		ObservedGeneration: p.Generation,
+	})
+}
