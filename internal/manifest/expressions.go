@@ -1,0 +1,91 @@
+package manifest
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/expr-lang/expr"
+)
+
+// maxExpressionLength matches the CRD bound on `if` and keeps hostile input cheap to reject.
+const maxExpressionLength = 64 << 10
+
+// templateExpressions returns the bodies of every ${{ … }} in s, or an error when one is
+// not closed.
+func templateExpressions(s string) ([]string, error) {
+	var out []string
+	for {
+		i := strings.Index(s, "${{")
+		if i < 0 {
+			return out, nil
+		}
+		rest := s[i+3:]
+		j := strings.Index(rest, "}}")
+		if j < 0 {
+			return nil, fmt.Errorf("unterminated ${{ in %q", Shorten(s, 80))
+		}
+		out = append(out, strings.TrimSpace(rest[:j]))
+		s = rest[j+2:]
+	}
+}
+
+// compileExpression checks that an expression parses. Variables and functions are not
+// known here (they depend on the Promotion), so only syntax is checked.
+func compileExpression(body string) error {
+	if len(body) > maxExpressionLength {
+		return fmt.Errorf("expression longer than %d bytes", maxExpressionLength)
+	}
+	if strings.TrimSpace(body) == "" {
+		return fmt.Errorf("empty expression")
+	}
+	if _, err := expr.Compile(body); err != nil {
+		return fmt.Errorf("expression %q does not compile: %s", Shorten(body, 80), firstLine(err.Error()))
+	}
+	return nil
+}
+
+// checkTemplate compiles every ${{ }} in s.
+func checkTemplate(s string) error {
+	bodies, err := templateExpressions(s)
+	if err != nil {
+		return err
+	}
+	for _, b := range bodies {
+		if err := compileExpression(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walkStrings calls f for every string in a decoded JSON value, with its path.
+func walkStrings(path string, v any, f func(path, s string)) {
+	switch t := v.(type) {
+	case string:
+		f(path, t)
+	case map[string]any:
+		for k, x := range t {
+			walkStrings(path+"."+k, x, f)
+		}
+	case []any:
+		for i, x := range t {
+			walkStrings(fmt.Sprintf("%s[%d]", path, i), x, f)
+		}
+	}
+}
+
+// Shorten cuts s to n runes for messages.
+func Shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,384 @@
+package manifest
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"k8s.io/apimachinery/pkg/runtime"
+	sigsjson "sigs.k8s.io/json"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/pipeline"
+)
+
+// Cluster is what the cluster already holds in the namespaces a set touches, for the
+// checks that span objects (stage cycles, references to stages and warehouses).
+type Cluster struct {
+	// Stages by namespace.
+	Stages map[string][]haulv1.Stage
+	// Warehouses by namespace: the set of names.
+	Warehouses map[string]map[string]bool
+}
+
+// Problem is one reason a document is rejected.
+type Problem struct {
+	Document string
+	Message  string
+}
+
+// ValidationError lists every problem found in a set; nothing of the set may be written.
+type ValidationError struct {
+	Problems []Problem
+}
+
+func (e *ValidationError) Error() string {
+	lines := make([]string, 0, len(e.Problems))
+	for _, p := range e.Problems {
+		lines = append(lines, p.Document+": "+p.Message)
+	}
+	if len(lines) == 1 {
+		return lines[0]
+	}
+	return fmt.Sprintf("%d problems: %s", len(lines), strings.Join(lines, "; "))
+}
+
+// Decode strictly decodes a Haul document into its Go type; unknown or duplicate fields
+// are reported with their path.
+func Decode(d *Document) (runtime.Object, []string, error) {
+	obj, err := newObject(d.Object.GetKind())
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := json.Marshal(d.Object.Object)
+	if err != nil {
+		return nil, nil, err
+	}
+	strict, err := sigsjson.UnmarshalStrict(b, obj)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s", cleanJSONError(err))
+	}
+	var msgs []string
+	for _, e := range strict {
+		msgs = append(msgs, cleanJSONError(e))
+	}
+	return obj, msgs, nil
+}
+
+func newObject(kind string) (runtime.Object, error) {
+	switch kind {
+	case "Project":
+		return &haulv1.Project{}, nil
+	case "ProjectConfig":
+		return &haulv1.ProjectConfig{}, nil
+	case "Warehouse":
+		return &haulv1.Warehouse{}, nil
+	case "Freight":
+		return &haulv1.Freight{}, nil
+	case "Stage":
+		return &haulv1.Stage{}, nil
+	case "Promotion":
+		return &haulv1.Promotion{}, nil
+	case "PromotionTask":
+		return &haulv1.PromotionTask{}, nil
+	case "ClusterPromotionTask":
+		return &haulv1.ClusterPromotionTask{}, nil
+	}
+	return nil, fmt.Errorf("kind %q is not a Haul kind (known: Project, ProjectConfig, Warehouse, Freight, Stage, Promotion, PromotionTask, ClusterPromotionTask)", kind)
+}
+
+// cleanJSONError turns `json: unknown field "spec.x"` into `spec.x: unknown field`.
+func cleanJSONError(err error) string {
+	s := strings.TrimPrefix(err.Error(), "json: ")
+	for _, kind := range []string{"unknown field", "duplicate field"} {
+		if rest, ok := strings.CutPrefix(s, kind+" "); ok {
+			return strings.Trim(rest, `"`) + ": " + kind
+		}
+	}
+	if i := strings.Index(s, "json: cannot unmarshal "); i >= 0 {
+		// e.g. json: cannot unmarshal string into Go struct field Stage.spec.requestedFreight of type []v1alpha1.FreightRequest
+		msg := s[i+len("json: cannot unmarshal "):]
+		if j := strings.Index(msg, " into Go struct field "); j >= 0 {
+			what := msg[:j]
+			rest := msg[j+len(" into Go struct field "):]
+			path, typ, _ := strings.Cut(rest, " of type ")
+			if k := strings.IndexByte(path, '.'); k >= 0 {
+				path = path[k+1:]
+			}
+			return fmt.Sprintf("%s: wrong type: got %s, want %s", path, what, typ)
+		}
+	}
+	return strings.TrimPrefix(s, "json: ")
+}
+
+// Validate checks a whole set before anything is written. It returns warnings (things
+// that may be fine later, such as an upstream stage applied afterwards) and a
+// *ValidationError listing every problem.
+func Validate(docs []Document, cluster Cluster) ([]string, error) {
+	var problems []Problem
+	var warnings []string
+	add := func(d *Document, format string, args ...any) {
+		problems = append(problems, Problem{Document: d.Describe(), Message: fmt.Sprintf(format, args...)})
+	}
+	seen := map[string]string{}
+	stagesByNS := map[string][]haulv1.Stage{}
+	stageDocs := map[string]*Document{}
+	warehousesByNS := map[string]map[string]bool{}
+	for i := range docs {
+		d := &docs[i]
+		key := d.Object.GetAPIVersion() + "/" + d.Object.GetKind() + "/" + d.Object.GetNamespace() + "/" + d.Object.GetName()
+		if prev, dup := seen[key]; dup {
+			add(d, "duplicate of the object in %s", prev)
+			continue
+		}
+		seen[key] = d.Source
+		if d.Object.GroupVersionKind().Group != haulv1.GroupVersion.Group {
+			continue
+		}
+		if d.Object.GetAPIVersion() != haulv1.GroupVersion.String() {
+			add(d, "apiVersion %q is not served; use %s", d.Object.GetAPIVersion(), haulv1.GroupVersion)
+			continue
+		}
+		obj, strict, err := Decode(d)
+		if err != nil {
+			add(d, "%v", err)
+			continue
+		}
+		for _, m := range strict {
+			add(d, "%s", m)
+		}
+		schemaMsgs, err := schemaErrors(d.Object.GetKind(), d.Object.Object)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range schemaMsgs {
+			add(d, "%s", m)
+		}
+		for _, m := range semanticErrors(obj) {
+			add(d, "%s", m)
+		}
+		switch o := obj.(type) {
+		case *haulv1.Stage:
+			stagesByNS[d.Object.GetNamespace()] = append(stagesByNS[d.Object.GetNamespace()], *o)
+			stageDocs[d.Object.GetNamespace()+"/"+o.Name] = d
+		case *haulv1.Warehouse:
+			if warehousesByNS[d.Object.GetNamespace()] == nil {
+				warehousesByNS[d.Object.GetNamespace()] = map[string]bool{}
+			}
+			warehousesByNS[d.Object.GetNamespace()][o.Name] = true
+		}
+	}
+
+	namespaces := make([]string, 0, len(stagesByNS))
+	for ns := range stagesByNS {
+		namespaces = append(namespaces, ns)
+	}
+	sort.Strings(namespaces)
+	for _, ns := range namespaces {
+		proposed := stagesByNS[ns]
+		all := append(append([]haulv1.Stage{}, cluster.Stages[ns]...), proposed...)
+		known := map[string]bool{}
+		for _, s := range all {
+			known[s.Name] = true
+		}
+		cycles := pipeline.FindCycle(all)
+		for _, s := range proposed {
+			d := stageDocs[ns+"/"+s.Name]
+			if loop, ok := cycles[s.Name]; ok {
+				add(d, "spec.requestedFreight: stage cycle %s (a stage may not take Freight from itself, directly or through other stages)", strings.Join(loop, " → "))
+			}
+			for i, r := range s.Spec.RequestedFreight {
+				for _, up := range r.Sources.Stages {
+					if !known[up] {
+						warnings = append(warnings, fmt.Sprintf("%s: spec.requestedFreight[%d].sources.stages: stage %q does not exist in project %q (yet)", d.ResourceName(), i, up, ns))
+					}
+				}
+				if r.Origin.Kind == haulv1.FreightOriginKindWarehouse && !warehousesByNS[ns][r.Origin.Name] && !cluster.Warehouses[ns][r.Origin.Name] {
+					warnings = append(warnings, fmt.Sprintf("%s: spec.requestedFreight[%d].origin: warehouse %q does not exist in project %q (yet)", d.ResourceName(), i, r.Origin.Name, ns))
+				}
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return warnings, &ValidationError{Problems: problems}
+	}
+	return warnings, nil
+}
+
+// semanticErrors checks what neither the Go types nor the CRD schema can: semver
+// constraints, regular expressions, globs and expressions.
+func semanticErrors(obj runtime.Object) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	switch o := obj.(type) {
+	case *haulv1.Warehouse:
+		if c := o.Spec.FreightCreationCriteria; c != nil && c.Expression != "" {
+			if err := compileExpression(unwrapExpression(c.Expression)); err != nil {
+				bad("spec.freightCreationCriteria.expression: %v", err)
+			}
+		}
+		for i, s := range o.Spec.Subscriptions {
+			p := fmt.Sprintf("spec.subscriptions[%d]", i)
+			if img := s.Image; img != nil {
+				if (img.ImageSelectionStrategy == "" || img.ImageSelectionStrategy == haulv1.ImageSelectionSemVer) && img.Constraint != "" {
+					if err := checkConstraint(img.Constraint); err != nil {
+						bad("%s.image.constraint: %v", p, err)
+					}
+				}
+				out = append(out, checkRegexes(p+".image.allowTagsRegexes", img.AllowTagsRegexes)...)
+				out = append(out, checkRegexes(p+".image.ignoreTagsRegexes", img.IgnoreTagsRegexes)...)
+			}
+			if g := s.Git; g != nil {
+				if g.SemverConstraint != "" {
+					if err := checkConstraint(g.SemverConstraint); err != nil {
+						bad("%s.git.semverConstraint: %v", p, err)
+					}
+				}
+				out = append(out, checkRegexes(p+".git.allowTagsRegexes", g.AllowTagsRegexes)...)
+				out = append(out, checkRegexes(p+".git.ignoreTagsRegexes", g.IgnoreTagsRegexes)...)
+				out = append(out, checkPathSelectors(p+".git.includePaths", g.IncludePaths)...)
+				out = append(out, checkPathSelectors(p+".git.excludePaths", g.ExcludePaths)...)
+				if g.ExpressionFilter != "" {
+					if err := compileExpression(unwrapExpression(g.ExpressionFilter)); err != nil {
+						bad("%s.git.expressionFilter: %v", p, err)
+					}
+				}
+			}
+			if c := s.Chart; c != nil && c.SemverConstraint != "" {
+				if err := checkConstraint(c.SemverConstraint); err != nil {
+					bad("%s.chart.semverConstraint: %v", p, err)
+				}
+			}
+		}
+	case *haulv1.Stage:
+		out = append(out, checkVars("spec.vars", o.Spec.Vars)...)
+		if t := o.Spec.PromotionTemplate; t != nil {
+			out = append(out, checkVars("spec.promotionTemplate.spec.vars", t.Spec.Vars)...)
+			out = append(out, checkSteps("spec.promotionTemplate.spec.steps", t.Spec.Steps)...)
+		}
+		if v := o.Spec.Verification; v != nil {
+			out = append(out, checkSteps("spec.verification.steps", v.Steps)...)
+		}
+	case *haulv1.PromotionTask:
+		out = append(out, checkVars("spec.vars", o.Spec.Vars)...)
+		out = append(out, checkSteps("spec.steps", o.Spec.Steps)...)
+	case *haulv1.ClusterPromotionTask:
+		out = append(out, checkVars("spec.vars", o.Spec.Vars)...)
+		out = append(out, checkSteps("spec.steps", o.Spec.Steps)...)
+	case *haulv1.ProjectConfig:
+		for i, p := range o.Spec.PromotionPolicies {
+			path := fmt.Sprintf("spec.promotionPolicies[%d].stageSelector.name", i)
+			if err := checkNamePattern(p.StageSelector.Name); err != nil {
+				bad("%s: %v", path, err)
+			}
+		}
+	case *haulv1.Promotion:
+		out = append(out, checkVars("spec.vars", o.Spec.Vars)...)
+	}
+	return out
+}
+
+// checkConstraint parses a semver range the way discovery will.
+func checkConstraint(c string) error {
+	if strings.TrimSpace(c) == "" {
+		return fmt.Errorf("empty semver constraint")
+	}
+	if _, err := semver.NewConstraint(c); err != nil {
+		return fmt.Errorf("invalid semver constraint %q: %v", c, err)
+	}
+	return nil
+}
+
+func checkRegexes(path string, rs []string) []string {
+	var out []string
+	for i, r := range rs {
+		if _, err := regexp.Compile(r); err != nil {
+			out = append(out, fmt.Sprintf("%s[%d]: invalid regular expression %q: %v", path, i, r, err))
+		}
+	}
+	return out
+}
+
+// checkPathSelectors checks include/exclude paths: a prefix, `glob:PATTERN` or `regex:PATTERN`.
+func checkPathSelectors(path string, sel []string) []string {
+	var out []string
+	for i, s := range sel {
+		if err := checkNamePattern(s); err != nil {
+			out = append(out, fmt.Sprintf("%s[%d]: %v", path, i, err))
+		}
+	}
+	return out
+}
+
+func checkNamePattern(s string) error {
+	if r, ok := strings.CutPrefix(s, "regex:"); ok {
+		if _, err := regexp.Compile(r); err != nil {
+			return fmt.Errorf("invalid regular expression %q: %v", r, err)
+		}
+	}
+	if g, ok := strings.CutPrefix(s, "glob:"); ok {
+		if _, err := filepath.Match(g, ""); err != nil {
+			return fmt.Errorf("invalid glob %q: %v", g, err)
+		}
+	}
+	return nil
+}
+
+func checkVars(path string, vars []haulv1.Var) []string {
+	var out []string
+	for i, v := range vars {
+		if err := checkTemplate(v.Value); err != nil {
+			out = append(out, fmt.Sprintf("%s[%d].value: %v", path, i, err))
+		}
+	}
+	return out
+}
+
+func checkSteps(path string, steps []haulv1.PromotionStep) []string {
+	var out []string
+	aliases := map[string]int{}
+	for i, s := range steps {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if s.As != "" {
+			if j, dup := aliases[s.As]; dup {
+				out = append(out, fmt.Sprintf("%s.as: alias %q is already used by %s[%d]", p, s.As, path, j))
+			}
+			aliases[s.As] = i
+		}
+		if s.If != "" {
+			if err := compileExpression(unwrapExpression(s.If)); err != nil {
+				out = append(out, fmt.Sprintf("%s.if: %v", p, err))
+			}
+		}
+		out = append(out, checkVars(p+".vars", s.Vars)...)
+		if s.Config != nil && len(s.Config.Raw) > 0 {
+			var cfg any
+			if err := json.Unmarshal(s.Config.Raw, &cfg); err != nil {
+				out = append(out, fmt.Sprintf("%s.config: %v", p, err))
+				continue
+			}
+			var msgs []string
+			walkStrings(p+".config", cfg, func(path, str string) {
+				if err := checkTemplate(str); err != nil {
+					msgs = append(msgs, fmt.Sprintf("%s: %v", path, err))
+				}
+			})
+			sort.Strings(msgs)
+			out = append(out, msgs...)
+		}
+	}
+	return out
+}
+
+// unwrapExpression accepts both a bare expression and one wrapped in ${{ }}.
+func unwrapExpression(s string) string {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "${{") && strings.HasSuffix(t, "}}") {
+		return strings.TrimSpace(t[3 : len(t)-2])
+	}
+	return t
+}

@@ -1,0 +1,100 @@
+package manifest
+
+import (
+	"strings"
+	"testing"
+)
+
+const goodSet = `
+apiVersion: haul.dev/v1alpha1
+kind: Warehouse
+metadata: {name: app, namespace: demo}
+spec:
+  subscriptions:
+  - image: {repoURL: ghcr.io/acme/app, constraint: ^1.0.0, allowTagsRegexes: ["^v?1\\."]}
+  - git: {repoURL: https://git.example/acme/app.git, expressionFilter: "subject contains 'release'"}
+---
+apiVersion: haul.dev/v1alpha1
+kind: Stage
+metadata: {name: test, namespace: demo}
+spec:
+  requestedFreight:
+  - origin: {kind: Warehouse, name: app}
+    sources: {direct: true}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: git-clone
+        as: clone
+        config:
+          repoURL: https://git.example/acme/deploy.git
+          checkout: [{branch: "stage/${{ ctx.stage }}", path: out}]
+      - uses: git-push
+        if: ${{ success() }}
+        config: {path: out, targetBranch: "${{ outputs.clone.branch }}"}
+---
+apiVersion: haul.dev/v1alpha1
+kind: Stage
+metadata: {name: uat, namespace: demo}
+spec:
+  requestedFreight:
+  - origin: {kind: Warehouse, name: app}
+    sources: {stages: [test]}
+`
+
+func load(t *testing.T, y string) []Document {
+	t.Helper()
+	docs, err := parseAndConvert("test.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return docs
+}
+
+func TestValidateAcceptsAGoodSet(t *testing.T) {
+	warnings, err := Validate(load(t, goodSet), Cluster{})
+	if err != nil {
+		t.Fatalf("good set rejected: %v", err)
+	}
+	if len(warnings) != 0 {
+		t.Fatalf("unexpected warnings: %v", warnings)
+	}
+}
+
+func TestValidateRejects(t *testing.T) {
+	cases := map[string]struct {
+		from, to string
+		want     string
+	}{
+		"unknown field with its path": {"sources: {stages: [test]}", "sources: {stagess: [test]}", "spec.requestedFreight[0].sources.stagess: unknown field"},
+		"bad enum":                    {"constraint: ^1.0.0,", "constraint: ^1.0.0, imageSelectionStrategy: Newest,", `spec.subscriptions[0].image.imageSelectionStrategy: Unsupported value: "Newest"`},
+		"bad semver constraint":       {"constraint: ^1.0.0", "constraint: '>=1.x.y'", `spec.subscriptions[0].image.constraint: invalid semver constraint ">=1.x.y"`},
+		"bad regex":                   {`allowTagsRegexes: ["^v?1\\."]`, `allowTagsRegexes: ["^(v"]`, "spec.subscriptions[0].image.allowTagsRegexes[0]: invalid regular expression"},
+		"expression filter":           {"subject contains 'release'", "subject contains (", "spec.subscriptions[1].git.expressionFilter: expression"},
+		"step config expression":      {"stage/${{ ctx.stage }}", "stage/${{ ctx.stage + }}", "spec.promotionTemplate.spec.steps[0].config.checkout[0].branch: expression"},
+		"step if":                     {"${{ success() }}", "${{ success( }}", "spec.promotionTemplate.spec.steps[1].if: expression"},
+		"self cycle":                  {"sources: {direct: true}", "sources: {stages: [test]}", "stage cycle test → test"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if !strings.Contains(goodSet, tc.from) {
+				t.Fatalf("fixture lacks %q", tc.from)
+			}
+			_, err := Validate(load(t, strings.Replace(goodSet, tc.from, tc.to, 1)), Cluster{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want error containing %q, got %v", tc.want, err)
+			}
+		})
+	}
+}
+
+func TestValidateWarnsAboutMissingReferences(t *testing.T) {
+	y := strings.Replace(goodSet, "stages: [test]", "stages: [tset]", 1)
+	warnings, err := Validate(load(t, y), Cluster{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], `stage "tset" does not exist in project "demo"`) {
+		t.Fatalf("warnings = %v", warnings)
+	}
+}
