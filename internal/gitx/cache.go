@@ -1,0 +1,88 @@
+package gitx
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Cache holds one bare repository per remote URL under Root. Fetches of one URL are
+// serialised and coalesced: a caller waiting for the lock skips its own fetch when one
+// that started after it asked has completed.
+type Cache struct {
+	Root string
+
+	mu    sync.Mutex
+	repos map[string]*cachedRepo
+}
+
+type cachedRepo struct {
+	mu         sync.Mutex
+	dir        string
+	inited     bool
+	lastStart  time.Time
+	lastErrNil bool
+}
+
+// New returns a cache rooted at dir (created on first use).
+func New(root string) *Cache { return &Cache{Root: root, repos: map[string]*cachedRepo{}} }
+
+func (c *Cache) repo(url string) *cachedRepo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.repos[url]
+	if !ok {
+		sum := sha256.Sum256([]byte(url))
+		r = &cachedRepo{dir: filepath.Join(c.Root, hex.EncodeToString(sum[:12])+".git")}
+		c.repos[url] = r
+	}
+	return r
+}
+
+// Fetch brings the cached copy of url up to date (all branches and tags) and returns
+// the path of the bare repository.
+func (c *Cache) Fetch(ctx context.Context, url string, auth *Auth) (string, error) {
+	asked := time.Now()
+	r := c.repo(url)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.lastErrNil && r.lastStart.After(asked) {
+		return r.dir, nil
+	}
+	if !r.inited {
+		if _, err := os.Stat(filepath.Join(r.dir, "HEAD")); err != nil {
+			if err := os.MkdirAll(c.Root, 0o755); err != nil {
+				return "", fmt.Errorf("creating git cache: %w", err)
+			}
+			tmp, err := os.MkdirTemp(c.Root, "init-")
+			if err != nil {
+				return "", fmt.Errorf("creating git cache: %w", err)
+			}
+			if _, err := run(ctx, tmp, nil, nil, "init", "--bare", "-q", "."); err != nil {
+				_ = os.RemoveAll(tmp)
+				return "", err
+			}
+			if err := os.Rename(tmp, r.dir); err != nil && !os.IsExist(err) {
+				_ = os.RemoveAll(tmp)
+				if _, serr := os.Stat(filepath.Join(r.dir, "HEAD")); serr != nil {
+					return "", fmt.Errorf("creating git cache: %w", err)
+				}
+			}
+		}
+		r.inited = true
+	}
+	r.lastStart = time.Now()
+	r.lastErrNil = false
+	_, err := run(ctx, r.dir, auth, nil, "fetch", "-q", "--prune", "--no-tags", "--", url,
+		"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+	if err != nil {
+		return "", RedactError(fmt.Errorf("fetching %s: %w", url, err))
+	}
+	r.lastErrNil = true
+	return r.dir, nil
+}

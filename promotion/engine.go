@@ -1,0 +1,321 @@
+package promotion
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+)
+
+// TaskSeparator joins a task step's alias and the alias of a step inside the task.
+const TaskSeparator = "::"
+
+// Engine runs lists of steps.
+type Engine struct {
+	// Registry defaults to DefaultRegistry.
+	Registry *Registry
+	// Services are handed to every step.
+	Services *Services
+	// Evaluator defaults to a shared one.
+	Evaluator *Evaluator
+}
+
+// Request is one invocation of the engine for one Promotion (or verification run).
+type Request struct {
+	Project   string
+	Stage     string
+	Promotion string
+	Freight   haulv1.FreightReference
+	// Steps are the steps to run, tasks already expanded (see ExpandTasks).
+	Steps []haulv1.PromotionStep
+	// Vars are the merged Promotion-level vars (stage template vars < promotion vars).
+	Vars []haulv1.Var
+	// WorkDir must exist; every step path is relative to it.
+	WorkDir string
+	// State is where the previous invocation stopped (zero value to start).
+	State State
+	// Replay re-runs every step from the first one, keeping outputs, because the work
+	// dir was lost (a crash). Steps are idempotent, so this converges.
+	Replay bool
+	// Persist is called with the new State after every step. An error stops the run,
+	// which returns with Err set and the State as persisted before.
+	Persist func(ctx context.Context, s State) error
+	// Aborted is checked before every step and after a step reports Running.
+	Aborted func(ctx context.Context) bool
+}
+
+// Result is where a run stopped.
+type Result struct {
+	// Phase is Running when the caller should call Run again after RequeueAfter.
+	Phase        haulv1.PromotionPhase
+	Message      string
+	RequeueAfter time.Duration
+	// Err is set when persisting state failed; the run should be retried.
+	Err error
+}
+
+func (e *Engine) registry() *Registry {
+	if e.Registry != nil {
+		return e.Registry
+	}
+	return DefaultRegistry
+}
+
+func (e *Engine) evaluator() *Evaluator {
+	if e.Evaluator != nil {
+		return e.Evaluator
+	}
+	return defaultEvaluator
+}
+
+// StepAlias is the alias of step i: its `as`, or step-<i+1>.
+func StepAlias(step haulv1.PromotionStep, i int) string {
+	if step.As != "" {
+		return step.As
+	}
+	return fmt.Sprintf("step-%d", i+1)
+}
+
+// Run runs steps from req.State until all are done, one reports Running, or a transient
+// error asks for a retry. It is safe to call again with the returned State.
+func (e *Engine) Run(ctx context.Context, req Request) (Result, State) {
+	st := req.State.DeepCopy()
+	if st.Outputs == nil {
+		st.Outputs = map[string]any{}
+	}
+	for len(st.Steps) < len(req.Steps) {
+		i := len(st.Steps)
+		st.Steps = append(st.Steps, haulv1.StepExecutionMetadata{Alias: StepAlias(req.Steps[i], i)})
+	}
+	if req.Replay {
+		st.CurrentStep = 0
+		st.HealthChecks = nil
+		for i := range st.Steps {
+			st.Steps[i].Status = ""
+			st.Steps[i].FinishedAt = nil
+			st.Steps[i].ErrorCount = 0
+		}
+	}
+	persisted := st.DeepCopy()
+	persist := func() error {
+		if req.Persist == nil {
+			return nil
+		}
+		if err := req.Persist(ctx, st); err != nil {
+			return err
+		}
+		persisted = st.DeepCopy()
+		return nil
+	}
+	now := func() metav1.Time { return metav1.NewTime(e.Services.now()) }
+
+	for st.CurrentStep < len(req.Steps) {
+		i := st.CurrentStep
+		step := req.Steps[i]
+		meta := &st.Steps[i]
+		if req.Aborted != nil && req.Aborted(ctx) {
+			if meta.Status == StatusRunning {
+				meta.Status, meta.Message, meta.FinishedAt = StatusAborted, "aborted while running", ptr(now())
+			}
+			if err := persist(); err != nil {
+				return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
+			}
+			return Result{Phase: haulv1.PromotionAborted, Message: "Promotion aborted"}, st
+		}
+		env, err := e.env(ctx, &req, &st, i)
+		if err != nil {
+			e.finishStep(meta, StatusErrored, err.Error(), now())
+			st.CurrentStep++
+			if err := persist(); err != nil {
+				return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
+			}
+			continue
+		}
+		cond := step.If
+		if cond == "" {
+			cond = "success()"
+		}
+		ok, err := e.evaluator().EvalBool(cond, env)
+		if err != nil || !ok {
+			msg := "skipped: condition is false"
+			status := StatusSkipped
+			if err != nil {
+				msg, status = fmt.Sprintf("evaluating if: %v", err), StatusErrored
+			}
+			e.finishStep(meta, status, msg, now())
+			st.CurrentStep++
+			if err := persist(); err != nil {
+				return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
+			}
+			continue
+		}
+		if meta.StartedAt == nil {
+			meta.StartedAt = ptr(now())
+		}
+		res, runErr := e.runStep(ctx, &req, &st, i, env)
+		threshold := int32(1)
+		if step.Retry != nil && step.Retry.ErrorThreshold > 0 {
+			threshold = step.Retry.ErrorThreshold
+		}
+		switch {
+		case runErr != nil:
+			meta.ErrorCount++
+			msg := runErr.Error()
+			if IsTerminal(runErr) || meta.ErrorCount >= threshold {
+				e.finishStep(meta, StatusErrored, msg, now())
+				st.CurrentStep++
+				break
+			}
+			meta.Status = StatusRunning
+			meta.Message = fmt.Sprintf("error %d of %d allowed, will retry: %s", meta.ErrorCount, threshold, msg)
+			if err := persist(); err != nil {
+				return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
+			}
+			return Result{Phase: haulv1.PromotionRunning, Message: meta.Message, RequeueAfter: backoff(meta.ErrorCount)}, st
+		case res.Status == StatusRunning:
+			meta.ErrorCount = 0
+			meta.Status, meta.Message = StatusRunning, res.Message
+			if step.Retry != nil && step.Retry.Timeout != nil && step.Retry.Timeout.Duration > 0 &&
+				e.Services.now().Sub(meta.StartedAt.Time) > step.Retry.Timeout.Duration {
+				e.finishStep(meta, StatusFailed, fmt.Sprintf("timed out after %s: %s", step.Retry.Timeout.Duration, res.Message), now())
+				st.CurrentStep++
+				break
+			}
+			if res.Output != nil {
+				st.Outputs[meta.Alias] = res.Output
+			}
+			if err := persist(); err != nil {
+				return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
+			}
+			after := res.RequeueAfter
+			if after <= 0 {
+				after = 5 * time.Second
+			}
+			return Result{Phase: haulv1.PromotionRunning, Message: res.Message, RequeueAfter: after}, st
+		default:
+			meta.ErrorCount = 0
+			status := res.Status
+			if status == "" {
+				status = StatusSucceeded
+			}
+			if res.Output != nil {
+				st.Outputs[meta.Alias] = res.Output
+			}
+			if res.HealthCheck != nil {
+				st.HealthChecks = append(st.HealthChecks, *res.HealthCheck)
+			}
+			e.finishStep(meta, status, res.Message, now())
+			st.CurrentStep++
+		}
+		if err := persist(); err != nil {
+			return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
+		}
+	}
+	return finalResult(req.Steps, st), st
+}
+
+func (e *Engine) finishStep(meta *haulv1.StepExecutionMetadata, status haulv1.StepStatus, msg string, t metav1.Time) {
+	if meta.StartedAt == nil {
+		meta.StartedAt = &t
+	}
+	meta.Status, meta.Message, meta.FinishedAt = status, truncate(msg, 1024), &t
+}
+
+// finalResult turns per-step outcomes into the Promotion phase.
+func finalResult(steps []haulv1.PromotionStep, st State) Result {
+	for i, m := range st.Steps {
+		if i >= len(steps) || steps[i].ContinueOnError {
+			continue
+		}
+		switch m.Status {
+		case StatusErrored:
+			return Result{Phase: haulv1.PromotionErrored, Message: fmt.Sprintf("step %q errored: %s", m.Alias, m.Message)}
+		case StatusFailed:
+			return Result{Phase: haulv1.PromotionFailed, Message: fmt.Sprintf("step %q failed: %s", m.Alias, m.Message)}
+		case StatusAborted:
+			return Result{Phase: haulv1.PromotionAborted, Message: "Promotion aborted"}
+		}
+	}
+	return Result{Phase: haulv1.PromotionSucceeded, Message: "all steps succeeded"}
+}
+
+// runStep evaluates the step's config and runs it, turning panics into errors.
+func (e *Engine) runStep(ctx context.Context, req *Request, st *State, i int, env Env) (res StepResult, err error) {
+	step := req.Steps[i]
+	meta := &st.Steps[i]
+	if step.Uses == "" {
+		return res, Terminal(fmt.Errorf("step %q has no uses (tasks must be expanded before running)", meta.Alias))
+	}
+	impl, ok := e.registry().Lookup(step.Uses)
+	if !ok {
+		return res, Terminal(fmt.Errorf("unknown step kind %q", step.Uses))
+	}
+	cfg := map[string]any{}
+	if step.Config != nil && len(step.Config.Raw) > 0 {
+		if err := json.Unmarshal(step.Config.Raw, &cfg); err != nil {
+			return res, Terminal(fmt.Errorf("config is not a JSON object: %w", err))
+		}
+	}
+	evaluated, err := e.evaluator().EvalValue(cfg, env, "config")
+	if err != nil {
+		return res, Terminal(err)
+	}
+	vars, _ := env["vars"].(map[string]any)
+	sc := &StepContext{
+		WorkDir: req.WorkDir, Project: req.Project, Stage: req.Stage, Promotion: req.Promotion,
+		Freight: req.Freight, Alias: meta.Alias, Config: evaluated.(map[string]any),
+		Vars: vars, Outputs: st.Outputs, StartedAt: meta.StartedAt.Time,
+		Attempt: int(meta.ErrorCount) + 1, Services: e.Services,
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			e.logger().Error(fmt.Errorf("panic: %v", r), "Step panicked", "step", step.Uses, "stack", string(debug.Stack()))
+			res, err = StepResult{}, Terminal(fmt.Errorf("step %s panicked: %v", step.Uses, r))
+		}
+	}()
+	return impl.Run(ctx, sc)
+}
+
+func (e *Engine) logger() interface {
+	Error(error, string, ...any)
+} {
+	if e.Services != nil && e.Services.Logger.GetSink() != nil {
+		return e.Services.Logger
+	}
+	return discard{}
+}
+
+type discard struct{}
+
+func (discard) Error(error, string, ...any) {}
+
+func backoff(n int32) time.Duration {
+	d := time.Second << min(n, 6)
+	return min(d, time.Minute)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// taskAlias is the alias of the task a step was expanded from, or "".
+func taskAlias(alias string) string {
+	if i := strings.Index(alias, TaskSeparator); i >= 0 {
+		return alias[:i]
+	}
+	return ""
+}
+
+var errNoServices = errors.New("this function needs cluster access, which is not configured")

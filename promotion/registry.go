@@ -1,0 +1,56 @@
+package promotion
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// Factory makes a Step. It is called once per Register.
+type Factory func() Step
+
+// Registry maps step names (the `uses` of a step) to Steps.
+type Registry struct {
+	mu    sync.RWMutex
+	steps map[string]Step
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{steps: map[string]Step{}} }
+
+// DefaultRegistry holds the built-in steps; packages register into it from init.
+var DefaultRegistry = NewRegistry()
+
+// Register adds a step kind to DefaultRegistry. It panics on a duplicate name, since that
+// is a programming error caught at start-up.
+func Register(name string, factory Factory) { DefaultRegistry.Register(name, factory) }
+
+// Register adds a step kind.
+func (r *Registry) Register(name string, factory Factory) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.steps[name]; dup {
+		panic(fmt.Sprintf("promotion: step %q registered twice", name))
+	}
+	r.steps[name] = factory()
+}
+
+// Lookup returns the step registered under name.
+func (r *Registry) Lookup(name string) (Step, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s, ok := r.steps[name]
+	return s, ok
+}
+
+// Names lists the registered step names, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.steps))
+	for n := range r.steps {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
