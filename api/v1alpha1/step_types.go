@@ -67,9 +67,10 @@ type PromotionStep struct {
 	// +optional
 	Task *PromotionTaskReference `json:"task,omitempty"`
 	// As is the step's alias; outputs are available as outputs.<as>. Default step-N.
+	// Steps expanded from a task (in Promotion.status.steps) are "<taskAlias>::<stepAlias>".
 	// +optional
-	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_-]*$`
+	// +kubebuilder:validation:MaxLength=127
+	// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_-]*(::[A-Za-z_][A-Za-z0-9_-]*)?$`
 	As string `json:"as,omitempty"`
 	// If is an expression; the step runs only when it is true. Default success().
 	// +optional
