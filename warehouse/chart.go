@@ -1,0 +1,142 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"sigs.k8s.io/yaml"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+)
+
+type chartSubscriber struct {
+	d        *Discoverer
+	field    string
+	subName  string
+	spec     haulv1.ChartSubscription
+	selector *TagSelector
+	oci      *name.Repository
+	creds    CredentialsFunc
+}
+
+func (d *Discoverer) newChartSubscriber(field, subName string, spec haulv1.ChartSubscription, creds CredentialsFunc) (*chartSubscriber, error) {
+	s := &chartSubscriber{d: d, field: field, subName: subName, spec: spec, creds: creds}
+	sel, err := NewTagSelector(TagSelectorOptions{
+		Strategy: StrategySemVer, Constraint: spec.SemverConstraint, Strict: false,
+		Limit: limitOf(spec.DiscoveryLimit), FieldPrefix: field, ConstraintName: "semverConstraint",
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.selector = sel
+	switch {
+	case strings.HasPrefix(spec.RepoURL, "oci://"):
+		if spec.Name != "" {
+			return nil, &InvalidConstraintError{Field: field + ".name", Value: spec.Name, Err: fmt.Errorf("must be empty for an oci:// chart")}
+		}
+		repo, err := parseRepository(strings.TrimPrefix(spec.RepoURL, "oci://"))
+		if err != nil {
+			return nil, &InvalidConstraintError{Field: field + ".repoURL", Value: spec.RepoURL, Err: err}
+		}
+		s.oci = &repo
+	case strings.HasPrefix(spec.RepoURL, "https://"), strings.HasPrefix(spec.RepoURL, "http://"):
+		if spec.Name == "" {
+			return nil, &InvalidConstraintError{Field: field + ".name", Value: "", Err: fmt.Errorf("required for an http(s) chart repository")}
+		}
+	default:
+		return nil, &InvalidConstraintError{Field: field + ".repoURL", Value: spec.RepoURL, Err: fmt.Errorf("want https://, http:// or oci://")}
+	}
+	return s, nil
+}
+
+func (s *chartSubscriber) Discover(ctx context.Context) (*Result, error) {
+	res := &Result{SubscriptionName: s.subName, RepoURL: s.spec.RepoURL, Name: s.spec.Name}
+	c := s.selector.Collector()
+	if s.oci != nil {
+		p, err := s.d.puller(ctx, *s.oci, CredentialHelm, s.spec.RepoURL, false, s.creds)
+		if err != nil {
+			return nil, err
+		}
+		// OCI tags cannot hold "+", so Helm stores build metadata as "_".
+		if err := listRepoTags(ctx, p, *s.oci, s.d.opts.MaxTagPages, func(t string) { c.Add(strings.ReplaceAll(t, "_", "+")) }); err != nil {
+			return nil, err
+		}
+	} else {
+		versions, err := s.indexVersions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range versions {
+			c.Add(v)
+		}
+	}
+	res.Charts = c.Result()
+	return res, nil
+}
+
+// helmIndex is the part of a classic repository's index.yaml Haul reads.
+type helmIndex struct {
+	Entries map[string][]struct {
+		Version string `json:"version"`
+	} `json:"entries"`
+}
+
+// indexVersions downloads index.yaml (size-capped, with a deadline) and returns the
+// versions listed for the chart.
+func (s *chartSubscriber) indexVersions(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.d.opts.RequestTimeout)
+	defer cancel()
+	u := strings.TrimSuffix(s.spec.RepoURL, "/") + "/index.yaml"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, &InvalidConstraintError{Field: s.field + ".repoURL", Value: s.spec.RepoURL, Err: err}
+	}
+	if s.creds != nil {
+		c, err := s.creds(ctx, CredentialHelm, s.spec.RepoURL)
+		if err != nil {
+			return nil, fmt.Errorf("looking up helm credentials for %s: %w", s.spec.RepoURL, err)
+		}
+		if c != nil {
+			req.SetBasicAuth(c.Username, c.Password)
+		}
+	}
+	client := &http.Client{Transport: &limitedTransport{
+		base:     newBaseTransport(false, s.d.opts.RequestTimeout),
+		limiters: s.d.limiters, requests: &s.d.requests, now: s.d.now,
+	}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetching %s: %s", redactURL(u), redactURL(err.Error()))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetching %s: %s", redactURL(u), resp.Status)
+	}
+	if resp.ContentLength > s.d.opts.MaxIndexBytes {
+		return nil, fmt.Errorf("fetching %s: %w", redactURL(u), &errTooLarge{what: "index.yaml", limit: s.d.opts.MaxIndexBytes})
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, s.d.opts.MaxIndexBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", redactURL(u), err)
+	}
+	if int64(len(body)) > s.d.opts.MaxIndexBytes {
+		return nil, fmt.Errorf("fetching %s: %w", redactURL(u), &errTooLarge{what: "index.yaml", limit: s.d.opts.MaxIndexBytes})
+	}
+	var idx helmIndex
+	if err := yaml.Unmarshal(body, &idx); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", redactURL(u), err)
+	}
+	entries, ok := idx.Entries[s.spec.Name]
+	if !ok {
+		return nil, fmt.Errorf("chart %q not found in %s", s.spec.Name, redactURL(s.spec.RepoURL))
+	}
+	out := make([]string, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, e.Version)
+	}
+	return out, nil
+}
