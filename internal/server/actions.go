@@ -1,0 +1,310 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/pipeline"
+	"github.com/haul-dev/haul/internal/server/auth"
+	"github.com/haul-dev/haul/promotion"
+)
+
+// aliasPattern is the Freight alias format enforced by the CRD schema.
+var aliasPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// displayName is how messages name Freight: by alias when it has one.
+func displayName(f *haulv1.Freight) string {
+	if f.Alias != "" {
+		return f.Alias
+	}
+	return f.Name
+}
+
+// freightBody is the body of promote, promote-downstream and approve.
+type freightBody struct {
+	Freight string `json:"freight"`
+	Stage   string `json:"stage"`
+}
+
+// getFreightAs reads Freight by name or, failing that, by alias.
+func (s *Server) getFreightAs(ctx context.Context, u *auth.User, c client.Client, p, ref string) (*haulv1.Freight, error) {
+	f := &haulv1.Freight{}
+	err := c.Get(ctx, client.ObjectKey{Namespace: p, Name: ref}, f)
+	if err == nil {
+		return f, nil
+	}
+	if client.IgnoreNotFound(err) != nil || !aliasPattern.MatchString(ref) {
+		return nil, s.access.kubeErr(ctx, u, err, p, "Freight", ref, "read Freight")
+	}
+	var l haulv1.FreightList
+	if err := c.List(ctx, &l, client.InNamespace(p), client.MatchingLabels{haulv1.LabelAlias: ref}); err != nil {
+		return nil, s.access.kubeErr(ctx, u, err, p, "Freight", ref, "list Freight")
+	}
+	if len(l.Items) != 1 {
+		return nil, notFound("Freight", ref, p)
+	}
+	return &l.Items[0], nil
+}
+
+func (s *Server) getStageAs(ctx context.Context, u *auth.User, c client.Client, p, name string) (*haulv1.Stage, error) {
+	st := &haulv1.Stage{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: p, Name: name}, st); err != nil {
+		return nil, s.access.kubeErr(ctx, u, err, p, "Stage", name, "read Stage")
+	}
+	return st, nil
+}
+
+// checkPromote requires the custom verb promote on the named Stage.
+func (s *Server) checkPromote(ctx context.Context, u *auth.User, p, stage string) error {
+	return s.access.check(ctx, u, "promote", "stages", "", p, stage, "Stage", stage, "promote to Stage "+stage)
+}
+
+// newPromotion is the Promotion the API creates for u.
+func newPromotion(p string, st *haulv1.Stage, f *haulv1.Freight, u *auth.User) *haulv1.Promotion {
+	return &haulv1.Promotion{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace:   p,
+			Name:        promotion.NewName(st.Name, f.Name),
+			Labels:      map[string]string{haulv1.LabelStage: st.Name, haulv1.LabelFreight: f.Name},
+			Annotations: map[string]string{haulv1.AnnotationCreateActor: "api:" + u.Name},
+		},
+		Spec: haulv1.PromotionSpec{Stage: st.Name, Freight: f.Name},
+	}
+}
+
+func notAvailable(f *haulv1.Freight, stage, why string) *apiError {
+	return errorf(http.StatusConflict, reasonConflict, "Freight %s is not available to Stage %s: %s", displayName(f), stage, why)
+}
+
+// promote creates a Promotion of the body's Freight to the Stage, as the caller.
+func (s *Server) promote(r *http.Request, u *auth.User) (int, any, error) {
+	ctx, p, name := r.Context(), r.PathValue("p"), r.PathValue("name")
+	var b freightBody
+	if err := decodeBody(r, &b); err != nil {
+		return 0, nil, err
+	}
+	if err := required("freight", b.Freight); err != nil {
+		return 0, nil, err
+	}
+	if err := s.checkPromote(ctx, u, p, name); err != nil {
+		return 0, nil, err
+	}
+	c, err := s.access.clientFor(u)
+	if err != nil {
+		return 0, nil, err
+	}
+	st, err := s.getStageAs(ctx, u, c, p, name)
+	if err != nil {
+		return 0, nil, err
+	}
+	f, err := s.getFreightAs(ctx, u, c, p, b.Freight)
+	if err != nil {
+		return 0, nil, err
+	}
+	if ok, why := pipeline.IsAvailable(f, st, time.Now()); !ok {
+		return 0, nil, notAvailable(f, st.Name, why)
+	}
+	promo := newPromotion(p, st, f, u)
+	if err := c.Create(ctx, promo); err != nil {
+		return 0, nil, s.access.kubeErr(ctx, u, err, p, "Stage", name, "create Promotions")
+	}
+	return http.StatusCreated, s.withKind(promo), nil
+}
+
+// promoteDownstream promotes Freight to every Stage that takes it from this one and to
+// which it is available. It checks the caller may promote to all of them first, so it
+// never promotes to only the permitted part of the pipeline.
+func (s *Server) promoteDownstream(r *http.Request, u *auth.User) (int, any, error) {
+	ctx, p, name := r.Context(), r.PathValue("p"), r.PathValue("name")
+	var b freightBody
+	if err := decodeBody(r, &b); err != nil {
+		return 0, nil, err
+	}
+	if err := required("freight", b.Freight); err != nil {
+		return 0, nil, err
+	}
+	c, err := s.access.clientFor(u)
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := s.getStageAs(ctx, u, c, p, name); err != nil {
+		return 0, nil, err
+	}
+	f, err := s.getFreightAs(ctx, u, c, p, b.Freight)
+	if err != nil {
+		return 0, nil, err
+	}
+	var stages haulv1.StageList
+	if err := c.List(ctx, &stages, client.InNamespace(p)); err != nil {
+		return 0, nil, s.access.kubeErr(ctx, u, err, p, "Stage", name, "list Stages")
+	}
+	var downstream []*haulv1.Stage
+	for i := range stages.Items {
+		req := pipeline.RequestFor(&stages.Items[i], f.Origin)
+		if req == nil {
+			continue
+		}
+		for _, up := range req.Sources.Stages {
+			if up == name {
+				downstream = append(downstream, &stages.Items[i])
+				break
+			}
+		}
+	}
+	for _, ds := range downstream {
+		if err := s.checkPromote(ctx, u, p, ds.Name); err != nil {
+			return 0, nil, err
+		}
+	}
+	out := list[client.Object]{Items: []client.Object{}}
+	var refused *apiError
+	now := time.Now()
+	for _, ds := range downstream {
+		if ok, why := pipeline.IsAvailable(f, ds, now); !ok {
+			if refused == nil {
+				refused = notAvailable(f, ds.Name, why)
+			}
+			continue
+		}
+		promo := newPromotion(p, ds, f, u)
+		if err := c.Create(ctx, promo); err != nil {
+			return 0, nil, s.access.kubeErr(ctx, u, err, p, "Stage", ds.Name, "create Promotions")
+		}
+		out.Items = append(out.Items, s.withKind(promo))
+	}
+	if len(out.Items) == 0 && refused != nil {
+		return 0, nil, refused
+	}
+	return http.StatusCreated, out, nil
+}
+
+// approve makes Freight available to a Stage regardless of upstream verification.
+func (s *Server) approve(r *http.Request, u *auth.User) (int, any, error) {
+	ctx, p, name := r.Context(), r.PathValue("p"), r.PathValue("name")
+	var b freightBody
+	if err := decodeBody(r, &b); err != nil {
+		return 0, nil, err
+	}
+	if err := required("stage", b.Stage); err != nil {
+		return 0, nil, err
+	}
+	if err := s.checkPromote(ctx, u, p, b.Stage); err != nil {
+		return 0, nil, err
+	}
+	c, err := s.access.clientFor(u)
+	if err != nil {
+		return 0, nil, err
+	}
+	st, err := s.getStageAs(ctx, u, c, p, b.Stage)
+	if err != nil {
+		return 0, nil, err
+	}
+	f, err := s.getFreightAs(ctx, u, c, p, name)
+	if err != nil {
+		return 0, nil, err
+	}
+	if pipeline.RequestFor(st, f.Origin) == nil {
+		return 0, nil, errorf(http.StatusUnprocessableEntity, reasonInvalid,
+			"Stage %s does not request Freight from %s, so Freight %s cannot be approved for it", st.Name, f.Origin, displayName(f))
+	}
+	patch, _ := json.Marshal(map[string]any{"status": map[string]any{"approvedFor": map[string]any{
+		st.Name: haulv1.ApprovedStage{ApprovedAt: &metav1.Time{Time: time.Now()}, ApprovedBy: u.Name},
+	}}})
+	if err := c.Status().Patch(ctx, f, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		return 0, nil, s.access.kubeErr(ctx, u, err, p, "Freight", name, "approve Freight")
+	}
+	return http.StatusOK, s.withKind(f), nil
+}
+
+// setAlias renames Freight, keeping the label in step and aliases unique in the project.
+func (s *Server) setAlias(r *http.Request, u *auth.User) (int, any, error) {
+	ctx, p, name := r.Context(), r.PathValue("p"), r.PathValue("name")
+	var b struct {
+		Alias string `json:"alias"`
+	}
+	if err := decodeBody(r, &b); err != nil {
+		return 0, nil, err
+	}
+	if err := required("alias", b.Alias); err != nil {
+		return 0, nil, err
+	}
+	if len(b.Alias) > 63 || !aliasPattern.MatchString(b.Alias) {
+		return 0, nil, errorf(http.StatusUnprocessableEntity, reasonInvalid,
+			"alias %q is invalid: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit", b.Alias)
+	}
+	c, err := s.access.clientFor(u)
+	if err != nil {
+		return 0, nil, err
+	}
+	f := &haulv1.Freight{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: p, Name: name}, f); err != nil {
+		return 0, nil, s.access.kubeErr(ctx, u, err, p, "Freight", name, "read Freight")
+	}
+	var all haulv1.FreightList
+	if err := c.List(ctx, &all, client.InNamespace(p)); err != nil {
+		return 0, nil, s.access.kubeErr(ctx, u, err, p, "Freight", name, "list Freight")
+	}
+	for _, o := range all.Items {
+		if o.Name != f.Name && (o.Alias == b.Alias || o.Labels[haulv1.LabelAlias] == b.Alias) {
+			return 0, nil, errorf(http.StatusConflict, reasonConflict, "alias %q is already used by Freight %s in project %q", b.Alias, o.Name, p)
+		}
+	}
+	patch, _ := json.Marshal(map[string]any{
+		"alias":    b.Alias,
+		"metadata": map[string]any{"labels": map[string]string{haulv1.LabelAlias: b.Alias}},
+	})
+	if err := c.Patch(ctx, f, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		return 0, nil, s.access.kubeErr(ctx, u, err, p, "Freight", name, "change Freight aliases")
+	}
+	return http.StatusOK, s.withKind(f), nil
+}
+
+// annotate sets an annotation to the current time on an object, as the caller; the
+// controllers act on a changed value.
+func (s *Server) annotate(r *http.Request, u *auth.User, kind string, obj client.Object, key, what string) (int, any, error) {
+	ctx, p, name := r.Context(), r.PathValue("p"), r.PathValue("name")
+	c, err := s.access.clientFor(u)
+	if err != nil {
+		return 0, nil, err
+	}
+	obj.SetNamespace(p)
+	obj.SetName(name)
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
+		"annotations": map[string]string{key: time.Now().UTC().Format(time.RFC3339Nano)},
+	}})
+	// Without a resourceVersion precondition a merge patch of a missing object fails
+	// with NotFound, never creates it.
+	if err := c.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		return 0, nil, s.access.kubeErr(ctx, u, err, p, kind, name, what)
+	}
+	return http.StatusOK, s.withKind(obj), nil
+}
+
+func (s *Server) abortPromotion(r *http.Request, u *auth.User) (int, any, error) {
+	return s.annotate(r, u, "Promotion", &haulv1.Promotion{}, haulv1.AnnotationAbort, "abort Promotions")
+}
+
+func (s *Server) refreshWarehouse(r *http.Request, u *auth.User) (int, any, error) {
+	return s.annotate(r, u, "Warehouse", &haulv1.Warehouse{}, haulv1.AnnotationRefresh, "refresh Warehouses")
+}
+
+func (s *Server) refreshStage(r *http.Request, u *auth.User) (int, any, error) {
+	return s.annotate(r, u, "Stage", &haulv1.Stage{}, haulv1.AnnotationRefresh, "refresh Stages")
+}
+
+func (s *Server) reverify(r *http.Request, u *auth.User) (int, any, error) {
+	return s.annotate(r, u, "Stage", &haulv1.Stage{}, haulv1.AnnotationReverify, "reverify Stages")
+}
+
+func (s *Server) abortVerification(r *http.Request, u *auth.User) (int, any, error) {
+	return s.annotate(r, u, "Stage", &haulv1.Stage{}, haulv1.AnnotationAbort, "abort verifications")
+}
+

@@ -1,0 +1,172 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/haul-dev/haul/internal/server/auth"
+)
+
+const (
+	// fieldManager owns the fields Haul applies, as kubectl does for its own.
+	fieldManager = "haul"
+	// maxApplyBody and maxApplyDocs bound what one apply may send.
+	maxApplyBody = 8 << 20
+	maxApplyDocs = 1000
+)
+
+// applyResult reports what happened to one object.
+type applyResult struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	// Action is created, configured or unchanged.
+	Action string `json:"action"`
+}
+
+// apply server-side applies a multi-document YAML stream as the caller. It parses every
+// document before writing any, and stops at the first object the API server refuses,
+// so later objects are never written when an earlier one (a Project owned by someone
+// else, say) fails. The admin token applies with the server's rights; everybody else
+// is impersonated and never gains rights they lack.
+func (s *Server) apply(r *http.Request, u *auth.User) (int, any, error) {
+	ctx := r.Context()
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxApplyBody+1))
+	if err != nil {
+		return 0, nil, badRequest("reading request body: %s", err.Error())
+	}
+	if len(b) > maxApplyBody {
+		return 0, nil, errorf(http.StatusRequestEntityTooLarge, reasonBadRequest, "apply body larger than %d bytes", maxApplyBody)
+	}
+	objs, err := parseManifests(b)
+	if err != nil {
+		return 0, nil, err
+	}
+	mapper := s.client.RESTMapper()
+	defaultNS := r.URL.Query().Get("project")
+	for i, o := range objs {
+		gvk := o.GroupVersionKind()
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			if meta.IsNoMatchError(err) {
+				return 0, nil, errorf(http.StatusUnprocessableEntity, reasonInvalid, "document %d (%s %s): unknown apiVersion/kind %s", i+1, gvk.Kind, o.GetName(), gvk.GroupVersion().String()+"/"+gvk.Kind)
+			}
+			return 0, nil, fromKube(err)
+		}
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			if o.GetNamespace() == "" {
+				if defaultNS == "" {
+					return 0, nil, errorf(http.StatusUnprocessableEntity, reasonInvalid, "document %d (%s %s): metadata.namespace is required (or pass ?project=)", i+1, gvk.Kind, o.GetName())
+				}
+				o.SetNamespace(defaultNS)
+			}
+		} else if o.GetNamespace() != "" {
+			return 0, nil, errorf(http.StatusUnprocessableEntity, reasonInvalid, "document %d (%s %s): metadata.namespace must be empty for a cluster-scoped kind", i+1, gvk.Kind, o.GetName())
+		}
+	}
+	c, err := s.access.clientFor(u)
+	if err != nil {
+		return 0, nil, err
+	}
+	results := []applyResult{}
+	for i, o := range objs {
+		res := applyResult{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
+		before := &unstructured.Unstructured{}
+		before.SetGroupVersionKind(o.GroupVersionKind())
+		beforeRV := ""
+		if err := c.Get(ctx, client.ObjectKeyFromObject(o), before); err == nil {
+			beforeRV = before.GetResourceVersion()
+		}
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o), client.FieldOwner(fieldManager), client.ForceOwnership); err != nil {
+			e := fromKube(err)
+			e.Message = fmt.Sprintf("document %d (%s %s): %s%s", i+1, res.Kind, qualified(res), e.Message, appliedSoFar(results))
+			return 0, nil, e
+		}
+		switch rv := o.GetResourceVersion(); {
+		case beforeRV == "":
+			res.Action = "created"
+		case rv == beforeRV:
+			res.Action = "unchanged"
+		default:
+			res.Action = "configured"
+		}
+		results = append(results, res)
+	}
+	return http.StatusOK, map[string]any{"results": results}, nil
+}
+
+func qualified(r applyResult) string {
+	if r.Namespace == "" {
+		return r.Name
+	}
+	return r.Namespace + "/" + r.Name
+}
+
+func appliedSoFar(rs []applyResult) string {
+	if len(rs) == 0 {
+		return " (nothing was applied)"
+	}
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = r.Kind + " " + qualified(r) + " " + r.Action
+	}
+	return " (before it: " + strings.Join(names, ", ") + ")"
+}
+
+// parseManifests splits a YAML (or JSON) stream into objects, naming the document
+// that does not parse.
+func parseManifests(b []byte) ([]*unstructured.Unstructured, error) {
+	rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
+	var out []*unstructured.Unstructured
+	for n := 1; ; n++ {
+		doc, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, badRequest("document %d: %s", n, err.Error())
+		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		j, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			return nil, badRequest("document %d is not valid YAML: %s", n, err.Error())
+		}
+		if string(bytes.TrimSpace(j)) == "null" {
+			continue
+		}
+		o := &unstructured.Unstructured{}
+		if err := o.UnmarshalJSON(j); err != nil {
+			return nil, badRequest("document %d: %s", n, err.Error())
+		}
+		if o.GetName() == "" {
+			return nil, errorf(http.StatusUnprocessableEntity, reasonInvalid, "document %d (%s): metadata.name is required", n, o.GetKind())
+		}
+		if strings.HasPrefix(o.GetAPIVersion(), "kargo.akuity.io/") {
+			return nil, errorf(http.StatusUnprocessableEntity, reasonInvalid, "document %d (%s %s): apiVersion %s is Kargo's; convert it with `haul apply` first", n, o.GetKind(), o.GetName(), o.GetAPIVersion())
+		}
+		if o.IsList() {
+			return nil, errorf(http.StatusUnprocessableEntity, reasonInvalid, "document %d: kind %s is a list; send its items as separate documents", n, o.GetKind())
+		}
+		out = append(out, o)
+		if len(out) > maxApplyDocs {
+			return nil, errorf(http.StatusRequestEntityTooLarge, reasonBadRequest, "more than %d documents in one apply", maxApplyDocs)
+		}
+	}
+	if len(out) == 0 {
+		return nil, badRequest("request body holds no objects")
+	}
+	return out, nil
+}

@@ -1,0 +1,109 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Reasons used in error bodies.
+const (
+	reasonNotFound     = "NotFound"
+	reasonForbidden    = "Forbidden"
+	reasonInvalid      = "Invalid"
+	reasonConflict     = "Conflict"
+	reasonUnauthorized = "Unauthorized"
+	reasonBadRequest   = "BadRequest"
+	reasonInternal     = "InternalError"
+	reasonUnavailable  = "ServiceUnavailable"
+)
+
+// apiError is the JSON body of every failed request.
+type apiError struct {
+	Code    int    `json:"code"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func errorf(code int, reason, format string, args ...any) *apiError {
+	return &apiError{Code: code, Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+func badRequest(format string, args ...any) *apiError {
+	return errorf(http.StatusBadRequest, reasonBadRequest, format, args...)
+}
+
+// notFound is the one answer for objects that are missing and for objects the caller
+// may not see, so names in other projects cannot be probed.
+func notFound(kind, name, project string) *apiError {
+	if kind == "Project" {
+		return errorf(http.StatusNotFound, reasonNotFound, "Project %q not found", project)
+	}
+	return errorf(http.StatusNotFound, reasonNotFound, "%s %q not found in project %q", kind, name, project)
+}
+
+// fromKube converts an error from the Kubernetes API into an apiError, keeping the API
+// server's message, which names the object and field.
+func fromKube(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var se apierrors.APIStatus
+	if errors.As(err, &se) {
+		st := se.Status()
+		code := int(st.Code)
+		reason := reasonInternal
+		switch st.Reason {
+		case metav1.StatusReasonNotFound:
+			reason = reasonNotFound
+		case metav1.StatusReasonForbidden:
+			reason = reasonForbidden
+		case metav1.StatusReasonInvalid:
+			reason = reasonInvalid
+		case metav1.StatusReasonConflict, metav1.StatusReasonAlreadyExists:
+			reason = reasonConflict
+		case metav1.StatusReasonUnauthorized:
+			reason = reasonUnauthorized
+		case metav1.StatusReasonBadRequest:
+			reason = reasonBadRequest
+		default:
+			switch code {
+			case http.StatusBadRequest:
+				reason = reasonBadRequest
+			case http.StatusUnprocessableEntity:
+				reason = reasonInvalid
+			case http.StatusServiceUnavailable:
+				reason = reasonUnavailable
+			}
+		}
+		if code == 0 {
+			code = http.StatusInternalServerError
+		}
+		return &apiError{Code: code, Reason: reason, Message: st.Message}
+	}
+	return errorf(http.StatusInternalServerError, reasonInternal, "%s", err.Error())
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	e := fromKube(err)
+	writeJSON(w, e.Code, e)
+}
+
+// list is the JSON shape of every collection.
+type list[T any] struct {
+	Items []T `json:"items"`
+}

@@ -1,0 +1,236 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"sort"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/server/auth"
+)
+
+// kinded serialises an object with apiVersion and kind without copying it, so that
+// objects shared with the informer cache are never mutated.
+type kinded struct {
+	kind string
+	obj  any
+}
+
+// MarshalJSON implements json.Marshaler.
+func (k kinded) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(k.obj)
+	if err != nil || !bytes.HasPrefix(b, []byte("{")) || bytes.HasPrefix(b, []byte(`{"kind":`)) {
+		return b, err
+	}
+	head := `{"apiVersion":"` + haulv1.GroupVersion.String() + `","kind":"` + k.kind + `"`
+	if len(b) > 2 {
+		head += ","
+	}
+	return append([]byte(head), b[1:]...), nil
+}
+
+func wrap[T any](kind string, items []T) list[kinded] {
+	out := list[kinded]{Items: make([]kinded, len(items))}
+	for i := range items {
+		out.Items[i] = kinded{kind: kind, obj: &items[i]}
+	}
+	return out
+}
+
+// synced waits for the informers behind lists; they start with the server.
+func (s *Server) synced(ctx context.Context) error {
+	if !s.cache.WaitForCacheSync(ctx) {
+		return errorf(http.StatusServiceUnavailable, reasonUnavailable, "the server is still loading objects; retry shortly")
+	}
+	return nil
+}
+
+// project returns Project p when u may see it; otherwise the uniform 404.
+func (s *Server) project(ctx context.Context, u *auth.User, p string) (*haulv1.Project, error) {
+	ok, err := s.access.visible(ctx, u, p)
+	if err != nil {
+		return nil, fromKube(err)
+	}
+	if !ok {
+		return nil, notFound("Project", p, p)
+	}
+	if err := s.synced(ctx); err != nil {
+		return nil, err
+	}
+	proj := &haulv1.Project{}
+	if err := s.cache.Get(ctx, client.ObjectKey{Name: p}, proj); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			return nil, notFound("Project", p, p)
+		}
+		return nil, fromKube(err)
+	}
+	return proj, nil
+}
+
+// listIn checks that u may list resource in project p and fills l from the cache.
+func (s *Server) listIn(ctx context.Context, u *auth.User, p, resource string, l client.ObjectList) error {
+	if _, err := s.project(ctx, u, p); err != nil {
+		return err
+	}
+	if err := s.access.check(ctx, u, "list", resource, "", p, "", "Project", p, "list "+resource); err != nil {
+		return err
+	}
+	return s.cache.List(ctx, l, client.InNamespace(p), client.UnsafeDisableDeepCopy)
+}
+
+// getAs reads one object as u, straight from the API server so that a read after a
+// write sees the write.
+func (s *Server) getAs(ctx context.Context, u *auth.User, p, kind, name string, obj client.Object) (int, any, error) {
+	c, err := s.access.clientFor(u)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: p, Name: name}, obj); err != nil {
+		return 0, nil, s.access.kubeErr(ctx, u, err, p, kind, name, "read "+kind)
+	}
+	return http.StatusOK, s.withKind(obj), nil
+}
+
+func (s *Server) listProjects(r *http.Request, u *auth.User) (int, any, error) {
+	ctx := r.Context()
+	if err := s.synced(ctx); err != nil {
+		return 0, nil, err
+	}
+	var all haulv1.ProjectList
+	if err := s.cache.List(ctx, &all, client.UnsafeDisableDeepCopy); err != nil {
+		return 0, nil, fromKube(err)
+	}
+	mine := make([]haulv1.Project, 0, len(all.Items))
+	for _, p := range all.Items {
+		ok, err := s.access.visible(ctx, u, p.Name)
+		if err != nil {
+			return 0, nil, fromKube(err)
+		}
+		if ok {
+			mine = append(mine, p)
+		}
+	}
+	sort.Slice(mine, func(i, j int) bool { return mine[i].Name < mine[j].Name })
+	return http.StatusOK, wrap("Project", mine), nil
+}
+
+func (s *Server) getProject(r *http.Request, u *auth.User) (int, any, error) {
+	p, err := s.project(r.Context(), u, r.PathValue("p"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, kinded{kind: "Project", obj: p}, nil
+}
+
+func (s *Server) getProjectConfig(r *http.Request, u *auth.User) (int, any, error) {
+	p := r.PathValue("p")
+	return s.getAs(r.Context(), u, p, "ProjectConfig", p, &haulv1.ProjectConfig{})
+}
+
+func (s *Server) listWarehouses(r *http.Request, u *auth.User) (int, any, error) {
+	var l haulv1.WarehouseList
+	if err := s.listIn(r.Context(), u, r.PathValue("p"), "warehouses", &l); err != nil {
+		return 0, nil, err
+	}
+	sort.Slice(l.Items, func(i, j int) bool { return l.Items[i].Name < l.Items[j].Name })
+	return http.StatusOK, wrap("Warehouse", l.Items), nil
+}
+
+func (s *Server) getWarehouse(r *http.Request, u *auth.User) (int, any, error) {
+	return s.getAs(r.Context(), u, r.PathValue("p"), "Warehouse", r.PathValue("name"), &haulv1.Warehouse{})
+}
+
+func (s *Server) listStages(r *http.Request, u *auth.User) (int, any, error) {
+	var l haulv1.StageList
+	if err := s.listIn(r.Context(), u, r.PathValue("p"), "stages", &l); err != nil {
+		return 0, nil, err
+	}
+	sort.Slice(l.Items, func(i, j int) bool { return l.Items[i].Name < l.Items[j].Name })
+	return http.StatusOK, wrap("Stage", l.Items), nil
+}
+
+func (s *Server) getStage(r *http.Request, u *auth.User) (int, any, error) {
+	return s.getAs(r.Context(), u, r.PathValue("p"), "Stage", r.PathValue("name"), &haulv1.Stage{})
+}
+
+// listFreight lists newest first (the timeline order), optionally from one Warehouse.
+func (s *Server) listFreight(r *http.Request, u *auth.User) (int, any, error) {
+	var l haulv1.FreightList
+	if err := s.listIn(r.Context(), u, r.PathValue("p"), "freights", &l); err != nil {
+		return 0, nil, err
+	}
+	items := l.Items
+	if o := r.URL.Query().Get("origin"); o != "" {
+		items = items[:0:0]
+		for _, f := range l.Items {
+			if f.Origin.Name == o {
+				items = append(items, f)
+			}
+		}
+	}
+	sort.Slice(items, func(i, j int) bool {
+		a, b := items[i].CreationTimestamp, items[j].CreationTimestamp
+		if !a.Equal(&b) {
+			return b.Before(&a)
+		}
+		return items[i].Name < items[j].Name
+	})
+	return http.StatusOK, wrap("Freight", items), nil
+}
+
+func (s *Server) getFreight(r *http.Request, u *auth.User) (int, any, error) {
+	return s.getAs(r.Context(), u, r.PathValue("p"), "Freight", r.PathValue("name"), &haulv1.Freight{})
+}
+
+// listPromotions lists newest first, optionally for one Stage.
+func (s *Server) listPromotions(r *http.Request, u *auth.User) (int, any, error) {
+	var l haulv1.PromotionList
+	if err := s.listIn(r.Context(), u, r.PathValue("p"), "promotions", &l); err != nil {
+		return 0, nil, err
+	}
+	items := l.Items
+	if st := r.URL.Query().Get("stage"); st != "" {
+		items = items[:0:0]
+		for _, p := range l.Items {
+			if p.Spec.Stage == st {
+				items = append(items, p)
+			}
+		}
+	}
+	sort.Slice(items, func(i, j int) bool {
+		a, b := items[i].CreationTimestamp, items[j].CreationTimestamp
+		if !a.Equal(&b) {
+			return b.Before(&a)
+		}
+		return items[i].Name > items[j].Name
+	})
+	return http.StatusOK, wrap("Promotion", items), nil
+}
+
+func (s *Server) getPromotion(r *http.Request, u *auth.User) (int, any, error) {
+	return s.getAs(r.Context(), u, r.PathValue("p"), "Promotion", r.PathValue("name"), &haulv1.Promotion{})
+}
+
+// permissions tells the dashboard which actions to offer; the API checks again on use.
+func (s *Server) permissions(r *http.Request, u *auth.User) (int, any, error) {
+	ctx := r.Context()
+	p := r.PathValue("p")
+	if _, err := s.project(ctx, u, p); err != nil {
+		return 0, nil, err
+	}
+	q := func(verb, res, sub, name string) bool {
+		ok, err := s.access.can(ctx, u, verb, res, sub, p, name)
+		return err == nil && ok
+	}
+	promote := q("promote", "stages", "", "") && q("create", "promotions", "", "")
+	return http.StatusOK, map[string]bool{
+		"promote": promote,
+		"approve": q("promote", "stages", "", "") && q("patch", "freights", "status", ""),
+		"refresh": q("patch", "stages", "", "") && q("patch", "warehouses", "", ""),
+		"admin":   q("update", "projectconfigs", "", p) && q("delete", "stages", "", ""),
+	}, nil
+}
