@@ -1,0 +1,95 @@
+package steps
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Limits for YAML documents edited by steps: anchors and aliases can multiply a small
+// file into gigabytes when expanded (billion laughs), and deep nesting exhausts stacks.
+const (
+	maxYAMLAliases = 100
+	maxYAMLDepth   = 200
+	maxYAMLNodes   = 500000
+)
+
+// parseYAMLSafe parses one YAML document after checking size, aliases and depth.
+func parseYAMLSafe(data []byte, rel string) (*yaml.RNode, error) {
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d bytes", rel, MaxFileSize)
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, errEOF) || err.Error() == "EOF" {
+			return yaml.NewRNode(&yaml.Node{Kind: yaml.MappingNode}), nil
+		}
+		return nil, fmt.Errorf("parsing %s: %w", rel, err)
+	}
+	aliases, nodes := 0, 0
+	if err := walkYAML(&doc, 0, &aliases, &nodes); err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	n := &doc
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return yaml.NewRNode(&yaml.Node{Kind: yaml.MappingNode}), nil
+		}
+		n = n.Content[0]
+	}
+	return yaml.NewRNode(n), nil
+}
+
+var errEOF = errors.New("EOF")
+
+func walkYAML(n *yaml.Node, depth int, aliases, nodes *int) error {
+	if depth > maxYAMLDepth {
+		return fmt.Errorf("nesting is deeper than %d levels", maxYAMLDepth)
+	}
+	*nodes++
+	if *nodes > maxYAMLNodes {
+		return fmt.Errorf("more than %d nodes", maxYAMLNodes)
+	}
+	if n.Kind == yaml.AliasNode {
+		*aliases++
+		if *aliases > maxYAMLAliases {
+			return fmt.Errorf("more than %d aliases; refusing a possible alias-expansion bomb", maxYAMLAliases)
+		}
+		return nil // do not follow: the anchor is walked where it is defined
+	}
+	for _, c := range n.Content {
+		if err := walkYAML(c, depth+1, aliases, nodes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scalarNode builds a YAML node for a config value, typed so that strings stay strings
+// (a tag "1.20" or a message with ": #" is written quoted as needed, never as structure).
+func scalarNode(v any) (*yaml.RNode, error) {
+	switch x := v.(type) {
+	case string:
+		return yaml.NewStringRNode(x), nil
+	case bool:
+		return yaml.NewRNode(&yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagBool, Value: fmt.Sprint(x)}), nil
+	case float64:
+		if x == float64(int64(x)) {
+			return yaml.NewRNode(&yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagInt, Value: fmt.Sprint(int64(x))}), nil
+		}
+		return yaml.NewRNode(&yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagFloat, Value: fmt.Sprint(x)}), nil
+	case int, int64:
+		return yaml.NewRNode(&yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagInt, Value: fmt.Sprint(x)}), nil
+	case nil:
+		return yaml.NewRNode(&yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagNull, Value: "null"}), nil
+	}
+	// Maps and lists: encode through yaml so structure comes only from the value's type.
+	var n yaml.Node
+	if err := n.Encode(v); err != nil {
+		return nil, err
+	}
+	return yaml.NewRNode(&n), nil
+}
