@@ -1,0 +1,221 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap/zapcore"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/haul-dev/haul/controllers"
+	"github.com/haul-dev/haul/internal/app"
+	"github.com/haul-dev/haul/internal/controlplane"
+)
+
+// upOptions are the flags of `haul up`.
+type upOptions struct {
+	dataDir              string
+	addr                 string
+	kubeconfig           string
+	assets               string
+	demo                 bool
+	logLevel             string
+	minWarehouseInterval time.Duration
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "haul")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ".haul"
+	}
+	return filepath.Join(home, ".local", "share", "haul")
+}
+
+func init() {
+	register(func(g *GlobalOptions) *cobra.Command {
+		o := &upOptions{}
+		cmd := &cobra.Command{
+			Use:   "up",
+			Short: "Run Haul locally: control plane, controllers, API and dashboard in one process",
+			Long: `Run everything on this machine: a real kube-apiserver and etcd (state kept in
+--data-dir, so a restart keeps every object), Haul's CRDs, all controllers, and the
+REST API, dashboard and webhook receivers on --addr. With --kubeconfig, use an
+existing cluster instead of the embedded control plane.`,
+			Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				// --kubeconfig is a global flag; for up it means "use that cluster".
+				o.kubeconfig = g.Kubeconfig
+				return runUp(cmd.Context(), cmd.OutOrStdout(), o)
+			},
+		}
+		f := cmd.Flags()
+		f.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "where state, logs, the kubeconfig and the admin token are kept")
+		f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address of the dashboard, REST API and webhooks")
+		f.StringVar(&o.assets, "controlplane-assets", "", "directory holding kube-apiserver and etcd (default $"+controlplane.AssetsEnv+", then the build cache)")
+		f.BoolVar(&o.demo, "demo", false, "also start a local registry and Git server and a demo project")
+		f.StringVar(&o.logLevel, "log-level", "info", "log level: debug|info|error")
+		f.DurationVar(&o.minWarehouseInterval, "min-warehouse-interval", 0, "floor for Warehouse spec.interval (default: the controller's)")
+		return cmd
+	})
+}
+
+func runUp(parent context.Context, out io.Writer, o *upOptions) error {
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	dataDir, err := filepath.Abs(o.dataDir)
+	if err != nil {
+		return err
+	}
+	unlock, err := controlplane.LockDataDir(dataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	logger, closeLog, err := fileLogger(filepath.Join(dataDir, "logs", "haul.log"), o.logLevel)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	ctrl.SetLogger(logger)
+
+	var restCfg *rest.Config
+	var cp *controlplane.ControlPlane
+	kubeconfigPath := filepath.Join(dataDir, "kubeconfig")
+	apiURL := ""
+	if o.kubeconfig != "" {
+		restCfg, err = clientcmd.BuildConfigFromFlags("", o.kubeconfig)
+		if err != nil {
+			return fmt.Errorf("loading --kubeconfig %s: %w", o.kubeconfig, err)
+		}
+		kubeconfigPath, apiURL = o.kubeconfig, restCfg.Host
+	} else {
+		fmt.Fprintf(out, "Starting the control plane (etcd, kube-apiserver) in %s ...\n", dataDir)
+		cp, err = controlplane.Start(ctx, controlplane.Options{DataDir: dataDir, AssetsDir: o.assets})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := cp.Stop(); err != nil {
+				fmt.Fprintln(os.Stderr, "warning: stopping the control plane:", err)
+			}
+		}()
+		restCfg, apiURL = cp.Config, cp.APIServerURL
+	}
+
+	token, err := writeAdminToken(dataDir)
+	if err != nil {
+		return err
+	}
+	baseURL := "http://" + o.addr
+	ready := make(chan struct{})
+	cfg := app.Config{
+		RestConfig:  restCfg,
+		Addr:        o.addr,
+		Controllers: true,
+		Server:      true,
+		InstallCRDs: true,
+		AdminToken:  token,
+		ExternalURL: baseURL,
+		ControllerOptions: controllers.Options{
+			MinWarehouseInterval: o.minWarehouseInterval,
+			WorkDir:              filepath.Join(dataDir, "work"),
+		},
+		Logger: logger,
+		Ready:  func() { close(ready) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- app.Run(ctx, cfg) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ready:
+	}
+	if o.demo {
+		if err := startDemo(ctx, out, dataDir, restCfg); err != nil {
+			stop()
+			<-errc
+			return fmt.Errorf("starting the demo: %w", err)
+		}
+	}
+	printUp(out, dataDir, apiURL, kubeconfigPath, baseURL, token)
+	err = <-errc
+	fmt.Fprintln(out, "Haul stopped.")
+	return err
+}
+
+// startDemo is replaced by the demo's implementation; until then --demo says so.
+var startDemo = func(context.Context, io.Writer, string, *rest.Config) error {
+	return fmt.Errorf("the demo is not available in this build")
+}
+
+func printUp(out io.Writer, dataDir, apiURL, kubeconfig, baseURL, token string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nHaul is up.\n")
+	fmt.Fprintf(&b, "  Dashboard:       %s/?token=%s\n", baseURL, token)
+	fmt.Fprintf(&b, "  REST API:        %s/api/v1 (Authorization: Bearer <token in %s>)\n", baseURL, filepath.Join(dataDir, "admin-token"))
+	fmt.Fprintf(&b, "  Webhooks:        %s/webhooks/<project>/<receiver>\n", baseURL)
+	fmt.Fprintf(&b, "  Kubernetes API:  %s\n", apiURL)
+	fmt.Fprintf(&b, "  Kubeconfig:      %s\n", kubeconfig)
+	fmt.Fprintf(&b, "  Data and logs:   %s\n", dataDir)
+	fmt.Fprintf(&b, "\nTry: export KUBECONFIG=%s; haul get projects\nPress Ctrl-C to stop.\n", kubeconfig)
+	_, _ = io.WriteString(out, b.String())
+}
+
+// writeAdminToken makes a fresh token for this run and stores it readable only by the user.
+func writeAdminToken(dataDir string) (string, error) {
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	token := hex.EncodeToString(buf)
+	if err := os.WriteFile(filepath.Join(dataDir, "admin-token"), []byte(token+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("writing admin token: %w", err)
+	}
+	return token, nil
+}
+
+// fileLogger logs JSON lines to path; errors also go to stderr so users see them.
+func fileLogger(path, level string) (logr.Logger, func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return logr.Discard(), nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return logr.Discard(), nil, err
+	}
+	lvl := zapcore.InfoLevel
+	switch level {
+	case "debug":
+		lvl = zapcore.DebugLevel
+	case "error":
+		lvl = zapcore.ErrorLevel
+	case "info", "":
+	default:
+		_ = f.Close()
+		return logr.Discard(), nil, fmt.Errorf("--log-level: unknown level %q (want debug, info or error)", level)
+	}
+	l := zap.New(zap.WriteTo(f), zap.Level(lvl))
+	return l, func() { _ = f.Close() }, nil
+}
