@@ -44,7 +44,7 @@ type FreightCreationCriteria struct {
 
 // ImageSubscription watches one container image repository.
 //
-// +kubebuilder:validation:XValidation:rule="self.imageSelectionStrategy != 'Digest' || (has(self.constraint) && self.constraint != ”)",message="image.constraint must name the mutable tag to follow when imageSelectionStrategy is Digest"
+// +kubebuilder:validation:XValidation:rule="self.imageSelectionStrategy != 'Digest' || (has(self.constraint) && size(self.constraint) > 0)",message="image.constraint must name the mutable tag to follow when imageSelectionStrategy is Digest"
 type ImageSubscription struct {
 	// RepoURL is the image repository, without tag or digest (e.g. ghcr.io/acme/app).
 	// +required
@@ -137,7 +137,7 @@ type GitSubscription struct {
 
 // ChartSubscription watches one Helm chart, in a classic repository or an OCI registry.
 //
-// +kubebuilder:validation:XValidation:rule="self.repoURL.startsWith('oci://') ? (!has(self.name) || self.name == ”) : (has(self.name) && self.name != ”)",message="chart.name is required for an http(s) repository and must be empty for an oci:// chart"
+// +kubebuilder:validation:XValidation:rule="self.repoURL.startsWith('oci://') ? (!has(self.name) || size(self.name) == 0) : (has(self.name) && size(self.name) > 0)",message="chart.name is required for an http(s) repository and must be empty for an oci:// chart"
 type ChartSubscription struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1

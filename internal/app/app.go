@@ -1,0 +1,178 @@
+// Package app assembles Haul's server side: the controller manager with every
+// reconciler, and the HTTP server (health, metrics, webhooks, REST API, dashboard).
+// `haul up`, `haul controller` and `haul server` each run a part of it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/controllers"
+	"github.com/haul-dev/haul/internal/bootstrap"
+)
+
+// Config selects what runs and where.
+type Config struct {
+	RestConfig *rest.Config
+	// Addr is where the HTTP server listens; empty disables it.
+	Addr string
+	// Controllers runs the controller manager.
+	Controllers bool
+	// Server serves the REST API, dashboard and webhooks on Addr.
+	Server bool
+	// InstallCRDs installs or upgrades the CRDs before starting.
+	InstallCRDs bool
+	// LeaderElection makes controller replicas elect one active leader.
+	LeaderElection          bool
+	LeaderElectionNamespace string
+	// MetricsAddr and ProbeAddr are the manager's own listeners (in-cluster mode);
+	// empty means metrics and probes are served on Addr instead.
+	MetricsAddr string
+	ProbeAddr   string
+	// AdminToken is accepted as a bearer token with full rights (local mode only).
+	AdminToken string
+	// ExternalURL is how users reach the server (for login and webhook URLs).
+	ExternalURL string
+	// OIDC configures single sign-on for the dashboard; nil disables it.
+	OIDC *OIDCConfig
+	// ControllerOptions are passed to every controller.
+	ControllerOptions controllers.Options
+	Logger            logr.Logger
+	// Ready is called once everything is serving.
+	Ready func()
+}
+
+// OIDCConfig configures the dashboard's single sign-on.
+type OIDCConfig struct {
+	IssuerURL, ClientID, ClientSecret, RedirectURL string
+	Scopes                                         []string
+}
+
+// Scheme has the Kubernetes built-ins and Haul's types.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(s)
+	_ = haulv1.AddToScheme(s)
+	return s
+}
+
+// Run runs until ctx is cancelled, then stops everything it started.
+func Run(ctx context.Context, cfg Config) error {
+	log := cfg.Logger
+	scheme := Scheme()
+	if cfg.InstallCRDs {
+		c, err := client.New(cfg.RestConfig, client.Options{Scheme: bootstrap.Scheme()})
+		if err != nil {
+			return err
+		}
+		ictx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err = bootstrap.Install(ictx, c)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("installing CRDs: %w", err)
+		}
+	}
+
+	mgrOpts := ctrl.Options{
+		Scheme:                  scheme,
+		Logger:                  log,
+		Metrics:                 metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:  "0",
+		LeaderElection:          cfg.LeaderElection,
+		LeaderElectionID:        "haul-controller.haul.dev",
+		LeaderElectionNamespace: cfg.LeaderElectionNamespace,
+	}
+	if cfg.MetricsAddr != "" {
+		mgrOpts.Metrics.BindAddress = cfg.MetricsAddr
+	}
+	if cfg.ProbeAddr != "" {
+		mgrOpts.HealthProbeBindAddress = cfg.ProbeAddr
+	}
+	mgr, err := ctrl.NewManager(cfg.RestConfig, mgrOpts)
+	if err != nil {
+		return fmt.Errorf("creating controller manager: %w", err)
+	}
+	if cfg.Controllers {
+		if err := controllers.SetupAll(mgr, cfg.ControllerOptions); err != nil {
+			return fmt.Errorf("setting up controllers: %w", err)
+		}
+	}
+	var synced atomic.Bool
+	readyCheck := func(*http.Request) error {
+		if !synced.Load() {
+			return errors.New("caches not synced yet")
+		}
+		return nil
+	}
+	if cfg.ProbeAddr != "" {
+		_ = mgr.AddHealthzCheck("ping", healthz.Ping)
+		_ = mgr.AddReadyzCheck("caches", readyCheck)
+	}
+
+	var srv *http.Server
+	if cfg.Addr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+		mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+			if err := readyCheck(r); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			_, _ = w.Write([]byte("ok"))
+		})
+		if cfg.MetricsAddr == "" {
+			mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+		}
+		if cfg.Server {
+			if err := mountServer(mux, mgr, cfg); err != nil {
+				return err
+			}
+		}
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+		}
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error(err, "HTTP server stopped")
+			}
+		}()
+	}
+
+	mgrErr := make(chan error, 1)
+	go func() { mgrErr <- mgr.Start(ctx) }()
+	go func() {
+		if mgr.GetCache().WaitForCacheSync(ctx) {
+			synced.Store(true)
+			if cfg.Ready != nil {
+				cfg.Ready()
+			}
+		}
+	}()
+
+	err = <-mgrErr
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
+	return err
+}
