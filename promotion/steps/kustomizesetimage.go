@@ -107,7 +107,7 @@ func kustomizeSetImage(ctx context.Context, sc *promotion.StepContext) (promotio
 		if name == "" {
 			name = u.Image
 		}
-		if err := setKustomizeImage(images, name, u.NewName, tag, digest); err != nil {
+		if err := setKustomizationImage(images, name, u.NewName, tag, digest); err != nil {
 			return promotion.StepResult{}, err
 		}
 		ref := name + ":" + tag
@@ -126,7 +126,7 @@ func kustomizeSetImage(ctx context.Context, sc *promotion.StepContext) (promotio
 	return promotion.StepResult{Output: map[string]any{"images": set}}, nil
 }
 
-func setKustomizeImage(images *yaml.RNode, name, newName, tag, digest string) error {
+func setKustomizationImage(images *yaml.RNode, name, newName, tag, digest string) error {
 	var entry *yaml.RNode
 	elems, err := images.Elements()
 	if err != nil {

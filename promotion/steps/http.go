@@ -1,0 +1,189 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/haul-dev/haul/promotion"
+)
+
+// maxHTTPResponse caps how much of a response body the http step reads.
+const maxHTTPResponse = 2 << 20
+
+type httpConfig struct {
+	Method                string       `json:"method,omitempty"`
+	URL                   string       `json:"url"`
+	Headers               []httpHeader `json:"headers,omitempty"`
+	QueryParams           []httpHeader `json:"queryParams,omitempty"`
+	Body                  string       `json:"body,omitempty"`
+	Timeout               string       `json:"timeout,omitempty"`
+	InsecureSkipTLSVerify bool         `json:"insecureSkipTLSVerify,omitempty"`
+	SuccessExpression     string       `json:"successExpression,omitempty"`
+	FailureExpression     string       `json:"failureExpression,omitempty"`
+	Outputs               []httpOutput `json:"outputs,omitempty"`
+	PollInterval          string       `json:"pollInterval,omitempty"`
+}
+
+type httpHeader struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type httpOutput struct {
+	Name           string `json:"name"`
+	FromExpression string `json:"fromExpression"`
+}
+
+func (c *httpConfig) Validate() error {
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("url %q must be an absolute http or https URL", c.URL)
+	}
+	if c.Timeout != "" {
+		if _, err := time.ParseDuration(c.Timeout); err != nil {
+			return fmt.Errorf("timeout %q: %w", c.Timeout, err)
+		}
+	}
+	if c.PollInterval != "" {
+		if _, err := time.ParseDuration(c.PollInterval); err != nil {
+			return fmt.Errorf("pollInterval %q: %w", c.PollInterval, err)
+		}
+	}
+	return nil
+}
+
+func init() { register("http", httpStep) }
+
+// httpStep sends one request and judges the response with expressions over
+// response.status, response.headers and response.body (parsed JSON when it is JSON).
+// When a successExpression is set and neither expression holds, the step stays Running
+// and is polled again.
+func httpStep(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
+	var cfg httpConfig
+	if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
+		return promotion.StepResult{}, err
+	}
+	timeout := 10 * time.Second
+	if cfg.Timeout != "" {
+		timeout, _ = time.ParseDuration(cfg.Timeout)
+	}
+	method := strings.ToUpper(cfg.Method)
+	if method == "" {
+		method = http.MethodGet
+	}
+	u, _ := url.Parse(cfg.URL)
+	if len(cfg.QueryParams) > 0 {
+		q := u.Query()
+		for _, p := range cfg.QueryParams {
+			q.Add(p.Name, p.Value)
+		}
+		u.RawQuery = q.Encode()
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, method, u.String(), strings.NewReader(cfg.Body))
+	if err != nil {
+		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("building request: %w", err))
+	}
+	for _, h := range cfg.Headers {
+		req.Header.Add(h.Name, h.Value)
+	}
+	resp, err := sc.HTTPClient(timeout).Do(req)
+	if err != nil {
+		if errors.Is(err, promotion.ErrForbiddenAddress) {
+			return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("%s %s: %w", method, redactURL(u), promotion.ErrForbiddenAddress))
+		}
+		return promotion.StepResult{}, fmt.Errorf("%s %s: %w", method, redactURL(u), unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxHTTPResponse+1))
+	if err != nil {
+		return promotion.StepResult{}, fmt.Errorf("reading response: %w", err)
+	}
+	if len(body) > maxHTTPResponse {
+		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("response body is larger than %d bytes", maxHTTPResponse))
+	}
+	headers := map[string]any{}
+	for k, v := range resp.Header {
+		headers[k] = strings.Join(v, ", ")
+	}
+	var parsed any = string(body)
+	var js any
+	if json.Unmarshal(body, &js) == nil {
+		parsed = js
+	}
+	env := promotion.Env{
+		"response": map[string]any{"status": resp.StatusCode, "headers": headers, "body": parsed},
+		"vars":     sc.Vars, "outputs": sc.Outputs,
+		"ctx": map[string]any{"project": sc.Project, "stage": sc.Stage, "promotion": sc.Promotion},
+	}
+	outputs := map[string]any{}
+	for i, o := range cfg.Outputs {
+		v, err := evalExpr(o.FromExpression, env)
+		if err != nil {
+			return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("outputs[%d] (%s): %w", i, o.Name, err))
+		}
+		outputs[o.Name] = v
+	}
+	res := promotion.StepResult{Output: outputs}
+	if cfg.FailureExpression != "" {
+		failed, err := promotion.EvalBool(cfg.FailureExpression, env)
+		if err != nil {
+			return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("failureExpression: %w", err))
+		}
+		if failed {
+			res.Status, res.Message = promotion.StatusFailed, fmt.Sprintf("failureExpression matched (HTTP %d)", resp.StatusCode)
+			return res, nil
+		}
+	}
+	if cfg.SuccessExpression == "" {
+		if cfg.FailureExpression == "" && (resp.StatusCode < 200 || resp.StatusCode > 299) {
+			res.Status, res.Message = promotion.StatusFailed, fmt.Sprintf("HTTP %d", resp.StatusCode)
+		}
+		return res, nil
+	}
+	ok, err := promotion.EvalBool(cfg.SuccessExpression, env)
+	if err != nil {
+		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("successExpression: %w", err))
+	}
+	if !ok {
+		res.Status, res.Message = promotion.StatusRunning, fmt.Sprintf("waiting: successExpression not met (HTTP %d)", resp.StatusCode)
+		res.RequeueAfter = 5 * time.Second
+		if cfg.PollInterval != "" {
+			res.RequeueAfter, _ = time.ParseDuration(cfg.PollInterval)
+		}
+	}
+	return res, nil
+}
+
+// evalExpr evaluates a bare expression or a ${{ }} template.
+func evalExpr(s string, env promotion.Env) (any, error) {
+	if !strings.Contains(s, "${{") {
+		s = "${{ " + s + " }}"
+	}
+	return promotion.EvalTemplate(s, env)
+}
+
+func redactURL(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User("***")
+	}
+	c.RawQuery = ""
+	return c.String()
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
