@@ -27,6 +27,40 @@ function newestFirst(a: Freight, b: Freight): number {
   return a.metadata.name < b.metadata.name ? -1 : 1;
 }
 
+export interface StageMark {
+  stage: string;
+  cls: "in" | "verified" | "approved";
+  label: string;
+  title: string;
+}
+
+/**
+ * stageMarks gives one mark per Stage the Freight is in, verified in or approved
+ * for: blue when it is there now, green when only verified, purple when only
+ * approved; ✓ and ★ add verified and approved to the label. Current stages first.
+ */
+export function stageMarks(f: Freight): StageMark[] {
+  const st = f.status ?? {};
+  const names = new Set([...Object.keys(st.currentlyIn ?? {}), ...Object.keys(st.verifiedIn ?? {}), ...Object.keys(st.approvedFor ?? {})]);
+  const out: StageMark[] = [];
+  for (const stage of names) {
+    const isIn = !!st.currentlyIn?.[stage];
+    const verified = !!st.verifiedIn?.[stage];
+    const approved = st.approvedFor?.[stage];
+    const cls = isIn ? "in" : verified ? "verified" : "approved";
+    const title = [
+      isIn ? `currently in ${stage}` : "",
+      verified ? `verified in ${stage}` : "",
+      approved ? `approved for ${stage}${approved.approvedBy ? ` by ${approved.approvedBy}` : ""}` : "",
+    ]
+      .filter(Boolean)
+      .join(", ");
+    out.push({ stage, cls, label: `${stage}${verified ? " ✓" : ""}${approved ? " ★" : ""}`, title });
+  }
+  const rank = { in: 0, verified: 1, approved: 2 };
+  return out.sort((a, b) => rank[a.cls] - rank[b.cls] || a.stage.localeCompare(b.stage));
+}
+
 /** FreightTimeline lists Freight newest first, a page at a time. */
 export function FreightTimeline({ project, freight, permissions, config, onPromote, onApprove, onAlias }: Props) {
   const [shown, setShown] = useState(pageSize);
@@ -48,6 +82,11 @@ export function FreightTimeline({ project, freight, permissions, config, onPromo
       <div className="timeline-head">
         <h2>Freight</h2>
         <span className="muted">{sorted.length} total, newest first</span>
+        <span className="legend">
+          <span className="mark in">in stage</span>
+          <span className="mark verified">verified ✓</span>
+          <span className="mark approved">approved ★</span>
+        </span>
         <input
           className="filter"
           placeholder="Filter by alias, id or version"
@@ -94,15 +133,7 @@ const FreightRow = memo(function FreightRow({ f, project, permissions, config, o
   const [draft, setDraft] = useState(f.alias ?? "");
   const [err, setErr] = useState("");
   const label = f.alias || f.metadata.name.slice(0, 7);
-  const marks = [
-    ...Object.keys(f.status?.currentlyIn ?? {}).map((s) => ({ s, cls: "in", title: `currently in ${s}` })),
-    ...Object.keys(f.status?.verifiedIn ?? {}).map((s) => ({ s, cls: "verified", title: `verified in ${s}` })),
-    ...Object.keys(f.status?.approvedFor ?? {}).map((s) => ({
-      s,
-      cls: "approved",
-      title: `approved for ${s}${f.status?.approvedFor?.[s]?.approvedBy ? ` by ${f.status.approvedFor[s].approvedBy}` : ""}`,
-    })),
-  ];
+  const marks = stageMarks(f);
   const links = (config?.spec?.freightLinks ?? [])
     .map((l) => ({ name: l.name, href: expandLink(l.url, { project, freight: f.metadata.name, alias: f.alias ?? "" }) }))
     .filter((l) => l.href);
@@ -169,8 +200,8 @@ const FreightRow = memo(function FreightRow({ f, project, permissions, config, o
       </div>
       <div className="freight-marks">
         {marks.slice(0, maxMarks).map((m) => (
-          <span key={`${m.cls}-${m.s}`} className={`mark ${m.cls}`} title={m.title}>
-            {m.s}
+          <span key={m.stage} className={`mark ${m.cls}`} title={m.title} data-testid={`mark-${m.stage}`}>
+            {m.label}
           </span>
         ))}
         {marks.length > maxMarks && <span className="mark more">+{marks.length - maxMarks}</span>}

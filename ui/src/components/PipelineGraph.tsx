@@ -13,7 +13,7 @@ import {
 } from "@xyflow/react";
 import { memo, useMemo, useRef } from "react";
 import type { Stage, Warehouse } from "../api/types";
-import { buildGraph, layout, topologyKey, type Position as Pos } from "../graph/build";
+import { buildGraph, layout, nodeHeight, nodeWidth, topologyKey, type Position as Pos } from "../graph/build";
 import { condition } from "../lib/format";
 import { healthBadge, promotionBadge, verificationBadge } from "../lib/stage";
 import { versions } from "../lib/versions";
@@ -155,8 +155,12 @@ export function PipelineGraph({ warehouses, stages, onSelect }: Props) {
       const prev = cache.current.get(n.id);
       let node: Node;
       if (prev && prev.obj === obj && prev.pos === pos) node = prev.node;
-      else if (n.kind === "stage") node = { id: n.id, type: "stage", position: pos, data: { stage: obj as Stage } };
-      else node = { id: n.id, type: "warehouse", position: pos, data: { warehouse: obj as Warehouse } };
+      // Fixed sizes let the minimap and edges place nodes that were never rendered
+      // (onlyRenderVisibleElements leaves off-screen nodes unmeasured).
+      else if (n.kind === "stage")
+        node = { id: n.id, type: "stage", position: pos, width: nodeWidth, height: nodeHeight, data: { stage: obj as Stage } };
+      else
+        node = { id: n.id, type: "warehouse", position: pos, width: nodeWidth, height: nodeHeight, data: { warehouse: obj as Warehouse } };
       next.set(n.id, { obj, pos, node });
       out.push(node);
     }

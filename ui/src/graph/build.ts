@@ -72,7 +72,7 @@ export function topologyKey(warehouses: ByName<Warehouse>, stages: ByName<Stage>
 }
 
 export const nodeWidth = 230;
-export const nodeHeight = 96;
+export const nodeHeight = 112;
 
 export interface Position {
   x: number;
@@ -97,17 +97,34 @@ export const dagreTotalLimit = 300;
  * layered layout, since dagre's crossing reduction takes seconds at 1,000 nodes.
  */
 export function layout(g: Graph): Map<string, Position> {
-  const out = new Map<string, Position>();
-  let top = 0;
   const big = g.nodes.length > dagreTotalLimit;
-  for (const comp of components(g)) {
+  const placed = components(g).map((comp) => {
     const pos = big || comp.nodes.length > dagreLimit ? layered(comp) : withDagre(comp);
-    let maxY = 0;
-    for (const [id, p] of pos) {
-      out.set(id, { x: p.x, y: p.y + top });
-      maxY = Math.max(maxY, p.y + nodeHeight);
+    let w = 0;
+    let h = 0;
+    for (const p of pos.values()) {
+      w = Math.max(w, p.x + nodeWidth);
+      h = Math.max(h, p.y + nodeHeight);
     }
-    top += maxY + componentGap;
+    return { pos, w, h };
+  });
+  // Shelf packing: rows of components no wider than a landscape-shaped target, so a
+  // project of many small pipelines does not become one very tall column.
+  const area = placed.reduce((a, c) => a + (c.w + componentGap) * (c.h + componentGap), 0);
+  const rowWidth = Math.max(Math.sqrt(area * 2), ...placed.map((c) => c.w));
+  const out = new Map<string, Position>();
+  let x = 0;
+  let y = 0;
+  let rowHeight = 0;
+  for (const c of placed) {
+    if (x > 0 && x + c.w > rowWidth) {
+      x = 0;
+      y += rowHeight + componentGap;
+      rowHeight = 0;
+    }
+    for (const [id, p] of c.pos) out.set(id, { x: p.x + x, y: p.y + y });
+    x += c.w + componentGap;
+    rowHeight = Math.max(rowHeight, c.h);
   }
   return out;
 }

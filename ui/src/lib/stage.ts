@@ -37,5 +37,5 @@ export function promotionBadge(s: Stage): Badge | undefined {
   const last = s.status?.lastPromotion;
   if (!last?.phase) return undefined;
   const cls = last.phase === "Succeeded" ? "ok" : last.phase === "Running" || last.phase === "Pending" ? "busy" : "bad";
-  return { label: `Last promotion ${last.phase}`, cls, title: last.name };
+  return { label: `Promotion ${last.phase}`, cls, title: last.name };
 }
