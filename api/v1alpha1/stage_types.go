@@ -1,6 +1,9 @@
 package v1alpha1
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+import (
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
 
 // AvailabilityStrategy says how many upstream Stages must have verified Freight.
 // +kubebuilder:validation:Enum=OneOf;All
@@ -241,6 +244,13 @@ type VerificationResult struct {
 	Steps []StepExecutionMetadata `json:"steps,omitempty"`
 	// +optional
 	AnalysisRun string `json:"analysisRun,omitempty"`
+	// Outputs are the verification steps' outputs by alias, kept so a run resumes
+	// where it stopped (e.g. how many of an http step's repeated checks passed).
+	// +optional
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=object
+	Outputs *apiextensionsv1.JSON `json:"outputs,omitempty"`
 }
 
 // FreightCollection is the set of Freight (one per origin) in a Stage at one time.
