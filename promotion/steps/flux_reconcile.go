@@ -1,0 +1,221 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/promotion"
+)
+
+// fluxRequestedAtAnnotation asks a Flux controller to reconcile now; Flux echoes the
+// value in status.lastHandledReconcileAt once it has.
+const fluxRequestedAtAnnotation = "reconcile.fluxcd.io/requestedAt"
+
+// fluxKinds are the Flux kinds flux-reconcile understands, at their GA versions.
+var fluxKinds = map[string]schema.GroupVersionResource{
+	"GitRepository": {Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"},
+	"Kustomization": {Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"},
+	"HelmRelease":   {Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"},
+}
+
+type fluxResource struct {
+	Kind      string `json:"kind"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
+}
+
+func (r fluxResource) namespace() string {
+	if r.Namespace == "" {
+		return "flux-system"
+	}
+	return r.Namespace
+}
+
+type fluxReconcileConfig struct {
+	Resources []fluxResource `json:"resources"`
+	// Revision is the commit (or chart version) to wait for; default: what an earlier
+	// git-push of this Promotion pushed.
+	Revision string `json:"revision,omitempty"`
+}
+
+func (c *fluxReconcileConfig) Validate() error {
+	if len(c.Resources) == 0 {
+		return errors.New("resources: at least one Flux resource is required")
+	}
+	for i, r := range c.Resources {
+		if _, ok := fluxKinds[r.Kind]; !ok {
+			return fmt.Errorf("resources[%d].kind %q: want GitRepository, Kustomization or HelmRelease", i, r.Kind)
+		}
+		if r.Name == "" {
+			return fmt.Errorf("resources[%d].name is required", i)
+		}
+	}
+	return nil
+}
+
+func init() { register("flux-reconcile", fluxReconcile) }
+
+// fluxReconcile asks Flux to reconcile the resources now and waits until each is
+// Ready=True at the revision this Promotion pushed. It leaves a health check.
+func fluxReconcile(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
+	var cfg fluxReconcileConfig
+	if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
+		return promotion.StepResult{}, err
+	}
+	dyn, err := dynamicClient(sc, "flux-reconcile")
+	if err != nil {
+		return promotion.StepResult{}, err
+	}
+	rev := cfg.Revision
+	if rev == "" {
+		if rev, err = pushedRevision(sc, ""); err != nil {
+			return promotion.StepResult{}, err
+		}
+	}
+	// The token is stable across calls of this step, so a replay does not re-trigger.
+	token := sc.StartedAt.UTC().Format(time.RFC3339Nano)
+	var waiting []string
+	var checks []any
+	for i, r := range cfg.Resources {
+		gvr := fluxKinds[r.Kind]
+		key := fmt.Sprintf("%s %s/%s", r.Kind, r.namespace(), r.Name)
+		obj, err := dyn.Resource(gvr).Namespace(r.namespace()).Get(ctx, r.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("resources[%d]: %s not found", i, key))
+		}
+		if err != nil {
+			return promotion.StepResult{}, fmt.Errorf("resources[%d]: reading %s: %w", i, key, err)
+		}
+		if obj.GetAnnotations()[fluxRequestedAtAnnotation] != token && stringOf(obj.Object, "status", "lastHandledReconcileAt") != token {
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, fluxRequestedAtAnnotation, token)
+			if _, err := dyn.Resource(gvr).Namespace(r.namespace()).Patch(ctx, r.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+				return promotion.StepResult{}, fmt.Errorf("resources[%d]: requesting reconciliation of %s: %w", i, key, err)
+			}
+			waiting = append(waiting, "requested reconciliation of "+key)
+			checks = append(checks, fluxCheck(r, rev))
+			continue
+		}
+		if handled := stringOf(obj.Object, "status", "lastHandledReconcileAt"); handled != token {
+			waiting = append(waiting, fmt.Sprintf("waiting for Flux to reconcile %s", key))
+			checks = append(checks, fluxCheck(r, rev))
+			continue
+		}
+		st, issue := fluxObjectHealth(obj, r.Kind, rev)
+		switch st {
+		case haulv1.HealthHealthy:
+		case haulv1.HealthUnhealthy:
+			return promotion.StepResult{Status: promotion.StatusFailed, Message: issue}, nil
+		default:
+			waiting = append(waiting, issue)
+		}
+		checks = append(checks, fluxCheck(r, rev))
+	}
+	if len(waiting) > 0 {
+		return promotion.StepResult{Status: promotion.StatusRunning, Message: strings.Join(waiting, "; "), RequeueAfter: 2 * time.Second}, nil
+	}
+	return promotion.StepResult{
+		Message:     fmt.Sprintf("%d Flux resource(s) Ready at %s", len(checks), orUnknown(rev)),
+		HealthCheck: &promotion.HealthCheck{Uses: "flux-reconcile", Config: map[string]any{"resources": checks}},
+	}, nil
+}
+
+func fluxCheck(r fluxResource, rev string) map[string]any {
+	return map[string]any{"kind": r.Kind, "name": r.Name, "namespace": r.namespace(), "revision": rev}
+}
+
+// fluxObjectHealth reads Flux's status contract: Ready=True at the wanted revision is
+// Healthy; Ready=False that is not still reconciling (and, when the revision is known,
+// was attempted at it) is Unhealthy; everything else is Progressing.
+func fluxObjectHealth(obj *unstructured.Unstructured, kind, rev string) (haulv1.HealthState, string) {
+	key := fmt.Sprintf("%s %s/%s", kind, obj.GetNamespace(), obj.GetName())
+	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	cond := func(t string) (status, reason, msg string) {
+		for _, c := range conds {
+			m, _ := c.(map[string]any)
+			if m["type"] == t {
+				status, _ = m["status"].(string)
+				reason, _ = m["reason"].(string)
+				msg, _ = m["message"].(string)
+			}
+		}
+		return
+	}
+	observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+	if observed < obj.GetGeneration() {
+		return haulv1.HealthProgressing, fmt.Sprintf("%s: Flux has not yet observed generation %d", key, obj.GetGeneration())
+	}
+	applied, attempted := fluxRevisions(obj, kind)
+	ready, reason, msg := cond("Ready")
+	reconciling, _, _ := cond("Reconciling")
+	switch {
+	case ready == "True" && (rev == "" || revisionMatches(applied, rev)):
+		return haulv1.HealthHealthy, ""
+	case ready == "True":
+		return haulv1.HealthProgressing, fmt.Sprintf("%s is Ready at %s, waiting for %s", key, orUnknown(applied), rev)
+	case ready == "False" && reconciling != "True" && (rev == "" || attempted == "" || revisionMatches(attempted, rev)):
+		return haulv1.HealthUnhealthy, fmt.Sprintf("%s is not Ready (%s): %s", key, reason, msg)
+	default:
+		return haulv1.HealthProgressing, fmt.Sprintf("%s is reconciling: %s", key, orUnknown(msg))
+	}
+}
+
+// fluxRevisions reads the applied and attempted revisions per Flux kind.
+func fluxRevisions(obj *unstructured.Unstructured, kind string) (applied, attempted string) {
+	switch kind {
+	case "GitRepository":
+		applied = stringOf(obj.Object, "status", "artifact", "revision")
+		return applied, applied
+	case "HelmRelease":
+		return stringOf(obj.Object, "status", "lastAttemptedRevision"), stringOf(obj.Object, "status", "lastAttemptedRevision")
+	default:
+		return stringOf(obj.Object, "status", "lastAppliedRevision"), stringOf(obj.Object, "status", "lastAttemptedRevision")
+	}
+}
+
+// FluxHealth assesses the health check flux-reconcile leaves behind: config
+// resources[] {kind, name, namespace, revision}.
+func FluxHealth(ctx context.Context, dyn dynamic.Interface, config map[string]any) Health {
+	out := Health{Status: haulv1.HealthHealthy}
+	list, _ := config["resources"].([]any)
+	for _, item := range list {
+		m, _ := item.(map[string]any)
+		kind, _ := m["kind"].(string)
+		name, _ := m["name"].(string)
+		ns, _ := m["namespace"].(string)
+		rev, _ := m["revision"].(string)
+		gvr, ok := fluxKinds[kind]
+		if !ok {
+			out.Status = worse(out.Status, haulv1.HealthUnknown)
+			out.Issues = append(out.Issues, fmt.Sprintf("unknown Flux kind %q", kind))
+			continue
+		}
+		out.Objects = append(out.Objects, ObjectRef{GroupKind: gvr.GroupVersion().WithKind(kind).GroupKind(), Namespace: ns, Name: name})
+		obj, err := dyn.Resource(gvr).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			st := haulv1.HealthUnknown
+			if apierrors.IsNotFound(err) {
+				st = haulv1.HealthUnhealthy
+			}
+			out.Status = worse(out.Status, st)
+			out.Issues = append(out.Issues, fmt.Sprintf("reading %s %s/%s: %v", kind, ns, name, err))
+			continue
+		}
+		st, issue := fluxObjectHealth(obj, kind, rev)
+		out.Status = worse(out.Status, st)
+		if issue != "" {
+			out.Issues = append(out.Issues, issue)
+		}
+	}
+	return out
+}
