@@ -55,7 +55,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				return runGet(cmd.Context(), s, cmd.OutOrStdout(), k, name, o)
+				return runGet(cmd.Context(), s, cmd.OutOrStdout(), cmd.ErrOrStderr(), k, name, o)
 			},
 		}
 		cmd.Flags().StringVar(&o.warehouse, "warehouse", "", "freight: only Freight from this Warehouse")
@@ -73,7 +73,7 @@ func checkOutput(o string) error {
 	return fmt.Errorf("unknown output format %q: use table, wide, json, yaml or name", o)
 }
 
-func runGet(ctx context.Context, s *session, w io.Writer, k *kind, name string, o *getOptions) error {
+func runGet(ctx context.Context, s *session, w, errOut io.Writer, k *kind, name string, o *getOptions) error {
 	ns := ""
 	if k.Namespaced {
 		p, err := s.requireProject()
@@ -104,6 +104,14 @@ func runGet(ctx context.Context, s *session, w io.Writer, k *kind, name string, 
 		}
 		objs = filter(items, o)
 		sortObjects(k, objs)
+		if len(objs) == 0 && (s.g.Output == "table" || s.g.Output == "wide" || s.g.Output == "") {
+			where := ""
+			if ns != "" {
+				where = fmt.Sprintf(" in project %q", ns)
+			}
+			_, err := fmt.Fprintf(errOut, "no %s found%s\n", k.Resource, where)
+			return err
+		}
 	}
 	return printObjects(w, s.g, k, objs, name != "")
 }
