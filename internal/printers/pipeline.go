@@ -1,6 +1,7 @@
 package printers
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"sort"
@@ -62,7 +63,8 @@ func Pipeline(w io.Writer, warehouses []haulv1.Warehouse, stages []haulv1.Stage)
 		layerOf(s.Name, map[string]bool{})
 	}
 
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
 	whs := append([]haulv1.Warehouse{}, warehouses...)
 	sort.Slice(whs, func(i, j int) bool { return whs[i].Name < whs[j].Name })
 	for _, wh := range whs {
@@ -90,7 +92,18 @@ func Pipeline(w io.Writer, warehouses []haulv1.Warehouse, stages []haulv1.Stage)
 		}
 		fmt.Fprintf(tw, "%d\t● %s\t%s\t%s\t%s\n", layers[s.Name], s.Name, freight, health, arrow(downstream[s.Name]))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func arrow(to []string) string {

@@ -233,7 +233,15 @@ func StepProgress(p *haulv1.Promotion) string {
 	if i >= n {
 		i = n - 1
 	}
-	return fmt.Sprintf("%d/%d %s", i+1, n, StepAlias(p.Status.Steps[i], i))
+	st := p.Status.Steps[i]
+	label := st.As
+	if label == "" {
+		label = st.Uses
+	}
+	if label == "" {
+		label = StepAlias(st, i)
+	}
+	return fmt.Sprintf("%d/%d %s", i+1, n, label)
 }
 
 // StepAlias is the step's `as`, or the default step-N (1-based, as Kargo numbers them).
