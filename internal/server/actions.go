@@ -307,4 +307,3 @@ func (s *Server) reverify(r *http.Request, u *auth.User) (int, any, error) {
 func (s *Server) abortVerification(r *http.Request, u *auth.User) (int, any, error) {
 	return s.annotate(r, u, "Stage", &haulv1.Stage{}, haulv1.AnnotationAbort, "abort verifications")
 }
-
