@@ -24,7 +24,7 @@ type AddressPolicy struct {
 var alwaysDenied = []netip.Prefix{
 	netip.MustParsePrefix("169.254.0.0/16"), // link-local, incl. 169.254.169.254 metadata
 	netip.MustParsePrefix("fe80::/10"),
-	netip.MustParsePrefix("fd00:ec2::254/128"), // AWS IPv6 metadata
+	netip.MustParsePrefix("fd00:ec2::254/128"),  // AWS IPv6 metadata
 	netip.MustParsePrefix("100.100.100.200/32"), // Alibaba metadata
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("::/128"),

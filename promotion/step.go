@@ -31,7 +31,7 @@ const (
 	// StatusRunning asks the engine to call the step again later (e.g. waiting for a sync).
 	StatusRunning = haulv1.StepRunning
 	// StatusFailed fails the step without an error (e.g. a failureExpression matched).
-	StatusFailed = haulv1.StepFailed
+	StatusFailed  = haulv1.StepFailed
 	StatusErrored = haulv1.StepErrored
 	StatusSkipped = haulv1.StepSkipped
 	StatusAborted = haulv1.StepAborted

@@ -209,7 +209,7 @@ func (f *confinedFS) ReadDir(p string) ([]string, error) {
 	return f.FileSystem.ReadDir(p)
 }
 
-func (f *confinedFS) IsDir(p string) bool { return f.inside(p) && f.FileSystem.IsDir(p) }
+func (f *confinedFS) IsDir(p string) bool  { return f.inside(p) && f.FileSystem.IsDir(p) }
 func (f *confinedFS) Exists(p string) bool { return f.inside(p) && f.FileSystem.Exists(p) }
 
 func (f *confinedFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {

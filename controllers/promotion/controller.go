@@ -1,0 +1,119 @@
+package promotion
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/promotion"
+	_ "github.com/haul-dev/haul/promotion/steps" // built-in steps
+)
+
+// indexStage indexes Promotions by spec.stage.
+const indexStage = "promotion.haul.dev/stage"
+
+// Options configure the Promotion controller.
+type Options struct {
+	// WorkDir holds per-Promotion work dirs (promotions/) and the Git cache (git-cache/).
+	WorkDir string
+	// MaxConcurrentReconciles bounds Promotions running at once (default 4).
+	MaxConcurrentReconciles int
+	// DenyPrivateHTTP makes the http step refuse RFC 1918 and loopback addresses.
+	DenyPrivateHTTP bool
+}
+
+// Reconciler runs Promotions.
+type Reconciler struct {
+	client.Client
+	// APIReader reads uncached, so a Promotion's progress is never taken from a stale cache.
+	APIReader client.Reader
+	Recorder  record.EventRecorder
+	Engine    *promotion.Engine
+	WorkDir   string
+	Now       func() time.Time
+}
+
+// SetupWithManager registers the controller.
+func SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	if opts.WorkDir == "" {
+		opts.WorkDir = filepath.Join(os.TempDir(), "haul")
+	}
+	if opts.MaxConcurrentReconciles <= 0 {
+		opts.MaxConcurrentReconciles = 4
+	}
+	kube, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("creating kubernetes client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("creating dynamic client: %w", err)
+	}
+	r := &Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorderFor("promotion-controller"),
+		WorkDir:   opts.WorkDir,
+		Now:       time.Now,
+	}
+	policy := promotion.AddressPolicy{DenyPrivate: opts.DenyPrivateHTTP}
+	r.Engine = &promotion.Engine{Services: &promotion.Services{
+		Dynamic:     dyn,
+		Kube:        kube,
+		Credentials: r.credentials,
+		HTTPClient:  policy.Client,
+		Git:         gitx.New(filepath.Join(opts.WorkDir, "git-cache")),
+		Logger:      mgr.GetLogger().WithName("promotion-engine"),
+	}}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &haulv1.Promotion{}, indexStage,
+		func(o client.Object) []string { return []string{o.(*haulv1.Promotion).Spec.Stage} }); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("promotion").
+		For(&haulv1.Promotion{}).
+		Watches(&haulv1.Stage{}, handler.EnqueueRequestsFromMapFunc(r.stageToPromotions)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
+		Complete(r)
+}
+
+// stageToPromotions wakes the unfinished Promotions of a Stage, so the next in line
+// starts as soon as the lock is released.
+func (r *Reconciler) stageToPromotions(ctx context.Context, o client.Object) []reconcile.Request {
+	var list haulv1.PromotionList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexStage: o.GetName()}); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		if !list.Items[i].Status.Phase.IsTerminal() {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return out
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
+}
+
+// workDir is the Promotion's private directory.
+func (r *Reconciler) workDir(p *haulv1.Promotion) string {
+	return filepath.Join(r.WorkDir, "promotions", p.Namespace, p.Name)
+}

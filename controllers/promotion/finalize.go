@@ -1,0 +1,141 @@
+package promotion
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+)
+
+// maxFreightHistory is how many FreightCollections a Stage keeps.
+const maxFreightHistory = 10
+
+// finalize runs once a Promotion is terminal: it removes the work dir, records a
+// successful Promotion's Freight and releases the Stage. Every part is idempotent, so a
+// crash in between is repaired by the next reconcile.
+func (r *Reconciler) finalize(ctx context.Context, p *haulv1.Promotion) error {
+	_ = os.RemoveAll(r.workDir(p))
+	stage := &haulv1.Stage{}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Stage}, stage); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if cur := stage.Status.CurrentPromotion; cur == nil || cur.Name != p.Name {
+		return nil // never held the lock, or already released
+	}
+	if p.Status.Phase == haulv1.PromotionSucceeded && p.Status.Freight != nil {
+		if err := r.recordFreight(ctx, p, stage); err != nil {
+			return err
+		}
+	}
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		s := &haulv1.Stage{}
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(stage), s); err != nil {
+			return err
+		}
+		if cur := s.Status.CurrentPromotion; cur == nil || cur.Name != p.Name {
+			return nil
+		}
+		ref := &haulv1.PromotionReference{Name: p.Name, Freight: p.Spec.Freight, Phase: p.Status.Phase, FinishedAt: p.Status.FinishedAt}
+		if p.Status.Freight != nil {
+			ref.FreightAlias = p.Status.Freight.Alias
+		}
+		s.Status.LastPromotion = ref
+		s.Status.CurrentPromotion = nil
+		if p.Status.Phase == haulv1.PromotionSucceeded && p.Status.Freight != nil {
+			s.Status.FreightHistory = recordHistory(s.Status.FreightHistory, p, metav1.Time{Time: r.now()})
+		}
+		return r.Status().Update(ctx, s)
+	})
+	if err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	r.event(p)
+	return nil
+}
+
+// recordHistory prepends the collection now in the Stage (the promoted Freight plus the
+// current Freight of other origins); a replayed finalize does not add it twice.
+func recordHistory(h []haulv1.FreightCollection, p *haulv1.Promotion, now metav1.Time) []haulv1.FreightCollection {
+	if len(h) > 0 && h[0].Promotion == p.Name {
+		return h
+	}
+	items := map[string]haulv1.FreightReference{}
+	if len(h) > 0 {
+		for k, v := range h[0].Items {
+			items[k] = v
+		}
+	}
+	items[originKey(p.Status.Freight.Origin)] = *p.Status.Freight
+	names := make([]string, 0, len(items))
+	for _, v := range items {
+		names = append(names, v.Name)
+	}
+	sort.Strings(names)
+	fc := haulv1.FreightCollection{ID: strings.Join(names, ","), Items: items, PromotedAt: &now, Promotion: p.Name}
+	out := append([]haulv1.FreightCollection{fc}, h...)
+	if len(out) > maxFreightHistory {
+		out = out[:maxFreightHistory]
+	}
+	return out
+}
+
+func originKey(o haulv1.FreightOrigin) string {
+	kind := string(o.Kind)
+	if kind == "" {
+		kind = "Warehouse"
+	}
+	return kind + "/" + o.Name
+}
+
+// recordFreight sets Freight.status.currentlyIn[stage] and removes the Stage from the
+// Freight it replaces (the current one of the same origin).
+func (r *Reconciler) recordFreight(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage) error {
+	name := p.Status.Freight.Name
+	if len(stage.Status.FreightHistory) > 0 && stage.Status.FreightHistory[0].Promotion != p.Name {
+		if prev, ok := stage.Status.FreightHistory[0].Items[originKey(p.Status.Freight.Origin)]; ok && prev.Name != name {
+			patch, _ := json.Marshal(map[string]any{"status": map[string]any{"currentlyIn": map[string]any{stage.Name: nil}}})
+			err := r.Status().Patch(ctx, &haulv1.Freight{ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: prev.Name}},
+				client.RawPatch(types.MergePatchType, patch))
+			if err != nil && !apierrors.IsNotFound(err) {
+				return err
+			}
+		}
+	}
+	since := metav1.Time{Time: r.now()}
+	if p.Status.FinishedAt != nil {
+		since = *p.Status.FinishedAt
+	}
+	patch, _ := json.Marshal(map[string]any{"status": map[string]any{"currentlyIn": map[string]any{
+		stage.Name: haulv1.CurrentStage{Since: &since},
+	}}})
+	err := r.Status().Patch(ctx, &haulv1.Freight{ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: name}},
+		client.RawPatch(types.MergePatchType, patch))
+	return client.IgnoreNotFound(err)
+}
+
+// event records the terminal phase on the Promotion; reasons equal condition reasons.
+func (r *Reconciler) event(p *haulv1.Promotion) {
+	if r.Recorder == nil {
+		return
+	}
+	reason, typ := haulv1.ReasonPromotionErrored, corev1.EventTypeWarning
+	switch p.Status.Phase {
+	case haulv1.PromotionSucceeded:
+		reason, typ = haulv1.ReasonPromotionSucceeded, corev1.EventTypeNormal
+	case haulv1.PromotionFailed:
+		reason = haulv1.ReasonPromotionFailed
+	case haulv1.PromotionAborted:
+		reason = haulv1.ReasonPromotionAborted
+	}
+	r.Recorder.Eventf(p, typ, reason, "Promotion of Freight %s to Stage %s: %s", p.Spec.Freight, p.Spec.Stage, p.Status.Message)
+}

@@ -1,0 +1,257 @@
+package promotion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"sort"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/promotion"
+)
+
+// waitRequeue is how soon a waiting Promotion looks again (watches usually wake it sooner).
+const waitRequeue = 10 * time.Second
+
+// Reconcile moves one Promotion forward.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, err error) {
+	log := ctrl.LoggerFrom(ctx)
+	defer func() {
+		if rec := recover(); rec != nil {
+			log.Error(fmt.Errorf("panic: %v", rec), "Reconcile panicked", "stack", string(debug.Stack()))
+			err = r.endWithPanic(ctx, req.NamespacedName, rec)
+			res = ctrl.Result{}
+		}
+	}()
+	p := &haulv1.Promotion{}
+	if err := r.APIReader.Get(ctx, req.NamespacedName, p); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if p.Status.Phase.IsTerminal() {
+		return ctrl.Result{}, r.finalize(ctx, p)
+	}
+	stage := &haulv1.Stage{}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Stage}, stage); err != nil {
+		if apierrors.IsNotFound(err) {
+			return ctrl.Result{}, r.end(ctx, p, haulv1.PromotionErrored, fmt.Sprintf("Stage %q does not exist", p.Spec.Stage))
+		}
+		return ctrl.Result{}, err
+	}
+	if p.Status.Phase == "" || p.Status.Phase == haulv1.PromotionPending {
+		return r.reconcilePending(ctx, p, stage)
+	}
+	return r.reconcileRunning(ctx, p, stage)
+}
+
+// reconcilePending waits for the Stage's lock, takes it, and starts the Promotion.
+func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage) (ctrl.Result, error) {
+	if _, ok := p.Annotations[haulv1.AnnotationAbort]; ok {
+		return ctrl.Result{}, r.end(ctx, p, haulv1.PromotionAborted, "aborted before it started")
+	}
+	if p.Status.Phase == "" {
+		if err := r.patchStatus(ctx, p, func(st *haulv1.PromotionStatus) {
+			st.Phase = haulv1.PromotionPending
+			st.Message = "waiting for the Stage"
+		}); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if cur := stage.Status.CurrentPromotion; cur != nil && cur.Name != p.Name {
+		held, err := r.lockHeld(ctx, p.Namespace, cur.Name)
+		if err != nil || held {
+			return ctrl.Result{RequeueAfter: waitRequeue}, err
+		}
+		// The holder is gone or finished without releasing (a crash): take over.
+	}
+	first, err := r.firstInLine(ctx, p)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if !first {
+		return ctrl.Result{RequeueAfter: waitRequeue}, nil
+	}
+	if c := meta.FindStatusCondition(stage.Status.Conditions, haulv1.ConditionVerified); c != nil &&
+		c.Reason == haulv1.ReasonVerificationRunning && (stage.Status.CurrentPromotion == nil || stage.Status.CurrentPromotion.Name != p.Name) {
+		return ctrl.Result{RequeueAfter: 5 * time.Second}, nil
+	}
+	if err := r.takeLock(ctx, stage, p); err != nil {
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	return r.start(ctx, p, stage)
+}
+
+// lockHeld says whether the named Promotion still holds its Stage.
+func (r *Reconciler) lockHeld(ctx context.Context, ns, name string) (bool, error) {
+	other := &haulv1.Promotion{}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, other); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return true, err
+	}
+	// A terminal holder still holds the lock until it has recorded its result; wake it.
+	if other.Status.Phase.IsTerminal() {
+		return true, r.finalize(ctx, other)
+	}
+	return true, nil
+}
+
+// firstInLine says whether p is the oldest unfinished Promotion of its Stage (creation
+// time, then name). A Running one always goes first.
+func (r *Reconciler) firstInLine(ctx context.Context, p *haulv1.Promotion) (bool, error) {
+	var list haulv1.PromotionList
+	if err := r.List(ctx, &list, client.InNamespace(p.Namespace), client.MatchingFields{indexStage: p.Spec.Stage}); err != nil {
+		return false, err
+	}
+	var queue []haulv1.Promotion
+	for _, o := range list.Items {
+		if o.Status.Phase.IsTerminal() || o.Name == p.Name {
+			continue
+		}
+		if o.Status.Phase == haulv1.PromotionRunning {
+			return false, nil
+		}
+		queue = append(queue, o)
+	}
+	queue = append(queue, *p)
+	sort.SliceStable(queue, func(i, j int) bool {
+		a, b := queue[i].CreationTimestamp, queue[j].CreationTimestamp
+		if !a.Equal(&b) {
+			return a.Before(&b)
+		}
+		return queue[i].Name < queue[j].Name
+	})
+	return queue[0].Name == p.Name, nil
+}
+
+// takeLock sets Stage.status.currentPromotion with an optimistic lock.
+func (r *Reconciler) takeLock(ctx context.Context, stage *haulv1.Stage, p *haulv1.Promotion) error {
+	base := stage.DeepCopy()
+	stage.Status.CurrentPromotion = &haulv1.PromotionReference{
+		Name: p.Name, Freight: p.Spec.Freight, Phase: haulv1.PromotionRunning,
+	}
+	return r.Status().Patch(ctx, stage, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+}
+
+// reconcileRunning runs (or resumes) the steps.
+func (r *Reconciler) reconcileRunning(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage) (ctrl.Result, error) {
+	if cur := stage.Status.CurrentPromotion; cur == nil || cur.Name != p.Name {
+		if cur != nil {
+			if held, err := r.lockHeld(ctx, p.Namespace, cur.Name); err != nil || held {
+				return ctrl.Result{RequeueAfter: waitRequeue}, err
+			}
+		}
+		if err := r.takeLock(ctx, stage, p); err != nil {
+			return ctrl.Result{RequeueAfter: time.Second}, client.IgnoreNotFound(err)
+		}
+	}
+	state, err := promotion.StateFromStatus(&p.Status)
+	if err != nil {
+		return ctrl.Result{}, r.end(ctx, p, haulv1.PromotionErrored, err.Error())
+	}
+	dir := r.workDir(p)
+	replay := false
+	if _, err := os.Stat(dir); err != nil {
+		// No work dir but progress recorded: the controller restarted mid-Promotion.
+		replay = state.CurrentStep > 0 || len(state.Steps) > 0
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return ctrl.Result{}, fmt.Errorf("creating work dir: %w", err)
+		}
+	}
+	freight := haulv1.FreightReference{}
+	if p.Status.Freight != nil {
+		freight = *p.Status.Freight
+	}
+	ctx = withProject(ctx, p.Namespace)
+	res, final := r.Engine.Run(ctx, promotion.Request{
+		Project: p.Namespace, Stage: p.Spec.Stage, Promotion: p.Name, Freight: freight,
+		Steps: p.Status.Steps, Vars: p.Status.Vars, WorkDir: dir, State: state, Replay: replay,
+		Persist: func(ctx context.Context, s promotion.State) error {
+			return r.patchStatus(ctx, p, func(st *haulv1.PromotionStatus) {
+				_ = s.ApplyToStatus(st)
+				st.Message = progressMessage(s)
+			})
+		},
+		Aborted: func(ctx context.Context) bool {
+			cur := &haulv1.Promotion{}
+			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(p), cur); err != nil {
+				return false
+			}
+			_, ok := cur.Annotations[haulv1.AnnotationAbort]
+			return ok
+		},
+	})
+	if res.Err != nil {
+		if apierrors.IsInvalid(res.Err) || errors.Is(res.Err, errInvalid) {
+			return ctrl.Result{}, r.end(ctx, p, haulv1.PromotionErrored, "status update rejected: "+res.Err.Error())
+		}
+		return ctrl.Result{}, res.Err
+	}
+	if res.Phase == haulv1.PromotionRunning {
+		return ctrl.Result{RequeueAfter: res.RequeueAfter}, nil
+	}
+	if err := r.patchStatus(ctx, p, func(st *haulv1.PromotionStatus) {
+		_ = final.ApplyToStatus(st)
+		st.Phase, st.Message, st.FinishedAt = res.Phase, res.Message, &metav1.Time{Time: r.now()}
+	}); err != nil {
+		if apierrors.IsInvalid(err) {
+			return ctrl.Result{}, r.end(ctx, p, haulv1.PromotionErrored, "status update rejected: "+err.Error())
+		}
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, r.finalize(ctx, p)
+}
+
+var errInvalid = errors.New("invalid")
+
+func progressMessage(s promotion.State) string {
+	if s.CurrentStep < len(s.Steps) {
+		m := s.Steps[s.CurrentStep]
+		if m.Message != "" {
+			return fmt.Sprintf("step %q: %s", m.Alias, m.Message)
+		}
+		return fmt.Sprintf("running step %q", m.Alias)
+	}
+	return "finishing"
+}
+
+// end moves the Promotion to a terminal phase without running steps, then finalizes.
+func (r *Reconciler) end(ctx context.Context, p *haulv1.Promotion, phase haulv1.PromotionPhase, msg string) error {
+	err := r.patchStatus(ctx, p, func(st *haulv1.PromotionStatus) {
+		st.Phase, st.Message, st.FinishedAt = phase, msg, &metav1.Time{Time: r.now()}
+	})
+	if apierrors.IsInvalid(err) {
+		// Even the minimal status is refused: drop everything else and record why.
+		err = r.patchStatus(ctx, p, func(st *haulv1.PromotionStatus) {
+			*st = haulv1.PromotionStatus{Phase: phase, Message: "status update rejected as invalid", FinishedAt: &metav1.Time{Time: r.now()}}
+		})
+	}
+	if err != nil {
+		return err
+	}
+	return r.finalize(ctx, p)
+}
+
+// endWithPanic records a recovered panic on the Promotion.
+func (r *Reconciler) endWithPanic(ctx context.Context, key client.ObjectKey, rec any) error {
+	p := &haulv1.Promotion{}
+	if err := r.APIReader.Get(ctx, key, p); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if p.Status.Phase.IsTerminal() {
+		return nil
+	}
+	return r.end(ctx, p, haulv1.PromotionErrored, fmt.Sprintf("internal error: %v", rec))
+}
