@@ -1,0 +1,380 @@
+//go:build e2e
+
+package ui
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/testservers"
+	"github.com/haul-dev/haul/warehouse"
+)
+
+const (
+	project  = "uitest"
+	chromium = "/usr/bin/chromium"
+)
+
+// TestDashboard logs in to a real `haul up`, checks the pipeline graph, promotes a
+// Freight through the dialog and watches the Stage change without a reload, and
+// checks that a viewer is told they may not promote.
+func TestDashboard(t *testing.T) {
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("%s is needed for the browser test (apt-get install -y chromium): %v", chromium, err)
+	}
+	root := repoRoot(t)
+	buildUI(t, root)
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "haul")
+	run(t, root, 10*time.Minute, nil, "go", "build", "-o", bin, "./cmd/haul")
+
+	dataDir := filepath.Join(tmp, "data")
+	addr := freeAddr(t)
+	base := "http://" + addr
+	stopHaul := startHaul(t, bin, dataDir, addr)
+	defer stopHaul()
+
+	token := readFile(t, filepath.Join(dataDir, "admin-token"))
+	waitForAPI(t, base, token)
+
+	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dataDir, "kubeconfig"))
+	if err != nil {
+		t.Fatalf("loading the kubeconfig written by haul up: %v", err)
+	}
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, haulv1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatalf("creating a client: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	freight := seed(ctx, t, c)
+
+	clientset, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewerToken := viewerToken(ctx, t, c, clientset)
+
+	shots := os.Getenv("HAUL_E2E_ARTIFACTS")
+	if shots == "" {
+		shots = filepath.Join(tmp, "screenshots")
+	}
+	env := []string{
+		"HAUL_URL=" + base,
+		"HAUL_TOKEN=" + token,
+		"HAUL_VIEWER_TOKEN=" + viewerToken,
+		"HAUL_PROJECT=" + project,
+		"HAUL_STAGES=test,uat,prod",
+		"HAUL_WAREHOUSES=app",
+		"HAUL_EDGES=app->test,test->uat,uat->prod",
+		"HAUL_FREIGHT=" + freight[1].Alias,
+		"HAUL_PROMOTE_STAGE=test",
+		"HAUL_SCREENSHOTS=" + shots,
+		"HAUL_TIMEOUT_MS=90000",
+	}
+	run(t, filepath.Join(root, "ui"), 8*time.Minute, env, "node", "e2e/promote.mjs")
+
+	// The promotion the browser asked for is a real Promotion object.
+	var promos haulv1.PromotionList
+	if err := c.List(ctx, &promos, client.InNamespace(project)); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range promos.Items {
+		if p.Spec.Stage == "test" && p.Spec.Freight == freight[1].Name {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no Promotion of %s to test exists after promoting in the browser", freight[1].Name)
+	}
+}
+
+// seed creates the project, a Warehouse backed by a local registry, a three-stage
+// pipeline and two Freight, and returns the Freight oldest first.
+func seed(ctx context.Context, t *testing.T, c client.Client) []haulv1.Freight {
+	t.Helper()
+	reg, err := testservers.StartRegistry()
+	if err != nil {
+		t.Fatalf("starting the registry: %v", err)
+	}
+	t.Cleanup(func() { _ = reg.Close() })
+	repo := reg.Repo("acme/app")
+	var images []haulv1.Image
+	for _, tag := range []string{"1.0.0", "1.1.0"} {
+		digest, err := reg.PushImage("acme/app", tag, testservers.ImageOptions{})
+		if err != nil {
+			t.Fatalf("pushing %s:%s: %v", repo, tag, err)
+		}
+		images = append(images, haulv1.Image{RepoURL: repo, Tag: tag, Digest: digest})
+	}
+
+	create(ctx, t, c, &haulv1.Project{ObjectMeta: metav1.ObjectMeta{Name: project}})
+	waitFor(ctx, t, "the project namespace and its haul-viewer role", func() (bool, error) {
+		var role rbacv1.Role
+		err := c.Get(ctx, client.ObjectKey{Namespace: project, Name: "haul-viewer"}, &role)
+		return err == nil, client.IgnoreNotFound(err)
+	})
+
+	create(ctx, t, c, &haulv1.Warehouse{
+		ObjectMeta: metav1.ObjectMeta{Namespace: project, Name: "app"},
+		Spec: haulv1.WarehouseSpec{
+			FreightCreationPolicy: haulv1.FreightCreationPolicy("Manual"),
+			Subscriptions:         []haulv1.RepoSubscription{{Image: &haulv1.ImageSubscription{RepoURL: repo}}},
+		},
+	})
+	origin := haulv1.FreightOrigin{Kind: haulv1.FreightOriginKindWarehouse, Name: "app"}
+	stage := func(name string, sources haulv1.FreightSources) *haulv1.Stage {
+		return &haulv1.Stage{
+			ObjectMeta: metav1.ObjectMeta{Namespace: project, Name: name},
+			Spec: haulv1.StageSpec{
+				RequestedFreight: []haulv1.FreightRequest{{Origin: origin, Sources: sources}},
+				PromotionTemplate: &haulv1.PromotionTemplate{Spec: haulv1.PromotionTemplateSpec{
+					Steps: []haulv1.PromotionStep{{
+						Uses:   "compose-output",
+						As:     "record",
+						Config: &apiextensionsv1.JSON{Raw: []byte(`{"promoted":"${{ ctx.targetFreight.alias }}"}`)},
+					}},
+				}},
+			},
+		}
+	}
+	create(ctx, t, c, stage("test", haulv1.FreightSources{Direct: true}))
+	create(ctx, t, c, stage("uat", haulv1.FreightSources{Stages: []string{"test"}}))
+	create(ctx, t, c, stage("prod", haulv1.FreightSources{Stages: []string{"uat"}}))
+
+	var out []haulv1.Freight
+	for i, img := range images {
+		imgs := []haulv1.Image{img}
+		f := haulv1.Freight{
+			ObjectMeta: metav1.ObjectMeta{
+				Namespace: project,
+				Name:      warehouse.FreightID(origin, imgs, nil, nil),
+				Labels:    map[string]string{haulv1.LabelAlias: fmt.Sprintf("ui-freight-%d", i+1)},
+			},
+			Alias:  fmt.Sprintf("ui-freight-%d", i+1),
+			Origin: origin,
+			Images: imgs,
+		}
+		create(ctx, t, c, &f)
+		out = append(out, f)
+	}
+	return out
+}
+
+// viewerToken makes a ServiceAccount bound to the project's haul-viewer Role and
+// returns a token for it, which the server checks with a TokenReview.
+func viewerToken(ctx context.Context, t *testing.T, c client.Client, cs kubernetes.Interface) string {
+	t.Helper()
+	create(ctx, t, c, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: project, Name: "viewer"}})
+	create(ctx, t, c, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: project, Name: "viewer"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "haul-viewer"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: project, Name: "viewer"}},
+	})
+	tr, err := cs.CoreV1().ServiceAccounts(project).CreateToken(ctx, "viewer", &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("creating a token for the viewer ServiceAccount: %v", err)
+	}
+	return tr.Status.Token
+}
+
+func create(ctx context.Context, t *testing.T, c client.Client, obj client.Object) {
+	t.Helper()
+	if err := c.Create(ctx, obj); err != nil {
+		t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
+	}
+}
+
+func waitFor(ctx context.Context, t *testing.T, what string, cond func() (bool, error)) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 90*time.Second, true, func(context.Context) (bool, error) { return cond() })
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// buildUI builds the dashboard so that the haul binary embeds it (what `make ui` does).
+func buildUI(t *testing.T, root string) {
+	t.Helper()
+	dir := filepath.Join(root, "ui")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+		run(t, dir, 5*time.Minute, nil, "npm", "ci", "--no-audit", "--no-fund")
+	}
+	run(t, dir, 5*time.Minute, nil, "npm", "run", "build")
+}
+
+// run runs a command, streaming its output into the test log, and fails the test
+// when it fails.
+func run(t *testing.T, dir string, timeout time.Duration, env []string, name string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), append([]string{"GOTOOLCHAIN=local"}, env...)...)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			t.Logf("%s: %s", name, sc.Text())
+		}
+	}()
+	err := cmd.Run()
+	_ = pw.Close()
+	<-done
+	if err != nil {
+		t.Fatalf("%s %s in %s: %v", name, strings.Join(args, " "), dir, err)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startHaul runs `haul up` and returns a function that stops it with SIGINT, as a
+// user pressing Ctrl-C would, and prints its output when the test failed.
+func startHaul(t *testing.T, bin, dataDir, addr string) func() {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "up", "--data-dir", dataDir, "--addr", addr)
+	cmd.Stdout, cmd.Stderr = &syncWriter{w: &out}, &syncWriter{w: &out}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting haul up: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(4 * time.Minute)
+	for !strings.Contains(outString(&out), "Haul is up.") {
+		select {
+		case err := <-exited:
+			t.Fatalf("haul up exited before it was up: %v\n%s", err, outString(&out))
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("haul up did not print \"Haul is up.\" within 4 minutes:\n%s", outString(&out))
+		}
+	}
+	return func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-exited:
+		case <-time.After(60 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("haul up output:\n%s", outString(&out))
+			if log, err := os.ReadFile(filepath.Join(dataDir, "logs", "haul.log")); err == nil {
+				t.Logf("last lines of haul.log:\n%s", tail(string(log), 60))
+			}
+		}
+	}
+}
+
+func waitForAPI(t *testing.T, base, token string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/whoami", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_ = res.Body.Close()
+			if res.StatusCode == http.StatusOK && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s/api/v1/whoami did not answer 200 within 2 minutes (last: %v)", base, describe(res, err))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func describe(res *http.Response, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return res.Status
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
