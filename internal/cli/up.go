@@ -24,6 +24,7 @@ import (
 	"github.com/haul-dev/haul/controllers"
 	"github.com/haul-dev/haul/internal/app"
 	"github.com/haul-dev/haul/internal/controlplane"
+	"github.com/haul-dev/haul/internal/demo"
 )
 
 // upOptions are the flags of `haul up`.
@@ -152,22 +153,23 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 		return err
 	case <-ready:
 	}
+	var d *demo.Demo
 	if o.demo {
-		if err := startDemo(ctx, out, dataDir, restCfg); err != nil {
+		d, err = demo.Start(ctx, dataDir, restCfg)
+		if err != nil {
 			stop()
 			<-errc
 			return fmt.Errorf("starting the demo: %w", err)
 		}
+		defer d.Close()
 	}
 	printUp(out, dataDir, apiURL, kubeconfigPath, baseURL, token)
+	if d != nil {
+		d.Print(out, dataDir)
+	}
 	err = <-errc
 	fmt.Fprintln(out, "Haul stopped.")
 	return err
-}
-
-// startDemo is replaced by the demo's implementation; until then --demo says so.
-var startDemo = func(context.Context, io.Writer, string, *rest.Config) error {
-	return fmt.Errorf("the demo is not available in this build")
 }
 
 func printUp(out io.Writer, dataDir, apiURL, kubeconfig, baseURL, token string) {
