@@ -155,6 +155,11 @@ func setKustomizationImage(images *yaml.RNode, name, newName, tag, digest string
 			}
 			continue
 		}
+		if f := entry.Field(k); f != nil && f.Value.YNode().Kind == yaml.ScalarNode {
+			// Edit in place so comments on the line survive.
+			f.Value.YNode().Value, f.Value.YNode().Tag = v, yaml.NodeTagString
+			continue
+		}
 		if err := entry.PipeE(yaml.SetField(k, yaml.NewStringRNode(v))); err != nil {
 			return err
 		}
