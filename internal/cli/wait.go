@@ -106,7 +106,7 @@ func waitForPromotion(ctx context.Context, s *session, ns, name string, out io.W
 			fmt.Fprintln(out, strings.Join(lines, "\n"))
 			drawn = len(lines)
 		} else {
-			if phase != lastPhase {
+			if phase != lastPhase && !phase.IsTerminal() {
 				fmt.Fprintf(out, "Promotion %s: %s\n", name, phase)
 			}
 			for _, r := range rows {
