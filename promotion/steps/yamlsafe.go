@@ -29,8 +29,8 @@ func parseYAMLSafe(data []byte, rel string) (*yaml.RNode, error) {
 		}
 		return nil, fmt.Errorf("parsing %s: %w", rel, err)
 	}
-	aliases, nodes := 0, 0
-	if err := walkYAML(&doc, 0, &aliases, &nodes); err != nil {
+	w := &yamlWalker{memo: map[*yaml.Node]int{}}
+	if _, err := w.expanded(&doc, 0); err != nil {
 		return nil, fmt.Errorf("%s: %w", rel, err)
 	}
 	n := &doc
@@ -45,27 +45,51 @@ func parseYAMLSafe(data []byte, rel string) (*yaml.RNode, error) {
 
 var errEOF = errors.New("EOF")
 
-func walkYAML(n *yaml.Node, depth int, aliases, nodes *int) error {
+// yamlWalker counts the nodes a document expands to, following aliases through a memo
+// so that the check itself stays linear.
+type yamlWalker struct {
+	memo    map[*yaml.Node]int
+	aliases int
+}
+
+func (w *yamlWalker) expanded(n *yaml.Node, depth int) (int, error) {
 	if depth > maxYAMLDepth {
-		return fmt.Errorf("nesting is deeper than %d levels", maxYAMLDepth)
+		return 0, fmt.Errorf("nesting is deeper than %d levels", maxYAMLDepth)
 	}
-	*nodes++
-	if *nodes > maxYAMLNodes {
-		return fmt.Errorf("more than %d nodes", maxYAMLNodes)
+	if c, ok := w.memo[n]; ok {
+		return c, nil
 	}
+	count := 1
 	if n.Kind == yaml.AliasNode {
-		*aliases++
-		if *aliases > maxYAMLAliases {
-			return fmt.Errorf("more than %d aliases; refusing a possible alias-expansion bomb", maxYAMLAliases)
+		w.aliases++
+		if w.aliases > maxYAMLAliases {
+			return 0, fmt.Errorf("more than %d aliases; refusing a possible alias-expansion bomb", maxYAMLAliases)
 		}
-		return nil // do not follow: the anchor is walked where it is defined
+		if n.Alias != nil {
+			c, err := w.expanded(n.Alias, depth+1)
+			if err != nil {
+				return 0, err
+			}
+			count += c
+		}
 	}
 	for _, c := range n.Content {
-		if err := walkYAML(c, depth+1, aliases, nodes); err != nil {
-			return err
+		k, err := w.expanded(c, depth+1)
+		if err != nil {
+			return 0, err
+		}
+		count += k
+		if count > maxYAMLNodes {
+			return 0, fmt.Errorf("expands to more than %d nodes; refusing a possible alias-expansion bomb", maxYAMLNodes)
 		}
 	}
-	return nil
+	if count > maxYAMLNodes {
+		return 0, fmt.Errorf("expands to more than %d nodes; refusing a possible alias-expansion bomb", maxYAMLNodes)
+	}
+	if n.Kind != yaml.AliasNode {
+		w.memo[n] = count
+	}
+	return count, nil
 }
 
 // scalarNode builds a YAML node for a config value, typed so that strings stay strings
