@@ -26,6 +26,7 @@ import (
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/controllers"
 	"github.com/haul-dev/haul/internal/bootstrap"
+	"github.com/haul-dev/haul/internal/server"
 )
 
 // Config selects what runs and where.
@@ -51,7 +52,7 @@ type Config struct {
 	// ExternalURL is how users reach the server (for login and webhook URLs).
 	ExternalURL string
 	// OIDC configures single sign-on for the dashboard; nil disables it.
-	OIDC *OIDCConfig
+	OIDC *server.OIDCConfig
 	// ControllerOptions are passed to every controller.
 	ControllerOptions controllers.Options
 	Logger            logr.Logger
@@ -141,7 +142,7 @@ func Run(ctx context.Context, cfg Config) error {
 			mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
 		}
 		if cfg.Server {
-			if err := mountServer(mux, mgr, cfg); err != nil {
+			if err := mountServer(ctx, mux, mgr, cfg); err != nil {
 				return err
 			}
 		}

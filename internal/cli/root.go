@@ -41,7 +41,7 @@ func NewRootCommand() *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.Kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
 	pf.StringVar(&g.Context, "context", "", "kubeconfig context to use")
-	pf.StringVarP(&g.Project, "project", "p", "", "project to work in (default from `haul config set-project`)")
+	pf.StringVarP(&g.Project, "project", "p", "", "project to work in (default from haul config set-project)")
 	pf.StringVarP(&g.Output, "output", "o", "table", "output format: table|wide|json|yaml|name")
 	pf.BoolVar(&g.NoHeaders, "no-headers", false, "omit table headers")
 

@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/haul-dev/haul/controllers"
+	"github.com/haul-dev/haul/internal/app"
+	"github.com/haul-dev/haul/internal/server"
+)
+
+// serverConfig loads the cluster configuration for in-cluster commands: --kubeconfig,
+// $KUBECONFIG, ~/.kube/config, then the pod's service account.
+func serverConfig(g *GlobalOptions) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = g.Kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
+		&clientcmd.ConfigOverrides{CurrentContext: g.Context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading cluster configuration: %w", err)
+	}
+	cfg.QPS, cfg.Burst = 100, 200
+	return cfg, nil
+}
+
+func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	if parent == nil {
+		parent = context.Background()
+	}
+	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+}
+
+func init() {
+	register(func(g *GlobalOptions) *cobra.Command {
+		var (
+			leaderElect          bool
+			leaderNamespace      string
+			metricsAddr          string
+			probeAddr            string
+			workDir              string
+			minWarehouseInterval time.Duration
+			installCRDs          bool
+			devLogs              bool
+		)
+		cmd := &cobra.Command{
+			Use:   "controller",
+			Short: "Run Haul's controllers in a cluster (leader election, metrics, probes)",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				ctrl.SetLogger(zap.New(zap.UseDevMode(devLogs)))
+				cfg, err := serverConfig(g)
+				if err != nil {
+					return err
+				}
+				ctx, stop := signalContext(cmd.Context())
+				defer stop()
+				return app.Run(ctx, app.Config{
+					RestConfig:              cfg,
+					Controllers:             true,
+					InstallCRDs:             installCRDs,
+					LeaderElection:          leaderElect,
+					LeaderElectionNamespace: leaderNamespace,
+					MetricsAddr:             metricsAddr,
+					ProbeAddr:               probeAddr,
+					ControllerOptions: controllers.Options{
+						MinWarehouseInterval: minWarehouseInterval,
+						WorkDir:              workDir,
+					},
+					Logger: ctrl.Log.WithName("controller"),
+				})
+			},
+		}
+		f := cmd.Flags()
+		f.BoolVar(&leaderElect, "leader-elect", true, "elect one active replica with a Lease")
+		f.StringVar(&leaderNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the pod's)")
+		f.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint")
+		f.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+		f.StringVar(&workDir, "work-dir", os.TempDir()+"/haul", "where Promotions check out Git repositories and caches live")
+		f.DurationVar(&minWarehouseInterval, "min-warehouse-interval", 0, "floor for Warehouse spec.interval")
+		f.BoolVar(&installCRDs, "install-crds", false, "install or upgrade the CRDs at start (the Helm chart installs them itself)")
+		f.BoolVar(&devLogs, "dev-logs", false, "human-readable logs instead of JSON")
+		return cmd
+	})
+
+	register(func(g *GlobalOptions) *cobra.Command {
+		var (
+			addr        string
+			externalURL string
+			oidc        server.OIDCConfig
+			devLogs     bool
+		)
+		cmd := &cobra.Command{
+			Use:   "server",
+			Short: "Serve the REST API, dashboard and webhook receivers in a cluster",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				ctrl.SetLogger(zap.New(zap.UseDevMode(devLogs)))
+				cfg, err := serverConfig(g)
+				if err != nil {
+					return err
+				}
+				if oidc.ClientSecret == "" {
+					oidc.ClientSecret = os.Getenv("HAUL_OIDC_CLIENT_SECRET")
+				}
+				var oidcCfg *server.OIDCConfig
+				if oidc.IssuerURL != "" {
+					if oidc.ClientID == "" {
+						return fmt.Errorf("--oidc-client-id is required with --oidc-issuer-url %s", oidc.IssuerURL)
+					}
+					oidcCfg = &oidc
+				}
+				ctx, stop := signalContext(cmd.Context())
+				defer stop()
+				return app.Run(ctx, app.Config{
+					RestConfig:  cfg,
+					Addr:        addr,
+					Server:      true,
+					ExternalURL: externalURL,
+					OIDC:        oidcCfg,
+					Logger:      ctrl.Log.WithName("server"),
+				})
+			},
+		}
+		f := cmd.Flags()
+		f.StringVar(&addr, "addr", ":8080", "address of the API, dashboard, webhooks, /metrics, /healthz and /readyz")
+		f.StringVar(&externalURL, "external-url", "", "URL users reach the server at (for login redirects and webhook URLs)")
+		f.StringVar(&oidc.IssuerURL, "oidc-issuer-url", "", "OpenID Connect issuer for dashboard login")
+		f.StringVar(&oidc.ClientID, "oidc-client-id", "", "OpenID Connect client ID")
+		f.StringVar(&oidc.ClientSecret, "oidc-client-secret", "", "OpenID Connect client secret (or $HAUL_OIDC_CLIENT_SECRET)")
+		f.StringSliceVar(&oidc.Scopes, "oidc-scopes", nil, "extra OpenID Connect scopes (default profile, email, groups)")
+		f.BoolVar(&devLogs, "dev-logs", false, "human-readable logs instead of JSON")
+		return cmd
+	})
+}
