@@ -89,6 +89,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, u *auth.User) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.ctx.Done():
+			// The server is shutting down; the client reconnects and resumes.
+			return
 		case <-beat.C:
 			if !send(": heartbeat\n\n") {
 				return

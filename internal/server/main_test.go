@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
@@ -25,7 +27,23 @@ import (
 
 var env *testenv.Env
 
-func TestMain(m *testing.M) { os.Exit(testenv.Run(m, &env)) }
+// TestMain starts the API server once; it stops the Haul server's informers and
+// streams before the API server, which otherwise waits for their watches to end.
+func TestMain(m *testing.M) {
+	ctrllog.SetLogger(logr.Discard())
+	e, err := testenv.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		os.Exit(1)
+	}
+	env = e
+	code := m.Run()
+	stopServer()
+	if err := e.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "testenv: stopping:", err)
+	}
+	os.Exit(code)
+}
 
 const (
 	testAdminToken = "local-admin-token-for-tests-0123456789"
@@ -37,7 +55,19 @@ var (
 	sharedErr    error
 	sharedIssuer *testservers.OIDCIssuer
 	sharedServer *httptest.Server
+	sharedCancel context.CancelFunc = func() {}
 )
+
+func stopServer() {
+	sharedCancel()
+	if sharedServer != nil {
+		sharedServer.CloseClientConnections()
+		sharedServer.Close()
+	}
+	if sharedIssuer != nil {
+		_ = sharedIssuer.Close()
+	}
+}
 
 // startServer starts, once per package, the test OIDC issuer and the API server
 // behind httptest, with both the admin token and OIDC enabled.
@@ -51,7 +81,10 @@ func startServer(tb testing.TB) (*httptest.Server, *testservers.OIDCIssuer) {
 		ts := httptest.NewUnstartedServer(nil)
 		ts.Start()
 		var h http.Handler
+		var ctx context.Context
+		ctx, sharedCancel = context.WithCancel(context.Background())
 		h, sharedErr = New(Config{
+			Context:    ctx,
 			RestConfig: env.Config,
 			AdminToken: testAdminToken,
 			OIDC:       &OIDCConfig{IssuerURL: sharedIssuer.URL, ClientID: testClientID, ClientSecret: "s3cret"},
@@ -237,4 +270,8 @@ func countPromotions(tb testing.TB, p string) int {
 	var l haulv1.PromotionList
 	must(tb, env.Client.List(context.Background(), &l, client.InNamespace(p)))
 	return len(l.Items)
+}
+
+func metaName(ns, name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Namespace: ns, Name: name}
 }

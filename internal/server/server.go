@@ -50,6 +50,7 @@ type Config struct {
 // Server is the REST API. It is an http.Handler.
 type Server struct {
 	cfg    Config
+	ctx    context.Context
 	log    logr.Logger
 	scheme *runtime.Scheme
 	client client.Client
@@ -105,6 +106,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg:    cfg,
+		ctx:    ctx,
 		log:    cfg.Logger,
 		scheme: scheme,
 		client: c,
