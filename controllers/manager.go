@@ -3,6 +3,7 @@ package controllers
 import (
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 )
 
@@ -15,6 +16,10 @@ type Options struct {
 	WorkDir string
 	// RegistryRPS limits requests per second to one registry (default 20).
 	RegistryRPS float64
+	// ProjectAccessRole is a ClusterRole the Project controller binds in each project
+	// namespace to ProjectAccessSubjects (in-cluster: Haul's service accounts).
+	ProjectAccessRole     string
+	ProjectAccessSubjects []rbacv1.Subject
 }
 
 // setupFuncs are the controllers to start; each controller package adds itself in

@@ -7,5 +7,7 @@ import (
 )
 
 func init() {
-	setupFuncs = append(setupFuncs, func(mgr ctrl.Manager, _ Options) error { return project.SetupWithManager(mgr) })
+	setupFuncs = append(setupFuncs, func(mgr ctrl.Manager, o Options) error {
+		return project.SetupWithManager(mgr, project.Options{AccessRole: o.ProjectAccessRole, AccessSubjects: o.ProjectAccessSubjects})
+	})
 }

@@ -24,16 +24,29 @@ import (
 // Finalizer lets the controller remove the project's namespace before the Project goes.
 const Finalizer = "haul.dev/project"
 
+// Options configure the Project controller.
+type Options struct {
+	// AccessRole, when set, is a ClusterRole bound in every project namespace to
+	// AccessSubjects (Haul's own service accounts), so that Haul reads Secrets only in
+	// project namespaces rather than cluster-wide.
+	AccessRole     string
+	AccessSubjects []rbacv1.Subject
+}
+
+// AccessBindingName is the RoleBinding that grants Haul access to a project namespace.
+const AccessBindingName = "haul-access"
+
 // Reconciler reconciles Projects.
 type Reconciler struct {
 	client.Client
 	Recorder record.EventRecorder
+	Options  Options
 }
 
 // SetupWithManager registers the Project controller. It also watches namespaces and the
 // objects counted in Project status, mapping each to the Project of the same name.
-func SetupWithManager(mgr ctrl.Manager) error {
-	r := &Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor("project-controller")}
+func SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	r := &Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor("project-controller"), Options: opts}
 	byNamespace := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 		ns := o.GetNamespace()
 		if ns == "" {
@@ -113,6 +126,9 @@ func (r *Reconciler) reconcileNamespace(ctx context.Context, p *haulv1.Project) 
 			return ctrl.Result{}, err
 		}
 	}
+	if err := r.ensureAccessBinding(ctx, p.Name); err != nil {
+		return ctrl.Result{}, err
+	}
 	setReady(p, metav1.ConditionTrue, haulv1.ReasonReconciled, fmt.Sprintf("namespace %s and roles are in place", p.Name))
 	p.Status.ObservedGeneration = p.Generation
 	return ctrl.Result{}, nil
@@ -130,6 +146,29 @@ func (r *Reconciler) ensureRole(ctx context.Context, ns, name string, rules []rb
 	})
 	if err != nil {
 		return fmt.Errorf("ensuring role %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
+
+func (r *Reconciler) ensureAccessBinding(ctx context.Context, ns string) error {
+	if r.Options.AccessRole == "" || len(r.Options.AccessSubjects) == 0 {
+		return nil
+	}
+	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: AccessBindingName, Namespace: ns}}
+	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, rb, func() error {
+		if rb.Labels == nil {
+			rb.Labels = map[string]string{}
+		}
+		rb.Labels["app.kubernetes.io/managed-by"] = "haul"
+		// roleRef is immutable; it only differs if the chart was reconfigured.
+		if rb.CreationTimestamp.IsZero() {
+			rb.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: r.Options.AccessRole}
+		}
+		rb.Subjects = r.Options.AccessSubjects
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("ensuring role binding %s/%s: %w", ns, AccessBindingName, err)
 	}
 	return nil
 }

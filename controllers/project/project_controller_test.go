@@ -38,7 +38,7 @@ func startController(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := project.SetupWithManager(mgr); err != nil {
+	if err := project.SetupWithManager(mgr, project.Options{AccessRole: "haul-project-access", AccessSubjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "haul-controller", Namespace: "haul-system"}}}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -89,6 +89,12 @@ func TestProjectCreatesNamespaceAndRoles(t *testing.T) {
 		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "alpha", Name: name}, role); err != nil {
 			t.Errorf("role %s: %v", name, err)
 		}
+	}
+	rb := &rbacv1.RoleBinding{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "alpha", Name: project.AccessBindingName}, rb); err != nil {
+		t.Errorf("access role binding: %v", err)
+	} else if rb.RoleRef.Name != "haul-project-access" || len(rb.Subjects) != 1 || rb.Subjects[0].Name != "haul-controller" {
+		t.Errorf("access role binding = %+v", rb)
 	}
 	promoter := &rbacv1.Role{}
 	_ = env.Client.Get(ctx, client.ObjectKey{Namespace: "alpha", Name: project.RolePromoter}, promoter)

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -33,6 +35,29 @@ func serverConfig(g *GlobalOptions) (*rest.Config, error) {
 	return cfg, nil
 }
 
+// setServerLogger sets JSON (or human-readable) logs to stderr at the given level.
+func setServerLogger(level string, dev bool) error {
+	lvl, err := parseLogLevel(level)
+	if err != nil {
+		return err
+	}
+	ctrl.SetLogger(zap.New(zap.UseDevMode(dev), zap.Level(lvl)))
+	return nil
+}
+
+// parseServiceAccounts turns NAMESPACE:NAME values into RBAC subjects.
+func parseServiceAccounts(values []string) ([]rbacv1.Subject, error) {
+	var out []rbacv1.Subject
+	for _, v := range values {
+		ns, name, ok := strings.Cut(v, ":")
+		if !ok || ns == "" || name == "" {
+			return nil, fmt.Errorf("--project-access-subject %q: want NAMESPACE:NAME", v)
+		}
+		out = append(out, rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name})
+	}
+	return out, nil
+}
+
 func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
 	if parent == nil {
 		parent = context.Background()
@@ -51,14 +76,23 @@ func init() {
 			minWarehouseInterval time.Duration
 			installCRDs          bool
 			devLogs              bool
+			logLevel             string
+			accessRole           string
+			accessSubjects       []string
 		)
 		cmd := &cobra.Command{
 			Use:   "controller",
 			Short: "Run Haul's controllers in a cluster (leader election, metrics, probes)",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				ctrl.SetLogger(zap.New(zap.UseDevMode(devLogs)))
+				if err := setServerLogger(logLevel, devLogs); err != nil {
+					return err
+				}
 				cfg, err := serverConfig(g)
+				if err != nil {
+					return err
+				}
+				subjects, err := parseServiceAccounts(accessSubjects)
 				if err != nil {
 					return err
 				}
@@ -73,8 +107,10 @@ func init() {
 					MetricsAddr:             metricsAddr,
 					ProbeAddr:               probeAddr,
 					ControllerOptions: controllers.Options{
-						MinWarehouseInterval: minWarehouseInterval,
-						WorkDir:              workDir,
+						MinWarehouseInterval:  minWarehouseInterval,
+						WorkDir:               workDir,
+						ProjectAccessRole:     accessRole,
+						ProjectAccessSubjects: subjects,
 					},
 					Logger: ctrl.Log.WithName("controller"),
 				})
@@ -87,8 +123,11 @@ func init() {
 		f.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 		f.StringVar(&workDir, "work-dir", os.TempDir()+"/haul", "where Promotions check out Git repositories and caches live")
 		f.DurationVar(&minWarehouseInterval, "min-warehouse-interval", 0, "floor for Warehouse spec.interval")
+		f.StringVar(&accessRole, "project-access-role", "", "ClusterRole to bind in every project namespace (secrets access for Haul itself)")
+		f.StringSliceVar(&accessSubjects, "project-access-subject", nil, "service account NAMESPACE:NAME bound to --project-access-role (repeatable)")
 		f.BoolVar(&installCRDs, "install-crds", false, "install or upgrade the CRDs at start (the Helm chart installs them itself)")
 		f.BoolVar(&devLogs, "dev-logs", false, "human-readable logs instead of JSON")
+		f.StringVar(&logLevel, "log-level", "info", "log level: debug|info|error")
 		return cmd
 	})
 
@@ -98,13 +137,16 @@ func init() {
 			externalURL string
 			oidc        server.OIDCConfig
 			devLogs     bool
+			logLevel    string
 		)
 		cmd := &cobra.Command{
 			Use:   "server",
 			Short: "Serve the REST API, dashboard and webhook receivers in a cluster",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				ctrl.SetLogger(zap.New(zap.UseDevMode(devLogs)))
+				if err := setServerLogger(logLevel, devLogs); err != nil {
+					return err
+				}
 				cfg, err := serverConfig(g)
 				if err != nil {
 					return err
@@ -139,6 +181,7 @@ func init() {
 		f.StringVar(&oidc.ClientSecret, "oidc-client-secret", "", "OpenID Connect client secret (or $HAUL_OIDC_CLIENT_SECRET)")
 		f.StringSliceVar(&oidc.Scopes, "oidc-scopes", nil, "extra OpenID Connect scopes (default profile, email, groups)")
 		f.BoolVar(&devLogs, "dev-logs", false, "human-readable logs instead of JSON")
+		f.StringVar(&logLevel, "log-level", "info", "log level: debug|info|error")
 		return cmd
 	})
 }

@@ -207,17 +207,23 @@ func fileLogger(path, level string) (logr.Logger, func(), error) {
 	if err != nil {
 		return logr.Discard(), nil, err
 	}
-	lvl := zapcore.InfoLevel
-	switch level {
-	case "debug":
-		lvl = zapcore.DebugLevel
-	case "error":
-		lvl = zapcore.ErrorLevel
-	case "info", "":
-	default:
+	lvl, err := parseLogLevel(level)
+	if err != nil {
 		_ = f.Close()
-		return logr.Discard(), nil, fmt.Errorf("--log-level: unknown level %q (want debug, info or error)", level)
+		return logr.Discard(), nil, err
 	}
 	l := zap.New(zap.WriteTo(f), zap.Level(lvl))
 	return l, func() { _ = f.Close() }, nil
+}
+
+func parseLogLevel(level string) (zapcore.Level, error) {
+	switch level {
+	case "debug":
+		return zapcore.DebugLevel, nil
+	case "error":
+		return zapcore.ErrorLevel, nil
+	case "info", "":
+		return zapcore.InfoLevel, nil
+	}
+	return zapcore.InfoLevel, fmt.Errorf("--log-level: unknown level %q (want debug, info or error)", level)
 }
