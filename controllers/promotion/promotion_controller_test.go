@@ -1,0 +1,167 @@
+package promotion_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/controllers/promotion"
+	"github.com/haul-dev/haul/internal/testservers"
+)
+
+// stageSteps render main plus the Stage's image into an orphan stage/<stage> branch.
+func stageSteps(repo, stage string) []haulv1.PromotionStep {
+	return []haulv1.PromotionStep{
+		rawStep("git-clone", "clone", map[string]any{"repoURL": repo, "checkout": []any{
+			map[string]any{"branch": "main", "path": "src"},
+			map[string]any{"branch": "stage/" + stage, "create": true, "path": "out"}}}),
+		rawStep("git-clear", "clear", map[string]any{"path": "out"}),
+		rawStep("copy", "copy", map[string]any{"inPath": "src", "outPath": "out"}),
+		rawStep("kustomize-set-image", "set", map[string]any{"path": "out/stages/" + stage}),
+		rawStep("git-commit", "commit", map[string]any{"path": "out", "message": "promote ${{ ctx.targetFreight.alias }}"}),
+		rawStep("git-push", "push", map[string]any{"path": "out"}),
+	}
+}
+
+func TestPromotionEndToEnd(t *testing.T) {
+	ns := env.Namespace(t, "promo-e2e")
+	srv, repo := seedGitops(t, "test")
+	startController(t, t.TempDir())
+	makeStage(t, ns, "test", stageSteps(repo, "test"))
+	makeFreight(t, ns, "aaaaaaaaaaaa1", "1.2.3")
+	makeFreight(t, ns, "bbbbbbbbbbbb2", "1.2.4")
+
+	name := promote(t, ns, "test", "aaaaaaaaaaaa1")
+	p := waitTerminal(t, ns, name, 60*time.Second)
+	if p.Status.Phase != haulv1.PromotionSucceeded {
+		t.Fatalf("phase %s: %s", p.Status.Phase, p.Status.Message)
+	}
+	if len(p.Status.Steps) != 6 || len(p.Status.StepExecutionMetadata) != 6 || p.Status.Freight.Name != "aaaaaaaaaaaa1" {
+		t.Fatalf("status lacks the snapshot: %+v", p.Status)
+	}
+	diff, _ := testservers.Git(srv.Root+"/gitops.git", "diff", "--name-only", "main", "stage/test")
+	if diff != "stages/test/kustomization.yaml" {
+		t.Fatalf("stage/test differs from main in %q", diff)
+	}
+	if got, _ := srv.Show("gitops", "stage/test", "stages/test/kustomization.yaml"); !strings.Contains(got, "newTag: 1.2.3") {
+		t.Fatalf("kustomization on stage/test:\n%s", got)
+	}
+	ctx := context.Background()
+	stage := &haulv1.Stage{}
+	_ = env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "test"}, stage)
+	if stage.Status.CurrentPromotion != nil || stage.Status.LastPromotion == nil || stage.Status.LastPromotion.Name != name {
+		t.Fatalf("stage lock/lastPromotion: %+v %+v", stage.Status.CurrentPromotion, stage.Status.LastPromotion)
+	}
+	if len(stage.Status.FreightHistory) != 1 || stage.Status.FreightHistory[0].Items["Warehouse/w"].Name != "aaaaaaaaaaaa1" {
+		t.Fatalf("freightHistory: %+v", stage.Status.FreightHistory)
+	}
+	f := &haulv1.Freight{}
+	_ = env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "aaaaaaaaaaaa1"}, f)
+	if _, ok := f.Status.CurrentlyIn["test"]; !ok {
+		t.Fatalf("Freight.status.currentlyIn lacks the stage: %+v", f.Status.CurrentlyIn)
+	}
+
+	// The same Freight again: succeeds, no new commit.
+	sha, _ := srv.RevParse("gitops", "stage/test")
+	again := promote(t, ns, "test", "aaaaaaaaaaaa1")
+	if p := waitTerminal(t, ns, again, 60*time.Second); p.Status.Phase != haulv1.PromotionSucceeded {
+		t.Fatalf("again: %s: %s", p.Status.Phase, p.Status.Message)
+	}
+	if now, _ := srv.RevParse("gitops", "stage/test"); now != sha {
+		t.Fatalf("same Freight moved stage/test")
+	}
+
+	// New Freight moves currentlyIn.
+	third := promote(t, ns, "test", "bbbbbbbbbbbb2")
+	if p := waitTerminal(t, ns, third, 60*time.Second); p.Status.Phase != haulv1.PromotionSucceeded {
+		t.Fatalf("third: %s: %s", p.Status.Phase, p.Status.Message)
+	}
+	_ = env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "aaaaaaaaaaaa1"}, f)
+	if _, ok := f.Status.CurrentlyIn["test"]; ok {
+		t.Fatalf("old Freight still currentlyIn the stage")
+	}
+}
+
+func TestPromotionOfUnavailableFreightErrors(t *testing.T) {
+	ns := env.Namespace(t, "promo-unavail")
+	startController(t, t.TempDir())
+	s := []haulv1.PromotionStep{rawStep("compose-output", "x", map[string]any{"a": "b"})}
+	makeStage(t, ns, "up", s)
+	st := &haulv1.Stage{}
+	_ = env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "up"}, st)
+	down := st.DeepCopy()
+	down.ObjectMeta = st.ObjectMeta
+	down.Name, down.ResourceVersion, down.UID = "down", "", ""
+	down.Spec.RequestedFreight[0].Sources = haulv1.FreightSources{Stages: []string{"up"}}
+	if err := env.Client.Create(context.Background(), down); err != nil {
+		t.Fatal(err)
+	}
+	makeFreight(t, ns, "cccccccccccc3", "1.0.0")
+	name := promote(t, ns, "down", "cccccccccccc3")
+	p := waitTerminal(t, ns, name, 30*time.Second)
+	if p.Status.Phase != haulv1.PromotionErrored || !strings.HasPrefix(p.Status.Message, promotion.MsgNotAvailable) {
+		t.Fatalf("phase %s: %q", p.Status.Phase, p.Status.Message)
+	}
+}
+
+func TestPromotionsOfOneStageRunInOrder(t *testing.T) {
+	ns := env.Namespace(t, "promo-queue")
+	startController(t, t.TempDir())
+	makeStage(t, ns, "q", []haulv1.PromotionStep{rawStep("compose-output", "x", map[string]any{"a": "${{ ctx.promotion }}"})})
+	makeFreight(t, ns, "dddddddddddd4", "1.0.0")
+	var names []string
+	for range 5 {
+		names = append(names, promote(t, ns, "q", "dddddddddddd4"))
+	}
+	var finished []time.Time
+	for _, n := range names {
+		p := waitTerminal(t, ns, n, 60*time.Second)
+		if p.Status.Phase != haulv1.PromotionSucceeded {
+			t.Fatalf("%s: %s: %s", n, p.Status.Phase, p.Status.Message)
+		}
+		finished = append(finished, p.Status.StartedAt.Time)
+	}
+	for i := 1; i < len(finished); i++ {
+		if finished[i].Before(finished[i-1]) {
+			t.Fatalf("promotion %d started before promotion %d", i, i-1)
+		}
+	}
+}
+
+// TestRestartMidPromotionFinishesWithOneCommit stops the controller after a commit
+// was persisted but before the push ran, deletes the work dir (a new pod) and restarts.
+func TestRestartMidPromotionFinishesWithOneCommit(t *testing.T) {
+	ns := env.Namespace(t, "promo-restart")
+	srv, repo := seedGitops(t, "r")
+	work := t.TempDir()
+	stop := startController(t, work)
+	steps := stageSteps(repo, "r")
+	// An http step that polls an endpoint that is not ready yet sits between commit and push.
+	gate := newGate(t)
+	steps = append(steps[:5], append([]haulv1.PromotionStep{rawStep("http", "gate", map[string]any{
+		"url": gate.URL, "successExpression": "response.status == 200", "pollInterval": "200ms"})}, steps[5:]...)...)
+	makeStage(t, ns, "r", steps)
+	makeFreight(t, ns, "eeeeeeeeeeee5", "3.0.0")
+	name := promote(t, ns, "r", "eeeeeeeeeeee5")
+	eventually(t, 60*time.Second, "the gate step to run", func() bool {
+		return phase(t, ns, name).Status.CurrentStep == 5
+	})
+	stop()
+	if err := removeAll(work); err != nil {
+		t.Fatal(err)
+	}
+	gate.open()
+	startController(t, work)
+	p := waitTerminal(t, ns, name, 60*time.Second)
+	if p.Status.Phase != haulv1.PromotionSucceeded {
+		t.Fatalf("%s: %s", p.Status.Phase, p.Status.Message)
+	}
+	out, _ := testservers.Git(srv.Root+"/gitops.git", "rev-list", "--count", "stage/r")
+	if out != "1" {
+		t.Fatalf("stage/r has %s commits on top of main, want 1", out)
+	}
+}
