@@ -371,7 +371,8 @@ func (a *applier) waitForProjectNamespaces(ctx context.Context, done []manifest.
 			continue
 		}
 		ns := u.GetName()
-		err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, a.o.namespaceWait, true, func(ctx context.Context) (bool, error) {
+		err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, a.o.namespaceWait, true, func(context.Context) (bool, error) {
+			// The outer context: the poll's own deadline must not fail a request midway.
 			n := &corev1.Namespace{}
 			if err := a.s.client.Get(ctx, client.ObjectKey{Name: ns}, n); err != nil {
 				if apierrors.IsNotFound(err) {

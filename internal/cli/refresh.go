@@ -62,7 +62,8 @@ func init() {
 
 // waitRefreshed polls until status.lastHandledRefresh equals value.
 func waitRefreshed(ctx context.Context, s *session, k *kind, ns, name, value string, timeout time.Duration) error {
-	err := wait.PollUntilContextTimeout(ctx, pollInterval, timeout, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, pollInterval, timeout, true, func(context.Context) (bool, error) {
+		// The outer context: the poll's own deadline must not fail a request midway.
 		obj := k.newObject()
 		if err := s.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj); err != nil {
 			return false, translate(err, opFor("get", k, name, ns))
