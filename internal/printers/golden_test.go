@@ -81,8 +81,8 @@ func TestStageTable(t *testing.T) {
 func TestFreightTable(t *testing.T) {
 	items := []haulv1.Freight{
 		{ObjectMeta: meta("3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a", 5*time.Minute), Alias: "brave-otter",
-			Origin: haulv1.FreightOrigin{Kind: "Warehouse", Name: "app"},
-			Images: []haulv1.Image{{RepoURL: "ghcr.io/acme/app", Tag: "1.4.2", Digest: "sha256:abc"}},
+			Origin:  haulv1.FreightOrigin{Kind: "Warehouse", Name: "app"},
+			Images:  []haulv1.Image{{RepoURL: "ghcr.io/acme/app", Tag: "1.4.2", Digest: "sha256:abc"}},
 			Commits: []haulv1.GitCommit{{RepoURL: "https://git.example/acme/config.git", ID: "0123456789abcdef"}},
 			Status: haulv1.FreightStatus{CurrentlyIn: map[string]haulv1.CurrentStage{"uat": {}, "test": {}},
 				VerifiedIn: map[string]haulv1.VerifiedStage{"test": {}}, ApprovedFor: map[string]haulv1.ApprovedStage{"prod": {}}}},
