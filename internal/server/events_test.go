@@ -18,6 +18,8 @@ import (
 // sseEvent is one parsed server-sent event.
 type sseEvent struct {
 	id, event, data string
+	// at is when the event was read off the wire.
+	at time.Time
 }
 
 // changesOf decodes a "changes" event.
@@ -62,6 +64,7 @@ func subscribe(tb testing.TB, project, token, lastEventID string) <-chan sseEven
 			switch {
 			case line == "":
 				if ev.event != "" || ev.data != "" {
+					ev.at = time.Now()
 					out <- ev
 				}
 				ev = sseEvent{}

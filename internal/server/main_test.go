@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -165,16 +166,24 @@ func projectRoles() map[string][]rbacv1.PolicyRule {
 // viewer@<p>.test, promoter@<p>.test and admin@<p>.test to them.
 func newProject(tb testing.TB, p string) {
 	tb.Helper()
+	createProject(tb, p, true)
+}
+
+// createProject is newProject with the choice to keep the project after the test.
+func createProject(tb testing.TB, p string, cleanup bool) {
+	tb.Helper()
 	ctx := context.Background()
 	c := env.Client
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: p, Labels: map[string]string{haulv1.LabelProject: "true"}}}
 	must(tb, c.Create(ctx, ns))
 	proj := &haulv1.Project{ObjectMeta: metav1.ObjectMeta{Name: p}}
 	must(tb, c.Create(ctx, proj))
-	tb.Cleanup(func() {
-		_ = c.Delete(context.Background(), proj)
-		_ = c.Delete(context.Background(), ns)
-	})
+	if cleanup {
+		tb.Cleanup(func() {
+			_ = c.Delete(context.Background(), proj)
+			_ = c.Delete(context.Background(), ns)
+		})
+	}
 	for role, rules := range projectRoles() {
 		must(tb, c.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: p, Name: role}, Rules: rules}))
 		user := strings.TrimPrefix(role, "haul-") + "@" + p + ".test"
@@ -275,3 +284,5 @@ func countPromotions(tb testing.TB, p string) int {
 func metaName(ns, name string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: ns, Name: name}
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
