@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -30,6 +31,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/testservers"
@@ -41,60 +43,72 @@ const (
 	chromium = "/usr/bin/chromium"
 )
 
+// harness is a running `haul up` with clients for seeding it.
+type harness struct {
+	root, tmp, base, token string
+	client                 client.Client
+	clientset              kubernetes.Interface
+}
+
+// startHaulUp builds the dashboard and the haul binary, runs `haul up` on a free
+// port and connects to its control plane with the kubeconfig it wrote.
+func startHaulUp(tb testing.TB) *harness {
+	tb.Helper()
+	logf.SetLogger(logr.Discard())
+	if _, err := os.Stat(chromium); err != nil {
+		tb.Fatalf("%s is needed for the browser test (apt-get install -y chromium): %v", chromium, err)
+	}
+	h := &harness{root: repoRoot(tb), tmp: tb.TempDir()}
+	buildUI(tb, h.root)
+	bin := filepath.Join(h.tmp, "haul")
+	run(tb, h.root, 10*time.Minute, nil, "go", "build", "-o", bin, "./cmd/haul")
+
+	dataDir := filepath.Join(h.tmp, "data")
+	addr := freeAddr(tb)
+	h.base = "http://" + addr
+	tb.Cleanup(startHaul(tb, bin, dataDir, addr))
+	h.token = readFile(tb, filepath.Join(dataDir, "admin-token"))
+	waitForAPI(tb, h.base, h.token)
+
+	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dataDir, "kubeconfig"))
+	if err != nil {
+		tb.Fatalf("loading the kubeconfig written by haul up: %v", err)
+	}
+	// Seeding thousands of objects must not crawl at client-go's default 5 QPS.
+	cfg.QPS, cfg.Burst = 500, 1000
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, haulv1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if h.client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		tb.Fatalf("creating a client: %v", err)
+	}
+	if h.clientset, err = kubernetes.NewForConfig(cfg); err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
 // TestDashboard logs in to a real `haul up`, checks the pipeline graph, promotes a
 // Freight through the dialog and watches the Stage change without a reload, and
 // checks that a viewer is told they may not promote.
 func TestDashboard(t *testing.T) {
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("%s is needed for the browser test (apt-get install -y chromium): %v", chromium, err)
-	}
-	root := repoRoot(t)
-	buildUI(t, root)
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "haul")
-	run(t, root, 10*time.Minute, nil, "go", "build", "-o", bin, "./cmd/haul")
-
-	dataDir := filepath.Join(tmp, "data")
-	addr := freeAddr(t)
-	base := "http://" + addr
-	stopHaul := startHaul(t, bin, dataDir, addr)
-	defer stopHaul()
-
-	token := readFile(t, filepath.Join(dataDir, "admin-token"))
-	waitForAPI(t, base, token)
-
-	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dataDir, "kubeconfig"))
-	if err != nil {
-		t.Fatalf("loading the kubeconfig written by haul up: %v", err)
-	}
-	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, haulv1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatalf("creating a client: %v", err)
-	}
+	h := startHaulUp(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-
+	c := h.client
 	freight := seed(ctx, t, c)
-
-	clientset, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	viewerToken := viewerToken(ctx, t, c, clientset)
+	viewerToken := viewerToken(ctx, t, c, h.clientset)
 
 	shots := os.Getenv("HAUL_E2E_ARTIFACTS")
 	if shots == "" {
-		shots = filepath.Join(tmp, "screenshots")
+		shots = filepath.Join(h.tmp, "screenshots")
 	}
 	env := []string{
-		"HAUL_URL=" + base,
-		"HAUL_TOKEN=" + token,
+		"HAUL_URL=" + h.base,
+		"HAUL_TOKEN=" + h.token,
 		"HAUL_VIEWER_TOKEN=" + viewerToken,
 		"HAUL_PROJECT=" + project,
 		"HAUL_STAGES=test,uat,prod",
@@ -105,7 +119,7 @@ func TestDashboard(t *testing.T) {
 		"HAUL_SCREENSHOTS=" + shots,
 		"HAUL_TIMEOUT_MS=90000",
 	}
-	run(t, filepath.Join(root, "ui"), 8*time.Minute, env, "node", "e2e/promote.mjs")
+	run(t, filepath.Join(h.root, "ui"), 8*time.Minute, env, "node", "e2e/promote.mjs")
 
 	// The promotion the browser asked for is a real Promotion object.
 	var promos haulv1.PromotionList
@@ -125,7 +139,7 @@ func TestDashboard(t *testing.T) {
 
 // seed creates the project, a Warehouse backed by a local registry, a three-stage
 // pipeline and two Freight, and returns the Freight oldest first.
-func seed(ctx context.Context, t *testing.T, c client.Client) []haulv1.Freight {
+func seed(ctx context.Context, t testing.TB, c client.Client) []haulv1.Freight {
 	t.Helper()
 	reg, err := testservers.StartRegistry()
 	if err != nil {
@@ -197,7 +211,7 @@ func seed(ctx context.Context, t *testing.T, c client.Client) []haulv1.Freight {
 
 // viewerToken makes a ServiceAccount bound to the project's haul-viewer Role and
 // returns a token for it, which the server checks with a TokenReview.
-func viewerToken(ctx context.Context, t *testing.T, c client.Client, cs kubernetes.Interface) string {
+func viewerToken(ctx context.Context, t testing.TB, c client.Client, cs kubernetes.Interface) string {
 	t.Helper()
 	create(ctx, t, c, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: project, Name: "viewer"}})
 	create(ctx, t, c, &rbacv1.RoleBinding{
@@ -214,14 +228,14 @@ func viewerToken(ctx context.Context, t *testing.T, c client.Client, cs kubernet
 	return tr.Status.Token
 }
 
-func create(ctx context.Context, t *testing.T, c client.Client, obj client.Object) {
+func create(ctx context.Context, t testing.TB, c client.Client, obj client.Object) {
 	t.Helper()
 	if err := c.Create(ctx, obj); err != nil {
 		t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
 	}
 }
 
-func waitFor(ctx context.Context, t *testing.T, what string, cond func() (bool, error)) {
+func waitFor(ctx context.Context, t testing.TB, what string, cond func() (bool, error)) {
 	t.Helper()
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 90*time.Second, true, func(context.Context) (bool, error) { return cond() })
 	if err != nil {
@@ -229,7 +243,7 @@ func waitFor(ctx context.Context, t *testing.T, what string, cond func() (bool, 
 	}
 }
 
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -248,7 +262,7 @@ func repoRoot(t *testing.T) string {
 }
 
 // buildUI builds the dashboard so that the haul binary embeds it (what `make ui` does).
-func buildUI(t *testing.T, root string) {
+func buildUI(t testing.TB, root string) {
 	t.Helper()
 	dir := filepath.Join(root, "ui")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
@@ -259,7 +273,7 @@ func buildUI(t *testing.T, root string) {
 
 // run runs a command, streaming its output into the test log, and fails the test
 // when it fails.
-func run(t *testing.T, dir string, timeout time.Duration, env []string, name string, args ...string) {
+func run(t testing.TB, dir string, timeout time.Duration, env []string, name string, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -284,7 +298,22 @@ func run(t *testing.T, dir string, timeout time.Duration, env []string, name str
 	}
 }
 
-func freeAddr(t *testing.T) string {
+// output runs a command and returns its combined output, failing the test when it fails.
+func output(tb testing.TB, dir string, env []string, name string, args ...string) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		tb.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -296,7 +325,7 @@ func freeAddr(t *testing.T) string {
 
 // startHaul runs `haul up` and returns a function that stops it with SIGINT, as a
 // user pressing Ctrl-C would, and prints its output when the test failed.
-func startHaul(t *testing.T, bin, dataDir, addr string) func() {
+func startHaul(t testing.TB, bin, dataDir, addr string) func() {
 	t.Helper()
 	var out bytes.Buffer
 	cmd := exec.Command(bin, "up", "--data-dir", dataDir, "--addr", addr)
@@ -335,7 +364,7 @@ func startHaul(t *testing.T, bin, dataDir, addr string) func() {
 	}
 }
 
-func waitForAPI(t *testing.T, base, token string) {
+func waitForAPI(t testing.TB, base, token string) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -362,7 +391,7 @@ func describe(res *http.Response, err error) string {
 	return res.Status
 }
 
-func readFile(t *testing.T, path string) string {
+func readFile(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

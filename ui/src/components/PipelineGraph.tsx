@@ -138,7 +138,7 @@ interface Props {
  */
 export function PipelineGraph({ warehouses, stages, onSelect }: Props) {
   const topo = topologyKey(warehouses, stages);
-  // eslint-disable-next-line react-hooks/exhaustive-deps
+  // Keyed on the topology on purpose: status changes reuse the layout.
   const { graph, positions } = useMemo(() => {
     const graph = buildGraph(warehouses, stages);
     return { graph, positions: layout(graph) };
