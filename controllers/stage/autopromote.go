@@ -1,0 +1,168 @@
+package stage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/pipeline"
+	"github.com/haul-dev/haul/promotion"
+)
+
+// AutoPromotionActor is the haul.dev/create-actor of Promotions made by this controller;
+// any other value (or none) marks a Promotion as manual.
+const AutoPromotionActor = "auto-promotion"
+
+// autoPromote creates at most one Promotion per requested origin when the project's
+// policy enables auto-promotion, and returns the holds that stopped it. For each origin:
+//   - a hold (the newest manual Promotion of the origin deviated from the candidate of
+//     its time) stops it until someone promotes the candidate again;
+//   - no candidate, or the candidate already current, pending or running: nothing to do;
+//   - the candidate's last Promotion to this Stage failed, errored or was aborted: a
+//     human has to look, so it is not retried automatically.
+func (r *Reconciler) autoPromote(ctx context.Context, s *haulv1.Stage, obs *observation, now time.Time) ([]haulv1.AutoPromotionHold, error) {
+	if !obs.autoPromotion || isControlFlow(s) {
+		return nil, nil
+	}
+	var holds []haulv1.AutoPromotionHold
+	for i := range s.Spec.RequestedFreight {
+		req := &s.Spec.RequestedFreight[i]
+		freight := obs.freight[req.Origin]
+		hold, err := r.holdFor(ctx, s, req, obs, now)
+		if err != nil {
+			return holds, err
+		}
+		if hold != nil {
+			holds = append(holds, *hold)
+			continue
+		}
+		cand := pipeline.Candidate(s, req, freight, obs.stages, now)
+		if cand == nil || pipeline.CurrentFreight(s, req.Origin) == cand.Name {
+			continue
+		}
+		if !r.shouldPromote(s, cand, obs) {
+			continue
+		}
+		if err := r.createPromotion(ctx, s, cand); err != nil {
+			return holds, err
+		}
+	}
+	return holds, nil
+}
+
+// shouldPromote applies the rules about the candidate's own Promotions to this Stage.
+func (r *Reconciler) shouldPromote(s *haulv1.Stage, cand *haulv1.Freight, obs *observation) bool {
+	last := -1
+	for i, p := range obs.promotions {
+		if p.Spec.Freight != cand.Name {
+			continue
+		}
+		if !p.Status.Phase.IsTerminal() {
+			return false // already queued or running
+		}
+		last = i
+	}
+	if last < 0 {
+		// The informer may not have seen a Promotion created moments ago.
+		return !r.recentlyCreated(s, cand.Name)
+	}
+	if obs.promotions[last].Status.Phase != haulv1.PromotionSucceeded {
+		return false // failed, errored or aborted last time: leave it to a human
+	}
+	// It succeeded last time but is not current: only promote again if something else
+	// was promoted since; otherwise the Stage's freight history just lags behind.
+	for _, p := range obs.promotions[last+1:] {
+		if p.Status.Phase == haulv1.PromotionSucceeded {
+			return true
+		}
+	}
+	return false
+}
+
+// recentlyCreated remembers auto-promotions made in the last minute, so a reconcile
+// that runs before the informer delivers the new Promotion does not make a duplicate.
+func (r *Reconciler) recentlyCreated(s *haulv1.Stage, freight string) bool {
+	v, ok := r.created.Load(s.Namespace + "/" + s.Name + "/" + freight)
+	return ok && r.now().Sub(v.(time.Time)) < time.Minute
+}
+
+// AnnotationCandidate records, on a manual Promotion, what auto-promotion would have
+// picked when the Stage controller first saw it ("none" if nothing). It is written
+// once, so later Freight cannot change whether that Promotion was a rollback or pin.
+const AnnotationCandidate = "haul.dev/auto-promotion-candidate"
+
+// holdFor returns the hold on req's origin, if any. The newest manual Promotion of
+// the origin decides: if it promoted Freight other than what auto-promotion would have
+// picked at the time (a rollback or a pin), auto-promotion of the origin stays off
+// until a later manual Promotion picks the candidate again.
+func (r *Reconciler) holdFor(ctx context.Context, s *haulv1.Stage, req *haulv1.FreightRequest, obs *observation, now time.Time) (*haulv1.AutoPromotionHold, error) {
+	var manual *haulv1.Promotion
+	for _, p := range obs.promotions {
+		f := obs.freightByName[p.Spec.Freight]
+		if f == nil || f.Origin != req.Origin || p.Annotations[haulv1.AnnotationCreateActor] == AutoPromotionActor {
+			continue
+		}
+		manual = p
+	}
+	if manual == nil {
+		return nil, nil
+	}
+	cand, seen := manual.Annotations[AnnotationCandidate]
+	if !seen {
+		cand = "none"
+		if c := pipeline.Candidate(s, req, obs.freight[req.Origin], obs.stages, now); c != nil {
+			cand = c.Name
+		}
+		patch := client.MergeFrom(manual.DeepCopy())
+		if manual.Annotations == nil {
+			manual.Annotations = map[string]string{}
+		}
+		manual.Annotations[AnnotationCandidate] = cand
+		if err := r.Patch(ctx, manual, patch); err != nil {
+			return nil, fmt.Errorf("recording the auto-promotion candidate on promotion %s: %w", manual.Name, client.IgnoreNotFound(err))
+		}
+	}
+	if cand == "none" || cand == manual.Spec.Freight {
+		return nil, nil
+	}
+	f := obs.freightByName[manual.Spec.Freight]
+	candName := cand
+	if c := obs.freightByName[cand]; c != nil {
+		candName = orName(c.Alias, c.Name)
+	}
+	since := manual.CreationTimestamp
+	return &haulv1.AutoPromotionHold{
+		Origin:       req.Origin,
+		Freight:      manual.Spec.Freight,
+		FreightAlias: f.Alias,
+		Promotion:    manual.Name,
+		Since:        &since,
+		Reason: fmt.Sprintf("Promotion %s moved Freight %s here by hand instead of %s; promote the newest available Freight by hand to resume auto-promotion",
+			manual.Name, orName(f.Alias, f.Name), candName),
+	}, nil
+}
+
+func (r *Reconciler) createPromotion(ctx context.Context, s *haulv1.Stage, f *haulv1.Freight) error {
+	p := &haulv1.Promotion{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace:   s.Namespace,
+			Name:        promotion.NewName(s.Name, f.Name),
+			Labels:      map[string]string{haulv1.LabelStage: s.Name, haulv1.LabelFreight: f.Name},
+			Annotations: map[string]string{haulv1.AnnotationCreateActor: AutoPromotionActor},
+		},
+		Spec: haulv1.PromotionSpec{Stage: s.Name, Freight: f.Name},
+	}
+	if err := r.Create(ctx, p); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating auto-promotion of freight %s to stage %s: %w", f.Name, s.Name, err)
+	}
+	r.created.Store(s.Namespace+"/"+s.Name+"/"+f.Name, r.now())
+	ctrl.LoggerFrom(ctx).Info("Created auto-promotion", "promotion", p.Name, "freight", f.Name)
+	r.Recorder.Eventf(s, "Normal", "AutoPromotionCreated", "Promotion %s created for Freight %s", p.Name, orName(f.Alias, f.Name))
+	return nil
+}

@@ -1,0 +1,104 @@
+package stage
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/pipeline"
+)
+
+// observation is what one reconcile pass read about the world around a Stage.
+type observation struct {
+	// stages are all Stages of the project by name.
+	stages map[string]*haulv1.Stage
+	// cycle is the upstream cycle the Stage is on, if any.
+	cycle []string
+	// autoPromotion mirrors the project's policy for this Stage.
+	autoPromotion bool
+	// freight holds the Freight of each requested origin.
+	freight map[haulv1.FreightOrigin][]*haulv1.Freight
+	// freightByName indexes the same Freight by name.
+	freightByName map[string]*haulv1.Freight
+	// promotions are this Stage's Promotions in queue order (creation time, then name).
+	promotions []*haulv1.Promotion
+}
+
+// isControlFlow says whether s only routes Freight: no steps and no legacy mechanisms.
+func isControlFlow(s *haulv1.Stage) bool {
+	noSteps := s.Spec.PromotionTemplate == nil || len(s.Spec.PromotionTemplate.Spec.Steps) == 0
+	noMech := s.Spec.PromotionMechanisms == nil ||
+		len(s.Spec.PromotionMechanisms.GitRepoUpdates)+len(s.Spec.PromotionMechanisms.ArgoCDAppUpdates) == 0
+	return noSteps && noMech
+}
+
+func (r *Reconciler) observe(ctx context.Context, s *haulv1.Stage) (*observation, error) {
+	obs := &observation{
+		stages:        map[string]*haulv1.Stage{},
+		freight:       map[haulv1.FreightOrigin][]*haulv1.Freight{},
+		freightByName: map[string]*haulv1.Freight{},
+	}
+	var stages haulv1.StageList
+	if err := r.List(ctx, &stages, client.InNamespace(s.Namespace)); err != nil {
+		return nil, fmt.Errorf("listing stages: %w", err)
+	}
+	all := make([]haulv1.Stage, 0, len(stages.Items)+1)
+	for i := range stages.Items {
+		if stages.Items[i].Name != s.Name {
+			all = append(all, stages.Items[i])
+			obs.stages[stages.Items[i].Name] = &stages.Items[i]
+		}
+	}
+	all = append(all, *s)
+	obs.stages[s.Name] = s
+	obs.cycle = pipeline.FindCycle(all)[s.Name]
+	if obs.cycle != nil {
+		return obs, nil
+	}
+
+	cfg := &haulv1.ProjectConfig{}
+	switch err := r.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: s.Namespace}, cfg); {
+	case apierrors.IsNotFound(err):
+		cfg = nil
+	case err != nil:
+		return nil, fmt.Errorf("reading projectconfig %s: %w", s.Namespace, err)
+	}
+	obs.autoPromotion = pipeline.AutoPromotionEnabled(cfg, s)
+
+	for _, req := range s.Spec.RequestedFreight {
+		var list haulv1.FreightList
+		if err := r.List(ctx, &list, client.InNamespace(s.Namespace),
+			client.MatchingFields{indexFreightOrigin: req.Origin.String()}); err != nil {
+			return nil, fmt.Errorf("listing freight from %s: %w", req.Origin, err)
+		}
+		for i := range list.Items {
+			f := &list.Items[i]
+			obs.freight[req.Origin] = append(obs.freight[req.Origin], f)
+			obs.freightByName[f.Name] = f
+		}
+	}
+
+	var promos haulv1.PromotionList
+	if err := r.List(ctx, &promos, client.InNamespace(s.Namespace),
+		client.MatchingFields{indexPromotionStage: s.Name}); err != nil {
+		return nil, fmt.Errorf("listing promotions of stage %s: %w", s.Name, err)
+	}
+	for i := range promos.Items {
+		obs.promotions = append(obs.promotions, &promos.Items[i])
+	}
+	sort.SliceStable(obs.promotions, func(i, j int) bool { return queueLess(obs.promotions[i], obs.promotions[j]) })
+	return obs, nil
+}
+
+// queueLess orders Promotions by creation time, then name.
+func queueLess(a, b *haulv1.Promotion) bool {
+	ta, tb := a.CreationTimestamp.Time, b.CreationTimestamp.Time
+	if !ta.Equal(tb) {
+		return ta.Before(tb)
+	}
+	return a.Name < b.Name
+}

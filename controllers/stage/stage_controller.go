@@ -1,0 +1,188 @@
+package stage
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+)
+
+// Options configure the Stage controller; zero values mean the defaults.
+type Options struct {
+	// Interval is the periodic re-check of an idle Stage (default 5m, jittered ±10%).
+	Interval time.Duration
+	// HealthInterval is the re-check while health is not yet settled (default 10s).
+	HealthInterval time.Duration
+	// WorkDir holds verification working directories.
+	WorkDir string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// MaxConcurrentReconciles defaults to 4.
+	MaxConcurrentReconciles int
+}
+
+// Reconciler reconciles Stages.
+type Reconciler struct {
+	client.Client
+	// APIReader reads around the cache after a write conflict.
+	APIReader client.Reader
+	Dynamic   dynamic.Interface
+	Kube      kubernetes.Interface
+	Recorder  record.EventRecorder
+	Options   Options
+	// Verifier runs verification steps; nil disables step-based verification.
+	Verifier Verifier
+
+	// created remembers recent auto-promotions by "namespace/stage/freight".
+	created sync.Map
+	// watched maps reconciler objects (Applications, Flux resources) seen in health
+	// checks to the Stages that depend on them.
+	watched watchSet
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Options.Now != nil {
+		return r.Options.Now()
+	}
+	return time.Now()
+}
+
+// SetupWithManager registers the Stage controller with its indexes and watches.
+func SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	if opts.Interval <= 0 {
+		opts.Interval = 5 * time.Minute
+	}
+	if opts.HealthInterval <= 0 {
+		opts.HealthInterval = 10 * time.Second
+	}
+	if opts.MaxConcurrentReconciles <= 0 {
+		opts.MaxConcurrentReconciles = 4
+	}
+	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("stage controller: dynamic client: %w", err)
+	}
+	kube, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("stage controller: kubernetes client: %w", err)
+	}
+	r := &Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Dynamic:   dyn,
+		Kube:      kube,
+		Recorder:  mgr.GetEventRecorderFor("stage-controller"),
+		Options:   opts,
+	}
+	r.Verifier = newStepVerifier(r)
+	ctx := context.Background()
+	if err := setupIndexes(ctx, mgr); err != nil {
+		return fmt.Errorf("stage controller: indexes: %w", err)
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(&haulv1.Stage{}).
+		Watches(&haulv1.Freight{}, handler.EnqueueRequestsFromMapFunc(r.freightToStages)).
+		Watches(&haulv1.Promotion{}, handler.EnqueueRequestsFromMapFunc(r.promotionToStage)).
+		Watches(&haulv1.ProjectConfig{}, handler.EnqueueRequestsFromMapFunc(r.projectConfigToStages),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&haulv1.Stage{}, handler.EnqueueRequestsFromMapFunc(r.stageToDownstream)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
+		Named("stage")
+	b = watchReconcilers(mgr, b, r)
+	return b.Complete(r)
+}
+
+// Reconcile re-observes one Stage and everything it depends on, acts (verification
+// records, auto-promotions), and writes its status once, only if it changed.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	log := ctrl.LoggerFrom(ctx)
+	s := &haulv1.Stage{}
+	if err := r.Get(ctx, req.NamespacedName, s); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !s.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error(fmt.Errorf("panic: %v", p), "Recovered from a panic while reconciling the Stage")
+			r.Recorder.Eventf(s, "Warning", "ReconcilePanic", "recovered from a panic: %v", p)
+			res, retErr = ctrl.Result{RequeueAfter: r.Options.Interval}, nil
+		}
+	}()
+
+	now := r.now()
+	obs, err := r.observe(ctx, s)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	st := &statusUpdate{generation: s.Generation, now: now}
+	if v := annotationRequest(s, haulv1.AnnotationRefresh, s.Status.LastHandledRefresh); v != "" {
+		st.refresh = &v
+	}
+
+	if cycle := obs.cycle; cycle != nil {
+		st.cycle = cycle
+		return ctrl.Result{}, r.patchStatus(ctx, s, st.apply)
+	}
+
+	var requeue []time.Duration
+	wait, err := r.reconcileFreight(ctx, s, obs, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	requeue = append(requeue, wait)
+
+	st.health = r.assessHealth(ctx, s, obs)
+	vres, err := r.reconcileVerification(ctx, s, obs, st, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	requeue = append(requeue, vres)
+
+	st.autoPromotionEnabled = obs.autoPromotion
+	holds, err := r.autoPromote(ctx, s, obs, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	st.holds = holds
+	st.summary = freightSummary(s)
+	st.promoting = s.Status.CurrentPromotion
+	st.lastPromotion = s.Status.LastPromotion
+
+	if err := r.patchStatus(ctx, s, st.apply); err != nil {
+		return ctrl.Result{}, err
+	}
+	if st.health != nil && st.health.Status != haulv1.HealthHealthy && st.health.Status != haulv1.HealthNotApplicable {
+		requeue = append(requeue, r.Options.HealthInterval)
+	}
+	return ctrl.Result{RequeueAfter: soonest(r.jitter(r.Options.Interval), requeue...)}, nil
+}
+
+// jitter spreads periodic re-checks of many Stages over ±10% of d.
+func (r *Reconciler) jitter(d time.Duration) time.Duration {
+	return d - d/10 + time.Duration(rand.Int64N(int64(d/5)+1))
+}
+
+// soonest returns the smallest positive duration, or d when there is none smaller.
+func soonest(d time.Duration, more ...time.Duration) time.Duration {
+	for _, m := range more {
+		if m > 0 && m < d {
+			d = m
+		}
+	}
+	return d
+}

@@ -1,0 +1,237 @@
+package stage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/pipeline"
+)
+
+// Reasons this controller uses beyond the shared ones in the API package.
+const (
+	// ReasonUnhealthy: a health check reports a problem; the issues say which.
+	ReasonUnhealthy = "Unhealthy"
+	// ReasonHealthy: every health check passes.
+	ReasonHealthy = "Healthy"
+	// ReasonProgressing: the reconciler is still rolling the change out.
+	ReasonProgressing = "Progressing"
+	// ReasonNoHealthChecks: the current Freight's promotion left nothing to check.
+	ReasonNoHealthChecks = "NoHealthChecks"
+	// ReasonNotPromoting: no Promotion is running.
+	ReasonNotPromoting = "NotPromoting"
+	// ReasonControlFlow: the Stage has no steps; it only routes Freight.
+	ReasonControlFlow = "ControlFlow"
+)
+
+// condition is one desired condition.
+type condition struct {
+	status  metav1.ConditionStatus
+	reason  string
+	message string
+}
+
+// statusUpdate is everything this controller owns in Stage.status, computed in one
+// pass and applied to the freshest copy of the Stage so the fields the Promotion
+// controller owns (currentPromotion, lastPromotion, freightHistory) are left alone.
+type statusUpdate struct {
+	generation int64
+	now        time.Time
+
+	cycle []string
+
+	health   *haulv1.Health
+	verified *condition
+	// verificationFor is the freight collection (ID and Promotion) verification
+	// results belong to; verificationEdit changes that collection's verificationHistory.
+	verificationFor  [2]string
+	verificationEdit func(*haulv1.FreightCollection)
+	reverify, abort  *string
+	// refresh is a haul.dev/refresh value to record as handled.
+	refresh *string
+
+	autoPromotionEnabled bool
+	holds                []haulv1.AutoPromotionHold
+	summary              string
+	promoting            *haulv1.PromotionReference
+	lastPromotion        *haulv1.PromotionReference
+}
+
+func (u *statusUpdate) set(s *haulv1.Stage, typ string, c condition) {
+	meta.SetStatusCondition(&s.Status.Conditions, metav1.Condition{
+		Type: typ, Status: c.status, Reason: c.reason, Message: c.message, ObservedGeneration: u.generation,
+	})
+}
+
+// apply writes the update into s.
+func (u *statusUpdate) apply(s *haulv1.Stage) {
+	if u.refresh != nil {
+		s.Status.LastHandledRefresh = *u.refresh
+	}
+	if u.cycle != nil {
+		u.set(s, haulv1.ConditionReady, condition{metav1.ConditionFalse, haulv1.ReasonCycleDetected,
+			fmt.Sprintf("upstream stages form a cycle: %s; the Stage is not promoted until the cycle is removed", pipeline.FormatCycle(u.cycle))})
+		s.Status.AutoPromotionHolds = nil
+		s.Status.ObservedGeneration = u.generation
+		return
+	}
+
+	if u.health == nil {
+		s.Status.Health = nil
+	} else {
+		h := u.health.DeepCopy()
+		if old := s.Status.Health; old != nil && old.Status == h.Status && slices.Equal(old.Issues, h.Issues) {
+			h.CheckedAt = old.CheckedAt
+		} else {
+			h.CheckedAt = &metav1.Time{Time: u.now.Truncate(time.Second)}
+		}
+		s.Status.Health = h
+	}
+	healthy := healthCondition(s, u.health)
+	u.set(s, haulv1.ConditionHealthy, healthy)
+
+	if u.verificationEdit != nil && len(s.Status.FreightHistory) > 0 && [2]string{s.Status.FreightHistory[0].ID, s.Status.FreightHistory[0].Promotion} == u.verificationFor {
+		u.verificationEdit(&s.Status.FreightHistory[0])
+	}
+	verified := condition{metav1.ConditionUnknown, haulv1.ReasonNoFreight, "the Stage holds no Freight yet"}
+	if u.verified != nil {
+		verified = *u.verified
+	}
+	u.set(s, haulv1.ConditionVerified, verified)
+	if u.reverify != nil {
+		s.Status.LastHandledReverify = *u.reverify
+	}
+	if u.abort != nil {
+		s.Status.LastHandledAbort = *u.abort
+	}
+
+	promoting := condition{metav1.ConditionFalse, ReasonNotPromoting, "no Promotion is running"}
+	if cur := s.Status.CurrentPromotion; cur != nil {
+		promoting = condition{metav1.ConditionTrue, haulv1.ReasonPromotionRunning,
+			fmt.Sprintf("promoting Freight %s (%s)", orName(cur.FreightAlias, cur.Freight), cur.Name)}
+	}
+	u.set(s, haulv1.ConditionPromoting, promoting)
+
+	ready := condition{metav1.ConditionTrue, haulv1.ReasonReconciled, "the Stage is ready"}
+	switch {
+	case healthy.status == metav1.ConditionFalse:
+		ready = condition{metav1.ConditionFalse, healthy.reason, healthy.message}
+	case verified.status == metav1.ConditionFalse:
+		ready = condition{metav1.ConditionFalse, verified.reason, verified.message}
+	case s.Status.LastPromotion != nil && s.Status.CurrentPromotion == nil && failedPhase(s.Status.LastPromotion.Phase):
+		lp := s.Status.LastPromotion
+		ready = condition{metav1.ConditionFalse, phaseReason(lp.Phase),
+			fmt.Sprintf("the last Promotion %s of Freight %s ended %s", lp.Name, orName(lp.FreightAlias, lp.Freight), lp.Phase)}
+	}
+	u.set(s, haulv1.ConditionReady, ready)
+
+	s.Status.AutoPromotionEnabled = u.autoPromotionEnabled
+	s.Status.AutoPromotionHolds = u.holds
+	s.Status.FreightSummary = u.summary
+	s.Status.ObservedGeneration = u.generation
+}
+
+func healthCondition(s *haulv1.Stage, h *haulv1.Health) condition {
+	if isControlFlow(s) {
+		return condition{metav1.ConditionTrue, ReasonControlFlow, "the Stage has no steps; it only routes Freight"}
+	}
+	if h == nil {
+		return condition{metav1.ConditionUnknown, haulv1.ReasonNoFreight, "the Stage holds no Freight yet"}
+	}
+	msg := strings.Join(h.Issues, "; ")
+	switch h.Status {
+	case haulv1.HealthHealthy:
+		return condition{metav1.ConditionTrue, ReasonHealthy, "every health check passes"}
+	case haulv1.HealthNotApplicable:
+		return condition{metav1.ConditionTrue, ReasonNoHealthChecks, "the current Freight's Promotion left no health checks"}
+	case haulv1.HealthUnhealthy:
+		return condition{metav1.ConditionFalse, ReasonUnhealthy, msg}
+	case haulv1.HealthProgressing:
+		return condition{metav1.ConditionUnknown, ReasonProgressing, msg}
+	default:
+		return condition{metav1.ConditionUnknown, string(haulv1.HealthUnknown), msg}
+	}
+}
+
+func failedPhase(p haulv1.PromotionPhase) bool {
+	return p == haulv1.PromotionFailed || p == haulv1.PromotionErrored
+}
+
+func phaseReason(p haulv1.PromotionPhase) string {
+	switch p {
+	case haulv1.PromotionFailed:
+		return haulv1.ReasonPromotionFailed
+	case haulv1.PromotionErrored:
+		return haulv1.ReasonPromotionErrored
+	case haulv1.PromotionAborted:
+		return haulv1.ReasonPromotionAborted
+	}
+	return haulv1.ReasonPromotionSucceeded
+}
+
+func orName(alias, name string) string {
+	if alias != "" {
+		return alias
+	}
+	return name
+}
+
+// freightSummary is the printer column: the alias of the current Freight, or the
+// aliases of each origin's Freight joined when the Stage requests several origins.
+func freightSummary(s *haulv1.Stage) string {
+	if len(s.Status.FreightHistory) == 0 {
+		return ""
+	}
+	var names []string
+	for _, item := range s.Status.FreightHistory[0].Items {
+		names = append(names, orName(item.Alias, shortName(item.Name)))
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
+}
+
+func shortName(n string) string {
+	if len(n) > 7 {
+		return n[:7]
+	}
+	return n
+}
+
+// patchStatus applies mutate to the Stage and writes the status with an
+// optimistic-lock merge patch, only when mutate changed something. On a conflict it
+// re-reads the Stage from the API server and applies mutate again, so fields another
+// controller wrote in between are kept.
+func (r *Reconciler) patchStatus(ctx context.Context, s *haulv1.Stage, mutate func(*haulv1.Stage)) error {
+	cur := s
+	first := true
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		if !first {
+			fresh := &haulv1.Stage{}
+			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s), fresh); err != nil {
+				return err
+			}
+			cur = fresh
+		}
+		first = false
+		before := cur.DeepCopy()
+		mutate(cur)
+		if equality.Semantic.DeepEqual(before.Status, cur.Status) {
+			return nil
+		}
+		return r.Status().Patch(ctx, cur, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	})
+	if client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("patching status of stage %s: %w", s.Name, err)
+	}
+	return nil
+}
