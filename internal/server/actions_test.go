@@ -152,6 +152,26 @@ spec:
 	if code != http.StatusBadRequest {
 		t.Fatalf("broken YAML: %d %s", code, b)
 	}
+
+	// Kargo manifests are converted as by `haul apply`.
+	kargoWarehouse := "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {name: kw, namespace: ap}\nspec:\n  subscriptions:\n  - image: {repoURL: registry.example.com/k, semverConstraint: ^1.0.0}\n"
+	code, b = call(t, "POST", "/api/v1/apply", idToken(t, "admin@ap.test"), "application/yaml", kargoWarehouse)
+	if code != http.StatusOK || !exists(&haulv1.Warehouse{ObjectMeta: metaName("ap", "kw")}) {
+		t.Fatalf("Kargo Warehouse: %d %s", code, b)
+	}
+
+	// A project admin may edit roles, but not grant what they do not hold themselves.
+	escalate := map[string]string{
+		"Role granting pods":       "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: more, namespace: ap}\nrules:\n- apiGroups: ['']\n  resources: [pods]\n  verbs: [create]\n",
+		"binding to cluster-admin": "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: more, namespace: ap}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects:\n- {apiGroup: rbac.authorization.k8s.io, kind: User, name: admin@ap.test}\n",
+	}
+	for name, doc := range escalate {
+		code, b = call(t, "POST", "/api/v1/apply", idToken(t, "admin@ap.test"), "application/yaml", doc)
+		if code != http.StatusForbidden {
+			t.Fatalf("%s: %d %s, want 403", name, code, b)
+		}
+	}
+
 	bad := strings.Replace(manifests, "direct: true", "direct: false", 1)
 	code, b = call(t, "POST", "/api/v1/apply", idToken(t, "admin@ap.test"), "application/yaml", bad)
 	if code != http.StatusUnprocessableEntity || !strings.Contains(string(b), "sources") {

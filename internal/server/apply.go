@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/haul-dev/haul/internal/kargo"
 	"github.com/haul-dev/haul/internal/server/auth"
 )
 
@@ -154,9 +155,6 @@ func parseManifests(b []byte) ([]*unstructured.Unstructured, error) {
 		if o.GetName() == "" {
 			return nil, errorf(http.StatusUnprocessableEntity, reasonInvalid, "document %d (%s): metadata.name is required", n, o.GetKind())
 		}
-		if strings.HasPrefix(o.GetAPIVersion(), "kargo.akuity.io/") {
-			return nil, errorf(http.StatusUnprocessableEntity, reasonInvalid, "document %d (%s %s): apiVersion %s is Kargo's; convert it with `haul apply` first", n, o.GetKind(), o.GetName(), o.GetAPIVersion())
-		}
 		if o.IsList() {
 			return nil, errorf(http.StatusUnprocessableEntity, reasonInvalid, "document %d: kind %s is a list; send its items as separate documents", n, o.GetKind())
 		}
@@ -167,6 +165,24 @@ func parseManifests(b []byte) ([]*unstructured.Unstructured, error) {
 	}
 	if len(out) == 0 {
 		return nil, badRequest("request body holds no objects")
+	}
+	return convertKargo(out)
+}
+
+// convertKargo turns Kargo manifests into Haul's, as `haul apply` does, so that the
+// dashboard accepts the same files as the CLI.
+func convertKargo(objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	maps := make([]kargo.Object, len(objs))
+	for i, o := range objs {
+		maps[i] = o.Object
+	}
+	res, err := kargo.ConvertAll(maps)
+	if err != nil {
+		return nil, errorf(http.StatusUnprocessableEntity, reasonInvalid, "converting Kargo manifests: %s", err.Error())
+	}
+	out := make([]*unstructured.Unstructured, len(res))
+	for i, r := range res {
+		out[i] = &unstructured.Unstructured{Object: r.Object}
 	}
 	return out, nil
 }

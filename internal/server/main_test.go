@@ -142,7 +142,8 @@ func call(tb testing.TB, method, path, token, contentType, body string) (int, []
 	return resp.StatusCode, b
 }
 
-// projectRoles mirror the roles the Project controller creates in each project namespace.
+// projectRoles mirror the roles the Project controller creates in each project
+// namespace, except that admins cannot escalate or bind.
 func projectRoles() map[string][]rbacv1.PolicyRule {
 	res := []string{"projectconfigs", "warehouses", "freights", "stages", "promotions", "promotiontasks"}
 	viewer := []rbacv1.PolicyRule{
@@ -158,6 +159,9 @@ func projectRoles() map[string][]rbacv1.PolicyRule {
 	admin := []rbacv1.PolicyRule{
 		{APIGroups: []string{"haul.dev"}, Resources: []string{"*"}, Verbs: []string{"*"}},
 		{APIGroups: []string{""}, Resources: []string{"secrets", "configmaps", "events"}, Verbs: []string{"*"}},
+		// Not "*": that would include escalate and bind, letting a project admin grant
+		// what they do not hold (reliability 33).
+		{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"roles", "rolebindings"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
 	}
 	return map[string][]rbacv1.PolicyRule{"haul-viewer": viewer, "haul-promoter": promoter, "haul-admin": admin}
 }
