@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -109,8 +110,9 @@ func causes(st metav1.Status) string {
 	}
 	var out []string
 	for _, c := range st.Details.Causes {
-		msg := c.Message
-		if c.Field != "" {
+		msg := schemaTypeNoise.ReplaceAllString(c.Message, "")
+		msg = bareInvalid.ReplaceAllString(msg, "$1")
+		if c.Field != "" && c.Field != "<nil>" {
 			// The message often repeats the field; keep it once.
 			msg = strings.TrimPrefix(msg, c.Field+": ")
 			out = append(out, c.Field+": "+msg)
@@ -120,6 +122,12 @@ func causes(st metav1.Status) string {
 	}
 	return strings.Join(out, "; ")
 }
+
+// schemaTypeNoise is the type name CEL errors report instead of a value.
+var schemaTypeNoise = regexp.MustCompile(`^Invalid value: "(object|array|string|integer|number|boolean)": `)
+
+// bareInvalid is "Invalid value: " followed by a message rather than a quoted value.
+var bareInvalid = regexp.MustCompile(`^Invalid value: ([^"])`)
 
 func hostOf(u, fallback string) string {
 	if p, err := url.Parse(u); err == nil && p.Host != "" {
