@@ -54,7 +54,7 @@ func (d *Discoverer) newChartSubscriber(field, subName string, spec haulv1.Chart
 }
 
 func (s *chartSubscriber) Discover(ctx context.Context) (*Result, error) {
-	res := &Result{SubscriptionName: s.subName, RepoURL: s.spec.RepoURL, Name: s.spec.Name}
+	res := &Result{Kind: KindChart, SubscriptionName: s.subName, RepoURL: s.spec.RepoURL, Name: s.spec.Name}
 	c := s.selector.Collector()
 	if s.oci != nil {
 		p, err := s.d.puller(ctx, *s.oci, CredentialHelm, s.spec.RepoURL, false, s.creds)

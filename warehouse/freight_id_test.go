@@ -83,3 +83,45 @@ func TestAliasIsStableAndUnique(t *testing.T) {
 		taken[a] = true
 	}
 }
+
+func TestCriteria(t *testing.T) {
+	images := []haulv1.Image{
+		{RepoURL: "reg/frontend", Tag: "1.2.0", Digest: "sha256:01"},
+		{RepoURL: "reg/backend", Tag: "1.2.0", Digest: "sha256:02"},
+	}
+	commits := []haulv1.GitCommit{{RepoURL: "https://git/x.git", ID: "abc", Tag: "v1"}}
+	charts := []haulv1.Chart{{RepoURL: "https://charts", Name: "app", Version: "0.1.0"}}
+	tests := map[string]struct {
+		src  string
+		want bool
+	}{
+		"empty passes":       {"", true},
+		"tags match":         {`imageFrom("reg/frontend").tag == imageFrom("reg/backend").tag`, true},
+		"tags differ":        {`imageFrom("reg/frontend").tag != imageFrom("reg/backend").tag`, false},
+		"commit":             {`commitFrom("https://git/x").tag == "v1"`, true},
+		"chart":              {`chartFrom("https://charts", "app").version startsWith "0."`, true},
+		"mixed and negative": {`imageFrom("reg/frontend").tag == "9.9.9" || chartFrom("https://charts", "app").version == "1.0.0"`, false},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			c, err := CompileCriteria(tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Allows(images, commits, charts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if _, err := CompileCriteria(`imageFrom(`); !IsInvalidConstraint(err) {
+		t.Fatalf("syntax error: got %v", err)
+	}
+	c, _ := CompileCriteria(`imageFrom("reg/missing").tag == "1"`)
+	if _, err := c.Allows(images, nil, nil); err == nil {
+		t.Fatal("a missing image should be an error, not false")
+	}
+}

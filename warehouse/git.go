@@ -157,7 +157,7 @@ func (s *gitSubscriber) Discover(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	defer unlock()
-	res := &Result{SubscriptionName: s.subName, RepoURL: s.spec.RepoURL}
+	res := &Result{Kind: KindGit, SubscriptionName: s.subName, RepoURL: s.spec.RepoURL}
 	if s.strategy == haulv1.CommitSelectionNewestFromBranch {
 		if !repo.hasCommit(ctx, tip) {
 			if err := repo.fetch(ctx, s, creds, "+refs/heads/"+branch+":refs/heads/"+branch); err != nil {

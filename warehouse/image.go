@@ -149,7 +149,7 @@ func (s *imageSubscriber) Discover(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{SubscriptionName: s.subName, RepoURL: s.spec.RepoURL, Platform: s.spec.Platform}
+	res := &Result{Kind: KindImage, SubscriptionName: s.subName, RepoURL: s.spec.RepoURL, Platform: s.spec.Platform}
 	switch s.spec.ImageSelectionStrategy {
 	case haulv1.ImageSelectionDigest:
 		ref, ok, err := s.resolve(ctx, p, s.spec.Constraint, true)

@@ -21,6 +21,7 @@ type Subscriber interface {
 // Result is what one subscription found. Exactly one of Images, Commits or Charts is
 // filled, matching the subscription's kind.
 type Result struct {
+	Kind             Kind
 	SubscriptionName string
 	RepoURL          string
 	// Name is the chart name of a classic chart repository.
@@ -31,6 +32,16 @@ type Result struct {
 	Commits  []haulv1.DiscoveredCommit
 	Charts   []string
 }
+
+// Kind is the kind of a subscription.
+type Kind string
+
+// Subscription kinds.
+const (
+	KindImage Kind = "image"
+	KindGit   Kind = "git"
+	KindChart Kind = "chart"
+)
 
 // Empty reports whether nothing was found.
 func (r *Result) Empty() bool {

@@ -1,0 +1,19 @@
+package controllers
+
+import (
+	"path/filepath"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/haul-dev/haul/controllers/warehouse"
+)
+
+func init() {
+	setupFuncs = append(setupFuncs, func(mgr ctrl.Manager, o Options) error {
+		wo := warehouse.Options{MinInterval: o.MinWarehouseInterval, RegistryRPS: o.RegistryRPS}
+		if o.WorkDir != "" {
+			wo.CacheDir = filepath.Join(o.WorkDir, "discovery-cache")
+		}
+		return warehouse.SetupWithManager(mgr, wo)
+	})
+}

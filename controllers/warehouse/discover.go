@@ -1,0 +1,212 @@
+package warehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/credentials"
+	"github.com/haul-dev/haul/warehouse"
+)
+
+// maxParallelSubscriptions bounds how many subscriptions of one Warehouse are polled at once.
+const maxParallelSubscriptions = 4
+
+// discover runs one discovery pass and writes status only if something changed.
+func (r *Reconciler) discover(ctx context.Context, wh *haulv1.Warehouse) (ctrl.Result, error) {
+	st := wh.Status.DeepCopy()
+	st.LastHandledRefresh = wh.Annotations[haulv1.AnnotationRefresh]
+
+	criteria, subs, err := r.subscribers(wh)
+	if err != nil {
+		// The spec cannot work as written; wait for it to change instead of retrying.
+		setFailed(st, wh.Generation, haulv1.ReasonInvalidConstraint, err.Error())
+		if perr := r.patchStatus(ctx, wh, st); perr != nil {
+			return ctrl.Result{}, perr
+		}
+		return ctrl.Result{RequeueAfter: jitter(r.interval(wh))}, nil
+	}
+
+	dctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
+	results, err := runAll(dctx, subs)
+	cancel()
+	if err != nil {
+		reason := haulv1.ReasonDiscoveryFailed
+		rl, limited := warehouse.IsRateLimited(err)
+		if limited {
+			reason = haulv1.ReasonRateLimited
+		}
+		setFailed(st, wh.Generation, reason, err.Error())
+		if perr := r.patchStatus(ctx, wh, st); perr != nil {
+			return ctrl.Result{}, perr
+		}
+		if limited {
+			wait := rl.RetryAfter
+			if wait < time.Second {
+				wait = time.Second
+			}
+			return ctrl.Result{RequeueAfter: jitter(wait)}, nil
+		}
+		return ctrl.Result{}, err // controller-runtime backs off exponentially
+	}
+
+	artifacts := toArtifacts(results)
+	if old := wh.Status.DiscoveredArtifacts; old != nil && sameArtifacts(old, artifacts) {
+		artifacts.DiscoveredAt = old.DiscoveredAt
+	} else {
+		now := metav1.NewTime(r.Now().UTC().Truncate(time.Second))
+		artifacts.DiscoveredAt = &now
+	}
+	st.DiscoveredArtifacts = artifacts
+
+	msg := fmt.Sprintf("Discovered artifacts for %d subscription(s)", len(results))
+	policy := wh.Spec.FreightCreationPolicy
+	if policy == "" || policy == haulv1.FreightCreationAutomatic {
+		fm, err := r.mintFreight(ctx, wh, st, results, criteria)
+		if err != nil {
+			setFailed(st, wh.Generation, haulv1.ReasonDiscoveryFailed, err.Error())
+			if perr := r.patchStatus(ctx, wh, st); perr != nil {
+				return ctrl.Result{}, perr
+			}
+			return ctrl.Result{}, err
+		}
+		msg += "; " + fm
+	} else {
+		msg += "; freightCreationPolicy is Manual"
+	}
+	setCondition(st, wh.Generation, haulv1.ConditionHealthy, metav1.ConditionTrue, haulv1.ReasonDiscoverySucceeded, "All subscriptions answered")
+	setCondition(st, wh.Generation, haulv1.ConditionReady, metav1.ConditionTrue, haulv1.ReasonDiscoverySucceeded, msg)
+	st.ObservedGeneration = wh.Generation
+	return ctrl.Result{}, r.patchStatus(ctx, wh, st)
+}
+
+// subscribers validates the spec and builds one subscriber per subscription.
+func (r *Reconciler) subscribers(wh *haulv1.Warehouse) (*warehouse.Criteria, []warehouse.Subscriber, error) {
+	var criteria *warehouse.Criteria
+	if c := wh.Spec.FreightCreationCriteria; c != nil {
+		var err error
+		if criteria, err = warehouse.CompileCriteria(c.Expression); err != nil {
+			return nil, nil, err
+		}
+	}
+	credsFn := r.credentialsFor(wh.Namespace)
+	subs := make([]warehouse.Subscriber, 0, len(wh.Spec.Subscriptions))
+	var errs []error
+	for i, sub := range wh.Spec.Subscriptions {
+		s, err := r.Discoverer.Subscriber(i, sub, credsFn)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		subs = append(subs, s)
+	}
+	if len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
+	}
+	return criteria, subs, nil
+}
+
+func (r *Reconciler) credentialsFor(namespace string) warehouse.CredentialsFunc {
+	if r.Credentials == nil {
+		return nil
+	}
+	return func(ctx context.Context, kind warehouse.CredentialKind, repoURL string) (*warehouse.Credentials, error) {
+		c, err := r.Credentials.Lookup(ctx, namespace, credentials.Type(kind), repoURL)
+		if err != nil || c == nil {
+			return nil, err
+		}
+		return &warehouse.Credentials{Username: c.Username, Password: c.Password}, nil
+	}
+}
+
+// runAll polls every subscription, a few at a time, and returns the results in
+// subscription order. A rate-limit error wins over other errors so it surfaces as such.
+func runAll(ctx context.Context, subs []warehouse.Subscriber) ([]*warehouse.Result, error) {
+	results := make([]*warehouse.Result, len(subs))
+	errs := make([]error, len(subs))
+	sem := make(chan struct{}, maxParallelSubscriptions)
+	var wg sync.WaitGroup
+	for i, s := range subs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			defer func() {
+				if p := recover(); p != nil {
+					errs[i] = fmt.Errorf("subscription %d: discovery panicked: %v", i, p)
+				}
+			}()
+			res, err := s.Discover(ctx)
+			if err != nil {
+				errs[i] = fmt.Errorf("subscriptions[%d]: %w", i, err)
+				return
+			}
+			results[i] = res
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if _, ok := warehouse.IsRateLimited(err); ok {
+			return nil, err
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+func toArtifacts(results []*warehouse.Result) *haulv1.DiscoveredArtifacts {
+	a := &haulv1.DiscoveredArtifacts{}
+	for _, res := range results {
+		switch res.Kind {
+		case warehouse.KindImage:
+			a.Images = append(a.Images, haulv1.DiscoveredImages{SubscriptionName: res.SubscriptionName, RepoURL: res.RepoURL, Platform: res.Platform, References: res.Images})
+		case warehouse.KindGit:
+			a.Git = append(a.Git, haulv1.DiscoveredCommits{SubscriptionName: res.SubscriptionName, RepoURL: res.RepoURL, Commits: res.Commits})
+		case warehouse.KindChart:
+			a.Charts = append(a.Charts, haulv1.DiscoveredCharts{SubscriptionName: res.SubscriptionName, RepoURL: res.RepoURL, Name: res.Name, Versions: res.Charts})
+		}
+	}
+	return a
+}
+
+// sameArtifacts compares two discoveries ignoring when they happened.
+func sameArtifacts(a, b *haulv1.DiscoveredArtifacts) bool {
+	x, y := a.DeepCopy(), b.DeepCopy()
+	x.DiscoveredAt, y.DiscoveredAt = nil, nil
+	return equality.Semantic.DeepEqual(x, y)
+}
+
+func setCondition(st *haulv1.WarehouseStatus, gen int64, typ string, status metav1.ConditionStatus, reason, msg string) {
+	if len(msg) > 1024 {
+		msg = msg[:1021] + "..."
+	}
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: gen})
+}
+
+// setFailed records a failed pass on both conditions; discovered artifacts and
+// lastFreightID keep their last good values.
+func setFailed(st *haulv1.WarehouseStatus, gen int64, reason, msg string) {
+	msg = strings.TrimSpace(msg)
+	healthyReason := reason
+	if reason == haulv1.ReasonInvalidConstraint {
+		healthyReason = haulv1.ReasonDiscoveryFailed
+	}
+	setCondition(st, gen, haulv1.ConditionHealthy, metav1.ConditionFalse, healthyReason, msg)
+	setCondition(st, gen, haulv1.ConditionReady, metav1.ConditionFalse, reason, msg)
+}
+
+func ready(wh *haulv1.Warehouse) bool {
+	return meta.IsStatusConditionTrue(wh.Status.Conditions, haulv1.ConditionReady)
+}
