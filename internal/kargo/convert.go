@@ -1,12 +1,13 @@
 package kargo
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/warehouse"
 )
 
 const (
@@ -363,38 +364,21 @@ func convertFreight(obj Object) error {
 	return nil
 }
 
-// FreightID computes Haul's Freight name from a Freight object's origin and artifacts:
-// the SHA-1 of "<kind>/<name>:" and the sorted, "|"-joined artifact keys.
+// FreightID computes Haul's Freight name (warehouse.FreightID) from a Freight object's
+// origin and artifacts.
 func FreightID(obj Object) (string, error) {
-	origin, _ := obj["origin"].(map[string]any)
-	kind, _ := origin["kind"].(string)
-	name, _ := origin["name"].(string)
-	if kind == "" || name == "" {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return "", err
+	}
+	var f haulv1.Freight
+	if err := json.Unmarshal(b, &f); err != nil {
+		return "", fmt.Errorf("reading Freight content: %w", err)
+	}
+	if f.Origin.Kind == "" || f.Origin.Name == "" {
 		return "", fmt.Errorf("origin: kind and name are required")
 	}
-	var keys []string
-	sub := func(m map[string]any) string {
-		if s, _ := m["subscriptionName"].(string); s != "" {
-			return ":" + s
-		}
-		return ""
-	}
-	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
-	for _, i := range asSlice(obj["images"]) {
-		m, _ := i.(map[string]any)
-		keys = append(keys, str(m, "repoURL")+":"+str(m, "tag")+"@"+str(m, "digest")+sub(m))
-	}
-	for _, c := range asSlice(obj["commits"]) {
-		m, _ := c.(map[string]any)
-		keys = append(keys, str(m, "repoURL")+":"+str(m, "tag")+":"+str(m, "id")+sub(m))
-	}
-	for _, c := range asSlice(obj["charts"]) {
-		m, _ := c.(map[string]any)
-		keys = append(keys, str(m, "repoURL")+"/"+str(m, "name")+":"+str(m, "version")+sub(m))
-	}
-	sort.Strings(keys)
-	sum := sha1.Sum([]byte(kind + "/" + name + ":" + strings.Join(keys, "|")))
-	return hex.EncodeToString(sum[:]), nil
+	return warehouse.FreightID(f.Origin, f.Images, f.Commits, f.Charts), nil
 }
 
 func metaString(obj Object, key string) string {
