@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
@@ -176,5 +177,70 @@ spec:
 	code, b = call(t, "POST", "/api/v1/apply", idToken(t, "admin@ap.test"), "application/yaml", bad)
 	if code != http.StatusUnprocessableEntity || !strings.Contains(string(b), "sources") {
 		t.Fatalf("invalid Stage: %d %s", code, b)
+	}
+}
+
+// TestCreateWithoutPromote checks that a user who may create Promotions but lacks the
+// promote verb is refused on every path that promotes or approves (reliability 31).
+func TestCreateWithoutPromote(t *testing.T) {
+	startServer(t)
+	newProject(t, "cw")
+	createYAML(t, pipelineYAML("cw"))
+	f := newFreight(t, "cw", "3333333333333333333333333333333333333333", "three", "3.0.0", "test")
+	ctx := context.Background()
+	must(t, env.Client.Create(ctx, &rbacv1.Role{
+		ObjectMeta: metaName("cw", "creator"),
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{"haul.dev"}, Resources: []string{"*"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{"haul.dev"}, Resources: []string{"promotions", "freights", "freights/status"}, Verbs: []string{"create", "patch", "update"}},
+		},
+	}))
+	must(t, env.Client.Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metaName("cw", "creator"),
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "creator"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "creator@cw.test"}},
+	}))
+	tok := idToken(t, "creator@cw.test")
+	promotion := "apiVersion: haul.dev/v1alpha1\nkind: Promotion\nmetadata: {name: test.sneaky, namespace: cw}\nspec: {stage: test, freight: " + f.Name + "}\n"
+	for _, rq := range []struct{ method, path, ct, body string }{
+		{"POST", "/api/v1/projects/cw/stages/test/promote", "application/json", `{"freight":"three"}`},
+		{"POST", "/api/v1/projects/cw/stages/test/promote-downstream", "application/json", `{"freight":"three"}`},
+		{"POST", "/api/v1/projects/cw/freight/" + f.Name + "/approve", "application/json", `{"stage":"uat"}`},
+		{"POST", "/api/v1/apply", "application/yaml", promotion},
+	} {
+		code, b := call(t, rq.method, rq.path, tok, rq.ct, rq.body)
+		if code != http.StatusForbidden {
+			t.Errorf("%s %s: %d %s, want 403", rq.method, rq.path, code, b)
+		}
+	}
+	if n := countPromotions(t, "cw"); n != 0 {
+		t.Fatalf("%d Promotions were written", n)
+	}
+	code, b := call(t, "GET", "/api/v1/projects/cw/permissions", tok, "", "")
+	if code != http.StatusOK || !strings.Contains(string(b), `"promote":false`) || !strings.Contains(string(b), `"approve":false`) {
+		t.Fatalf("permissions: %d %s", code, b)
+	}
+}
+
+// TestPermissions checks what the dashboard is told each role may do.
+func TestPermissions(t *testing.T) {
+	startServer(t)
+	newProject(t, "pm")
+	want := map[string]map[string]bool{
+		"viewer@pm.test":   {"promote": false, "approve": false, "refresh": false, "admin": false},
+		"promoter@pm.test": {"promote": true, "approve": true, "refresh": true, "admin": false},
+		"admin@pm.test":    {"promote": true, "approve": true, "refresh": true, "admin": true},
+	}
+	for user, w := range want {
+		code, b := call(t, "GET", "/api/v1/projects/pm/permissions", idToken(t, user), "", "")
+		var got map[string]bool
+		if code != http.StatusOK || json.Unmarshal(b, &got) != nil {
+			t.Fatalf("%s: %d %s", user, code, b)
+		}
+		for k, v := range w {
+			if got[k] != v {
+				t.Errorf("%s: %s = %v, want %v", user, k, got[k], v)
+			}
+		}
 	}
 }

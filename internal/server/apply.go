@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/kargo"
 	"github.com/haul-dev/haul/internal/server/auth"
 )
@@ -74,6 +75,20 @@ func (s *Server) apply(r *http.Request, u *auth.User) (int, any, error) {
 			}
 		} else if o.GetNamespace() != "" {
 			return 0, nil, errorf(http.StatusUnprocessableEntity, reasonInvalid, "document %d (%s %s): metadata.namespace must be empty for a cluster-scoped kind", i+1, gvk.Kind, o.GetName())
+		}
+	}
+	// Creating a Promotion is promoting: it needs the promote verb whichever path it takes.
+	for i, o := range objs {
+		if o.GroupVersionKind().Group != haulv1.GroupVersion.Group || o.GetKind() != "Promotion" {
+			continue
+		}
+		stage, _, _ := unstructured.NestedString(o.Object, "spec", "stage")
+		if err := s.checkPromote(ctx, u, o.GetNamespace(), stage); err != nil {
+			var e *apiError
+			if errors.As(err, &e) {
+				e.Message = fmt.Sprintf("document %d (Promotion %s): %s (nothing was applied)", i+1, o.GetName(), e.Message)
+			}
+			return 0, nil, err
 		}
 	}
 	c, err := s.access.clientFor(u)
