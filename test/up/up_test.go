@@ -3,10 +3,8 @@
 package up_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +20,7 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/app"
+	"github.com/haul-dev/haul/internal/testservers"
 )
 
 var haulBin string
@@ -31,10 +30,9 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	haulBin = filepath.Join(dir, "haul")
-	out, err := exec.Command("go", "build", "-o", haulBin, "../../cmd/haul").CombinedOutput()
+	haulBin, err = testservers.BuildHaul(dir, "../..")
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "building haul: %v\n%s", err, out)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -42,69 +40,23 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type upProcess struct {
-	cmd    *exec.Cmd
-	output *strings.Builder
-	ready  chan struct{}
-	done   chan error
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func startUp(t *testing.T, dataDir string) *testservers.HaulUp {
+	t.Helper()
+	addr, err := testservers.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// startUp runs `haul up` and waits until it prints that it is up.
-func startUp(t *testing.T, dataDir string) *upProcess {
-	t.Helper()
-	cmd := exec.Command(haulBin, "up", "--data-dir", dataDir, "--addr", freeAddr(t))
-	stdout, err := cmd.StdoutPipe()
+	h, err := testservers.StartHaulUp(haulBin, dataDir, addr, 120*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = cmd.Stdout
-	p := &upProcess{cmd: cmd, output: &strings.Builder{}, ready: make(chan struct{}), done: make(chan error, 1)}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		signalled := false
-		for sc.Scan() {
-			p.output.WriteString(sc.Text() + "\n")
-			if !signalled && strings.Contains(sc.Text(), "Haul is up") {
-				signalled = true
-				close(p.ready)
-			}
-		}
-		p.done <- cmd.Wait()
-	}()
-	select {
-	case <-p.ready:
-	case err := <-p.done:
-		t.Fatalf("haul up exited early (%v):\n%s", err, p.output)
-	case <-time.After(120 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("haul up not up after 120s:\n%s", p.output)
-	}
-	return p
+	return h
 }
 
-func (p *upProcess) stop(t *testing.T) {
+func stopUp(t *testing.T, h *testservers.HaulUp) {
 	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Errorf("haul up exited with %v after SIGTERM:\n%s", err, p.output)
-		}
-	case <-time.After(60 * time.Second):
-		_ = p.cmd.Process.Kill()
-		t.Fatalf("haul up did not stop within 60s of SIGTERM")
+	if err := h.Stop(60 * time.Second); err != nil {
+		t.Errorf("haul up did not exit cleanly after SIGTERM: %v\n%s", err, h.Output())
 	}
 }
 
@@ -160,15 +112,15 @@ func TestUpKeepsStateAcrossRestartsAndRefusesASecondInstance(t *testing.T) {
 
 	first := startUp(t, dataDir)
 	for _, want := range []string{"?token=", "kubeconfig", dataDir} {
-		if !strings.Contains(first.output.String(), want) {
-			t.Errorf("haul up output does not mention %q:\n%s", want, first.output)
+		if !strings.Contains(first.Output(), want) {
+			t.Errorf("haul up output does not mention %q:\n%s", want, first.Output())
 		}
 	}
 	token, err := os.ReadFile(filepath.Join(dataDir, "admin-token"))
 	if err != nil || len(strings.TrimSpace(string(token))) < 32 {
 		t.Errorf("admin-token missing or short: %q, %v", token, err)
 	}
-	kids := children(first.cmd.Process.Pid)
+	kids := children(first.Cmd.Process.Pid)
 	if len(kids) < 2 {
 		t.Fatalf("expected etcd and kube-apiserver as children of haul up, found %v", kids)
 	}
@@ -180,7 +132,8 @@ func TestUpKeepsStateAcrossRestartsAndRefusesASecondInstance(t *testing.T) {
 
 	// A second instance on the same data dir must fail at once, with a clear message.
 	start := time.Now()
-	out, err := exec.Command(haulBin, "up", "--data-dir", dataDir, "--addr", freeAddr(t)).CombinedOutput()
+	addr, _ := testservers.FreeAddr()
+	out, err := exec.Command(haulBin, "up", "--data-dir", dataDir, "--addr", addr).CombinedOutput()
 	if err == nil {
 		t.Fatalf("second haul up on the same data dir succeeded:\n%s", out)
 	}
@@ -188,7 +141,7 @@ func TestUpKeepsStateAcrossRestartsAndRefusesASecondInstance(t *testing.T) {
 		t.Errorf("second haul up: want a prompt 'already in use' error, got after %s:\n%s", time.Since(start), out)
 	}
 
-	first.stop(t)
+	stopUp(t, first)
 	for _, pid := range kids {
 		deadline := time.Now().Add(10 * time.Second)
 		for alive(pid) && time.Now().Before(deadline) {
@@ -200,10 +153,34 @@ func TestUpKeepsStateAcrossRestartsAndRefusesASecondInstance(t *testing.T) {
 	}
 
 	second := startUp(t, dataDir)
-	defer second.stop(t)
+	defer stopUp(t, second)
 	c = clientFor(t, dataDir)
 	p := &haulv1.Project{}
 	if err := c.Get(ctx, client.ObjectKey{Name: "kept"}, p); err != nil {
 		t.Fatalf("Project created before the restart is gone: %v", err)
 	}
+}
+
+func TestUpKilledLeavesNoOrphans(t *testing.T) {
+	dataDir := t.TempDir()
+	h := startUp(t, dataDir)
+	kids := children(h.Cmd.Process.Pid)
+	if len(kids) < 2 {
+		t.Fatalf("expected etcd and kube-apiserver as children, found %v", kids)
+	}
+	_ = h.Cmd.Process.Signal(syscall.SIGKILL)
+	h.Kill()
+	for _, pid := range kids {
+		deadline := time.Now().Add(15 * time.Second)
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if alive(pid) {
+			t.Errorf("child %d outlived a SIGKILLed haul up", pid)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	// The data dir lock dies with the process: a new haul up starts at once.
+	again := startUp(t, dataDir)
+	stopUp(t, again)
 }
