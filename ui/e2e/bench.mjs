@@ -37,8 +37,16 @@ try {
       rows: document.querySelectorAll(".freight-row").length,
       total: document.querySelector('[data-testid="freight-timeline"] .muted')?.textContent,
     }));
+    const api = await page.evaluate(() =>
+      performance
+        .getEntriesByType("resource")
+        .filter((e) => e.name.includes("/api/") && !e.name.endsWith("/events"))
+        .map((e) => `${new URL(e.name).pathname.split("/").pop()} ${e.startTime.toFixed(0)}+${e.duration.toFixed(0)}ms`),
+    );
+    const paint = await page.evaluate(() => performance.getEntriesByType("navigation")[0]?.domContentLoadedEventEnd ?? 0);
     times.push(ms);
     log(`run ${i + 1}: usable after ${ms.toFixed(0)} ms (graph nodes ${info.nodes}, rendered ${info.rendered}; timeline rows ${info.rows}, ${info.total})`);
+    log(`  DOMContentLoaded ${paint.toFixed(0)} ms; API: ${api.join(", ")}`);
     await page.close();
   }
 } finally {

@@ -50,3 +50,47 @@ describe("SSEParser", () => {
     expect(p.feed("\n")).toEqual([{ event: "message", data: "partial", id: undefined }]);
   });
 });
+
+describe("streamEvents", () => {
+  function body(text: string): Response {
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(text));
+        c.close();
+      },
+    });
+    return new Response(stream, { status: 200, headers: { "Content-Type": "text/event-stream" } });
+  }
+
+  it("sends the token, and resumes with Last-Event-ID after the stream ends", async () => {
+    const { streamEvents } = await import("./sse");
+    const seen: { headers: Record<string, string> }[] = [];
+    const ctrl = new AbortController();
+    const events: string[] = [];
+    globalThis.localStorage = { getItem: () => "tok", setItem() {}, removeItem() {} } as unknown as Storage;
+    globalThis.fetch = (async (_url: string, init: RequestInit) => {
+      seen.push({ headers: init.headers as Record<string, string> });
+      if (seen.length === 1) return body('retry: 1\nid: 5\nevent: changes\ndata: {"changes":[]}\n\n');
+      ctrl.abort();
+      throw new DOMException("aborted", "AbortError");
+    }) as typeof fetch;
+    await streamEvents("/api/v1/projects/p/events", { signal: ctrl.signal, onEvent: (e) => events.push(`${e.event}#${e.id}`) });
+    expect(events).toEqual(["changes#5"]);
+    expect(seen[0].headers.Authorization).toBe("Bearer tok");
+    expect(seen[0].headers["Last-Event-ID"]).toBeUndefined();
+    expect(seen[1].headers["Last-Event-ID"]).toBe("5");
+  });
+
+  it("stops on 401 so that the login page can take over", async () => {
+    const { streamEvents } = await import("./sse");
+    let calls = 0;
+    const errors: unknown[] = [];
+    globalThis.fetch = (async () => {
+      calls++;
+      return new Response("{}", { status: 401 });
+    }) as typeof fetch;
+    await streamEvents("/x", { signal: new AbortController().signal, onEvent: () => {}, onError: (e) => errors.push(e) });
+    expect(calls).toBe(1);
+    expect(errors).toHaveLength(1);
+  });
+});

@@ -9,6 +9,7 @@ import {
   useStore,
   type Edge,
   type Node,
+  type NodeHandle,
   type NodeProps,
 } from "@xyflow/react";
 import { memo, useMemo, useRef } from "react";
@@ -118,6 +119,11 @@ const WarehouseNode = memo(function WarehouseNode({ data }: NodeProps<WarehouseN
 });
 
 const nodeTypes = { stage: StageNode, warehouse: WarehouseNode };
+const handleSize = 6;
+const targetHandle: NodeHandle = { type: "target", position: Position.Left, x: -handleSize / 2, y: nodeHeight / 2 - handleSize / 2, width: handleSize, height: handleSize };
+const sourceHandle: NodeHandle = { type: "source", position: Position.Right, x: nodeWidth - handleSize / 2, y: nodeHeight / 2 - handleSize / 2, width: handleSize, height: handleSize };
+const stageHandles = [targetHandle, sourceHandle];
+const warehouseHandles = [sourceHandle];
 const marker = { type: MarkerType.ArrowClosed, width: 16, height: 16 };
 
 export interface Selection {
@@ -155,12 +161,13 @@ export function PipelineGraph({ warehouses, stages, onSelect }: Props) {
       const prev = cache.current.get(n.id);
       let node: Node;
       if (prev && prev.obj === obj && prev.pos === pos) node = prev.node;
-      // Fixed sizes let the minimap and edges place nodes that were never rendered
-      // (onlyRenderVisibleElements leaves off-screen nodes unmeasured).
+      // Sizes and handles known up front let xyflow place edges and the minimap for
+      // nodes it never rendered: otherwise onlyRenderVisibleElements still renders
+      // every node once to measure it, which costs seconds at 1,000 stages.
       else if (n.kind === "stage")
-        node = { id: n.id, type: "stage", position: pos, width: nodeWidth, height: nodeHeight, data: { stage: obj as Stage } };
+        node = { id: n.id, type: "stage", position: pos, width: nodeWidth, height: nodeHeight, handles: stageHandles, data: { stage: obj as Stage } };
       else
-        node = { id: n.id, type: "warehouse", position: pos, width: nodeWidth, height: nodeHeight, data: { warehouse: obj as Warehouse } };
+        node = { id: n.id, type: "warehouse", position: pos, width: nodeWidth, height: nodeHeight, handles: warehouseHandles, data: { warehouse: obj as Warehouse } };
       next.set(n.id, { obj, pos, node });
       out.push(node);
     }
