@@ -45,7 +45,7 @@ func subscribe(tb testing.TB, project, token, lastEventID string) <-chan sseEven
 	if lastEventID != "" {
 		req.Header.Set("Last-Event-ID", lastEventID)
 	}
-	resp, err := ts.Client().Do(req)
+	resp, err := ts.Client().Do(req) //nolint:bodyclose // the reader goroutine closes it
 	if err != nil {
 		tb.Fatal(err)
 	}
