@@ -371,7 +371,7 @@ func timePtr(t time.Time) *metav1.Time {
 	if t.IsZero() {
 		return nil
 	}
-	mt := metav1.NewTime(t.UTC())
+	mt := metav1.NewTime(t.UTC().Truncate(time.Second))
 	return &mt
 }
 

@@ -307,7 +307,7 @@ func (s *imageSubscriber) resolve(ctx context.Context, p *remote.Puller, tag str
 		return ref, false, nil
 	}
 	if !meta.createdAt.IsZero() {
-		t := metav1.NewTime(meta.createdAt.UTC())
+		t := metav1.NewTime(meta.createdAt.UTC().Truncate(time.Second)) // what the API server keeps
 		ref.CreatedAt = &t
 	}
 	if len(meta.annotations) > 0 {
