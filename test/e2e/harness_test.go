@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/app"
@@ -27,6 +29,7 @@ import (
 var haulBin string
 
 func TestMain(m *testing.M) {
+	ctrllog.SetLogger(logr.Discard())
 	dir, err := os.MkdirTemp("", "haul-e2e-bin-")
 	if err != nil {
 		panic(err)
