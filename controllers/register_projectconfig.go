@@ -1,0 +1,13 @@
+package controllers
+
+import (
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/haul-dev/haul/internal/webhook"
+)
+
+func init() {
+	setupFuncs = append(setupFuncs, func(mgr ctrl.Manager, _ Options) error {
+		return webhook.SetupWithManager(mgr, webhook.ReceiverOptions{})
+	})
+}

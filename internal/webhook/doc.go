@@ -1,0 +1,26 @@
+// Package webhook receives push notifications from Git hosts and registries at
+// /webhooks/<project>/<receiver> and refreshes every Warehouse of that project that
+// subscribes to the repository named in the payload, by setting a new value on its
+// haul.dev/refresh annotation.
+//
+// Receivers are declared in ProjectConfig.spec.webhookReceivers; the Secret named by a
+// receiver's secretRef (in the project namespace) holds the shared secret under the key
+// "secret". Requests are authenticated as follows, always with constant-time compares:
+//
+//   - github:  X-Hub-Signature-256 = "sha256=" + hex(HMAC-SHA256(secret, body)).
+//   - gitlab:  X-Gitlab-Token = secret.
+//   - generic: X-Haul-Signature = "sha256=" + hex(HMAC-SHA256(secret, body)); the body is
+//     JSON {"repoURL": "..."} or {"repoURLs": ["...", ...]}.
+//   - dockerhub, quay, harbor: these services cannot sign requests, so the secret is a
+//     bearer token, sent either in the receiver URL's query (?token=<secret>) or in the
+//     Authorization header ("Bearer <secret>" or the bare secret, as Harbor's "auth
+//     header" setting sends it).
+//
+// The body is capped (1 MiB) and the read deadline set before anything else, so an
+// oversized or slow upload is rejected before any signature work. A bad or missing
+// signature answers 401; a malformed payload, an unsupported event or a repeated
+// delivery ID answers 400; in every such case nothing is refreshed.
+//
+// The package also holds a small ProjectConfig reconciler that publishes each receiver's
+// path in ProjectConfig.status.webhookReceivers.
+package webhook
