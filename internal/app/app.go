@@ -20,12 +20,13 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/controllers"
 	"github.com/haul-dev/haul/internal/bootstrap"
+	"github.com/haul-dev/haul/internal/metrics"
 	"github.com/haul-dev/haul/internal/server"
 )
 
@@ -114,6 +115,9 @@ func Run(ctx context.Context, cfg Config) error {
 		if err := controllers.SetupAll(mgr, cfg.ControllerOptions); err != nil {
 			return fmt.Errorf("setting up controllers: %w", err)
 		}
+		if err := metrics.RegisterPromotionGauge(mgr.GetClient()); err != nil {
+			return fmt.Errorf("registering metrics: %w", err)
+		}
 	}
 	var synced atomic.Bool
 	readyCheck := func(*http.Request) error {
@@ -139,7 +143,7 @@ func Run(ctx context.Context, cfg Config) error {
 			_, _ = w.Write([]byte("ok"))
 		})
 		if cfg.MetricsAddr == "" {
-			mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+			mux.Handle("/metrics", promhttp.HandlerFor(crmetrics.Registry, promhttp.HandlerOpts{}))
 		}
 		if cfg.Server {
 			if err := mountServer(ctx, mux, mgr, cfg); err != nil {

@@ -1,0 +1,94 @@
+// Package metrics defines Haul's Prometheus metrics, registered with controller-runtime's
+// registry so that they are served on /metrics next to the reconcile metrics
+// (controller_runtime_reconcile_time_seconds and friends) the manager already exports.
+package metrics
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+)
+
+var (
+	// DiscoveryDuration is how long one Warehouse subscription's discovery took, by
+	// kind (image, git, chart) and result (success, error).
+	DiscoveryDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "haul_discovery_duration_seconds",
+		Help:    "Duration of one subscription's artifact discovery, by kind and result.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+	}, []string{"kind", "result"})
+
+	// RegistryRequests counts HTTP requests to container registries, by registry host
+	// and status code class.
+	RegistryRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "haul_registry_requests_total",
+		Help: "HTTP requests sent to container registries, by registry host and status code.",
+	}, []string{"registry", "code"})
+
+	// RateLimitWait is time spent waiting for a registry's rate limit (client-side or
+	// Retry-After from the registry).
+	RateLimitWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "haul_registry_rate_limit_wait_seconds",
+		Help:    "Time spent waiting on a registry's rate limit before a request, by registry host.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+	}, []string{"registry"})
+
+	// PromotionsFinished counts Promotions reaching a terminal phase, by phase.
+	PromotionsFinished = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "haul_promotions_finished_total",
+		Help: "Promotions that reached a terminal phase, by phase.",
+	}, []string{"phase"})
+
+	// PromotionDuration is how long Promotions took from start to a terminal phase.
+	PromotionDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "haul_promotion_duration_seconds",
+		Help:    "Duration of Promotions from start to a terminal phase, by phase.",
+		Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
+	}, []string{"phase"})
+)
+
+func init() {
+	crmetrics.Registry.MustRegister(DiscoveryDuration, RegistryRequests, RateLimitWait, PromotionsFinished, PromotionDuration)
+}
+
+// promotionsByPhase reports the current number of Promotions in each phase, read from
+// the controller's cache at scrape time, so it is always consistent with the cluster.
+type promotionsByPhase struct {
+	reader client.Reader
+	desc   *prometheus.Desc
+}
+
+// RegisterPromotionGauge exports haul_promotions{phase} from reader (a cached client).
+func RegisterPromotionGauge(reader client.Reader) error {
+	return crmetrics.Registry.Register(&promotionsByPhase{
+		reader: reader,
+		desc:   prometheus.NewDesc("haul_promotions", "Promotions currently in each phase.", []string{"phase"}, nil),
+	})
+}
+
+func (p *promotionsByPhase) Describe(ch chan<- *prometheus.Desc) { ch <- p.desc }
+
+func (p *promotionsByPhase) Collect(ch chan<- prometheus.Metric) {
+	var list haulv1.PromotionList
+	if err := p.reader.List(context.Background(), &list); err != nil {
+		return
+	}
+	counts := map[haulv1.PromotionPhase]int{
+		haulv1.PromotionPending: 0, haulv1.PromotionRunning: 0, haulv1.PromotionSucceeded: 0,
+		haulv1.PromotionFailed: 0, haulv1.PromotionErrored: 0, haulv1.PromotionAborted: 0,
+	}
+	for _, pr := range list.Items {
+		phase := pr.Status.Phase
+		if phase == "" {
+			phase = haulv1.PromotionPending
+		}
+		counts[phase]++
+	}
+	for phase, n := range counts {
+		ch <- prometheus.MustNewConstMetric(p.desc, prometheus.GaugeValue, float64(n), string(phase))
+	}
+}
