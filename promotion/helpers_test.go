@@ -113,5 +113,6 @@ func run(t testing.TB, e *promotion.Engine, steps []haulv1.PromotionStep, fr hau
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
+	defer e.Services.Git.Reclaim(dir)
 	return e.Run(context.Background(), promotion.Request{Project: "p", Stage: "test", Promotion: "p1", Freight: fr, Steps: steps, WorkDir: dir, State: st})
 }

@@ -24,7 +24,7 @@ const maxFreightHistory = 10
 // successful Promotion's Freight and releases the Stage. Every part is idempotent, so a
 // crash in between is repaired by the next reconcile.
 func (r *Reconciler) finalize(ctx context.Context, p *haulv1.Promotion) error {
-	_ = os.RemoveAll(r.workDir(p))
+	r.removeWorkDir(p)
 	stage := &haulv1.Stage{}
 	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Stage}, stage); err != nil {
 		return client.IgnoreNotFound(err)
@@ -138,4 +138,13 @@ func (r *Reconciler) event(p *haulv1.Promotion) {
 		reason = haulv1.ReasonPromotionAborted
 	}
 	r.Recorder.Eventf(p, typ, reason, "Promotion of Freight %s to Stage %s: %s", p.Spec.Freight, p.Spec.Stage, p.Status.Message)
+}
+
+// removeWorkDir returns the Promotion's Git work trees to the shared pool and deletes the rest.
+func (r *Reconciler) removeWorkDir(p *haulv1.Promotion) {
+	dir := r.workDir(p)
+	if r.Engine != nil && r.Engine.Services != nil && r.Engine.Services.Git != nil {
+		r.Engine.Services.Git.Reclaim(dir)
+	}
+	_ = os.RemoveAll(dir)
 }

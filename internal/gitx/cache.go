@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
@@ -19,6 +20,7 @@ type Cache struct {
 
 	mu    sync.Mutex
 	repos map[string]*cachedRepo
+	trees *treePool
 }
 
 type cachedRepo struct {
@@ -27,6 +29,8 @@ type cachedRepo struct {
 	inited     bool
 	lastStart  time.Time
 	lastErrNil bool
+	// defaultBranch is the remote HEAD, learnt once.
+	defaultBranch string
 }
 
 // New returns a cache rooted at dir (created on first use).
@@ -85,4 +89,26 @@ func (c *Cache) Fetch(ctx context.Context, url string, auth *Auth) (string, erro
 	}
 	r.lastErrNil = true
 	return r.dir, nil
+}
+
+// DefaultBranch returns the remote's default branch (its HEAD), asking the remote once
+// per cache.
+func (c *Cache) DefaultBranch(ctx context.Context, url string, auth *Auth) (string, error) {
+	r := c.repo(url)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.defaultBranch != "" {
+		return r.defaultBranch, nil
+	}
+	out, err := run(ctx, c.Root, auth, nil, "ls-remote", "--symref", "--", url, "HEAD")
+	if err != nil {
+		return "", RedactError(fmt.Errorf("finding the default branch of %s: %w", url, err))
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(line, "ref: refs/heads/"); ok {
+			r.defaultBranch, _, _ = strings.Cut(rest, "\t")
+			return r.defaultBranch, nil
+		}
+	}
+	return "", fmt.Errorf("remote has no default branch: %w", ErrRefNotFound)
 }

@@ -31,7 +31,8 @@ func (w *Worktree) Push(ctx context.Context, branch string, opts PushOptions) (s
 	if opts.Backoff <= 0 {
 		opts.Backoff = 50 * time.Millisecond
 	}
-	if w.Head(ctx) == "" {
+	head := w.Head(ctx)
+	if head == "" {
 		return "", errors.New("nothing to push: the branch has no commits")
 	}
 	ref := "HEAD:refs/heads/" + branch
@@ -44,7 +45,7 @@ func (w *Worktree) Push(ctx context.Context, branch string, opts PushOptions) (s
 		}
 		_, err := w.Git(ctx, args...)
 		if err == nil {
-			return w.Head(ctx), nil
+			return head, nil
 		}
 		lastErr = err
 		if opts.Force || !isNonFastForward(err) {
@@ -69,6 +70,7 @@ func (w *Worktree) Push(ctx context.Context, branch string, opts PushOptions) (s
 			_, _ = w.Git(ctx, "rebase", "--abort")
 			return "", fmt.Errorf("branch %s: %w", branch, ErrConflict)
 		}
+		head = w.Head(ctx)
 	}
 	return "", RedactError(fmt.Errorf("pushing to %s: gave up after %d attempts: %w", branch, opts.MaxAttempts, lastErr))
 }

@@ -1,6 +1,7 @@
 package gitx
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -25,90 +26,210 @@ type Checkout struct {
 	Commit string
 	// Create makes Branch as an orphan (empty history) when the remote lacks it.
 	Create bool
+	// Scope limits reuse of pooled work trees to checkouts with the same scope (the
+	// project), so one project never sees another's leftover objects.
+	Scope string
 }
 
 // ErrRefNotFound is returned when the branch, tag or commit does not exist remotely.
 var ErrRefNotFound = errors.New("not found in the remote repository")
 
-// Clone fetches url into the cache and checks co out into dir (which must not exist
-// or be empty).
+// Clone fetches url into the cache and checks co out into dir.
 func (c *Cache) Clone(ctx context.Context, url string, auth *Auth, id *Identity, dir string, co Checkout) (*Worktree, error) {
 	cacheDir, err := c.Fetch(ctx, url, auth)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return nil, fmt.Errorf("creating work tree: %w", err)
-	}
-	// A leftover directory (from a crashed run of the same Promotion) is replaced.
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, fmt.Errorf("cleaning work tree: %w", err)
-	}
-	if _, err := run(ctx, filepath.Dir(dir), nil, id, "clone", "-q", "--shared", "--no-checkout", "--", cacheDir, dir); err != nil {
-		return nil, err
-	}
-	w := &Worktree{Dir: dir, URL: url, Auth: auth, ID: id}
-	if _, err := w.Git(ctx, "remote", "set-url", "origin", url); err != nil {
-		return nil, err
-	}
+	return c.Checkout(ctx, cacheDir, url, auth, id, dir, co)
+}
+
+// Checkout makes dir a work tree of url at co, borrowing objects from cacheDir (as
+// returned by Fetch). The repository is written directly (no `git clone`): HEAD, refs,
+// config and an alternates file, then one `git reset --hard` fills index and files.
+// An orphan branch needs no git process at all, which is how a missing stage branch is
+// created with git 2.39 (no `worktree add --orphan`).
+func (c *Cache) Checkout(ctx context.Context, cacheDir, url string, auth *Auth, id *Identity, dir string, co Checkout) (*Worktree, error) {
+	var ref, sha string
 	switch {
 	case co.Commit != "":
-		if _, err := w.Git(ctx, "checkout", "-q", "--detach", co.Commit+"^{commit}"); err != nil {
+		out, err := run(ctx, cacheDir, nil, nil, "rev-parse", "-q", "--verify", co.Commit+"^{commit}")
+		if err != nil {
 			return nil, fmt.Errorf("commit %s: %w", co.Commit, ErrRefNotFound)
 		}
+		sha = out
 	case co.Tag != "":
-		if _, err := w.Git(ctx, "checkout", "-q", "--detach", "refs/tags/"+co.Tag+"^{commit}"); err != nil {
+		out, err := run(ctx, cacheDir, nil, nil, "rev-parse", "-q", "--verify", "refs/tags/"+co.Tag+"^{commit}")
+		if err != nil {
 			return nil, fmt.Errorf("tag %s: %w", co.Tag, ErrRefNotFound)
 		}
+		sha = out
 	default:
 		branch := co.Branch
 		if branch == "" {
-			head, err := w.Git(ctx, "symbolic-ref", "--short", "refs/remotes/origin/HEAD")
+			b, err := c.DefaultBranch(ctx, url, auth)
 			if err != nil {
-				return nil, fmt.Errorf("remote has no default branch: %w", ErrRefNotFound)
-			}
-			branch = strings.TrimPrefix(head, "origin/")
-		}
-		if _, err := w.Git(ctx, "rev-parse", "-q", "--verify", "refs/remotes/origin/"+branch+"^{commit}"); err != nil {
-			if !co.Create {
-				return nil, fmt.Errorf("branch %s: %w", branch, ErrRefNotFound)
-			}
-			// git 2.39 has no "worktree add --orphan"; an orphan checkout in a fresh
-			// --no-checkout clone leaves an empty index and tree.
-			if _, err := w.Git(ctx, "checkout", "-q", "--orphan", branch); err != nil {
 				return nil, err
 			}
-			if _, err := w.Git(ctx, "rm", "-r", "-q", "--cached", "--ignore-unmatch", "."); err != nil {
-				return nil, err
-			}
-			return w, nil
+			branch = b
 		}
-		if _, err := w.Git(ctx, "checkout", "-q", "-B", branch, "refs/remotes/origin/"+branch); err != nil {
+		ref = "refs/heads/" + branch
+		out, err := run(ctx, cacheDir, nil, nil, "rev-parse", "-q", "--verify", ref+"^{commit}")
+		if err != nil && !co.Create {
+			return nil, fmt.Errorf("branch %s: %w", branch, ErrRefNotFound)
+		}
+		sha = out
+	}
+	w := &Worktree{Dir: dir, URL: url, Auth: auth, ID: id}
+	uses, pooled := 0, false
+	if sha != "" {
+		uses, pooled = c.take(cacheDir+"|"+co.Scope, dir)
+	}
+	if pooled {
+		if err := rewriteRepoMeta(dir, url, ref, sha, id); err != nil {
+			return nil, fmt.Errorf("reusing work tree: %w", err)
+		}
+		if _, err := w.Git(ctx, "reset", "-q", "--hard"); err != nil {
 			return nil, err
 		}
+		if _, err := w.Git(ctx, "clean", "-q", "-ffdx"); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := writeRepo(dir, cacheDir, url, ref, sha, id); err != nil {
+			return nil, fmt.Errorf("creating work tree: %w", err)
+		}
+		if sha != "" {
+			if _, err := w.Git(ctx, "reset", "-q", "--hard"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		c.track(cacheDir+"|"+co.Scope, abs, uses)
 	}
 	return w, nil
 }
 
-// Open returns the Worktree at dir (made earlier by Clone).
+// rewriteRepoMeta points a pooled tree's HEAD, refs and config at the new checkout,
+// keeping its index (so unchanged files are not rewritten) and alternates.
+func rewriteRepoMeta(dir, url, ref, sha string, id *Identity) error {
+	gd := filepath.Join(dir, ".git")
+	for _, d := range []string{"refs/heads", "refs/remotes", "rebase-merge", "rebase-apply", "MERGE_HEAD", "CHERRY_PICK_HEAD", "index.lock"} {
+		if err := os.RemoveAll(filepath.Join(gd, d)); err != nil {
+			return err
+		}
+	}
+	_ = os.Remove(filepath.Join(gd, "packed-refs"))
+	if err := os.MkdirAll(filepath.Join(gd, "refs/heads"), 0o755); err != nil {
+		return err
+	}
+	if err := writeConfig(gd, url, id); err != nil {
+		return err
+	}
+	return writeHead(gd, ref, sha)
+}
+
+// writeRepo lays out dir/.git by hand.
+func writeRepo(dir, cacheDir, url, ref, sha string, id *Identity) error {
+	// A leftover directory (from a crashed run of the same Promotion) is replaced.
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	gd := filepath.Join(dir, ".git")
+	for _, d := range []string{"objects/info", "objects/pack", "refs/heads", "refs/tags"} {
+		if err := os.MkdirAll(filepath.Join(gd, d), 0o755); err != nil {
+			return err
+		}
+	}
+	absCache, err := filepath.Abs(cacheDir)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(gd, "objects/info/alternates"), []byte(filepath.Join(absCache, "objects")+"\n"), 0o644); err != nil {
+		return err
+	}
+	if err := writeConfig(gd, url, id); err != nil {
+		return err
+	}
+	return writeHead(gd, ref, sha)
+}
+
+func writeConfig(gd, url string, id *Identity) error {
+	var cfg strings.Builder
+	cfg.WriteString("[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = false\n")
+	fmt.Fprintf(&cfg, "[remote \"origin\"]\n\turl = %s\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n", quoteConfig(url))
+	if id != nil {
+		fmt.Fprintf(&cfg, "[user]\n\tname = %s\n\temail = %s\n", quoteConfig(id.Name), quoteConfig(id.Email))
+	}
+	return os.WriteFile(filepath.Join(gd, "config"), []byte(cfg.String()), 0o644)
+}
+
+func writeHead(gd, ref, sha string) error {
+	head := sha + "\n"
+	if ref != "" {
+		head = "ref: " + ref + "\n"
+		if sha != "" {
+			p := filepath.Join(gd, filepath.FromSlash(ref))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(p, []byte(sha+"\n"), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return os.WriteFile(filepath.Join(gd, "HEAD"), []byte(head), 0o644)
+}
+
+// quoteConfig quotes a git config value.
+func quoteConfig(s string) string {
+	s = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`).Replace(s)
+	return `"` + s + `"`
+}
+
+// Open returns the Worktree at dir (made earlier by Checkout), reading its remote URL and
+// identity from .git/config.
 func Open(ctx context.Context, dir string, auth *Auth, id *Identity) (*Worktree, error) {
-	if _, err := os.Stat(filepath.Join(dir, ".git")); err != nil {
+	cfg, err := readConfig(filepath.Join(dir, ".git", "config"))
+	if err != nil {
 		return nil, fmt.Errorf("not a git work tree (run git-clone first)")
 	}
-	w := &Worktree{Dir: dir, Auth: auth, ID: id}
-	url, err := w.Git(ctx, "remote", "get-url", "origin")
+	w := &Worktree{Dir: dir, Auth: auth, ID: id, URL: cfg[`remote "origin".url`]}
+	if w.URL == "" {
+		return nil, errors.New("work tree has no origin remote")
+	}
+	if id == nil && (cfg["user.name"] != "" || cfg["user.email"] != "") {
+		w.ID = &Identity{Name: cfg["user.name"], Email: cfg["user.email"]}
+	}
+	return w, nil
+}
+
+// readConfig reads the simple git config files writeRepo makes (section.key → value).
+func readConfig(path string) (map[string]string, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	w.URL = url
-	if id == nil {
-		name, _ := w.Git(ctx, "config", "--get", "user.name")
-		email, _ := w.Git(ctx, "config", "--get", "user.email")
-		if name != "" || email != "" {
-			w.ID = &Identity{Name: name, Email: email}
+	defer f.Close()
+	out := map[string]string{}
+	section := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "" || line[0] == '#' || line[0] == ';':
+		case line[0] == '[':
+			section = strings.TrimSuffix(strings.TrimPrefix(line, "["), "]")
+		default:
+			k, v, _ := strings.Cut(line, "=")
+			v = strings.TrimSpace(v)
+			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = strings.NewReplacer(`\\`, `\`, `\"`, `"`, `\n`, "\n", `\t`, "\t").Replace(v[1 : len(v)-1])
+			}
+			out[section+"."+strings.ToLower(strings.TrimSpace(k))] = v
 		}
 	}
-	return w, nil
+	return out, sc.Err()
 }
 
 // Git runs a git command in the work tree.
@@ -118,6 +239,20 @@ func (w *Worktree) Git(ctx context.Context, args ...string) (string, error) {
 
 // Head returns the commit HEAD points at, or "" on an unborn branch.
 func (w *Worktree) Head(ctx context.Context) string {
+	gd := filepath.Join(w.Dir, ".git")
+	b, err := os.ReadFile(filepath.Join(gd, "HEAD"))
+	if err != nil {
+		return ""
+	}
+	head := strings.TrimSpace(string(b))
+	ref, ok := strings.CutPrefix(head, "ref: ")
+	if !ok {
+		return head
+	}
+	if b, err := os.ReadFile(filepath.Join(gd, filepath.FromSlash(ref))); err == nil {
+		return strings.TrimSpace(string(b))
+	}
+	// Packed refs (git may pack them); fall back to git itself.
 	out, err := w.Git(ctx, "rev-parse", "-q", "--verify", "HEAD^{commit}")
 	if err != nil {
 		return ""
@@ -127,11 +262,15 @@ func (w *Worktree) Head(ctx context.Context) string {
 
 // Branch returns the current branch name, or "" when detached.
 func (w *Worktree) Branch(ctx context.Context) string {
-	out, err := w.Git(ctx, "symbolic-ref", "-q", "--short", "HEAD")
+	b, err := os.ReadFile(filepath.Join(w.Dir, ".git", "HEAD"))
 	if err != nil {
 		return ""
 	}
-	return out
+	ref, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "ref: refs/heads/")
+	if !ok {
+		return ""
+	}
+	return ref
 }
 
 // CommitAll stages every change and commits it. It returns the new HEAD and whether a
@@ -140,18 +279,13 @@ func (w *Worktree) CommitAll(ctx context.Context, message string) (string, bool,
 	if _, err := w.Git(ctx, "add", "-A"); err != nil {
 		return "", false, err
 	}
-	status, err := w.Git(ctx, "status", "--porcelain", "--untracked-files=no")
+	out, err := w.Git(ctx, "commit", "-q", "--no-verify", "-m", message)
 	if err != nil {
-		return "", false, err
-	}
-	if status == "" && w.Head(ctx) != "" {
-		return w.Head(ctx), false, nil
-	}
-	if status == "" {
-		// Unborn branch and empty tree: nothing to record.
-		return "", false, nil
-	}
-	if _, err := w.Git(ctx, "commit", "-q", "--no-verify", "-m", message); err != nil {
+		var ce *CommandError
+		if errors.As(err, &ce) && (strings.Contains(out, "nothing to commit") || strings.Contains(out, "nothing added to commit") ||
+			strings.Contains(ce.Stderr, "nothing to commit")) {
+			return w.Head(ctx), false, nil
+		}
 		return "", false, err
 	}
 	return w.Head(ctx), true, nil

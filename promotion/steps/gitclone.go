@@ -76,28 +76,25 @@ func gitClone(ctx context.Context, sc *promotion.StepContext) (promotion.StepRes
 			id.Email = gitx.DefaultIdentity.Email
 		}
 	}
+	cache := gitCache(sc)
+	cacheDir, err := cache.Fetch(ctx, cfg.RepoURL, auth)
+	if err != nil {
+		return promotion.StepResult{}, err
+	}
 	commits := map[string]any{}
 	for i, co := range cfg.Checkout {
 		dir, err := sc.Path(fmt.Sprintf("checkout[%d].path", i), co.Path)
 		if err != nil {
 			return promotion.StepResult{}, err
 		}
-		w, err := gitCache(sc).Clone(ctx, cfg.RepoURL, auth, id, dir, gitx.Checkout{
-			Branch: co.Branch, Tag: co.Tag, Commit: co.Commit, Create: co.Create,
+		w, err := cache.Checkout(ctx, cacheDir, cfg.RepoURL, auth, id, dir, gitx.Checkout{
+			Branch: co.Branch, Tag: co.Tag, Commit: co.Commit, Create: co.Create, Scope: sc.Project,
 		})
 		if err != nil {
 			if errors.Is(err, gitx.ErrRefNotFound) {
 				return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("checkout[%d]: %w", i, err))
 			}
 			return promotion.StepResult{}, fmt.Errorf("checkout[%d]: %w", i, err)
-		}
-		if id != nil {
-			if _, err := w.Git(ctx, "config", "user.name", id.Name); err != nil {
-				return promotion.StepResult{}, err
-			}
-			if _, err := w.Git(ctx, "config", "user.email", id.Email); err != nil {
-				return promotion.StepResult{}, err
-			}
 		}
 		commits[co.Path] = w.Head(ctx)
 	}
