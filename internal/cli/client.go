@@ -49,7 +49,7 @@ func (g *GlobalOptions) restConfig() (*rest.Config, error) {
 		if clientcmd.IsEmptyConfig(err) {
 			return nil, errors.New("no cluster configured: pass --kubeconfig, set KUBECONFIG, or start one with `haul up`")
 		}
-		if g.Context != "" && strings.Contains(err.Error(), "context was not found") {
+		if g.Context != "" && (strings.Contains(err.Error(), "context was not found") || strings.Contains(err.Error(), "does not exist")) {
 			return nil, fmt.Errorf("context %q not found in kubeconfig", g.Context)
 		}
 		return nil, fmt.Errorf("loading kubeconfig: %w", err)

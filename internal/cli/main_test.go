@@ -66,7 +66,10 @@ func (h *harness) runWithInput(stdin string, args ...string) (string, string, er
 	root.SetOut(&out)
 	root.SetErr(&errOut)
 	root.SetIn(strings.NewReader(stdin))
-	root.SetArgs(append([]string{"--kubeconfig", h.kubeconfig}, args...))
+	if h.kubeconfig != "" {
+		args = append([]string{"--kubeconfig", h.kubeconfig}, args...)
+	}
+	root.SetArgs(args)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	err := root.ExecuteContext(ctx)
