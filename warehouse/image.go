@@ -136,6 +136,10 @@ func (d *Discoverer) puller(ctx context.Context, repo name.Repository, kind Cred
 		remote.WithRetryBackoff(remote.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 2}),
 		remote.WithRetryStatusCodes(502, 503, 504),
 		remote.WithUserAgent("haul"),
+		// No "n" parameter: the registry picks its page size and links to the next
+		// page. Asking for n=1000 makes registries that truncate without a Link header
+		// (go-containerregistry's own, some mirrors) silently drop newer tags.
+		remote.WithPageSize(0),
 	)
 	if err != nil {
 		return nil, err

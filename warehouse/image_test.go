@@ -3,11 +3,15 @@ package warehouse
 import (
 	"context"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/testservers"
@@ -299,4 +303,52 @@ func TestImageRegistryFaults(t *testing.T) {
 			t.Errorf("3 polls at 2 rps finished in %s", time.Since(start))
 		}
 	})
+}
+
+func TestImageEndlessPaginationIsCapped(t *testing.T) {
+	r := startRegistry(t)
+	push(t, r, "endless", "1.0.0", testservers.ImageOptions{Created: time.Now()})
+	var pages atomic.Int64
+	r.Wrap = func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.URL.Path != "/v2/endless/tags/list" {
+				h.ServeHTTP(w, req)
+				return
+			}
+			n := pages.Add(1)
+			w.Header().Set("Link", `</v2/endless/tags/list?last=t`+strconv.FormatInt(n, 10)+`>; rel="next"`)
+			_, _ = w.Write([]byte(`{"name":"endless","tags":["1.0.` + strconv.FormatInt(n, 10) + `"]}`))
+		})
+	}
+	d := New(Options{CacheDir: t.TempDir(), MaxTagPages: 25, RegistryRPS: 1000})
+	s, err := d.Subscriber(0, haulv1.RepoSubscription{Image: &haulv1.ImageSubscription{RepoURL: r.Repo("endless")}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Discover(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "more than 25 pages") {
+		t.Fatalf("got %v, want a page-cap error", err)
+	}
+	if got := pages.Load(); got != 25 {
+		t.Errorf("fetched %d pages, want 25", got)
+	}
+}
+
+func TestImageManyTagsAcrossPages(t *testing.T) {
+	r := startRegistry(t)
+	img, err := testservers.RandomImage(testservers.ImageOptions{Created: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 1200; i++ {
+		ref, _ := name.ParseReference(r.Repo("many")+":1.0."+strconv.Itoa(i), name.Insecure)
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := New(Options{CacheDir: t.TempDir(), RegistryRPS: 1000})
+	res := discover(t, d, haulv1.RepoSubscription{Image: &haulv1.ImageSubscription{RepoURL: r.Repo("many"), DiscoveryLimit: 3}})
+	if got := strings.Join(tagsOf(res), ","); got != "1.0.1199,1.0.1198,1.0.1197" {
+		t.Fatalf("got %s", got)
+	}
 }
