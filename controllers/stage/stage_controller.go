@@ -169,7 +169,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if st.health != nil && st.health.Status != haulv1.HealthHealthy && st.health.Status != haulv1.HealthNotApplicable {
 		requeue = append(requeue, r.Options.HealthInterval)
 	}
-	return ctrl.Result{RequeueAfter: soonest(r.jitter(r.Options.Interval), requeue...)}, nil
+	after := soonest(r.jitter(r.Options.Interval), requeue...)
+	log.V(1).Info("Reconciled the Stage", "requeueAfter", after)
+	return ctrl.Result{RequeueAfter: after}, nil
 }
 
 // jitter spreads periodic re-checks of many Stages over ±10% of d.

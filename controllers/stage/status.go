@@ -55,6 +55,9 @@ type statusUpdate struct {
 	// verificationFor is the freight collection (ID and Promotion) verification
 	// results belong to; verificationEdit changes that collection's verificationHistory.
 	verificationFor  [2]string
+	// verificationGuard is the newest verification run ID this pass saw ("" for none);
+	// edits made from that view are dropped if another pass already moved on.
+	verificationGuard string
 	verificationEdit func(*haulv1.FreightCollection)
 	reverify, abort  *string
 	// refresh is a haul.dev/refresh value to record as handled.
@@ -100,8 +103,15 @@ func (u *statusUpdate) apply(s *haulv1.Stage) {
 	healthy := healthCondition(s, u.health)
 	u.set(s, haulv1.ConditionHealthy, healthy)
 
-	if u.verificationEdit != nil && len(s.Status.FreightHistory) > 0 && [2]string{s.Status.FreightHistory[0].ID, s.Status.FreightHistory[0].Promotion} == u.verificationFor {
-		u.verificationEdit(&s.Status.FreightHistory[0])
+	if u.verificationEdit != nil && len(s.Status.FreightHistory) > 0 {
+		c := &s.Status.FreightHistory[0]
+		newest := ""
+		if len(c.VerificationHistory) > 0 {
+			newest = c.VerificationHistory[0].ID
+		}
+		if [2]string{c.ID, c.Promotion} == u.verificationFor && newest == u.verificationGuard {
+			u.verificationEdit(c)
+		}
 	}
 	verified := condition{metav1.ConditionUnknown, haulv1.ReasonNoFreight, "the Stage holds no Freight yet"}
 	if u.verified != nil {

@@ -60,10 +60,23 @@ func (r *Reconciler) reconcileVerification(ctx context.Context, s *haulv1.Stage,
 		return 0, nil
 	}
 	cur := &s.Status.FreightHistory[0]
+	if hasVerification(s) {
+		// Verification has side effects (checks, Jobs), so decide from the stored run,
+		// not from a cache that may not have seen the last pass's write yet.
+		fresh := &haulv1.Stage{}
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s), fresh); err != nil {
+			return 0, fmt.Errorf("reading stage %s: %w", s.Name, err)
+		}
+		if len(fresh.Status.FreightHistory) > 0 {
+			cur = &fresh.Status.FreightHistory[0]
+		}
+	}
 	st.verificationFor = [2]string{cur.ID, cur.Promotion}
 	var latest *haulv1.VerificationResult
 	if len(cur.VerificationHistory) > 0 {
-		latest = &cur.VerificationHistory[0]
+		// A copy: s must stay as read, so the status patch sees what changed.
+		latest = cur.VerificationHistory[0].DeepCopy()
+		st.verificationGuard = latest.ID
 	}
 
 	reverify := annotationRequest(s, haulv1.AnnotationReverify, s.Status.LastHandledReverify)
