@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -215,7 +216,8 @@ func TestApplyWaitsForTheProjectNamespace(t *testing.T) {
 	// Once the namespace shows up (here: made by the test, as the controller would), apply completes.
 	go func() {
 		time.Sleep(time.Second)
-		projectNamespace(t, "ns-wait")
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns-wait"}}
+		_ = env.Client.Create(context.Background(), ns)
 	}()
 	out := h.mustRun("apply", "-f", path)
 	if !strings.Contains(out, "project.haul.dev/ns-wait unchanged\nwarehouse.haul.dev/app created\n") {

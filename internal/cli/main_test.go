@@ -122,3 +122,5 @@ func countObjects(t *testing.T, list client.ObjectList, ns string) int {
 }
 
 func objKey(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
+
+var realIsTerminal = isTerminal

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -294,5 +295,26 @@ func TestPromoteWithoutThePromoteVerbIsForbidden(t *testing.T) {
 	}
 	if n := countObjects(t, &haulv1.PromotionList{}, ns); n != 0 {
 		t.Fatalf("%d promotions created", n)
+	}
+}
+
+func TestPromoteWaitRedrawsOnATerminal(t *testing.T) {
+	h := newHarness(t)
+	setupPipeline(t, h, "promo-tty")
+	isTerminal = func(io.Writer) bool { return true }
+	t.Cleanup(func() { isTerminal = realIsTerminal })
+
+	go drivePromotion(t, "promo-tty", "test", haulv1.PromotionSucceeded, "")
+	out := h.mustRun("-p", "promo-tty", "promote", "--stage", "test", "--freight-alias", "calm-heron", "--wait")
+	p := onlyPromotion(t, "promo-tty", "test")
+	// Each redraw moves the cursor up over the previous block and clears it.
+	if !strings.Contains(out, "\x1b[3A\x1b[J") {
+		t.Fatalf("no redraw of the 3-line block:\n%q", out)
+	}
+	frames := strings.Split(out, "\x1b[3A\x1b[J")
+	last := frames[len(frames)-1]
+	want := "Promotion " + p.Name + ": Succeeded (5s)\n  clone                git-clone              Succeeded  2s\n  step-2               git-push               Succeeded  3s\nPromotion " + p.Name + " Succeeded in 5s\n"
+	if last != want {
+		t.Fatalf("last frame:\n%q\nwant:\n%q", last, want)
 	}
 }

@@ -18,8 +18,9 @@ import (
 // pollInterval is how often --wait re-reads the object it follows.
 var pollInterval = 500 * time.Millisecond
 
-// isTerminal says whether w is a terminal, where progress is redrawn in place.
-func isTerminal(w io.Writer) bool {
+// isTerminal says whether w is a terminal, where progress is redrawn in place. Tests
+// replace it.
+var isTerminal = func(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
