@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -41,8 +42,13 @@ func wrap[T any](kind string, items []T) list[kinded] {
 	return out
 }
 
+// syncTimeout bounds how long a request waits for the informers' first list.
+const syncTimeout = 30 * time.Second
+
 // synced waits for the informers behind lists; they start with the server.
 func (s *Server) synced(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
 	if !s.cache.WaitForCacheSync(ctx) {
 		return errorf(http.StatusServiceUnavailable, reasonUnavailable, "the server is still loading objects; retry shortly")
 	}
