@@ -90,7 +90,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if perr := r.Status().Update(ctx, p); perr != nil && !apierrors.IsConflict(perr) {
 			return ctrl.Result{}, perr
 		} else if perr != nil {
-			return ctrl.Result{Requeue: true}, nil
+			return ctrl.Result{RequeueAfter: time.Second}, nil
 		}
 	}
 	return result, err
