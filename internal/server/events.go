@@ -58,7 +58,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, u *auth.User) {
 	if !send("retry: 2000\n: connected\n\n") {
 		return
 	}
-	if last != "" {
+	if last == "" {
+		// An id without data is not an event, but it gives the client a point to
+		// resume from even if it disconnects before the first change.
+		if !send("id: %d\n\n", cursor) {
+			return
+		}
+	} else {
 		seq, err := strconv.ParseUint(last, 10, 64)
 		if err != nil {
 			if !reset() {

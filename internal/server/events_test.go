@@ -37,9 +37,15 @@ func (e sseEvent) changes(t testing.TB) []map[string]any {
 // the test ends.
 func subscribe(tb testing.TB, project, token, lastEventID string) <-chan sseEvent {
 	tb.Helper()
-	ts, _ := startServer(tb)
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
+	return subscribeCtx(ctx, tb, project, token, lastEventID)
+}
+
+// subscribeCtx is subscribe until ctx ends.
+func subscribeCtx(ctx context.Context, tb testing.TB, project, token, lastEventID string) <-chan sseEvent {
+	tb.Helper()
+	ts, _ := startServer(tb)
 	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/api/v1/projects/"+project+"/events", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	if lastEventID != "" {
@@ -63,7 +69,7 @@ func subscribe(tb testing.TB, project, token, lastEventID string) <-chan sseEven
 			line := sc.Text()
 			switch {
 			case line == "":
-				if ev.event != "" || ev.data != "" {
+				if ev.id != "" || ev.event != "" || ev.data != "" {
 					ev.at = time.Now()
 					out <- ev
 				}
@@ -174,4 +180,23 @@ func TestEventsLiveAndResume(t *testing.T) {
 	// An ID from before this server started (or trimmed away) asks the client to refetch.
 	reset := subscribe(t, "ev", viewer, "1")
 	waitFor(t, reset, 10*time.Second, func(e sseEvent) bool { return e.event == "reset" })
+}
+
+// TestEventsResumeFromConnect checks a client that saw no change yet can still resume
+// from where it connected, with the id sent on connect.
+func TestEventsResumeFromConnect(t *testing.T) {
+	startServer(t)
+	newProject(t, "ev2")
+	createYAML(t, pipelineYAML("ev2"))
+	viewer := idToken(t, "viewer@ev2.test")
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := subscribeCtx(ctx, t, "ev2", viewer, "")
+	first := waitFor(t, ch, 10*time.Second, func(e sseEvent) bool { return e.id != "" })
+	if first.event != "" || first.data != "" {
+		t.Fatalf("first message %+v, want only an id", first)
+	}
+	cancel()
+	annotateStage(t, "ev2", "uat", "while-away")
+	resumed := subscribe(t, "ev2", viewer, first.id)
+	waitFor(t, resumed, 10*time.Second, hasChange(t, "Stage", "uat"))
 }
