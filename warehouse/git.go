@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/go-git/go-git/v5"
@@ -304,6 +305,20 @@ func (r *cachedRepo) fetch(ctx context.Context, s *gitSubscriber, creds *Credent
 	return nil
 }
 
+// maxSubject bounds a commit subject kept in status.
+const maxSubject = 256
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary.
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 const (
 	fieldSep  = "\x1f"
 	recordSep = "\x1e"
@@ -348,7 +363,7 @@ func (s *gitSubscriber) branchCommits(ctx context.Context, repo *cachedRepo, bra
 			continue
 		}
 		commits = append(commits, haulv1.DiscoveredCommit{
-			ID: f[0], Branch: branch, Subject: f[1], Author: f[2], CommitterDate: timePtr(date),
+			ID: f[0], Branch: branch, Subject: truncate(f[1], maxSubject), Author: f[2], CommitterDate: timePtr(date),
 		})
 		if len(commits) == s.limit {
 			break
@@ -450,7 +465,7 @@ func (s *gitSubscriber) tagCommits(ctx context.Context, repo *cachedRepo) ([]hau
 			continue
 		}
 		commits = append(commits, haulv1.DiscoveredCommit{
-			ID: t.commit, Tag: t.name, Subject: t.subject, Author: t.author, CommitterDate: timePtr(t.committed),
+			ID: t.commit, Tag: t.name, Subject: truncate(t.subject, maxSubject), Author: t.author, CommitterDate: timePtr(t.committed),
 		})
 		if len(commits) == s.limit {
 			break

@@ -171,7 +171,28 @@ func (s *imageSubscriber) Discover(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	budgetAnnotations(res.Images, maxAnnotationBytes)
 	return res, nil
+}
+
+// maxAnnotationBytes bounds the annotations one subscription records in status, so
+// twenty subscriptions of a hundred references each stay far below etcd's object limit.
+const maxAnnotationBytes = 8 << 10
+
+// budgetAnnotations keeps annotations on the best references until the budget is spent.
+func budgetAnnotations(refs []haulv1.DiscoveredImageReference, budget int) {
+	for i := range refs {
+		size := 0
+		for k, v := range refs[i].Annotations {
+			size += len(k) + len(v)
+		}
+		if size > budget {
+			refs[i].Annotations = nil
+			budget = 0
+			continue
+		}
+		budget -= size
+	}
 }
 
 // listTags streams the tag list page by page into fn, up to MaxTagPages pages.
