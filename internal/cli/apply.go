@@ -20,6 +20,9 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/manifest"
+	"github.com/haul-dev/haul/promotion"
+	// The built-in steps register themselves, so apply can reject a step Haul cannot run.
+	_ "github.com/haul-dev/haul/promotion/steps"
 )
 
 type applyOptions struct {
@@ -211,7 +214,8 @@ func (a *applier) scope(docs []manifest.Document) error {
 // clusterState lists the Stages and Warehouses already in the namespaces the set
 // touches, for cycle and reference checks.
 func (a *applier) clusterState(ctx context.Context, docs []manifest.Document) (manifest.Cluster, error) {
-	c := manifest.Cluster{Stages: map[string][]haulv1.Stage{}, Warehouses: map[string]map[string]bool{}}
+	c := manifest.Cluster{Stages: map[string][]haulv1.Stage{}, Warehouses: map[string]map[string]bool{},
+		Steps: promotion.DefaultRegistry.Names()}
 	seen := map[string]bool{}
 	for i := range docs {
 		u := docs[i].Object

@@ -23,6 +23,8 @@ type Cluster struct {
 	Stages map[string][]haulv1.Stage
 	// Warehouses by namespace: the set of names.
 	Warehouses map[string]map[string]bool
+	// Steps are the step kinds (`uses`) the promotion engine knows; empty skips the check.
+	Steps []string
 }
 
 // Problem is one reason a document is rejected.
@@ -158,7 +160,7 @@ func Validate(docs []Document, cluster Cluster) ([]string, error) {
 		for _, m := range schemaMsgs {
 			add(d, "%s", m)
 		}
-		for _, m := range semanticErrors(obj) {
+		for _, m := range semanticErrors(obj, cluster.Steps) {
 			add(d, "%s", m)
 		}
 		switch o := obj.(type) {
@@ -211,7 +213,7 @@ func Validate(docs []Document, cluster Cluster) ([]string, error) {
 
 // semanticErrors checks what neither the Go types nor the CRD schema can: semver
 // constraints, regular expressions, globs and expressions.
-func semanticErrors(obj runtime.Object) []string {
+func semanticErrors(obj runtime.Object, known []string) []string {
 	var out []string
 	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	switch o := obj.(type) {
@@ -258,17 +260,17 @@ func semanticErrors(obj runtime.Object) []string {
 		out = append(out, checkVars("spec.vars", o.Spec.Vars)...)
 		if t := o.Spec.PromotionTemplate; t != nil {
 			out = append(out, checkVars("spec.promotionTemplate.spec.vars", t.Spec.Vars)...)
-			out = append(out, checkSteps("spec.promotionTemplate.spec.steps", t.Spec.Steps)...)
+			out = append(out, checkSteps("spec.promotionTemplate.spec.steps", t.Spec.Steps, known)...)
 		}
 		if v := o.Spec.Verification; v != nil {
-			out = append(out, checkSteps("spec.verification.steps", v.Steps)...)
+			out = append(out, checkSteps("spec.verification.steps", v.Steps, known)...)
 		}
 	case *haulv1.PromotionTask:
 		out = append(out, checkVars("spec.vars", o.Spec.Vars)...)
-		out = append(out, checkSteps("spec.steps", o.Spec.Steps)...)
+		out = append(out, checkSteps("spec.steps", o.Spec.Steps, known)...)
 	case *haulv1.ClusterPromotionTask:
 		out = append(out, checkVars("spec.vars", o.Spec.Vars)...)
-		out = append(out, checkSteps("spec.steps", o.Spec.Steps)...)
+		out = append(out, checkSteps("spec.steps", o.Spec.Steps, known)...)
 	case *haulv1.ProjectConfig:
 		for i, p := range o.Spec.PromotionPolicies {
 			path := fmt.Sprintf("spec.promotionPolicies[%d].stageSelector.name", i)
@@ -338,8 +340,12 @@ func checkVars(path string, vars []haulv1.Var) []string {
 	return out
 }
 
-func checkSteps(path string, steps []haulv1.PromotionStep) []string {
+func checkSteps(path string, steps []haulv1.PromotionStep, known []string) []string {
 	var out []string
+	isKnown := map[string]bool{}
+	for _, k := range known {
+		isKnown[k] = true
+	}
 	aliases := map[string]int{}
 	for i, s := range steps {
 		p := fmt.Sprintf("%s[%d]", path, i)
@@ -348,6 +354,9 @@ func checkSteps(path string, steps []haulv1.PromotionStep) []string {
 				out = append(out, fmt.Sprintf("%s.as: alias %q is already used by %s[%d]", p, s.As, path, j))
 			}
 			aliases[s.As] = i
+		}
+		if s.Uses != "" && len(known) > 0 && !isKnown[s.Uses] {
+			out = append(out, fmt.Sprintf("%s.uses: unknown step %q (known: %s)", p, s.Uses, strings.Join(known, ", ")))
 		}
 		if s.If != "" {
 			if err := compileExpression(unwrapExpression(s.If)); err != nil {

@@ -88,6 +88,16 @@ func TestValidateRejects(t *testing.T) {
 	}
 }
 
+func TestValidateRejectsUnknownSteps(t *testing.T) {
+	_, err := Validate(load(t, goodSet), Cluster{Steps: []string{"git-clone", "git-commit"}})
+	if err == nil || !strings.Contains(err.Error(), `spec.promotionTemplate.spec.steps[1].uses: unknown step "git-push" (known: git-clone, git-commit)`) {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := Validate(load(t, goodSet), Cluster{Steps: []string{"git-clone", "git-push"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestValidateWarnsAboutMissingReferences(t *testing.T) {
 	y := strings.Replace(goodSet, "stages: [test]", "stages: [tset]", 1)
 	warnings, err := Validate(load(t, y), Cluster{})
