@@ -35,3 +35,8 @@ func withSub(key, sub string) string {
 	}
 	return key + ":" + sub
 }
+
+// FreightIDOf computes the ID of an existing Freight object from its origin and content.
+func FreightIDOf(f *haulv1.Freight) string {
+	return FreightID(f.Origin, f.Images, f.Commits, f.Charts)
+}

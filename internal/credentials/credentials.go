@@ -14,8 +14,9 @@ import (
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 )
 
-// Type is a value of the haul.dev/cred-type label.
-type Type string
+// Type is a value of the haul.dev/cred-type label. It is an alias of string so callers
+// holding the type as a plain string (step configs, expressions) need no conversion.
+type Type = string
 
 // Credential types.
 const (
@@ -92,7 +93,7 @@ func (s *Store) Lookup(ctx context.Context, namespace string, credType Type, rep
 
 func (s *Store) lookupIn(ctx context.Context, namespace string, credType Type, repoURL string) (*Credentials, error) {
 	var list corev1.SecretList
-	if err := s.Reader.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabels{haulv1.LabelCredType: string(credType)}); err != nil {
+	if err := s.Reader.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabels{haulv1.LabelCredType: credType}); err != nil {
 		return nil, fmt.Errorf("listing %s credentials in namespace %s: %w", credType, namespace, err)
 	}
 	items := list.Items

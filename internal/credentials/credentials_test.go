@@ -20,7 +20,7 @@ func TestMain(m *testing.M) { os.Exit(testenv.Run(m, &env)) }
 func secret(t *testing.T, ns, name string, typ Type, data map[string]string) {
 	t.Helper()
 	s := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{haulv1.LabelCredType: string(typ)}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{haulv1.LabelCredType: typ}},
 		StringData: data,
 	}
 	if err := env.Client.Create(context.Background(), s); err != nil {
