@@ -39,8 +39,9 @@ import (
 )
 
 const (
-	project  = "uitest"
-	chromium = "/usr/bin/chromium"
+	project     = "uitest"
+	chromium    = "/usr/bin/chromium"
+	hostileLink = "javascript:alert(document.cookie)"
 )
 
 // harness is a running `haul up` with clients for seeding it.
@@ -116,6 +117,7 @@ func TestDashboard(t *testing.T) {
 		"HAUL_EDGES=app->test,test->uat,uat->prod",
 		"HAUL_FREIGHT=" + freight[1].Alias,
 		"HAUL_PROMOTE_STAGE=test",
+		"HAUL_HOSTILE_TEXT=" + hostileLink,
 		"HAUL_SCREENSHOTS=" + shots,
 		"HAUL_TIMEOUT_MS=90000",
 	}
@@ -173,7 +175,12 @@ func seed(ctx context.Context, t testing.TB, c client.Client) []haulv1.Freight {
 	origin := haulv1.FreightOrigin{Kind: haulv1.FreightOriginKindWarehouse, Name: "app"}
 	stage := func(name string, sources haulv1.FreightSources) *haulv1.Stage {
 		return &haulv1.Stage{
-			ObjectMeta: metav1.ObjectMeta{Namespace: project, Name: name},
+			ObjectMeta: metav1.ObjectMeta{
+				Namespace: project,
+				Name:      name,
+				// The dashboard must show this as text, never as a link (reliability 37).
+				Annotations: map[string]string{"haul.dev/runbook": hostileLink},
+			},
 			Spec: haulv1.StageSpec{
 				RequestedFreight: []haulv1.FreightRequest{{Origin: origin, Sources: sources}},
 				PromotionTemplate: &haulv1.PromotionTemplate{Spec: haulv1.PromotionTemplateSpec{
@@ -237,7 +244,12 @@ func create(ctx context.Context, t testing.TB, c client.Client, obj client.Objec
 
 func waitFor(ctx context.Context, t testing.TB, what string, cond func() (bool, error)) {
 	t.Helper()
-	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 90*time.Second, true, func(context.Context) (bool, error) { return cond() })
+	waitForUpTo(ctx, t, what, 90*time.Second, cond)
+}
+
+func waitForUpTo(ctx context.Context, t testing.TB, what string, timeout time.Duration, cond func() (bool, error)) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(context.Context) (bool, error) { return cond() })
 	if err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)
 	}
@@ -262,9 +274,16 @@ func repoRoot(t testing.TB) string {
 }
 
 // buildUI builds the dashboard so that the haul binary embeds it (what `make ui` does).
+// HAUL_UI_BUILD=skip keeps the existing ui/dist, e.g. an unminified build for profiling.
 func buildUI(t testing.TB, root string) {
 	t.Helper()
 	dir := filepath.Join(root, "ui")
+	if os.Getenv("HAUL_UI_BUILD") == "skip" {
+		if _, err := os.Stat(filepath.Join(dir, "dist", "index.html")); err != nil {
+			t.Fatalf("HAUL_UI_BUILD=skip, but the dashboard is not built: %v", err)
+		}
+		return
+	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
 		run(t, dir, 5*time.Minute, nil, "npm", "ci", "--no-audit", "--no-fund")
 	}

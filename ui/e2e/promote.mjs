@@ -14,6 +14,8 @@
 //   HAUL_EDGES          comma-separated edges "a->b" between node names (default app->test,test->uat,uat->prod)
 //   HAUL_FREIGHT        alias of the Freight to promote
 //   HAUL_PROMOTE_STAGE  the stage to promote it to (default: the first stage)
+//   HAUL_HOSTILE_TEXT   optional: text of a javascript: annotation on the promoted stage,
+//                       which its drawer must show as text, never as a link
 //   HAUL_SCREENSHOTS    directory for screenshots on failure (and of the final page)
 //   HAUL_TIMEOUT_MS     how long to wait for each expectation (default 60000)
 
@@ -29,6 +31,7 @@ const edges = env("HAUL_EDGES", "app->test,test->uat,uat->prod").split(",");
 const freight = env("HAUL_FREIGHT");
 const target = env("HAUL_PROMOTE_STAGE", stages[0]);
 const timeout = Number(env("HAUL_TIMEOUT_MS", "60000"));
+const hostile = process.env.HAUL_HOSTILE_TEXT;
 
 const nodeId = (name) => (warehouses.includes(name) ? `warehouse:${name}` : `stage:${name}`);
 
@@ -93,6 +96,20 @@ try {
     const kept = await page.evaluate(() => window.__haulNoReload === true);
     if (!kept) throw new Error("the page was reloaded");
     log(`stage ${target} showed ${freight} ${Date.now() - started} ms after confirming`);
+  });
+
+  await step(page, `stage drawer of ${target} shows the promotion and no javascript: links`, async () => {
+    await page.getByTestId(`stage-node-${target}`).click();
+    const drawer = page.getByTestId(`stage-drawer-${target}`);
+    await drawer.waitFor();
+    await drawer.locator('[data-testid^="promotion-"]').first().waitFor();
+    if (hostile) await drawer.getByText(hostile).waitFor();
+    const bad = await page.evaluate(() =>
+      [...document.querySelectorAll("a[href]")].map((a) => a.getAttribute("href")).filter((h) => !/^(https?:|\/)/i.test(h ?? "")),
+    );
+    if (bad.length) throw new Error(`links with unsafe hrefs: ${bad.join(", ")}`);
+    if (process.env.HAUL_SCREENSHOTS) await page.screenshot({ path: `${process.env.HAUL_SCREENSHOTS}/drawer.png` });
+    await drawer.getByRole("button", { name: "Close" }).click();
   });
 
   if (process.env.HAUL_SCREENSHOTS) await page.screenshot({ path: `${process.env.HAUL_SCREENSHOTS}/promoted.png` });

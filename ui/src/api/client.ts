@@ -24,15 +24,23 @@ export function onUnauthorized(fn: Listener): () => void {
   return () => unauthorizedListeners.delete(fn);
 }
 
+// The token is read from localStorage once: each read is a synchronous call into
+// the browser's storage, which adds up over the requests of a page load.
+let cachedToken: string | null | undefined;
+
 export function getToken(): string | null {
-  try {
-    return localStorage.getItem(tokenKey);
-  } catch {
-    return null;
+  if (cachedToken === undefined) {
+    try {
+      cachedToken = localStorage.getItem(tokenKey);
+    } catch {
+      cachedToken = null;
+    }
   }
+  return cachedToken;
 }
 
 export function setToken(token: string | null): void {
+  cachedToken = token;
   if (token) localStorage.setItem(tokenKey, token);
   else localStorage.removeItem(tokenKey);
 }

@@ -12,16 +12,28 @@ import {
   type NodeHandle,
   type NodeProps,
 } from "@xyflow/react";
-import { memo, useMemo, useRef } from "react";
+import { createContext, memo, useCallback, useContext, useLayoutEffect, useMemo, useState, useSyncExternalStore } from "react";
 import type { Stage, Warehouse } from "../api/types";
-import { buildGraph, layout, nodeHeight, nodeWidth, topologyKey, type Position as Pos } from "../graph/build";
+import { buildGraph, layout, nodeHeight, nodeWidth, topologyKey } from "../graph/build";
 import { condition } from "../lib/format";
 import { healthBadge, promotionBadge, verificationBadge } from "../lib/stage";
 import { versions } from "../lib/versions";
+import { ObjectStore } from "../store/objectStore";
 import { currentFreight, type ByName } from "../store/store";
 
-type StageNodeData = { stage: Stage };
-type WarehouseNodeData = { warehouse: Warehouse };
+// Nodes carry only names: each node reads its object from these stores, so status
+// updates re-render the changed nodes without handing xyflow a new nodes array.
+type StageNodeData = { name: string };
+type WarehouseNodeData = { name: string };
+const StageStore = createContext(new ObjectStore<Stage>({}));
+const WarehouseStore = createContext(new ObjectStore<Warehouse>({}));
+
+function useObject<T>(store: ObjectStore<T>, name: string): T | undefined {
+  return useSyncExternalStore(
+    (fn) => store.subscribe(name, fn),
+    () => store.get(name),
+  );
+}
 type StageNodeT = Node<StageNodeData, "stage">;
 type WarehouseNodeT = Node<WarehouseNodeData, "warehouse">;
 
@@ -31,7 +43,8 @@ const zoomedOut = (s: { transform: [number, number, number] }) => s.transform[2]
 
 const StageNode = memo(function StageNode({ data }: NodeProps<StageNodeT>) {
   const compact = useStore(zoomedOut);
-  const s = data.stage;
+  const s = useObject(useContext(StageStore), data.name);
+  if (!s) return null;
   const name = s.metadata.name;
   const health = healthBadge(s);
   const items = currentFreight(s);
@@ -91,7 +104,8 @@ const StageNode = memo(function StageNode({ data }: NodeProps<StageNodeT>) {
 
 const WarehouseNode = memo(function WarehouseNode({ data }: NodeProps<WarehouseNodeT>) {
   const compact = useStore(zoomedOut);
-  const w = data.warehouse;
+  const w = useObject(useContext(WarehouseStore), data.name);
+  if (!w) return null;
   const name = w.metadata.name;
   const ready = condition(w.status?.conditions, "Ready");
   const cls = ready?.status === "True" ? "ok" : ready?.status === "False" ? "bad" : "unknown";
@@ -149,63 +163,68 @@ export function PipelineGraph({ warehouses, stages, onSelect }: Props) {
     const graph = buildGraph(warehouses, stages);
     return { graph, positions: layout(graph) };
   }, [topo]);
-  const cache = useRef(new Map<string, { obj: unknown; pos: Pos; node: Node }>());
+  const [stageStore] = useState(() => new ObjectStore(stages));
+  const [warehouseStore] = useState(() => new ObjectStore(warehouses));
+  useLayoutEffect(() => stageStore.set(stages), [stageStore, stages]);
+  useLayoutEffect(() => warehouseStore.set(warehouses), [warehouseStore, warehouses]);
 
-  const nodes = useMemo(() => {
-    const out: Node[] = [];
-    const next = new Map<string, { obj: unknown; pos: Pos; node: Node }>();
-    for (const n of graph.nodes) {
-      const obj = n.kind === "stage" ? stages[n.name] : warehouses[n.name];
-      const pos = positions.get(n.id)!;
-      if (!obj) continue;
-      const prev = cache.current.get(n.id);
-      let node: Node;
-      if (prev && prev.obj === obj && prev.pos === pos) node = prev.node;
-      // Sizes and handles known up front let xyflow place edges and the minimap for
-      // nodes it never rendered: otherwise onlyRenderVisibleElements still renders
-      // every node once to measure it, which costs seconds at 1,000 stages.
-      else if (n.kind === "stage")
-        node = { id: n.id, type: "stage", position: pos, width: nodeWidth, height: nodeHeight, handles: stageHandles, data: { stage: obj as Stage } };
-      else
-        node = { id: n.id, type: "warehouse", position: pos, width: nodeWidth, height: nodeHeight, handles: warehouseHandles, data: { warehouse: obj as Warehouse } };
-      next.set(n.id, { obj, pos, node });
-      out.push(node);
-    }
-    cache.current = next;
-    return out;
-  }, [graph, positions, stages, warehouses]);
+  // Sizes and handles known up front let xyflow place edges and the minimap for
+  // nodes it never rendered: otherwise onlyRenderVisibleElements still renders
+  // every node once to measure it, which costs seconds at 1,000 stages.
+  const nodes: Node[] = useMemo(
+    () =>
+      graph.nodes.map((n) => ({
+        id: n.id,
+        type: n.kind,
+        position: positions.get(n.id)!,
+        width: nodeWidth,
+        height: nodeHeight,
+        handles: n.kind === "stage" ? stageHandles : warehouseHandles,
+        data: { name: n.name },
+      })),
+    [graph, positions],
+  );
 
   const edges: Edge[] = useMemo(
     () => graph.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, markerEnd: marker })),
     [graph],
   );
 
+  const onNodeClick = useCallback(
+    (_: unknown, node: Node) => {
+      const [kind, ...rest] = node.id.split(":");
+      onSelect({ kind: kind as Selection["kind"], name: rest.join(":") });
+    },
+    [onSelect],
+  );
+
   const small = graph.nodes.length <= 40;
   return (
-    <div className="graph" data-testid="pipeline-graph" data-nodes={graph.nodes.length} data-edges={graph.edges.length}>
-      <ReactFlow
-        nodes={nodes}
-        edges={edges}
-        nodeTypes={nodeTypes}
-        onlyRenderVisibleElements
-        nodesDraggable={false}
-        nodesConnectable={false}
-        elementsSelectable={false}
-        fitView={small}
-        fitViewOptions={{ maxZoom: 1 }}
-        defaultViewport={{ x: 20, y: 20, zoom: 0.8 }}
-        minZoom={0.05}
-        maxZoom={2}
-        proOptions={{ hideAttribution: true }}
-        onNodeClick={(_, node) => {
-          const [kind, ...rest] = node.id.split(":");
-          onSelect({ kind: kind as Selection["kind"], name: rest.join(":") });
-        }}
-      >
-        <Background gap={24} />
-        <Controls showInteractive={false} />
-        {!small && <MiniMap pannable zoomable nodeColor={(n) => (n.type === "warehouse" ? "#6b7bd6" : "#9aa5b1")} />}
-      </ReactFlow>
-    </div>
+    <StageStore.Provider value={stageStore}>
+      <WarehouseStore.Provider value={warehouseStore}>
+        <div className="graph" data-testid="pipeline-graph" data-nodes={graph.nodes.length} data-edges={graph.edges.length}>
+          <ReactFlow
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={nodeTypes}
+            onlyRenderVisibleElements
+            nodesDraggable={false}
+            nodesConnectable={false}
+            elementsSelectable={false}
+            fitView={small}
+            fitViewOptions={{ maxZoom: 1 }}
+            defaultViewport={{ x: 20, y: 20, zoom: 0.8 }}
+            minZoom={0.05}
+            maxZoom={2}
+            proOptions={{ hideAttribution: true }}
+            onNodeClick={onNodeClick}
+          >
+            <Background gap={24} />
+            <Controls showInteractive={false} />
+            {!small && <MiniMap pannable zoomable nodeColor={(n) => (n.type === "warehouse" ? "#6b7bd6" : "#9aa5b1")} />}
+          </ReactFlow>
+        </div>
+      </WarehouseStore.Provider>
+    </StageStore.Provider>
   );
 }

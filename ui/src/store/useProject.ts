@@ -34,8 +34,11 @@ async function loadSnapshot(name: string) {
   };
 }
 
-/** flushDelay batches bursts of changes into one render while staying well under a second. */
-const flushDelay = 50;
+/**
+ * flushDelay batches bursts of changes (a busy project sends many per second) into
+ * one render while keeping changes visible well within a second.
+ */
+const flushDelay = 150;
 
 export function useProject(name: string): ProjectData {
   const [state, dispatch] = useReducer(reduce, emptyState);
