@@ -73,9 +73,16 @@ func (r *Reconciler) discover(ctx context.Context, wh *haulv1.Warehouse) (ctrl.R
 	if policy == "" || policy == haulv1.FreightCreationAutomatic {
 		fm, err := r.mintFreight(ctx, wh, st, results, criteria)
 		if err != nil {
-			setFailed(st, wh.Generation, haulv1.ReasonDiscoveryFailed, err.Error())
+			reason := haulv1.ReasonDiscoveryFailed
+			if warehouse.IsInvalidConstraint(err) {
+				reason = haulv1.ReasonInvalidConstraint
+			}
+			setFailed(st, wh.Generation, reason, err.Error())
 			if perr := r.patchStatus(ctx, wh, st); perr != nil {
 				return ctrl.Result{}, perr
+			}
+			if reason == haulv1.ReasonInvalidConstraint {
+				return ctrl.Result{RequeueAfter: jitter(r.interval(wh))}, nil
 			}
 			return ctrl.Result{}, err
 		}

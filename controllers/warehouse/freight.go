@@ -54,7 +54,8 @@ func (r *Reconciler) mintFreight(ctx context.Context, wh *haulv1.Warehouse, st *
 	}
 	allowed, err := criteria.Allows(f.Images, f.Commits, f.Charts)
 	if err != nil {
-		return "", err
+		// Retrying cannot help until the expression or the artifacts change.
+		return "", &warehouse.InvalidConstraintError{Field: "spec.freightCreationCriteria.expression", Value: wh.Spec.FreightCreationCriteria.Expression, Err: err}
 	}
 	if !allowed {
 		return "no Freight: freightCreationCriteria not met", nil
