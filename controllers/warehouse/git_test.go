@@ -49,3 +49,13 @@ func TestRetaggedCommitMakesNewFreight(t *testing.T) {
 		t.Fatalf("%d Freight after a refresh with nothing new", n)
 	}
 }
+
+func startGitServer(t *testing.T) *testservers.GitServer {
+	t.Helper()
+	g, err := testservers.StartGitServer(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.Close() })
+	return g
+}
