@@ -215,6 +215,7 @@ func (a *applier) scope(docs []manifest.Document) error {
 // touches, for cycle and reference checks.
 func (a *applier) clusterState(ctx context.Context, docs []manifest.Document) (manifest.Cluster, error) {
 	c := manifest.Cluster{Stages: map[string][]haulv1.Stage{}, Warehouses: map[string]map[string]bool{},
+		PromotionTasks: map[string]map[string]bool{}, ClusterPromotionTasks: map[string]bool{},
 		Steps: promotion.DefaultRegistry.Names()}
 	seen := map[string]bool{}
 	for i := range docs {
@@ -239,6 +240,25 @@ func (a *applier) clusterState(ctx context.Context, docs []manifest.Document) (m
 		c.Warehouses[ns] = map[string]bool{}
 		for _, w := range whs.Items {
 			c.Warehouses[ns][w.Name] = true
+		}
+		tasks := &haulv1.PromotionTaskList{}
+		if err := a.s.client.List(ctx, tasks, client.InNamespace(ns)); err != nil {
+			return c, translate(err, opFor("list", kindByKind("PromotionTask"), "", ns))
+		}
+		c.PromotionTasks[ns] = map[string]bool{}
+		for _, t := range tasks.Items {
+			c.PromotionTasks[ns][t.Name] = true
+		}
+	}
+	if len(seen) > 0 {
+		// Project members may not list cluster-scoped tasks; then no warning is better than a wrong one.
+		cts := &haulv1.ClusterPromotionTaskList{}
+		if err := a.s.client.List(ctx, cts); err == nil {
+			for _, t := range cts.Items {
+				c.ClusterPromotionTasks[t.Name] = true
+			}
+		} else {
+			c.ClusterPromotionTasks = nil
 		}
 	}
 	return c, nil

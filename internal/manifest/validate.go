@@ -23,6 +23,9 @@ type Cluster struct {
 	Stages map[string][]haulv1.Stage
 	// Warehouses by namespace: the set of names.
 	Warehouses map[string]map[string]bool
+	// PromotionTasks by namespace, and ClusterPromotionTasks (nil when unknown): the sets of names.
+	PromotionTasks        map[string]map[string]bool
+	ClusterPromotionTasks map[string]bool
 	// Steps are the step kinds (`uses`) the promotion engine knows; empty skips the check.
 	Steps []string
 }
@@ -130,6 +133,14 @@ func Validate(docs []Document, cluster Cluster) ([]string, error) {
 	stagesByNS := map[string][]haulv1.Stage{}
 	stageDocs := map[string]*Document{}
 	warehousesByNS := map[string]map[string]bool{}
+	tasksByNS := map[string]map[string]bool{}
+	clusterTasks := map[string]bool{}
+	type taskRef struct {
+		d    *Document
+		path string
+		ref  haulv1.PromotionTaskReference
+	}
+	var taskRefs []taskRef
 	for i := range docs {
 		d := &docs[i]
 		key := d.Object.GetAPIVersion() + "/" + d.Object.GetKind() + "/" + d.Object.GetNamespace() + "/" + d.Object.GetName()
@@ -163,10 +174,24 @@ func Validate(docs []Document, cluster Cluster) ([]string, error) {
 		for _, m := range semanticErrors(obj, cluster.Steps) {
 			add(d, "%s", m)
 		}
+		if st, ok := obj.(*haulv1.Stage); ok && st.Spec.PromotionTemplate != nil {
+			for j, step := range st.Spec.PromotionTemplate.Spec.Steps {
+				if step.Task != nil {
+					taskRefs = append(taskRefs, taskRef{d, fmt.Sprintf("spec.promotionTemplate.spec.steps[%d].task", j), *step.Task})
+				}
+			}
+		}
 		switch o := obj.(type) {
 		case *haulv1.Stage:
 			stagesByNS[d.Object.GetNamespace()] = append(stagesByNS[d.Object.GetNamespace()], *o)
 			stageDocs[d.Object.GetNamespace()+"/"+o.Name] = d
+		case *haulv1.PromotionTask:
+			if tasksByNS[d.Object.GetNamespace()] == nil {
+				tasksByNS[d.Object.GetNamespace()] = map[string]bool{}
+			}
+			tasksByNS[d.Object.GetNamespace()][o.Name] = true
+		case *haulv1.ClusterPromotionTask:
+			clusterTasks[o.Name] = true
 		case *haulv1.Warehouse:
 			if warehousesByNS[d.Object.GetNamespace()] == nil {
 				warehousesByNS[d.Object.GetNamespace()] = map[string]bool{}
@@ -203,6 +228,18 @@ func Validate(docs []Document, cluster Cluster) ([]string, error) {
 					warnings = append(warnings, fmt.Sprintf("%s: spec.requestedFreight[%d].origin: warehouse %q does not exist in project %q (yet)", d.ResourceName(), i, r.Origin.Name, ns))
 				}
 			}
+		}
+	}
+	for _, r := range taskRefs {
+		ns := r.d.Object.GetNamespace()
+		if r.ref.Kind == haulv1.PromotionTaskKindCluster {
+			if !clusterTasks[r.ref.Name] && cluster.ClusterPromotionTasks != nil && !cluster.ClusterPromotionTasks[r.ref.Name] {
+				warnings = append(warnings, fmt.Sprintf("%s: %s: ClusterPromotionTask %q does not exist (yet)", r.d.ResourceName(), r.path, r.ref.Name))
+			}
+			continue
+		}
+		if !tasksByNS[ns][r.ref.Name] && !cluster.PromotionTasks[ns][r.ref.Name] {
+			warnings = append(warnings, fmt.Sprintf("%s: %s: PromotionTask %q does not exist in project %q (yet)", r.d.ResourceName(), r.path, r.ref.Name, ns))
 		}
 	}
 	if len(problems) > 0 {

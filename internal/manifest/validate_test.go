@@ -98,6 +98,22 @@ func TestValidateRejectsUnknownSteps(t *testing.T) {
 	}
 }
 
+func TestValidateWarnsAboutMissingTasks(t *testing.T) {
+	y := strings.Replace(goodSet, "      - uses: git-push\n", "      - task: {name: push}\n", 1)
+	warnings, err := Validate(load(t, y), Cluster{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `stage.haul.dev/test: spec.promotionTemplate.spec.steps[1].task: PromotionTask "push" does not exist in project "demo" (yet)`
+	if len(warnings) != 1 || warnings[0] != want {
+		t.Fatalf("warnings = %v", warnings)
+	}
+	warnings, _ = Validate(load(t, y), Cluster{PromotionTasks: map[string]map[string]bool{"demo": {"push": true}}})
+	if len(warnings) != 0 {
+		t.Fatalf("warnings = %v", warnings)
+	}
+}
+
 func TestValidateWarnsAboutMissingReferences(t *testing.T) {
 	y := strings.Replace(goodSet, "stages: [test]", "stages: [tset]", 1)
 	warnings, err := Validate(load(t, y), Cluster{})
