@@ -57,31 +57,39 @@ func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, 
 	if _, ok := p.Annotations[haulv1.AnnotationAbort]; ok {
 		return ctrl.Result{}, r.end(ctx, p, haulv1.PromotionAborted, "aborted before it started")
 	}
-	if p.Status.Phase == "" {
-		if err := r.patchStatus(ctx, p, func(st *haulv1.PromotionStatus) {
-			st.Phase = haulv1.PromotionPending
-			st.Message = "waiting for the Stage"
-		}); err != nil {
-			return ctrl.Result{}, err
+	wait := func(msg string, after time.Duration) (ctrl.Result, error) {
+		if p.Status.Phase == "" || p.Status.Message != msg {
+			if err := r.patchStatus(ctx, p, func(st *haulv1.PromotionStatus) {
+				st.Phase, st.Message = haulv1.PromotionPending, msg
+			}); err != nil {
+				return ctrl.Result{}, err
+			}
 		}
+		return ctrl.Result{RequeueAfter: after}, nil
 	}
 	if cur := stage.Status.CurrentPromotion; cur != nil && cur.Name != p.Name {
 		held, err := r.lockHeld(ctx, p.Namespace, cur.Name)
-		if err != nil || held {
-			return ctrl.Result{RequeueAfter: waitRequeue}, err
+		if err != nil {
+			return ctrl.Result{}, err
 		}
-		// The holder is gone or finished without releasing (a crash): take over.
+		if held {
+			return wait(fmt.Sprintf("waiting for Promotion %s to finish", cur.Name), waitRequeue)
+		}
+		// The holder finished (and was just finalized) or is gone: look again.
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(stage), stage); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	first, err := r.firstInLine(ctx, p)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if !first {
-		return ctrl.Result{RequeueAfter: waitRequeue}, nil
+		return wait("waiting for older Promotions of this Stage", waitRequeue)
 	}
 	if c := meta.FindStatusCondition(stage.Status.Conditions, haulv1.ConditionVerified); c != nil &&
 		c.Reason == haulv1.ReasonVerificationRunning && (stage.Status.CurrentPromotion == nil || stage.Status.CurrentPromotion.Name != p.Name) {
-		return ctrl.Result{RequeueAfter: 5 * time.Second}, nil
+		return wait("waiting for the Stage's verification to finish", 5*time.Second)
 	}
 	if err := r.takeLock(ctx, stage, p); err != nil {
 		if apierrors.IsConflict(err) {
@@ -101,9 +109,13 @@ func (r *Reconciler) lockHeld(ctx context.Context, ns, name string) (bool, error
 		}
 		return true, err
 	}
-	// A terminal holder still holds the lock until it has recorded its result; wake it.
+	// A terminal holder holds the lock until it has recorded its result; do that for it
+	// (finalize is idempotent), after which the lock is free.
 	if other.Status.Phase.IsTerminal() {
-		return true, r.finalize(ctx, other)
+		if err := r.finalize(ctx, other); err != nil {
+			return true, err
+		}
+		return false, nil
 	}
 	return true, nil
 }
@@ -121,6 +133,11 @@ func (r *Reconciler) firstInLine(ctx context.Context, p *haulv1.Promotion) (bool
 			continue
 		}
 		if o.Status.Phase == haulv1.PromotionRunning {
+			// The cache may lag behind a Promotion that just finished; ask the API server.
+			fresh := &haulv1.Promotion{}
+			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(&o), fresh); err == nil && fresh.Status.Phase.IsTerminal() {
+				continue
+			}
 			return false, nil
 		}
 		queue = append(queue, o)
@@ -151,6 +168,9 @@ func (r *Reconciler) reconcileRunning(ctx context.Context, p *haulv1.Promotion, 
 		if cur != nil {
 			if held, err := r.lockHeld(ctx, p.Namespace, cur.Name); err != nil || held {
 				return ctrl.Result{RequeueAfter: waitRequeue}, err
+			}
+			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(stage), stage); err != nil {
+				return ctrl.Result{}, err
 			}
 		}
 		if err := r.takeLock(ctx, stage, p); err != nil {
