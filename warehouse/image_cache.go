@@ -15,33 +15,45 @@ type imageMeta struct {
 }
 
 // imageCache remembers tag→digest for tags treated as immutable (every strategy but
-// Digest) and digest→metadata, so a quiet poll costs one tag-list request. It is
-// bounded: when full it is simply dropped, which only costs a re-fetch.
+// Digest) and digest→metadata, so a quiet poll costs one tag-list request. Tag entries
+// expire after ttl, so a tag that was pushed again is noticed eventually; digest
+// entries never expire, a digest names fixed content. The cache is bounded: when full
+// it is simply dropped, which only costs a re-fetch.
 type imageCache struct {
 	mu     sync.RWMutex
 	max    int
-	tags   map[string]string
+	ttl    time.Duration
+	now    func() time.Time
+	tags   map[string]tagEntry
 	digest map[string]imageMeta
 }
 
-func newImageCache(max int) *imageCache {
-	return &imageCache{max: max, tags: map[string]string{}, digest: map[string]imageMeta{}}
+type tagEntry struct {
+	digest string
+	at     time.Time
+}
+
+func newImageCache(max int, ttl time.Duration, now func() time.Time) *imageCache {
+	return &imageCache{max: max, ttl: ttl, now: now, tags: map[string]tagEntry{}, digest: map[string]imageMeta{}}
 }
 
 func (c *imageCache) tag(key string) (string, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	d, ok := c.tags[key]
-	return d, ok
+	e, ok := c.tags[key]
+	if !ok || c.now().Sub(e.at) > c.ttl {
+		return "", false
+	}
+	return e.digest, true
 }
 
 func (c *imageCache) setTag(key, digest string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.tags) >= c.max {
-		c.tags = map[string]string{}
+		c.tags = map[string]tagEntry{}
 	}
-	c.tags[key] = digest
+	c.tags[key] = tagEntry{digest: digest, at: c.now()}
 }
 
 func (c *imageCache) meta(key string) (imageMeta, bool) {

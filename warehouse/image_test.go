@@ -352,3 +352,21 @@ func TestImageManyTagsAcrossPages(t *testing.T) {
 		t.Fatalf("got %s", got)
 	}
 }
+
+func TestImageRepushedTagIsNoticedAfterTTL(t *testing.T) {
+	r := startRegistry(t)
+	push(t, r, "repush", "1.0.0", testservers.ImageOptions{Created: time.Now()})
+	d := New(Options{CacheDir: t.TempDir(), TagCacheTTL: time.Minute})
+	now := time.Now()
+	d.now = func() time.Time { return now }
+	sub := haulv1.RepoSubscription{Image: &haulv1.ImageSubscription{RepoURL: r.Repo("repush")}}
+	first := discover(t, d, sub).Images[0].Digest
+	second := push(t, r, "repush", "1.0.0", testservers.ImageOptions{Created: time.Now()})
+	if got := discover(t, d, sub).Images[0].Digest; got != first {
+		t.Fatalf("within the TTL the cached digest should be used, got %s", got)
+	}
+	now = now.Add(2 * time.Minute)
+	if got := discover(t, d, sub).Images[0].Digest; got != second {
+		t.Fatalf("after the TTL got %s, want the re-pushed %s", got, second)
+	}
+}

@@ -81,6 +81,9 @@ type Options struct {
 	MaxIndexBytes int64
 	// MaxTagPages caps tag-list pagination (default 1000 pages).
 	MaxTagPages int
+	// TagCacheTTL is how long a tag's digest is trusted before it is asked again
+	// (default 1h); tags are treated as immutable in between.
+	TagCacheTTL time.Duration
 	// GitLowSpeedTime aborts a Git transfer slower than 1 KiB/s for this long (default 30s).
 	GitLowSpeedTime time.Duration
 }
@@ -116,15 +119,15 @@ func New(opts Options) *Discoverer {
 	if opts.MaxTagPages <= 0 {
 		opts.MaxTagPages = 1000
 	}
+	if opts.TagCacheTTL <= 0 {
+		opts.TagCacheTTL = time.Hour
+	}
 	if opts.GitLowSpeedTime <= 0 {
 		opts.GitLowSpeedTime = 30 * time.Second
 	}
-	return &Discoverer{
-		opts:     opts,
-		limiters: newLimiters(opts.RegistryRPS),
-		images:   newImageCache(50000),
-		now:      time.Now,
-	}
+	d := &Discoverer{opts: opts, limiters: newLimiters(opts.RegistryRPS), now: time.Now}
+	d.images = newImageCache(50000, opts.TagCacheTTL, func() time.Time { return d.now() })
+	return d
 }
 
 // Requests counts HTTP requests made to registries and chart repositories, so tests
