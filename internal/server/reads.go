@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"time"
@@ -34,12 +35,34 @@ func (k kinded) MarshalJSON() ([]byte, error) {
 	return append([]byte(head), b[1:]...), nil
 }
 
-func wrap[T any](kind string, items []T) list[kinded] {
-	out := list[kinded]{Items: make([]kinded, len(items))}
+// rawJSON is a response body encoded already.
+type rawJSON []byte
+
+// wrap encodes a list of objects shared with the cache as {"items": [...]}, each with
+// apiVersion and kind. It encodes each object once, which matters for thousands.
+func wrap[T any](kind string, items []T) (rawJSON, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(items) * 512)
+	buf.WriteString(`{"items":[`)
 	for i := range items {
-		out.Items[i] = kinded{kind: kind, obj: &items[i]}
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		b, err := kinded{kind: kind, obj: &items[i]}.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("encoding %s: %w", kind, err)
+		}
+		buf.Write(b)
 	}
-	return out
+	buf.WriteString("]}\n")
+	return buf.Bytes(), nil
+}
+
+func listResponse(b rawJSON, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, b, nil
 }
 
 // syncTimeout bounds how long a request waits for the informers' first list.
@@ -121,7 +144,7 @@ func (s *Server) listProjects(r *http.Request, u *auth.User) (int, any, error) {
 		}
 	}
 	sort.Slice(mine, func(i, j int) bool { return mine[i].Name < mine[j].Name })
-	return http.StatusOK, wrap("Project", mine), nil
+	return listResponse(wrap("Project", mine))
 }
 
 func (s *Server) getProject(r *http.Request, u *auth.User) (int, any, error) {
@@ -143,7 +166,7 @@ func (s *Server) listWarehouses(r *http.Request, u *auth.User) (int, any, error)
 		return 0, nil, err
 	}
 	sort.Slice(l.Items, func(i, j int) bool { return l.Items[i].Name < l.Items[j].Name })
-	return http.StatusOK, wrap("Warehouse", l.Items), nil
+	return listResponse(wrap("Warehouse", l.Items))
 }
 
 func (s *Server) getWarehouse(r *http.Request, u *auth.User) (int, any, error) {
@@ -156,7 +179,7 @@ func (s *Server) listStages(r *http.Request, u *auth.User) (int, any, error) {
 		return 0, nil, err
 	}
 	sort.Slice(l.Items, func(i, j int) bool { return l.Items[i].Name < l.Items[j].Name })
-	return http.StatusOK, wrap("Stage", l.Items), nil
+	return listResponse(wrap("Stage", l.Items))
 }
 
 func (s *Server) getStage(r *http.Request, u *auth.User) (int, any, error) {
@@ -185,7 +208,7 @@ func (s *Server) listFreight(r *http.Request, u *auth.User) (int, any, error) {
 		}
 		return items[i].Name < items[j].Name
 	})
-	return http.StatusOK, wrap("Freight", items), nil
+	return listResponse(wrap("Freight", items))
 }
 
 func (s *Server) getFreight(r *http.Request, u *auth.User) (int, any, error) {
@@ -214,7 +237,7 @@ func (s *Server) listPromotions(r *http.Request, u *auth.User) (int, any, error)
 		}
 		return items[i].Name > items[j].Name
 	})
-	return http.StatusOK, wrap("Promotion", items), nil
+	return listResponse(wrap("Promotion", items))
 }
 
 func (s *Server) getPromotion(r *http.Request, u *auth.User) (int, any, error) {
