@@ -133,6 +133,9 @@ func runApply(ctx context.Context, s *session, out, errOut io.Writer, docs []man
 	if err != nil {
 		return fmt.Errorf("nothing was applied: %w", err)
 	}
+	if err := a.checkPromotions(ctx, docs); err != nil {
+		return fmt.Errorf("nothing was applied: %w", err)
+	}
 	if err := a.dryRunAll(ctx, docs); err != nil {
 		return fmt.Errorf("nothing was applied: %w", err)
 	}
@@ -274,6 +277,29 @@ func (a *applier) namespaceExists(ctx context.Context, ns string) bool {
 	ok := err == nil || apierrors.IsForbidden(err)
 	a.nsExists[ns] = ok
 	return ok
+}
+
+// checkPromotions holds Promotions in a manifest to the same rule as `haul promote`: the
+// caller needs the verb promote on the Stage, not only create on promotions.
+func (a *applier) checkPromotions(ctx context.Context, docs []manifest.Document) error {
+	var problems []manifest.Problem
+	for i := range docs {
+		u := docs[i].Object
+		if u.GroupVersionKind().Group != haulv1.GroupVersion.Group || u.GetKind() != "Promotion" {
+			continue
+		}
+		stage, _, _ := unstructured.NestedString(u.Object, "spec", "stage")
+		if stage == "" {
+			continue // the schema check reports it
+		}
+		if err := canPromote(ctx, a.s, u.GetNamespace(), stage); err != nil {
+			problems = append(problems, manifest.Problem{Document: docs[i].Describe(), Message: err.Error()})
+		}
+	}
+	if len(problems) > 0 {
+		return &manifest.ValidationError{Problems: problems}
+	}
+	return nil
 }
 
 // dryRunAll runs a server-side dry run of every object whose namespace exists already,

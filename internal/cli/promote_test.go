@@ -293,6 +293,12 @@ func TestPromoteWithoutThePromoteVerbIsForbidden(t *testing.T) {
 	if err == nil || err.Error() != "you may not delete stage prod in project promo-rbac (needs verb delete on stages)" {
 		t.Fatalf("got %v", err)
 	}
+	// A Promotion in a manifest needs the verb just the same.
+	promo := "apiVersion: haul.dev/v1alpha1\nkind: Promotion\nmetadata: {name: by-hand}\nspec: {stage: test, freight: calm-heron}\n"
+	_, _, err = bob.run("-p", ns, "apply", "-f", writeFile(t, "promo.yaml", promo))
+	if err == nil || !strings.Contains(err.Error(), "you may not promote stage test in project promo-rbac (needs verb promote on stages)") {
+		t.Fatalf("got %v", err)
+	}
 	if n := countObjects(t, &haulv1.PromotionList{}, ns); n != 0 {
 		t.Fatalf("%d promotions created", n)
 	}
