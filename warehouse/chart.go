@@ -104,6 +104,15 @@ func (s *chartSubscriber) indexVersions(ctx context.Context) ([]string, error) {
 			req.SetBasicAuth(c.Username, c.Password)
 		}
 	}
+	cached := s.d.cachedIndex(u)
+	if cached != nil {
+		if cached.etag != "" {
+			req.Header.Set("If-None-Match", cached.etag)
+		}
+		if cached.lastModified != "" {
+			req.Header.Set("If-Modified-Since", cached.lastModified)
+		}
+	}
 	client := &http.Client{Transport: &limitedTransport{
 		base:     newBaseTransport(false, s.d.opts.RequestTimeout),
 		limiters: s.d.limiters, requests: &s.d.requests, now: s.d.now,
@@ -113,6 +122,9 @@ func (s *chartSubscriber) indexVersions(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("fetching %s: %s", redactURL(u), redactURL(err.Error()))
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotModified && cached != nil {
+		return cached.versionsOf(s.spec.Name, s.spec.RepoURL)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("fetching %s: %s", redactURL(u), resp.Status)
 	}
@@ -130,13 +142,38 @@ func (s *chartSubscriber) indexVersions(ctx context.Context) ([]string, error) {
 	if err := yaml.Unmarshal(body, &idx); err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", redactURL(u), err)
 	}
-	entries, ok := idx.Entries[s.spec.Name]
+	entry := &indexEntry{etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified"), versions: map[string][]string{}}
+	for name, list := range idx.Entries {
+		vs := make([]string, 0, len(list))
+		for _, e := range list {
+			vs = append(vs, e.Version)
+		}
+		entry.versions[name] = vs
+	}
+	if entry.etag != "" || entry.lastModified != "" {
+		s.d.indexes.Store(u, entry)
+	}
+	return entry.versionsOf(s.spec.Name, s.spec.RepoURL)
+}
+
+// indexEntry is a parsed index.yaml kept with its validators, so a quiet poll of a
+// repository that honours conditional requests downloads nothing.
+type indexEntry struct {
+	etag, lastModified string
+	versions           map[string][]string
+}
+
+func (e *indexEntry) versionsOf(name, repoURL string) ([]string, error) {
+	vs, ok := e.versions[name]
 	if !ok {
-		return nil, fmt.Errorf("chart %q not found in %s", s.spec.Name, redactURL(s.spec.RepoURL))
+		return nil, fmt.Errorf("chart %q not found in %s", name, redactURL(repoURL))
 	}
-	out := make([]string, 0, len(entries))
-	for _, e := range entries {
-		out = append(out, e.Version)
+	return vs, nil
+}
+
+func (d *Discoverer) cachedIndex(u string) *indexEntry {
+	if v, ok := d.indexes.Load(u); ok {
+		return v.(*indexEntry)
 	}
-	return out, nil
+	return nil
 }

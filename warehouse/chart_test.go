@@ -110,3 +110,22 @@ func TestInvalidConstraintsNameTheField(t *testing.T) {
 		})
 	}
 }
+
+func TestChartQuietPollDownloadsNothing(t *testing.T) {
+	h := startHelm(t)
+	h.AddChart("app", "1.0.0")
+	d := New(Options{CacheDir: t.TempDir()})
+	sub := haulv1.RepoSubscription{Chart: &haulv1.ChartSubscription{RepoURL: h.URL, Name: "app"}}
+	discover(t, d, sub)
+	served := 0
+	before := h.Requests()
+	res := discover(t, d, sub)
+	served = int(h.Requests() - before)
+	if served != 1 || strings.Join(res.Charts, ",") != "1.0.0" {
+		t.Fatalf("quiet poll: %d requests, charts %v", served, res.Charts)
+	}
+	h.AddChart("app", "1.1.0")
+	if res := discover(t, d, sub); strings.Join(res.Charts, ",") != "1.1.0,1.0.0" {
+		t.Fatalf("after a new version: %v", res.Charts)
+	}
+}

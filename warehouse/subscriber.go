@@ -98,6 +98,7 @@ type Discoverer struct {
 	pullers  sync.Map // pullerKey → *remote.Puller
 	gitLocks sync.Map // cache dir → *sync.Mutex
 	gitMemo  sync.Map // memo key → *gitMemo
+	indexes  sync.Map // index.yaml URL → *indexEntry
 	requests atomic.Int64
 	now      func() time.Time
 }

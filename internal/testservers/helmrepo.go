@@ -18,6 +18,7 @@ type HelmRepo struct {
 	srv      *http.Server
 	mu       sync.Mutex
 	charts   map[string][]string
+	version  int // bumped on every change; the index's ETag
 	requests atomic.Int64
 	// Index, when set, replaces the generated index.yaml body (e.g. to serve a huge one).
 	Index func(w http.ResponseWriter)
@@ -42,6 +43,7 @@ func (h *HelmRepo) AddChart(name string, versions ...string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.charts[name] = append(h.charts[name], versions...)
+	h.version++
 }
 
 // Requests counts requests served.
@@ -69,6 +71,12 @@ func (h *HelmRepo) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	etag := fmt.Sprintf(`"%d"`, h.version)
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
 	var b strings.Builder
 	b.WriteString("apiVersion: v1\nentries:\n")
 	names := make([]string, 0, len(h.charts))
