@@ -31,8 +31,9 @@ const readTimeout = 30 * time.Second
 
 // Handler serves webhook receivers.
 type Handler struct {
-	c   client.Client
-	now func() time.Time
+	c       client.Client
+	secrets client.Reader
+	now     func() time.Time
 
 	mu   sync.Mutex
 	seen map[string]time.Time // delivery id → when seen, for replay rejection
@@ -41,7 +42,13 @@ type Handler struct {
 // NewHandler returns the receiver endpoint; mount it at PathPrefix. c reads
 // ProjectConfigs, Secrets and Warehouses and patches Warehouse annotations.
 func NewHandler(c client.Client) http.Handler {
-	return &Handler{c: c, now: time.Now, seen: map[string]time.Time{}}
+	return NewHandlerFor(c, c)
+}
+
+// NewHandlerFor is NewHandler reading receiver Secrets through secrets, e.g. a
+// manager's API reader, so that serving webhooks does not cache every Secret.
+func NewHandlerFor(c client.Client, secrets client.Reader) http.Handler {
+	return &Handler{c: c, secrets: secrets, now: time.Now, seen: map[string]time.Time{}}
 }
 
 type response struct {
@@ -146,7 +153,7 @@ func (h *Handler) receiver(ctx context.Context, project, name string) (string, s
 		}
 		provider, secretName := providerOf(rc)
 		sec := &corev1.Secret{}
-		if err := h.c.Get(ctx, client.ObjectKey{Namespace: project, Name: secretName}, sec); err != nil {
+		if err := h.secrets.Get(ctx, client.ObjectKey{Namespace: project, Name: secretName}, sec); err != nil {
 			// Without its secret the receiver cannot verify anything: refuse.
 			return "", "", http.StatusUnauthorized
 		}
