@@ -129,3 +129,23 @@ func TestChartQuietPollDownloadsNothing(t *testing.T) {
 		t.Fatalf("after a new version: %v", res.Charts)
 	}
 }
+
+func TestChartIndexYAMLBombIsRejected(t *testing.T) {
+	h := startHelm(t)
+	h.Index = func(w http.ResponseWriter) {
+		bomb := "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+		prev := "a"
+		for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
+			bomb += n + ": &" + n + " [*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + ",*" + prev + "]\n"
+			prev = n
+		}
+		_, _ = w.Write([]byte(bomb + "entries:\n  app:\n  - version: 1.0.0\n"))
+	}
+	d := New(Options{CacheDir: t.TempDir()})
+	s, _ := d.Subscriber(0, haulv1.RepoSubscription{Chart: &haulv1.ChartSubscription{RepoURL: h.URL, Name: "app"}}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := s.Discover(ctx); err == nil {
+		t.Fatal("a billion-laughs index.yaml should be rejected")
+	}
+}
