@@ -236,3 +236,16 @@ func TestCompletion(t *testing.T) {
 }
 
 var _ = client.ObjectKey{}
+
+func TestCompletionSuggestsNames(t *testing.T) {
+	h := newHarness(t)
+	setupPipeline(t, h, "complete-demo")
+	out := h.mustRun("-p", "complete-demo", "__complete", "get", "stage", "")
+	if !strings.HasPrefix(out, "prod\ntest\nuat\n") {
+		t.Fatalf("get stage <TAB>: %q", out)
+	}
+	out = h.mustRun("-p", "complete-demo", "__complete", "promote", "--warehouse", "")
+	if !strings.HasPrefix(out, "app\n") {
+		t.Fatalf("promote --warehouse <TAB>: %q", out)
+	}
+}

@@ -36,7 +36,10 @@ func init() {
 				"promotiontasks, clusterpromotiontasks (singular, plural and short names work).",
 			Example: "  haul get stages\n  haul get freight --warehouse app\n  haul get promotions --stage prod -o wide\n  haul get stage prod -o yaml",
 			Args:    cobra.RangeArgs(1, 2),
-			ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+				if len(args) == 1 {
+					return completeNames(g, args[0]), cobra.ShellCompDirectiveNoFileComp
+				}
 				return kindNames(), cobra.ShellCompDirectiveNoFileComp
 			},
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,6 +64,8 @@ func init() {
 		cmd.Flags().StringVar(&o.warehouse, "warehouse", "", "freight: only Freight from this Warehouse")
 		cmd.Flags().StringVar(&o.alias, "alias", "", "freight: only the Freight with this alias")
 		cmd.Flags().StringVar(&o.stage, "stage", "", "promotions: only Promotions of this Stage")
+		_ = cmd.RegisterFlagCompletionFunc("warehouse", nameCompletion(g, "warehouse"))
+		_ = cmd.RegisterFlagCompletionFunc("stage", nameCompletion(g, "stage"))
 		return cmd
 	})
 }

@@ -68,6 +68,9 @@ func init() {
 		f.StringVar(&o.abort, "abort", "", "abort the named Promotion")
 		f.BoolVar(&o.wait, "wait", false, "follow the Promotion's steps until it finishes; exit 0 only if it Succeeded")
 		f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "with --wait, give up after this long")
+		for flag, kind := range map[string]string{"stage": "stage", "downstream-from": "stage", "warehouse": "warehouse", "freight": "freight", "abort": "promotion"} {
+			_ = cmd.RegisterFlagCompletionFunc(flag, nameCompletion(g, kind))
+		}
 		return cmd
 	})
 }
