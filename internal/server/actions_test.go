@@ -7,7 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -242,5 +244,27 @@ func TestPermissions(t *testing.T) {
 				t.Errorf("%s: %s = %v, want %v", user, k, got[k], v)
 			}
 		}
+	}
+}
+
+// TestApplyWaitsForProjectNamespace applies a Project and objects in it in one request;
+// the objects wait for the namespace the Project controller creates (played here by
+// the test, a second later).
+func TestApplyWaitsForProjectNamespace(t *testing.T) {
+	startServer(t)
+	ns := &corev1.Namespace{ObjectMeta: metaName("", "nsw")}
+	t.Cleanup(func() {
+		_ = env.Client.Delete(context.Background(), ns)
+		_ = env.Client.Delete(context.Background(), &haulv1.Project{ObjectMeta: metaName("", "nsw")})
+	})
+	go func() {
+		time.Sleep(time.Second)
+		_ = env.Client.Create(context.Background(), ns)
+	}()
+	docs := "apiVersion: haul.dev/v1alpha1\nkind: Project\nmetadata: {name: nsw}\n---\n" +
+		"apiVersion: haul.dev/v1alpha1\nkind: Warehouse\nmetadata: {name: w, namespace: nsw}\nspec:\n  subscriptions:\n  - image: {repoURL: registry.example.com/app}\n"
+	code, b := call(t, "POST", "/api/v1/apply", testAdminToken, "application/yaml", docs)
+	if code != http.StatusOK || strings.Count(string(b), `"action":"created"`) != 2 {
+		t.Fatalf("apply of a project with its objects: %d %s", code, b)
 	}
 }

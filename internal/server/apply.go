@@ -3,11 +3,15 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -96,6 +100,7 @@ func (s *Server) apply(r *http.Request, u *auth.User) (int, any, error) {
 		return 0, nil, err
 	}
 	results := []applyResult{}
+	newProjects := map[string]bool{}
 	for i, o := range objs {
 		res := applyResult{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
 		before := &unstructured.Unstructured{}
@@ -104,12 +109,13 @@ func (s *Server) apply(r *http.Request, u *auth.User) (int, any, error) {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(o), before); err == nil {
 			beforeRV = before.GetResourceVersion()
 		}
-		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o), client.FieldOwner(fieldManager), client.ForceOwnership); err != nil {
+		rv, err := s.applyOne(ctx, c, o, newProjects)
+		if err != nil {
 			e := fromKube(err)
 			e.Message = fmt.Sprintf("document %d (%s %s): %s%s", i+1, res.Kind, qualified(res), e.Message, appliedSoFar(results))
 			return 0, nil, e
 		}
-		switch rv := o.GetResourceVersion(); {
+		switch {
 		case beforeRV == "":
 			res.Action = "created"
 		case rv == beforeRV:
@@ -118,8 +124,47 @@ func (s *Server) apply(r *http.Request, u *auth.User) (int, any, error) {
 			res.Action = "configured"
 		}
 		results = append(results, res)
+		if o.GroupVersionKind().Group == haulv1.GroupVersion.Group && o.GetKind() == "Project" {
+			newProjects[o.GetName()] = true
+		}
 	}
 	return http.StatusOK, map[string]any{"results": results}, nil
+}
+
+// namespaceWait bounds how long an object waits for the namespace of a Project applied
+// earlier in the same request, which the Project controller creates.
+const namespaceWait = 20 * time.Second
+
+// applyOne server-side applies o. When o's namespace belongs to a Project applied
+// earlier in this request, it waits for the Project controller to create it, so that a
+// whole project can be applied in one file.
+// It returns the resourceVersion after the apply.
+func (s *Server) applyOne(ctx context.Context, c client.Client, o *unstructured.Unstructured, newProjects map[string]bool) (string, error) {
+	deadline := time.Now().Add(namespaceWait)
+	for {
+		cp := o.DeepCopy()
+		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(cp), client.FieldOwner(fieldManager), client.ForceOwnership)
+		if err == nil {
+			return cp.GetResourceVersion(), nil
+		}
+		if !newProjects[o.GetNamespace()] || !isNamespaceNotFound(err) || time.Now().After(deadline) {
+			return "", err
+		}
+		select {
+		case <-ctx.Done():
+			return "", err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func isNamespaceNotFound(err error) bool {
+	var se apierrors.APIStatus
+	if !errors.As(err, &se) || !apierrors.IsNotFound(err) {
+		return false
+	}
+	d := se.Status().Details
+	return d != nil && d.Kind == "namespaces"
 }
 
 func qualified(r applyResult) string {
