@@ -2,4 +2,25 @@
 // and promotions, the actions a dashboard offers (promote, approve, abort, refresh,
 // apply), and a per-project stream of changes as server-sent events. Every request runs
 // with the caller's own Kubernetes rights, checked by impersonation or access review.
+//
+// Routes (all under /api/v1, JSON; errors are {"code", "reason", "message"}):
+//
+//	GET   /whoami
+//	GET   /projects, /projects/{p}, /projects/{p}/projectconfig, /projects/{p}/permissions
+//	GET   /projects/{p}/{warehouses|stages|freight|promotions}[/{name}]
+//	      (?origin=<warehouse> on freight, ?stage=<stage> on promotions)
+//	GET   /projects/{p}/events                        server-sent events, Last-Event-ID
+//	POST  /projects/{p}/stages/{s}/promote            {"freight"}  → 201 Promotion
+//	POST  /projects/{p}/stages/{s}/promote-downstream {"freight"}  → 201 {"items"}
+//	POST  /projects/{p}/freight/{f}/approve           {"stage"}    → Freight
+//	PATCH /projects/{p}/freight/{f}/alias             {"alias"}    → Freight
+//	POST  /projects/{p}/promotions/{n}/abort
+//	POST  /projects/{p}/warehouses/{w}/refresh, /stages/{s}/refresh,
+//	      /stages/{s}/reverify, /stages/{s}/abort-verification
+//	POST  /apply                                      multi-document YAML
+//
+// Lists are served from shared informers after a SubjectAccessReview; single reads and
+// every write go to the API server impersonating the caller. Promoting and approving
+// also need the custom verb promote on the Stage. Objects of a project the caller may
+// not see answer 404 exactly like missing ones.
 package server
