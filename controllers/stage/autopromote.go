@@ -119,12 +119,13 @@ func (r *Reconciler) holdFor(ctx context.Context, s *haulv1.Stage, req *haulv1.F
 		if c := pipeline.Candidate(s, req, obs.freight[req.Origin], obs.stages, now); c != nil {
 			cand = c.Name
 		}
-		patch := client.MergeFrom(manual.DeepCopy())
-		if manual.Annotations == nil {
-			manual.Annotations = map[string]string{}
+		edit := manual.DeepCopy() // manual is the cache's object
+		patch := client.MergeFrom(manual)
+		if edit.Annotations == nil {
+			edit.Annotations = map[string]string{}
 		}
-		manual.Annotations[AnnotationCandidate] = cand
-		if err := r.Patch(ctx, manual, patch); err != nil {
+		edit.Annotations[AnnotationCandidate] = cand
+		if err := r.Patch(ctx, edit, patch); err != nil {
 			return nil, fmt.Errorf("recording the auto-promotion candidate on promotion %s: %w", manual.Name, client.IgnoreNotFound(err))
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/controllers/stage"
@@ -171,4 +173,56 @@ func TestControlFlowStageMarksFreightVerified(t *testing.T) {
 	if ps := promotionsOf(t, ns, "junction"); len(ps) != 0 {
 		t.Errorf("a control-flow stage was promoted: %s", describePromotions(t, ns, "junction"))
 	}
+}
+
+// reconciles reads controller-runtime's reconcile counter for the Stage controller.
+func reconciles(t *testing.T) float64 {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	must(t, err)
+	var n float64
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == "stage" {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
+}
+
+func TestIdlePipelineMakesNoWrites(t *testing.T) {
+	startManager(t)
+	ns := project(t, "idle", true)
+	for _, s := range []*haulv1.Stage{newStage(ns, "test"), newStage(ns, "uat", "test"), newStage(ns, "prod", "uat")} {
+		must(t, env.Client.Create(ctx, s))
+	}
+	f := newFreight(t, ns, "idle")
+	waitCurrent(t, ns, "prod", f)
+	eventually(t, "prod verified", func() (bool, string) {
+		_, ok := getFreight(t, ns, f.Name).Status.VerifiedIn["prod"]
+		return ok, ""
+	})
+	// Let in-flight requeues drain, then re-observe everything many times: every Freight
+	// event makes every Stage of the project reconcile again.
+	settle(t, ns, "prod")
+	before, passes := writes.Load(), reconciles(t)
+	for i := range 10 {
+		g := getFreight(t, ns, f.Name)
+		patch := client.MergeFrom(g.DeepCopy())
+		g.Labels = map[string]string{"touch": fmt.Sprint(i)}
+		must(t, env.Client.Patch(ctx, g, patch))
+	}
+	eventually(t, "the Stages to re-reconcile", func() (bool, string) {
+		return reconciles(t)-passes >= 30, fmt.Sprintf("%v passes", reconciles(t)-passes)
+	})
+	if n := writes.Load() - before; n != 0 {
+		t.Fatalf("an idle pipeline made %d API writes over %v reconciles, want 0", n, reconciles(t)-passes)
+	}
+	t.Logf("idle: %v reconciles, 0 writes", reconciles(t)-passes)
 }

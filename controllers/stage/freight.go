@@ -61,7 +61,7 @@ func (r *Reconciler) markVerified(ctx context.Context, f *haulv1.Freight, stage 
 	if err != nil {
 		return err
 	}
-	if err := r.Status().Patch(ctx, f, client.RawPatch(types.MergePatchType, raw)); err != nil {
+	if err := r.Status().Patch(ctx, f.DeepCopy(), client.RawPatch(types.MergePatchType, raw)); err != nil {
 		return fmt.Errorf("recording freight %s verified in stage %s: %w", f.Name, stage, err)
 	}
 	if v.VerifiedAt != nil {

@@ -12,7 +12,8 @@ import (
 	"github.com/haul-dev/haul/internal/pipeline"
 )
 
-// observation is what one reconcile pass read about the world around a Stage.
+// observation is what one reconcile pass read about the world around a Stage. Its
+// Stages, Freight and Promotions are the informer cache's own objects: read only.
 type observation struct {
 	// stages are all Stages of the project by name.
 	stages map[string]*haulv1.Stage
@@ -43,7 +44,9 @@ func (r *Reconciler) observe(ctx context.Context, s *haulv1.Stage) (*observation
 		freightByName: map[string]*haulv1.Freight{},
 	}
 	var stages haulv1.StageList
-	if err := r.List(ctx, &stages, client.InNamespace(s.Namespace)); err != nil {
+	// Cached objects are shared, not copied (a pass reads every Stage and Freight of the
+	// project); anything written is deep-copied first.
+	if err := r.List(ctx, &stages, client.InNamespace(s.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing stages: %w", err)
 	}
 	all := make([]haulv1.Stage, 0, len(stages.Items)+1)
@@ -71,7 +74,7 @@ func (r *Reconciler) observe(ctx context.Context, s *haulv1.Stage) (*observation
 
 	for _, req := range s.Spec.RequestedFreight {
 		var list haulv1.FreightList
-		if err := r.List(ctx, &list, client.InNamespace(s.Namespace),
+		if err := r.List(ctx, &list, client.InNamespace(s.Namespace), client.UnsafeDisableDeepCopy,
 			client.MatchingFields{indexFreightOrigin: req.Origin.String()}); err != nil {
 			return nil, fmt.Errorf("listing freight from %s: %w", req.Origin, err)
 		}
@@ -83,7 +86,7 @@ func (r *Reconciler) observe(ctx context.Context, s *haulv1.Stage) (*observation
 	}
 
 	var promos haulv1.PromotionList
-	if err := r.List(ctx, &promos, client.InNamespace(s.Namespace),
+	if err := r.List(ctx, &promos, client.InNamespace(s.Namespace), client.UnsafeDisableDeepCopy,
 		client.MatchingFields{indexPromotionStage: s.Name}); err != nil {
 		return nil, fmt.Errorf("listing promotions of stage %s: %w", s.Name, err)
 	}
