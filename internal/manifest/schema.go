@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
@@ -59,10 +60,8 @@ func schemaErrors(kind string, obj map[string]any) ([]string, error) {
 // fieldError renders a field.Error as "path: message" without the leading dot the empty
 // root path leaves behind.
 func fieldError(e *field.Error) string {
-	path := e.Field
-	if len(path) > 0 && path[0] == '.' {
-		path = path[1:]
-	}
-	msg := e.ErrorBody()
+	path := strings.TrimPrefix(strings.TrimPrefix(e.Field, "[]"), ".")
+	// kube-openapi repeats the path inside the detail ("x.y in body should be ...").
+	msg := strings.ReplaceAll(e.ErrorBody(), path+" in body ", "")
 	return path + ": " + msg
 }

@@ -73,6 +73,7 @@ func TestValidateRejects(t *testing.T) {
 		"expression filter":           {"subject contains 'release'", "subject contains (", "spec.subscriptions[1].git.expressionFilter: expression"},
 		"step config expression":      {"stage/${{ ctx.stage }}", "stage/${{ ctx.stage + }}", "spec.promotionTemplate.spec.steps[0].config.checkout[0].branch: expression"},
 		"step if":                     {"${{ success() }}", "${{ success( }}", "spec.promotionTemplate.spec.steps[1].if: expression"},
+		"bound with a clean path":     {"constraint: ^1.0.0,", "constraint: ^1.0.0, discoveryLimit: 500,", "test.yaml#1): spec.subscriptions[0].image.discoveryLimit: Invalid value: 500: should be less than or equal to 100"},
 		"self cycle":                  {"sources: {direct: true}", "sources: {stages: [test]}", "stage cycle test → test"},
 	}
 	for name, tc := range cases {
