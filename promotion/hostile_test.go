@@ -36,7 +36,7 @@ func mustFail(t *testing.T, res promotion.Result, want ...string) {
 
 func TestEveryStepRejectsUnknownConfigFields(t *testing.T) {
 	for _, uses := range []string{"git-clone", "git-clear", "git-commit", "git-push", "kustomize-set-image",
-		"kustomize-build", "yaml-update", "json-update", "copy", "delete", "file-write", "http",
+		"kustomize-build", "helm-template", "helm-update-chart", "yaml-update", "json-update", "copy", "delete", "file-write", "http",
 		"set-metadata", "fail"} {
 		t.Run(uses, func(t *testing.T) {
 			res, _ := runIn(t, t.TempDir(), freight("1"), nil, step(uses, "x", map[string]any{"bogusField": 1}))

@@ -1,0 +1,193 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/strvals"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/haul-dev/haul/promotion"
+)
+
+// maxChartSize caps the bytes of a chart directory the helm steps will load.
+const maxChartSize = 64 << 20
+
+type helmTemplateConfig struct {
+	Path        string         `json:"path"`
+	OutPath     string         `json:"outPath"`
+	ReleaseName string         `json:"releaseName,omitempty"`
+	Namespace   string         `json:"namespace,omitempty"`
+	ValuesFiles []string       `json:"valuesFiles,omitempty"`
+	SetValues   []helmSetValue `json:"setValues,omitempty"`
+	IncludeCRDs bool           `json:"includeCRDs,omitempty"`
+	KubeVersion string         `json:"kubeVersion,omitempty"`
+	APIVersions []string       `json:"apiVersions,omitempty"`
+}
+
+type helmSetValue struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+func init() { register("helm-template", helmTemplate) }
+
+// helmTemplate renders a local chart with the Helm SDK (no helm binary, no cluster).
+func helmTemplate(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
+	var cfg helmTemplateConfig
+	if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
+		return promotion.StepResult{}, err
+	}
+	chartDir, err := sc.Path("path", cfg.Path)
+	if err != nil {
+		return promotion.StepResult{}, err
+	}
+	out, err := sc.Path("outPath", cfg.OutPath)
+	if err != nil {
+		return promotion.StepResult{}, err
+	}
+	root, _ := filepath.EvalSymlinks(sc.WorkDir)
+	if err := checkChartDir(root, chartDir, cfg.Path); err != nil {
+		return promotion.StepResult{}, promotion.Terminal(err)
+	}
+	chrt, err := loader.LoadDir(chartDir)
+	if err != nil {
+		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("loading chart %s: %s", cfg.Path, sanitize(err.Error(), root)))
+	}
+	vals := map[string]any{}
+	for i, f := range cfg.ValuesFiles {
+		p, err := sc.Path(fmt.Sprintf("valuesFiles[%d]", i), f)
+		if err != nil {
+			return promotion.StepResult{}, err
+		}
+		v, err := readValuesSafe(p, f)
+		if err != nil {
+			return promotion.StepResult{}, promotion.Terminal(err)
+		}
+		vals = chartutil.MergeTables(v, vals)
+	}
+	for i, s := range cfg.SetValues {
+		if err := strvals.ParseIntoString(s.Key+"="+s.Value, vals); err != nil {
+			return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("setValues[%d] %q: %w", i, s.Key, err))
+		}
+	}
+	inst := action.NewInstall(&action.Configuration{})
+	inst.DryRun, inst.ClientOnly, inst.Replace = true, true, true
+	inst.IncludeCRDs = cfg.IncludeCRDs
+	inst.DisableHooks = false
+	inst.ReleaseName = cfg.ReleaseName
+	if inst.ReleaseName == "" {
+		inst.ReleaseName = sc.Stage
+	}
+	inst.Namespace = cfg.Namespace
+	if inst.Namespace == "" {
+		inst.Namespace = sc.Project
+	}
+	if cfg.KubeVersion != "" {
+		kv, err := chartutil.ParseKubeVersion(cfg.KubeVersion)
+		if err != nil {
+			return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("kubeVersion %q: %w", cfg.KubeVersion, err))
+		}
+		inst.KubeVersion = kv
+	}
+	inst.APIVersions = cfg.APIVersions
+	rel, err := inst.RunWithContext(ctx, chrt, vals)
+	if err != nil {
+		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("rendering chart %s: %s", cfg.Path, sanitize(err.Error(), root)))
+	}
+	var buf bytes.Buffer
+	buf.WriteString(rel.Manifest)
+	for _, h := range rel.Hooks {
+		fmt.Fprintf(&buf, "---\n# Source: %s\n%s\n", h.Path, h.Manifest)
+	}
+	if err := checkRenderedNames(buf.Bytes()); err != nil {
+		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("rendering chart %s: %w", cfg.Path, err))
+	}
+	return promotion.StepResult{}, writeFile(out, cfg.OutPath, buf.Bytes())
+}
+
+// checkChartDir refuses charts with symlinks leading outside the work dir and charts
+// larger than maxChartSize.
+func checkChartDir(root, dir, shown string) error {
+	var total int64
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("reading chart %s: %w", shown, stripPath(err))
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.Type()&fs.ModeSymlink != 0 {
+			real, err := filepath.EvalSymlinks(p)
+			if err != nil {
+				return fmt.Errorf("chart %s: %s is a dangling or looping symlink", shown, rel)
+			}
+			if r, err := filepath.Rel(root, real); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+				return fmt.Errorf("chart %s: %s is a symlink leading outside the work directory", shown, rel)
+			}
+		}
+		if info, err := d.Info(); err == nil && !d.IsDir() {
+			total += info.Size()
+			if total > maxChartSize {
+				return fmt.Errorf("chart %s is larger than %d bytes", shown, maxChartSize)
+			}
+			if strings.HasSuffix(p, ".yaml") && (filepath.Base(p) == "values.yaml" || filepath.Base(p) == "Chart.yaml") {
+				if _, err := readValuesSafe(p, filepath.Join(shown, rel)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// readValuesSafe reads a values file with the YAML size, depth and alias caps.
+func readValuesSafe(path, shown string) (map[string]any, error) {
+	data, err := readCapped(path, shown)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := parseYAMLSafe(data, shown); err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	if err := sigsyaml.Unmarshal(data, &out); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", shown, err)
+	}
+	return out, nil
+}
+
+// checkRenderedNames refuses rendered objects whose metadata.name could be used as a path.
+func checkRenderedNames(manifests []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(manifests))
+	for {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("rendered output is not valid YAML: %w", err)
+		}
+		n := yaml.NewRNode(&doc)
+		if doc.Kind == yaml.DocumentNode && len(doc.Content) == 0 {
+			continue
+		}
+		name, err := n.Pipe(yaml.Lookup("metadata", "name"))
+		if err != nil || name == nil {
+			continue
+		}
+		if err := checkObjectName(yaml.GetValue(name)); err != nil {
+			kind, _ := n.Pipe(yaml.Get("kind"))
+			return fmt.Errorf("%s %q: %w", yaml.GetValue(kind), yaml.GetValue(name), err)
+		}
+	}
+}
+
