@@ -190,4 +190,3 @@ func checkRenderedNames(manifests []byte) error {
 		}
 	}
 }
-
