@@ -1,13 +1,12 @@
 package promotion
 
 import (
-	"errors"
-
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/promotion"
 )
 
-// expandMechanisms turns legacy promotionMechanisms into steps. It is replaced by
-// promotion.ExpandMechanisms once the stage engineer's promotion/mechanisms.go lands.
+// expandMechanisms turns legacy promotionMechanisms into steps (a variable so tests
+// can replace it).
 var expandMechanisms = func(stage *haulv1.Stage) ([]haulv1.PromotionStep, error) {
-	return nil, errors.New("promotionMechanisms are not supported yet; use promotionTemplate")
+	return promotion.ExpandMechanisms(stage)
 }

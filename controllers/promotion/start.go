@@ -74,8 +74,6 @@ func stageSteps(stage *haulv1.Stage) ([]haulv1.PromotionStep, []haulv1.Var, erro
 		return t.Spec.Steps, t.Spec.Vars, nil
 	}
 	if m := stage.Spec.PromotionMechanisms; m != nil && (len(m.GitRepoUpdates) > 0 || len(m.ArgoCDAppUpdates) > 0) {
-		// MECHANISMS CALL SITE: promotion.ExpandMechanisms(stage) belongs to the stage
-		// engineer (promotion/mechanisms.go); it is used through expandMechanisms.
 		steps, err := expandMechanisms(stage)
 		if err != nil {
 			return nil, nil, fmt.Errorf("expanding promotionMechanisms: %w", err)
