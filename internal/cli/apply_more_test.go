@@ -98,3 +98,16 @@ func TestApplyNeedsAProjectForNamespacedObjects(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestApplyDryRunWritesNothing(t *testing.T) {
+	h := newHarness(t)
+	ns := "dry-run"
+	projectNamespace(t, ns)
+	out := h.mustRun("apply", "--dry-run", "-f", writeFile(t, "p.yaml", pipelineYAML(ns)))
+	if !strings.Contains(out, "stage.haul.dev/uat validated (dry run)\n") {
+		t.Fatalf("got %q", out)
+	}
+	if _, _, err := h.run("-p", ns, "get", "stage", "uat"); err == nil {
+		t.Fatal("dry run wrote the stage")
+	}
+}
