@@ -252,18 +252,19 @@ func TestPermissions(t *testing.T) {
 // the test, a second later).
 func TestApplyWaitsForProjectNamespace(t *testing.T) {
 	startServer(t)
-	ns := &corev1.Namespace{ObjectMeta: metaName("", "nsw")}
 	t.Cleanup(func() {
-		_ = env.Client.Delete(context.Background(), ns)
+		_ = env.Client.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metaName("", "nsw")})
 		_ = env.Client.Delete(context.Background(), &haulv1.Project{ObjectMeta: metaName("", "nsw")})
 	})
+	created := make(chan error, 1)
 	go func() {
 		time.Sleep(time.Second)
-		_ = env.Client.Create(context.Background(), ns)
+		created <- env.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metaName("", "nsw")})
 	}()
 	docs := "apiVersion: haul.dev/v1alpha1\nkind: Project\nmetadata: {name: nsw}\n---\n" +
 		"apiVersion: haul.dev/v1alpha1\nkind: Warehouse\nmetadata: {name: w, namespace: nsw}\nspec:\n  subscriptions:\n  - image: {repoURL: registry.example.com/app}\n"
 	code, b := call(t, "POST", "/api/v1/apply", testAdminToken, "application/yaml", docs)
+	must(t, <-created)
 	if code != http.StatusOK || strings.Count(string(b), `"action":"created"`) != 2 {
 		t.Fatalf("apply of a project with its objects: %d %s", code, b)
 	}
