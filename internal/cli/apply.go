@@ -136,12 +136,17 @@ func runApply(ctx context.Context, s *session, out, errOut io.Writer, docs []man
 	if err := a.checkPromotions(ctx, docs); err != nil {
 		return fmt.Errorf("nothing was applied: %w", err)
 	}
-	if err := a.dryRunAll(ctx, docs); err != nil {
+	results, err := a.dryRunAll(ctx, docs)
+	if err != nil {
 		return fmt.Errorf("nothing was applied: %w", err)
 	}
 	if o.dryRun {
 		for i := range docs {
-			fmt.Fprintf(out, "%s validated (dry run)\n", describeDoc(&docs[i]))
+			r := results[i]
+			if r == "" {
+				r = "created" // its namespace does not exist yet, so neither does it
+			}
+			fmt.Fprintf(out, "%s %s (dry run)\n", describeDoc(&docs[i]), r)
 		}
 		return nil
 	}
@@ -152,7 +157,7 @@ func runApply(ctx context.Context, s *session, out, errOut io.Writer, docs []man
 				return err
 			}
 			// What could not be dry-run before the namespaces existed is checked now.
-			if err := a.dryRunAll(ctx, docs[i:]); err != nil {
+			if _, err := a.dryRunAll(ctx, docs[i:]); err != nil {
 				return fmt.Errorf("only the objects listed above were applied: %w", err)
 			}
 		}
@@ -305,8 +310,9 @@ func (a *applier) checkPromotions(ctx context.Context, docs []manifest.Document)
 // dryRunAll runs a server-side dry run of every object whose namespace exists already,
 // which catches CRD schema and CEL errors. Objects in namespaces the set itself creates
 // cannot be dry-run before the namespace exists; client-side validation covered them.
-func (a *applier) dryRunAll(ctx context.Context, docs []manifest.Document) error {
+func (a *applier) dryRunAll(ctx context.Context, docs []manifest.Document) (map[int]string, error) {
 	var problems []manifest.Problem
+	results := map[int]string{}
 	for i := range docs {
 		d := &docs[i]
 		ns := d.Object.GetNamespace()
@@ -318,14 +324,16 @@ func (a *applier) dryRunAll(ctx context.Context, docs []manifest.Document) error
 				Message: fmt.Sprintf("project %q does not exist: add its Project to the set or create it first", ns)})
 			continue
 		}
-		if _, err := a.apply(ctx, d, true); err != nil {
+		r, err := a.apply(ctx, d, true)
+		if err != nil {
 			problems = append(problems, manifest.Problem{Document: d.Describe(), Message: err.Error()})
 		}
+		results[i] = r
 	}
 	if len(problems) > 0 {
-		return &manifest.ValidationError{Problems: problems}
+		return nil, &manifest.ValidationError{Problems: problems}
 	}
-	return nil
+	return results, nil
 }
 
 // apply server-side applies one object and says whether it was created, configured or

@@ -104,7 +104,7 @@ func TestApplyDryRunWritesNothing(t *testing.T) {
 	ns := "dry-run"
 	projectNamespace(t, ns)
 	out := h.mustRun("apply", "--dry-run", "-f", writeFile(t, "p.yaml", pipelineYAML(ns)))
-	if !strings.Contains(out, "stage.haul.dev/uat validated (dry run)\n") {
+	if !strings.Contains(out, "project.haul.dev/dry-run created (dry run)\nwarehouse.haul.dev/app created (dry run)\n") {
 		t.Fatalf("got %q", out)
 	}
 	if _, _, err := h.run("-p", ns, "get", "stage", "uat"); err == nil {
