@@ -1,0 +1,120 @@
+package promotion_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/testservers"
+)
+
+func TestAbortWhileRunningUnblocksTheNext(t *testing.T) {
+	ns := env.Namespace(t, "promo-abort")
+	startController(t, t.TempDir())
+	gate := newGate(t)
+	makeStage(t, ns, "a", []haulv1.PromotionStep{rawStep("http", "wait", map[string]any{
+		"url": gate.URL, "successExpression": "response.status == 200", "pollInterval": "100ms"})})
+	makeFreight(t, ns, "ffffffffffff6", "1.0.0")
+	first := promote(t, ns, "a", "ffffffffffff6")
+	eventually(t, 30*time.Second, "the first Promotion to run", func() bool {
+		p := phase(t, ns, first)
+		return p.Status.Phase == haulv1.PromotionRunning && len(p.Status.StepExecutionMetadata) > 0
+	})
+	second := promote(t, ns, "a", "ffffffffffff6")
+	p := phase(t, ns, first)
+	if p.Annotations == nil {
+		p.Annotations = map[string]string{}
+	}
+	p.Annotations[haulv1.AnnotationAbort] = "by-test"
+	if err := env.Client.Update(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	p = waitTerminal(t, ns, first, 30*time.Second)
+	if p.Status.Phase != haulv1.PromotionAborted || p.Status.StepExecutionMetadata[0].Status != haulv1.StepAborted {
+		t.Fatalf("first: %s, step %s", p.Status.Phase, p.Status.StepExecutionMetadata[0].Status)
+	}
+	gate.open()
+	if p := waitTerminal(t, ns, second, 30*time.Second); p.Status.Phase != haulv1.PromotionSucceeded {
+		t.Fatalf("second: %s: %s", p.Status.Phase, p.Status.Message)
+	}
+}
+
+// TestInvalidStatusEndsErrored snapshots a task whose expanded alias is longer than the
+// API allows: the status write is rejected as Invalid and the Promotion ends Errored.
+func TestInvalidStatusEndsErrored(t *testing.T) {
+	ns := env.Namespace(t, "promo-invalid")
+	startController(t, t.TempDir())
+	long := strings.Repeat("a", 63)
+	task := &haulv1.PromotionTask{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "t"},
+		Spec:       haulv1.PromotionTaskSpec{Steps: []haulv1.PromotionStep{rawStep("compose-output", long, map[string]any{"a": "b"})}},
+	}
+	if err := env.Client.Create(context.Background(), task); err != nil {
+		t.Fatal(err)
+	}
+	makeStage(t, ns, "i", []haulv1.PromotionStep{{Task: &haulv1.PromotionTaskReference{Name: "t"}, As: long}})
+	makeFreight(t, ns, "aaaaaaaaaaaa7", "1.0.0")
+	name := promote(t, ns, "i", "aaaaaaaaaaaa7")
+	p := waitTerminal(t, ns, name, 30*time.Second)
+	if p.Status.Phase != haulv1.PromotionErrored || !strings.Contains(p.Status.Message, "rejected") {
+		t.Fatalf("%s: %s", p.Status.Phase, p.Status.Message)
+	}
+	st := &haulv1.Stage{}
+	_ = env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "i"}, st)
+	if st.Status.CurrentPromotion != nil {
+		t.Fatalf("the Stage is still locked by %s", st.Status.CurrentPromotion.Name)
+	}
+}
+
+func TestTwentyStagesPushToOneBranch(t *testing.T) {
+	ns := env.Namespace(t, "promo-twenty")
+	var stages []string
+	for i := range 20 {
+		stages = append(stages, fmt.Sprintf("t%02d", i))
+	}
+	srv, repo := seedGitops(t, stages...)
+	startController(t, t.TempDir())
+	makeFreight(t, ns, "bbbbbbbbbbbb8", "4.5.6")
+	for _, s := range stages {
+		makeStage(t, ns, s, []haulv1.PromotionStep{
+			rawStep("git-clone", "clone", map[string]any{"repoURL": repo, "checkout": []any{map[string]any{"branch": "main", "path": "src"}}}),
+			rawStep("kustomize-set-image", "set", map[string]any{"path": "src/stages/" + s}),
+			rawStep("git-commit", "commit", map[string]any{"path": "src", "message": "promote " + s}),
+			rawStep("git-push", "push", map[string]any{"path": "src", "targetBranch": "main"}),
+		})
+	}
+	var names []string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, s := range stages {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := promote(t, ns, s, "bbbbbbbbbbbb8")
+			mu.Lock()
+			names = append(names, n)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for _, n := range names {
+		if p := waitTerminal(t, ns, n, 120*time.Second); p.Status.Phase != haulv1.PromotionSucceeded {
+			t.Errorf("%s: %s: %s", n, p.Status.Phase, p.Status.Message)
+		}
+	}
+	for _, s := range stages {
+		if got, _ := srv.Show("gitops", "main", "stages/"+s+"/kustomization.yaml"); !strings.Contains(got, "newTag: 4.5.6") {
+			t.Errorf("main lost the change for %s", s)
+		}
+	}
+	if out, _ := testservers.Git(srv.Root+"/gitops.git", "rev-list", "--count", "main"); out != "21" {
+		t.Errorf("main has %s commits, want 21", out)
+	}
+}
