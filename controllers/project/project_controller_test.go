@@ -101,6 +101,11 @@ func TestProjectCreatesNamespaceAndRoles(t *testing.T) {
 	if !grants(promoter.Rules, "stages", "promote") {
 		t.Errorf("haul-promoter does not grant promote on stages: %+v", promoter.Rules)
 	}
+	admin := &rbacv1.Role{}
+	_ = env.Client.Get(ctx, client.ObjectKey{Namespace: "alpha", Name: project.RoleAdmin}, admin)
+	if grants(admin.Rules, "roles", "escalate") || grants(admin.Rules, "rolebindings", "bind") {
+		t.Errorf("haul-admin must not grant escalate or bind: %+v", admin.Rules)
+	}
 	viewer := &rbacv1.Role{}
 	_ = env.Client.Get(ctx, client.ObjectKey{Namespace: "alpha", Name: project.RoleViewer}, viewer)
 	if grants(viewer.Rules, "stages", "promote") {

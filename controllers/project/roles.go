@@ -31,7 +31,9 @@ func roleRules() map[string][]rbacv1.PolicyRule {
 	admin := []rbacv1.PolicyRule{
 		{APIGroups: []string{"haul.dev"}, Resources: []string{"*"}, Verbs: []string{"*"}},
 		{APIGroups: []string{""}, Resources: []string{"secrets", "configmaps", "events"}, Verbs: []string{"*"}},
-		{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"roles", "rolebindings"}, Verbs: []string{"*"}},
+		// Explicit verbs: "*" would include escalate and bind, letting a project admin
+		// grant themselves rights they do not hold.
+		{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"roles", "rolebindings"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
 	}
 	return map[string][]rbacv1.PolicyRule{RoleViewer: viewer, RolePromoter: promoter, RoleAdmin: admin}
 }
