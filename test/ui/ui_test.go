@@ -60,9 +60,16 @@ func startHaulUp(tb testing.TB) *harness {
 		tb.Fatalf("%s is needed for the browser test (apt-get install -y chromium): %v", chromium, err)
 	}
 	h := &harness{root: repoRoot(tb), tmp: tb.TempDir()}
-	buildUI(tb, h.root)
-	bin := filepath.Join(h.tmp, "haul")
-	run(tb, h.root, 10*time.Minute, nil, "go", "build", "-o", bin, "./cmd/haul")
+	// `make test-e2e` passes the binary it built (with the dashboard) as HAUL_BIN.
+	bin := os.Getenv("HAUL_BIN")
+	if bin == "" {
+		buildUI(tb, h.root)
+		bin = filepath.Join(h.tmp, "haul")
+		run(tb, h.root, 10*time.Minute, nil, "go", "build", "-o", bin, "./cmd/haul")
+	}
+	if _, err := os.Stat(filepath.Join(h.root, "ui", "node_modules", "playwright-core")); err != nil {
+		run(tb, filepath.Join(h.root, "ui"), 5*time.Minute, nil, "npm", "ci", "--no-audit", "--no-fund")
+	}
 
 	dataDir := filepath.Join(h.tmp, "data")
 	addr := freeAddr(tb)
@@ -70,6 +77,9 @@ func startHaulUp(tb testing.TB) *harness {
 	tb.Cleanup(startHaul(tb, bin, dataDir, addr))
 	h.token = readFile(tb, filepath.Join(dataDir, "admin-token"))
 	waitForAPI(tb, h.base, h.token)
+	if page := get(tb, h.base+"/"); strings.Contains(page, "The dashboard is not built") {
+		tb.Fatalf("%s was built without the dashboard: run `make ui` before building it", bin)
+	}
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dataDir, "kubeconfig"))
 	if err != nil {
@@ -401,6 +411,20 @@ func waitForAPI(t testing.TB, base, token string) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+func get(tb testing.TB, url string) string {
+	tb.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		tb.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		tb.Fatalf("GET %s: %v", url, err)
+	}
+	return string(b)
 }
 
 func describe(res *http.Response, err error) string {

@@ -62,13 +62,24 @@ export function buildGraph(warehouses: ByName<Warehouse>, stages: ByName<Stage>)
 export function topologyKey(warehouses: ByName<Warehouse>, stages: ByName<Stage>): string {
   const parts: string[] = Object.keys(warehouses).sort();
   parts.push("|");
-  for (const name of Object.keys(stages).sort()) {
-    const reqs = (stages[name].spec.requestedFreight ?? [])
+  for (const name of Object.keys(stages).sort()) parts.push(stageKey(stages[name]));
+  return parts.join("\n");
+}
+
+// Keys are cached per Stage object: on a status update only the changed Stage's
+// key is rebuilt.
+const stageKeys = new WeakMap<Stage, string>();
+
+function stageKey(s: Stage): string {
+  let key = stageKeys.get(s);
+  if (key === undefined) {
+    const reqs = (s.spec.requestedFreight ?? [])
       .map((r) => `${r.origin.name}${r.sources.direct ? "+" : ""}<${(r.sources.stages ?? []).join(",")}`)
       .join(";");
-    parts.push(`${name}=${reqs}`);
+    key = `${s.metadata.name}=${reqs}`;
+    stageKeys.set(s, key);
   }
-  return parts.join("\n");
+  return key;
 }
 
 export const nodeWidth = 230;
