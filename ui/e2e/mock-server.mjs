@@ -4,7 +4,10 @@
 // and benchmarked without a control plane. The committed browser test drives the
 // real binary instead (test/ui).
 //
-//   node ui/e2e/mock-server.mjs [--port 8081] [--stages 3] [--freight 3]
+//   node ui/e2e/mock-server.mjs [--port 8081] [--stages 3] [--freight 3] [--churn 50]
+//
+// --churn N sends N promotion updates per second (a Promotion and its Stage) to
+// check that the dashboard keeps up with a busy project.
 //
 // Tokens: "admin" may do everything, "viewer" may only read.
 
@@ -132,6 +135,27 @@ function emit(changes) {
   for (const res of clients) res.write(`id: ${id}\nevent: changes\ndata: ${data}\n\n`);
 }
 const upsert = (kind, obj) => ({ type: "upsert", kind, name: obj.metadata.name, object: obj });
+
+// ---- churn: N promotions a second on random stages ----
+const churn = Number(args.churn ?? 0);
+if (churn > 0) {
+  const names = [...stages.keys()];
+  const all = [...freight.values()];
+  let n = 0;
+  setInterval(() => {
+    const changes = [];
+    for (let i = 0; i < churn / 10; i++) {
+      const s = stages.get(names[Math.floor(Math.random() * names.length)]);
+      const f = all[Math.floor(Math.random() * all.length)];
+      const pname = `${s.metadata.name}.churn${n++}.${f.metadata.name.slice(0, 7)}`;
+      const promo = { apiVersion: "haul.dev/v1alpha1", kind: "Promotion", metadata: meta(pname, { creationTimestamp: ts(Date.now()) }), spec: { stage: s.metadata.name, freight: f.metadata.name }, status: { phase: "Succeeded" } };
+      s.status.lastPromotion = { name: pname, freight: f.metadata.name, freightAlias: f.alias, phase: "Succeeded" };
+      s.metadata.resourceVersion = String(rv++);
+      changes.push(upsert("Promotion", promo), upsert("Stage", { ...s, status: { ...s.status } }));
+    }
+    emit(changes);
+  }, 100);
+}
 
 // ---- HTTP ----
 const tokens = { admin: { username: "admin", perms: { promote: true, approve: true, refresh: true, admin: true } }, viewer: { username: "viewer", perms: { promote: false, approve: false, refresh: false, admin: false } } };
