@@ -127,7 +127,18 @@ func TestProjectCreatesNamespaceAndRoles(t *testing.T) {
 }
 
 func grants(rules []rbacv1.PolicyRule, resource, verb string) bool {
+	group := "haul.dev"
+	if resource == "roles" || resource == "rolebindings" {
+		group = "rbac.authorization.k8s.io"
+	}
 	for _, r := range rules {
+		inGroup := false
+		for _, g := range r.APIGroups {
+			inGroup = inGroup || g == group || g == "*"
+		}
+		if !inGroup {
+			continue
+		}
 		for _, res := range r.Resources {
 			if res != resource && res != "*" {
 				continue
