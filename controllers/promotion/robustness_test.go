@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -116,5 +117,37 @@ func TestTwentyStagesPushToOneBranch(t *testing.T) {
 	}
 	if out, _ := testservers.Git(srv.Root+"/gitops.git", "rev-list", "--count", "main"); out != "21" {
 		t.Errorf("main has %s commits, want 21", out)
+	}
+}
+
+func TestCredentialsAndSecretExpressions(t *testing.T) {
+	ns := env.Namespace(t, "promo-creds")
+	srv, repo := seedGitops(t, "c")
+	srv.Username, srv.Password = "haul", "s3cret-pass"
+	startController(t, t.TempDir())
+	ctx := context.Background()
+	for _, s := range []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "git", Labels: map[string]string{haulv1.LabelCredType: "git"}},
+			StringData: map[string]string{"repoURL": repo, "username": "haul", "password": "s3cret-pass"}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "generic", Labels: map[string]string{haulv1.LabelCredType: "generic"}},
+			StringData: map[string]string{"token": "abc"}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "plain"}, StringData: map[string]string{"token": "nope"}},
+	} {
+		if err := env.Client.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	makeStage(t, ns, "c", append(stageSteps(repo, "c"),
+		rawStep("compose-output", "secret", map[string]any{"token": "${{ secret('generic').token }}"})))
+	makeFreight(t, ns, "cccccccccccc9", "7.0.0")
+	name := promote(t, ns, "c", "cccccccccccc9")
+	if p := waitTerminal(t, ns, name, 60*time.Second); p.Status.Phase != haulv1.PromotionSucceeded {
+		t.Fatalf("%s: %s", p.Status.Phase, p.Status.Message)
+	}
+	makeStage(t, ns, "d", []haulv1.PromotionStep{rawStep("compose-output", "secret", map[string]any{"token": "${{ secret('plain').token }}"})})
+	name = promote(t, ns, "d", "cccccccccccc9")
+	p := waitTerminal(t, ns, name, 60*time.Second)
+	if p.Status.Phase != haulv1.PromotionErrored || !strings.Contains(p.Status.Message, "generic") || strings.Contains(p.Status.Message, "nope") {
+		t.Fatalf("reading an unlabelled Secret: %s: %s", p.Status.Phase, p.Status.Message)
 	}
 }

@@ -150,4 +150,3 @@ func BenchmarkCommitAndPush(b *testing.B) {
 		b.ReportMetric(float64(push.Milliseconds())/float64(b.N), "push_ms")
 	})
 }
-
