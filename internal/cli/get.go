@@ -274,8 +274,11 @@ func setTypeMeta(obj client.Object) {
 	}
 }
 
+// printScheme resolves the kinds of typed objects, whose TypeMeta the client leaves empty.
+var printScheme = newScheme()
+
 func kindOf(obj runtime.Object) string {
-	gvks, _, err := newScheme().ObjectKinds(obj)
+	gvks, _, err := printScheme.ObjectKinds(obj)
 	if err != nil || len(gvks) == 0 {
 		return ""
 	}
