@@ -29,7 +29,8 @@ const indexStage = "promotion.haul.dev/stage"
 type Options struct {
 	// WorkDir holds per-Promotion work dirs (promotions/) and the Git cache (git-cache/).
 	WorkDir string
-	// MaxConcurrentReconciles bounds Promotions running at once (default 4).
+	// MaxConcurrentReconciles bounds Promotions running at once (default 8: most of a
+	// Promotion is spent waiting on git servers and the API server, not on CPU).
 	MaxConcurrentReconciles int
 	// DenyPrivateHTTP makes the http step refuse RFC 1918 and loopback addresses.
 	DenyPrivateHTTP bool
@@ -52,7 +53,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		opts.WorkDir = filepath.Join(os.TempDir(), "haul")
 	}
 	if opts.MaxConcurrentReconciles <= 0 {
-		opts.MaxConcurrentReconciles = 4
+		opts.MaxConcurrentReconciles = 8
 	}
 	kube, err := kubernetes.NewForConfig(mgr.GetConfig())
 	if err != nil {

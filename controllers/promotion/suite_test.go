@@ -25,6 +25,9 @@ import (
 
 var env *testenv.Env
 
+// concurrency is the controller's MaxConcurrentReconciles in tests and benchmarks.
+var concurrency = 8
+
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(logr.Discard())
 	os.Exit(testenv.Run(m, &env))
@@ -41,7 +44,7 @@ func startController(t testing.TB, workDir string) (stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := promotion.SetupWithManager(mgr, promotion.Options{WorkDir: workDir, MaxConcurrentReconciles: 4}); err != nil {
+	if err := promotion.SetupWithManager(mgr, promotion.Options{WorkDir: workDir, MaxConcurrentReconciles: concurrency}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
