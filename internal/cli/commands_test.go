@@ -92,6 +92,13 @@ func TestConfigSetProjectIsTheDefault(t *testing.T) {
 	if _, _, err := h.run("config", "set-project", "Not_A_Name"); err == nil {
 		t.Fatal("invalid project name accepted")
 	}
+
+	// KUBECONFIG is honoured when --kubeconfig is not given.
+	t.Setenv("KUBECONFIG", h.kubeconfig)
+	h.kubeconfig = ""
+	if got := h.mustRun("get", "stages", "-o", "name"); !strings.Contains(got, "stage.haul.dev/test") {
+		t.Fatalf("get via KUBECONFIG: %q", got)
+	}
 }
 
 func TestRefreshWaitsUntilHandled(t *testing.T) {
