@@ -11,7 +11,6 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 )
@@ -242,7 +241,6 @@ func TestCompletion(t *testing.T) {
 	}
 }
 
-var _ = client.ObjectKey{}
 
 func TestCompletionSuggestsNames(t *testing.T) {
 	h := newHarness(t)
