@@ -241,7 +241,6 @@ func TestCompletion(t *testing.T) {
 	}
 }
 
-
 func TestCompletionSuggestsNames(t *testing.T) {
 	h := newHarness(t)
 	setupPipeline(t, h, "complete-demo")
