@@ -73,11 +73,11 @@ func (c *Cache) Checkout(ctx context.Context, cacheDir, url string, auth *Auth, 
 			branch = b
 		}
 		ref = "refs/heads/" + branch
-		out, err := run(ctx, cacheDir, nil, nil, "rev-parse", "-q", "--verify", ref+"^{commit}")
-		if err != nil && !co.Create {
+		// Branch refs always point at commits; reading them needs no git process.
+		sha = readRef(cacheDir, ref)
+		if sha == "" && !co.Create {
 			return nil, fmt.Errorf("branch %s: %w", branch, ErrRefNotFound)
 		}
-		sha = out
 	}
 	w := &Worktree{Dir: dir, URL: url, Auth: auth, ID: id}
 	uses, pooled := 0, false

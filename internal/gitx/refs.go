@@ -1,0 +1,45 @@
+package gitx
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// readRef resolves a ref (refs/heads/x) in a git dir without starting git: a loose ref
+// file, else packed-refs. It returns "" when the ref does not exist or is symbolic.
+func readRef(gitDir, ref string) string {
+	if b, err := os.ReadFile(filepath.Join(gitDir, filepath.FromSlash(ref))); err == nil {
+		s := strings.TrimSpace(string(b))
+		if isHash(s) {
+			return s
+		}
+		return ""
+	}
+	f, err := os.Open(filepath.Join(gitDir, "packed-refs"))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if sha, name, ok := strings.Cut(line, " "); ok && name == ref && isHash(sha) {
+			return sha
+		}
+	}
+	return ""
+}
+
+func isHash(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
