@@ -26,6 +26,7 @@ import (
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	promotionctrl "github.com/haul-dev/haul/controllers/promotion"
 	"github.com/haul-dev/haul/controllers/stage"
+	warehousectrl "github.com/haul-dev/haul/controllers/warehouse"
 	"github.com/haul-dev/haul/internal/testenv"
 )
 
@@ -43,7 +44,7 @@ var (
 
 // startManager runs the Stage controller and the real Promotion controller once for
 // the package; tests isolate themselves by namespace.
-func startManager(t *testing.T) {
+func startManager(t testing.TB) {
 	t.Helper()
 	managerOnce.Do(func() {
 		ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(testLogWriter{})))
@@ -99,6 +100,10 @@ func startManager(t *testing.T) {
 			managerErr = err
 			return
 		}
+		if err := warehousectrl.SetupWithManager(mgr, warehousectrl.Options{RegistryRPS: 1000, CacheDir: work + "/discovery"}); err != nil {
+			managerErr = err
+			return
+		}
 		go func() {
 			if err := mgr.Start(context.Background()); err != nil {
 				fmt.Fprintln(os.Stderr, "manager stopped:", err)
@@ -123,7 +128,7 @@ func (testLogWriter) Write(p []byte) (int, error) {
 func ptr[T any](v T) *T { return &v }
 
 // eventually polls cond every 100ms for up to 60s, failing with what describe reports.
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
+func eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	var last string
@@ -142,7 +147,7 @@ var ctx = context.Background()
 
 // project creates a namespace and, when auto is set, a ProjectConfig enabling
 // auto-promotion for every Stage.
-func project(t *testing.T, name string, auto bool) string {
+func project(t testing.TB, name string, auto bool) string {
 	t.Helper()
 	ns := env.Namespace(t, name)
 	if auto {
@@ -153,7 +158,7 @@ func project(t *testing.T, name string, auto bool) string {
 	return ns
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +194,7 @@ func newStage(ns, name string, upstreams ...string) *haulv1.Stage {
 var freightSeq atomic.Int64
 
 // newFreight creates Freight from origin with the given alias; names are unique.
-func newFreight(t *testing.T, ns, alias string) *haulv1.Freight {
+func newFreight(t testing.TB, ns, alias string) *haulv1.Freight {
 	t.Helper()
 	n := freightSeq.Add(1)
 	f := &haulv1.Freight{
@@ -202,21 +207,21 @@ func newFreight(t *testing.T, ns, alias string) *haulv1.Freight {
 	return f
 }
 
-func getStage(t *testing.T, ns, name string) *haulv1.Stage {
+func getStage(t testing.TB, ns, name string) *haulv1.Stage {
 	t.Helper()
 	s := &haulv1.Stage{}
 	must(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, s))
 	return s
 }
 
-func getFreight(t *testing.T, ns, name string) *haulv1.Freight {
+func getFreight(t testing.TB, ns, name string) *haulv1.Freight {
 	t.Helper()
 	f := &haulv1.Freight{}
 	must(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, f))
 	return f
 }
 
-func promotionsOf(t *testing.T, ns, stageName string) []haulv1.Promotion {
+func promotionsOf(t testing.TB, ns, stageName string) []haulv1.Promotion {
 	t.Helper()
 	var list haulv1.PromotionList
 	must(t, env.Client.List(ctx, &list, client.InNamespace(ns)))
@@ -245,7 +250,7 @@ func condition(s *haulv1.Stage, typ string) string {
 }
 
 // waitCurrent waits until the Stage holds Freight f.
-func waitCurrent(t *testing.T, ns, stageName string, f *haulv1.Freight) {
+func waitCurrent(t testing.TB, ns, stageName string, f *haulv1.Freight) {
 	t.Helper()
 	eventually(t, fmt.Sprintf("stage %s to hold %s", stageName, f.Alias), func() (bool, string) {
 		s := getStage(t, ns, stageName)
@@ -253,7 +258,7 @@ func waitCurrent(t *testing.T, ns, stageName string, f *haulv1.Freight) {
 	})
 }
 
-func describePromotions(t *testing.T, ns, stageName string) string {
+func describePromotions(t testing.TB, ns, stageName string) string {
 	var parts []string
 	for _, p := range promotionsOf(t, ns, stageName) {
 		parts = append(parts, fmt.Sprintf("%s(%s,%s,%s)", p.Name, p.Spec.Freight[:7], p.Status.Phase, p.Status.Message))
@@ -263,7 +268,7 @@ func describePromotions(t *testing.T, ns, stageName string) string {
 
 // settle waits until a reconcile pass has seen a fresh refresh request, so negative
 // assertions ("no Promotion was created") are checked after the controller looked.
-func settle(t *testing.T, ns, stageName string) {
+func settle(t testing.TB, ns, stageName string) {
 	t.Helper()
 	token := fmt.Sprint(time.Now().UnixNano())
 	s := getStage(t, ns, stageName)

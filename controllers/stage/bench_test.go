@@ -1,0 +1,122 @@
+package stage_test
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/testservers"
+)
+
+// BenchmarkRefreshToProd measures the headline workload: a new image tag,
+// a Warehouse refresh, then auto-promotion through test → uat → prod, each stage running
+// git-clone, git-clear, kustomize-set-image, kustomize-build, git-commit and git-push to
+// stage/<name> (no reconciler, no verification). It reports the p50 from the refresh
+// to the tag appearing on stage/prod, and from the refresh to the Freight existing.
+func BenchmarkRefreshToProd(b *testing.B) {
+	startManager(b)
+	ns := project(b, "bench-refresh", true)
+	reg, err := testservers.StartRegistry()
+	must(b, err)
+	defer reg.Close()
+	git, err := testservers.StartGitServer(b.TempDir())
+	must(b, err)
+	defer git.Close()
+	repo := reg.Repo("app")
+	_, err = reg.PushImage("app", "1.0.0", testservers.ImageOptions{})
+	must(b, err)
+	_, err = git.SeedRepo("deploy", map[string]string{
+		"base/kustomization.yaml": "resources:\n- deployment.yaml\n",
+		"base/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  selector:\n    matchLabels: {app: app}\n" +
+			"  template:\n    metadata:\n      labels: {app: app}\n    spec:\n      containers:\n      - name: app\n        image: " + repo + ":0.0.0\n",
+	})
+	must(b, err)
+	wh := &haulv1.Warehouse{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
+		Spec: haulv1.WarehouseSpec{Interval: metav1.Duration{Duration: time.Hour},
+			Subscriptions: []haulv1.RepoSubscription{{Image: &haulv1.ImageSubscription{RepoURL: repo, DiscoveryLimit: 20}}}}}
+	must(b, env.Client.Create(ctx, wh))
+	stageNames := []string{"test", "uat", "prod"}
+	for i, name := range stageNames {
+		s := newStage(ns, name)
+		if i > 0 {
+			s.Spec.RequestedFreight[0].Sources = haulv1.FreightSources{Stages: []string{stageNames[i-1]}}
+		}
+		s.Spec.PromotionTemplate.Spec.Steps = []haulv1.PromotionStep{
+			{Uses: "git-clone", Config: rawJSON(map[string]any{"repoURL": git.RepoURL("deploy"), "checkout": []any{
+				map[string]any{"branch": "main", "path": "src"},
+				map[string]any{"branch": "stage/" + name, "create": true, "path": "out"}}})},
+			{Uses: "git-clear", Config: rawJSON(map[string]any{"path": "out"})},
+			{Uses: "kustomize-set-image", Config: rawJSON(map[string]any{"path": "src/base", "images": []any{map[string]any{"image": repo}}})},
+			{Uses: "kustomize-build", Config: rawJSON(map[string]any{"path": "src/base", "outPath": "out/manifests.yaml"})},
+			{Uses: "git-commit", Config: rawJSON(map[string]any{"path": "out", "message": "promote"})},
+			{Uses: "git-push", Config: rawJSON(map[string]any{"path": "out", "targetBranch": "stage/" + name})},
+		}
+		must(b, env.Client.Create(ctx, s))
+	}
+	inProd := func(tag string) bool {
+		out, err := git.Show("deploy", "stage/prod", "manifests.yaml")
+		return err == nil && strings.Contains(out, repo+":"+tag)
+	}
+	waitUntil(b, 2*time.Minute, "1.0.0 on stage/prod", func() bool { return inProd("1.0.0") })
+
+	var toProd, toFreight []time.Duration
+	i := 0
+	for b.Loop() {
+		i++
+		tag := fmt.Sprintf("1.0.%d", i)
+		_, err := reg.PushImage("app", tag, testservers.ImageOptions{})
+		must(b, err)
+		start := time.Now()
+		w := &haulv1.Warehouse{}
+		must(b, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "app"}, w))
+		patch := client.MergeFrom(w.DeepCopy())
+		if w.Annotations == nil {
+			w.Annotations = map[string]string{}
+		}
+		w.Annotations[haulv1.AnnotationRefresh] = tag
+		must(b, env.Client.Patch(ctx, w, patch))
+		gotFreight := false
+		waitUntil(b, time.Minute, tag+" on stage/prod", func() bool {
+			if !gotFreight {
+				var list haulv1.FreightList
+				must(b, env.Client.List(ctx, &list, client.InNamespace(ns)))
+				for _, f := range list.Items {
+					if len(f.Images) > 0 && f.Images[0].Tag == tag {
+						gotFreight = true
+						toFreight = append(toFreight, time.Since(start))
+					}
+				}
+			}
+			return inProd(tag)
+		})
+		toProd = append(toProd, time.Since(start))
+	}
+	b.ReportMetric(p50(toProd).Seconds()*1000, "ms-refresh-to-prod-p50")
+	b.ReportMetric(p50(toFreight).Seconds()*1000, "ms-refresh-to-freight-p50")
+}
+
+func p50(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func waitUntil(b testing.TB, timeout time.Duration, what string, cond func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
