@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -35,6 +36,14 @@ func (w *Worktree) Push(ctx context.Context, branch string, opts PushOptions) (s
 	if head == "" {
 		return "", errors.New("nothing to push: the branch has no commits")
 	}
+	// Pushes from this process to one branch take turns; other writers (replicas,
+	// humans) are integrated by the fetch-rebase-retry loop below.
+	// (Force pushes go to Promotion-scoped branches and need no turn-taking.)
+	if !opts.Force {
+		mu := pushLock(w.URL + "#" + branch)
+		mu.Lock()
+		defer mu.Unlock()
+	}
 	ref := "HEAD:refs/heads/" + branch
 	delay := opts.Backoff
 	var lastErr error
@@ -54,14 +63,18 @@ func (w *Worktree) Push(ctx context.Context, branch string, opts PushOptions) (s
 		if attempt == opts.MaxAttempts {
 			break
 		}
-		jitter := time.Duration(rand.Int64N(int64(delay)))
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(delay/2 + jitter):
-		}
-		if delay *= 2; delay > 2*time.Second {
-			delay = 2 * time.Second
+		// The first rejection usually just means our base is old: integrate at once.
+		// Later ones mean a race with another writer: back off with jitter.
+		if attempt > 1 {
+			jitter := time.Duration(rand.Int64N(int64(delay)))
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(delay/2 + jitter):
+			}
+			if delay *= 2; delay > 5*time.Second {
+				delay = 5 * time.Second
+			}
 		}
 		if _, err := w.Git(ctx, "fetch", "-q", "origin", "refs/heads/"+branch); err != nil {
 			return "", RedactError(fmt.Errorf("fetching %s to integrate: %w", branch, err))
@@ -73,6 +86,13 @@ func (w *Worktree) Push(ctx context.Context, branch string, opts PushOptions) (s
 		head = w.Head(ctx)
 	}
 	return "", RedactError(fmt.Errorf("pushing to %s: gave up after %d attempts: %w", branch, opts.MaxAttempts, lastErr))
+}
+
+var pushLocks sync.Map // remote URL#branch → *sync.Mutex
+
+func pushLock(key string) *sync.Mutex {
+	mu, _ := pushLocks.LoadOrStore(key, &sync.Mutex{})
+	return mu.(*sync.Mutex)
 }
 
 func isNonFastForward(err error) bool {
