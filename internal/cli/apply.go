@@ -128,7 +128,7 @@ func runApply(ctx context.Context, s *session, out, errOut io.Writer, docs []man
 	}
 	warnings, err := manifest.Validate(docs, cluster)
 	for _, w := range warnings {
-		fmt.Fprintln(errOut, "warning:", w)
+		_, _ = fmt.Fprintln(errOut, "warning:", w)
 	}
 	if err != nil {
 		return fmt.Errorf("nothing was applied: %w", err)
@@ -146,7 +146,7 @@ func runApply(ctx context.Context, s *session, out, errOut io.Writer, docs []man
 			if r == "" {
 				r = "created" // its namespace does not exist yet, so neither does it
 			}
-			fmt.Fprintf(out, "%s %s (dry run)\n", describeDoc(&docs[i]), r)
+			_, _ = fmt.Fprintf(out, "%s %s (dry run)\n", describeDoc(&docs[i]), r)
 		}
 		return nil
 	}
@@ -171,7 +171,7 @@ func runApply(ctx context.Context, s *session, out, errOut io.Writer, docs []man
 		} else if len(d.Notes) > 0 {
 			line += " (" + strings.Join(d.Notes, ", ") + ")"
 		}
-		fmt.Fprintln(out, line)
+		_, _ = fmt.Fprintln(out, line)
 	}
 	return nil
 }
@@ -185,7 +185,7 @@ func (a *applier) scope(docs []manifest.Document) error {
 	for i := range docs {
 		u := docs[i].Object
 		gvk := u.GroupVersionKind()
-		namespaced := true
+		var namespaced bool
 		if k := kindByKind(gvk.Kind); k != nil && gvk.Group == haulv1.GroupVersion.Group {
 			namespaced = k.Namespaced
 		} else {

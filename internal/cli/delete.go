@@ -82,7 +82,7 @@ func deleteNamed(ctx context.Context, s *session, out io.Writer, typ string, nam
 			}
 			return translate(err, opFor("delete", k, name, ns))
 		}
-		fmt.Fprintf(out, "%s deleted\n", k.resourceName(obj.GetName()))
+		_, _ = fmt.Fprintf(out, "%s deleted\n", k.resourceName(obj.GetName()))
 	}
 	return nil
 }
@@ -102,12 +102,12 @@ func deleteDocs(ctx context.Context, s *session, out io.Writer, docs []manifest.
 				if ignoreNotFound {
 					continue
 				}
-				fmt.Fprintf(out, "%s not found\n", d.ResourceName())
+				_, _ = fmt.Fprintf(out, "%s not found\n", d.ResourceName())
 				continue
 			}
 			return translate(err, a.opFor(d, "delete"))
 		}
-		fmt.Fprintf(out, "%s deleted\n", d.ResourceName())
+		_, _ = fmt.Fprintf(out, "%s deleted\n", d.ResourceName())
 	}
 	return nil
 }

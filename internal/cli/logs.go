@@ -54,12 +54,12 @@ func writeLogs(w io.Writer, p *haulv1.Promotion) error {
 	if phase == "" {
 		phase = string(haulv1.PromotionPending)
 	}
-	fmt.Fprintf(w, "Promotion: %s\nStage:     %s\nFreight:   %s\nPhase:     %s%s\n", p.Name, p.Spec.Stage, freight, phase, elapsedSuffix(p, t))
+	_, _ = fmt.Fprintf(w, "Promotion: %s\nStage:     %s\nFreight:   %s\nPhase:     %s%s\n", p.Name, p.Spec.Stage, freight, phase, elapsedSuffix(p, t))
 	if a := p.Annotations[haulv1.AnnotationCreateActor]; a != "" {
-		fmt.Fprintf(w, "Actor:     %s\n", a)
+		_, _ = fmt.Fprintf(w, "Actor:     %s\n", a)
 	}
 	if p.Status.Message != "" {
-		fmt.Fprintf(w, "Message:   %s\n", p.Status.Message)
+		_, _ = fmt.Fprintf(w, "Message:   %s\n", p.Status.Message)
 	}
 	if len(p.Status.Steps) == 0 {
 		_, err := fmt.Fprintln(w, "\nNo steps yet: the Promotion has not started.")
@@ -75,25 +75,25 @@ func writeLogs(w io.Writer, p *haulv1.Promotion) error {
 	}
 	rows := progressRows(p, t)
 	for i, r := range rows {
-		fmt.Fprintf(w, "\n[%d/%d] %s (%s): %s", i+1, len(rows), r.alias, r.uses, r.status)
+		_, _ = fmt.Fprintf(w, "\n[%d/%d] %s (%s): %s", i+1, len(rows), r.alias, r.uses, r.status)
 		if r.elapsed != "" {
-			fmt.Fprintf(w, " in %s", r.elapsed)
+			_, _ = fmt.Fprintf(w, " in %s", r.elapsed)
 		}
 		if m := meta[r.alias]; m.ErrorCount > 0 {
-			fmt.Fprintf(w, ", %d error(s)", m.ErrorCount)
+			_, _ = fmt.Fprintf(w, ", %d error(s)", m.ErrorCount)
 		}
-		fmt.Fprintln(w)
+		_, _ = fmt.Fprintln(w)
 		if r.message != "" {
 			for _, line := range strings.Split(strings.TrimRight(r.message, "\n"), "\n") {
-				fmt.Fprintf(w, "  | %s\n", line)
+				_, _ = fmt.Fprintf(w, "  | %s\n", line)
 			}
 		}
 		if out, ok := state[r.alias]; ok {
 			b, err := yaml.Marshal(out)
 			if err == nil {
-				fmt.Fprintln(w, "  outputs:")
+				_, _ = fmt.Fprintln(w, "  outputs:")
 				for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-					fmt.Fprintf(w, "    %s\n", line)
+					_, _ = fmt.Fprintf(w, "    %s\n", line)
 				}
 			}
 		}

@@ -134,7 +134,7 @@ func runPromote(ctx context.Context, s *session, ns string, out io.Writer, o *pr
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "promotion.haul.dev/%s created (Freight %s → Stage %s)\n", p.Name, freightLabel(f), stage.Name)
+	_, _ = fmt.Fprintf(out, "promotion.haul.dev/%s created (Freight %s → Stage %s)\n", p.Name, freightLabel(f), stage.Name)
 	if o.wait {
 		return waitForPromotion(ctx, s, ns, p.Name, out, o.timeout)
 	}
@@ -176,7 +176,7 @@ func promoteDownstream(ctx context.Context, s *session, ns string, out io.Writer
 			return err
 		}
 		if ok, why := pipeline.IsAvailable(f, st, now()); !ok {
-			fmt.Fprintf(out, "stage %s skipped: Freight %s is not available to it: %s\n", st.Name, freightLabel(f), why)
+			_, _ = fmt.Fprintf(out, "stage %s skipped: Freight %s is not available to it: %s\n", st.Name, freightLabel(f), why)
 			continue
 		}
 		p, err := createPromotion(ctx, s, ns, st.Name, f)
@@ -184,7 +184,7 @@ func promoteDownstream(ctx context.Context, s *session, ns string, out io.Writer
 			return err
 		}
 		created = append(created, p.Name)
-		fmt.Fprintf(out, "promotion.haul.dev/%s created (Freight %s → Stage %s)\n", p.Name, freightLabel(f), st.Name)
+		_, _ = fmt.Fprintf(out, "promotion.haul.dev/%s created (Freight %s → Stage %s)\n", p.Name, freightLabel(f), st.Name)
 	}
 	if !found {
 		return fmt.Errorf("no Stage takes Freight from %s downstream of Stage %s", f.Origin, up.Name)

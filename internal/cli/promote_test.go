@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -22,7 +21,7 @@ import (
 func setupPipeline(t *testing.T, h *harness, ns string) {
 	t.Helper()
 	projectNamespace(t, ns)
-	y := fmt.Sprintf(`apiVersion: haul.dev/v1alpha1
+	y := `apiVersion: haul.dev/v1alpha1
 kind: Warehouse
 metadata: {name: app}
 spec:
@@ -46,7 +45,7 @@ kind: Stage
 metadata: {name: prod}
 spec:
   requestedFreight: [{origin: {kind: Warehouse, name: app}, sources: {stages: [uat]}}]
-`)
+`
 	h.mustRun("-p", ns, "apply", "-f", writeFile(t, "pipeline.yaml", y))
 	makeFreight(t, ns, "1111111111111111111111111111111111111111", "brave-otter", "1.0.0", map[string]haulv1.VerifiedStage{"test": {VerifiedAt: ptrTime(time.Now())}})
 	makeFreight(t, ns, "2222222222222222222222222222222222222222", "calm-heron", "1.1.0", nil)

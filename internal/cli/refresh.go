@@ -43,7 +43,7 @@ func init() {
 					return err
 				}
 				out := cmd.OutOrStdout()
-				fmt.Fprintf(out, "%s refresh requested\n", k.resourceName(args[1]))
+				_, _ = fmt.Fprintf(out, "%s refresh requested\n", k.resourceName(args[1]))
 				if !waitFor {
 					return nil
 				}

@@ -98,24 +98,24 @@ func waitForPromotion(ctx context.Context, s *session, ns, name string, out io.W
 		}
 		if tty {
 			if drawn > 0 {
-				fmt.Fprintf(out, "\x1b[%dA\x1b[J", drawn)
+				_, _ = fmt.Fprintf(out, "\x1b[%dA\x1b[J", drawn)
 			}
 			lines := []string{fmt.Sprintf("Promotion %s: %s%s", name, phase, elapsedSuffix(p, t))}
 			for _, r := range rows {
 				lines = append(lines, r.String())
 			}
-			fmt.Fprintln(out, strings.Join(lines, "\n"))
+			_, _ = fmt.Fprintln(out, strings.Join(lines, "\n"))
 			drawn = len(lines)
 		} else {
 			if phase != lastPhase && !phase.IsTerminal() {
-				fmt.Fprintf(out, "Promotion %s: %s\n", name, phase)
+				_, _ = fmt.Fprintf(out, "Promotion %s: %s\n", name, phase)
 			}
 			for _, r := range rows {
 				if r.status == string(haulv1.StepPending) {
 					continue
 				}
 				if lastStatus[r.alias] != r.status {
-					fmt.Fprintln(out, r.String())
+					_, _ = fmt.Fprintln(out, r.String())
 					lastStatus[r.alias] = r.status
 				}
 			}
@@ -153,7 +153,7 @@ func finished(p *haulv1.Promotion, t time.Time, out io.Writer) error {
 			}
 			took = " in " + printers.HumanDuration(end.Sub(p.Status.StartedAt.Time))
 		}
-		fmt.Fprintf(out, "Promotion %s Succeeded%s\n", p.Name, took)
+		_, _ = fmt.Fprintf(out, "Promotion %s Succeeded%s\n", p.Name, took)
 		return nil
 	}
 	msg := p.Status.Message

@@ -68,7 +68,7 @@ func Pipeline(w io.Writer, warehouses []haulv1.Warehouse, stages []haulv1.Stage)
 	whs := append([]haulv1.Warehouse{}, warehouses...)
 	sort.Slice(whs, func(i, j int) bool { return whs[i].Name < whs[j].Name })
 	for _, wh := range whs {
-		fmt.Fprintf(tw, "0\t◆ %s\twarehouse\t\t%s\n", wh.Name, arrow(fromWarehouse[wh.Name]))
+		_, _ = fmt.Fprintf(tw, "0\t◆ %s\twarehouse\t\t%s\n", wh.Name, arrow(fromWarehouse[wh.Name]))
 	}
 	sorted := append([]haulv1.Stage{}, stages...)
 	sort.Slice(sorted, func(i, j int) bool {
@@ -90,7 +90,7 @@ func Pipeline(w io.Writer, warehouses []haulv1.Warehouse, stages []haulv1.Stage)
 		if freight == "" {
 			freight = "-"
 		}
-		fmt.Fprintf(tw, "%d\t● %s\t%s\t%s\t%s\n", layers[s.Name], s.Name, freight, health, arrow(downstream[s.Name]))
+		_, _ = fmt.Fprintf(tw, "%d\t● %s\t%s\t%s\t%s\n", layers[s.Name], s.Name, freight, health, arrow(downstream[s.Name]))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
