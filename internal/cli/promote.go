@@ -38,7 +38,9 @@ func init() {
 				"approved for it, taken directly from its Warehouse, or verified upstream.\n\n" +
 				"--warehouse W picks the newest Freight of W available to the Stage.\n" +
 				"--downstream-from S promotes to every Stage that takes Freight from S.\n" +
-				"--abort NAME aborts a running Promotion.",
+				"--abort NAME aborts a running Promotion.\n\n" +
+				"With --wait the exit status is 0 when the Promotion Succeeded, 1 when it Failed,\n" +
+				"Errored or was Aborted, and 2 when --timeout passed first.",
 			Example: "  haul promote --stage test --warehouse app --wait\n" +
 				"  haul promote --stage prod --freight-alias brave-otter\n" +
 				"  haul promote --downstream-from test --freight-alias brave-otter\n" +
