@@ -22,6 +22,12 @@ function Drawer({ title, testid, onClose, children }: { title: string; testid: s
   );
 }
 
+/** conditionClass colours a condition; Promoting=False is the normal, idle state. */
+function conditionClass(c: Condition): string {
+  if (c.type === "Promoting") return c.status === "True" ? "busy" : "unknown";
+  return phaseClass(c.status);
+}
+
 function Conditions({ conds }: { conds?: Condition[] }) {
   if (!conds?.length) return null;
   return (
@@ -31,7 +37,7 @@ function Conditions({ conds }: { conds?: Condition[] }) {
           <tr key={c.type}>
             <td>{c.type}</td>
             <td>
-              <span className={`badge ${phaseClass(c.status)}`}>{c.status}</span>
+              <span className={`badge ${conditionClass(c)}`}>{c.status}</span>
             </td>
             <td>{c.reason}</td>
             <td className="message">{c.message}</td>

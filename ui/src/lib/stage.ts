@@ -12,7 +12,8 @@ export interface Badge {
 export function healthBadge(s: Stage): Badge {
   const h = s.status?.health?.status;
   const cls = h === "Healthy" ? "ok" : h === "Unhealthy" ? "bad" : h === "Progressing" ? "busy" : "unknown";
-  return { label: h || "Unknown", cls, title: (s.status?.health?.issues ?? []).join("\n") || undefined };
+  const label = h === "NotApplicable" ? "No health checks" : h || "Unknown";
+  return { label, cls, title: (s.status?.health?.issues ?? []).join("\n") || undefined };
 }
 
 export function verificationBadge(s: Stage): Badge | undefined {
