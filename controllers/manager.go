@@ -20,6 +20,11 @@ type Options struct {
 	// namespace to ProjectAccessSubjects (in-cluster: Haul's service accounts).
 	ProjectAccessRole     string
 	ProjectAccessSubjects []rbacv1.Subject
+	// ExternalURL is how users reach the Haul server; webhook receiver URLs published in
+	// ProjectConfig status are built from it (only paths are published when empty).
+	ExternalURL string
+	// SharedCredentialsNamespace holds credentials every project may use for discovery.
+	SharedCredentialsNamespace string
 }
 
 // setupFuncs are the controllers to start; each controller package adds itself in

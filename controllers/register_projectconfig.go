@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	setupFuncs = append(setupFuncs, func(mgr ctrl.Manager, _ Options) error {
-		return webhook.SetupWithManager(mgr, webhook.ReceiverOptions{})
+	setupFuncs = append(setupFuncs, func(mgr ctrl.Manager, o Options) error {
+		return webhook.SetupWithManager(mgr, webhook.ReceiverOptions{ExternalURL: o.ExternalURL})
 	})
 }

@@ -10,7 +10,10 @@ import (
 
 func init() {
 	setupFuncs = append(setupFuncs, func(mgr ctrl.Manager, o Options) error {
-		wo := warehouse.Options{MinInterval: o.MinWarehouseInterval, RegistryRPS: o.RegistryRPS}
+		wo := warehouse.Options{
+			MinInterval: o.MinWarehouseInterval, RegistryRPS: o.RegistryRPS,
+			SharedCredentialsNamespace: o.SharedCredentialsNamespace,
+		}
 		if o.WorkDir != "" {
 			wo.CacheDir = filepath.Join(o.WorkDir, "discovery-cache")
 		}
