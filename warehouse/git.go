@@ -392,7 +392,7 @@ func timePtr(t time.Time) *metav1.Time {
 
 type gitTag struct {
 	name, commit, tagger, annotation, subject, author string
-	created, committed                               time.Time
+	created, committed                                time.Time
 }
 
 func (s *gitSubscriber) tagCommits(ctx context.Context, repo *cachedRepo) ([]haulv1.DiscoveredCommit, error) {

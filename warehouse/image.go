@@ -461,4 +461,3 @@ func trimAnnotations(a map[string]string) map[string]string {
 	}
 	return out
 }
-

@@ -3,8 +3,8 @@ package warehouse
 import (
 	"context"
 	"math/rand/v2"
-	"path/filepath"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 

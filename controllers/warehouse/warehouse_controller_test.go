@@ -293,6 +293,7 @@ func TestManualPolicyAndCriteria(t *testing.T) {
 
 type discardRecorder struct{}
 
-func (discardRecorder) Event(_ runtimeObject, _, _, _ string)                          {}
-func (discardRecorder) Eventf(_ runtimeObject, _, _, _ string, _ ...any)               {}
-func (discardRecorder) AnnotatedEventf(_ runtimeObject, _ map[string]string, _, _, _ string, _ ...any) {}
+func (discardRecorder) Event(_ runtimeObject, _, _, _ string)            {}
+func (discardRecorder) Eventf(_ runtimeObject, _, _, _ string, _ ...any) {}
+func (discardRecorder) AnnotatedEventf(_ runtimeObject, _ map[string]string, _, _, _ string, _ ...any) {
+}
