@@ -122,8 +122,13 @@ func TestTwentyStagesPushToOneBranch(t *testing.T) {
 
 func TestCredentialsAndSecretExpressions(t *testing.T) {
 	ns := env.Namespace(t, "promo-creds")
-	srv, repo := seedGitops(t, "c")
-	srv.Username, srv.Password = "haul", "s3cret-pass"
+	srv, _ := seedGitops(t, "c")
+	proxy, err := testservers.AuthProxy(srv.URL, "haul", "s3cret-pass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	repo := proxy.URL + "/gitops.git"
 	startController(t, t.TempDir())
 	ctx := context.Background()
 	for _, s := range []*corev1.Secret{

@@ -31,9 +31,14 @@ func TestFetchErrorsNeverShowCredentials(t *testing.T) {
 	if _, err := srv.SeedRepo("r", map[string]string{"a": "b"}); err != nil {
 		t.Fatal(err)
 	}
-	srv.Username, srv.Password = "haul", "right"
+	proxy, err := testservers.AuthProxy(srv.URL, "haul", "right")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	repoURL := proxy.URL + "/r.git"
 	c := gitx.New(t.TempDir())
-	url := strings.Replace(srv.RepoURL("r"), "http://", "http://haul:tok3n-in-url@", 1)
+	url := strings.Replace(repoURL, "http://", "http://haul:tok3n-in-url@", 1)
 	_, err = c.Clone(context.Background(), url, &gitx.Auth{Username: "haul", Password: "wr0ng-pass"}, nil, filepath.Join(t.TempDir(), "w"), gitx.Checkout{Branch: "main"})
 	if err == nil {
 		t.Fatal("clone with bad credentials succeeded")
@@ -44,7 +49,7 @@ func TestFetchErrorsNeverShowCredentials(t *testing.T) {
 		}
 	}
 	// The right credentials work.
-	if _, err := c.Clone(context.Background(), srv.RepoURL("r"), &gitx.Auth{Username: "haul", Password: "right"}, nil, filepath.Join(t.TempDir(), "w"), gitx.Checkout{Branch: "main"}); err != nil {
+	if _, err := c.Clone(context.Background(), repoURL, &gitx.Auth{Username: "haul", Password: "right"}, nil, filepath.Join(t.TempDir(), "w"), gitx.Checkout{Branch: "main"}); err != nil {
 		t.Fatal(err)
 	}
 }
