@@ -79,6 +79,8 @@ func init() {
 			logLevel             string
 			accessRole           string
 			accessSubjects       []string
+			externalURL          string
+			sharedCredsNamespace string
 		)
 		cmd := &cobra.Command{
 			Use:   "controller",
@@ -107,10 +109,12 @@ func init() {
 					MetricsAddr:             metricsAddr,
 					ProbeAddr:               probeAddr,
 					ControllerOptions: controllers.Options{
-						MinWarehouseInterval:  minWarehouseInterval,
-						WorkDir:               workDir,
-						ProjectAccessRole:     accessRole,
-						ProjectAccessSubjects: subjects,
+						MinWarehouseInterval:       minWarehouseInterval,
+						WorkDir:                    workDir,
+						ExternalURL:                externalURL,
+						SharedCredentialsNamespace: sharedCredsNamespace,
+						ProjectAccessRole:          accessRole,
+						ProjectAccessSubjects:      subjects,
 					},
 					Logger: ctrl.Log.WithName("controller"),
 				})
@@ -125,6 +129,8 @@ func init() {
 		f.DurationVar(&minWarehouseInterval, "min-warehouse-interval", 0, "floor for Warehouse spec.interval")
 		f.StringVar(&accessRole, "project-access-role", "", "ClusterRole to bind in every project namespace (secrets access for Haul itself)")
 		f.StringSliceVar(&accessSubjects, "project-access-subject", nil, "service account NAMESPACE:NAME bound to --project-access-role (repeatable)")
+		f.StringVar(&externalURL, "external-url", "", "URL of the Haul server, used to publish webhook receiver URLs")
+		f.StringVar(&sharedCredsNamespace, "shared-credentials-namespace", "", "namespace whose credential Secrets every project may use for discovery")
 		f.BoolVar(&installCRDs, "install-crds", false, "install or upgrade the CRDs at start (the Helm chart installs them itself)")
 		f.BoolVar(&devLogs, "dev-logs", false, "human-readable logs instead of JSON")
 		f.StringVar(&logLevel, "log-level", "info", "log level: debug|info|error")

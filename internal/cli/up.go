@@ -142,6 +142,7 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 		ControllerOptions: controllers.Options{
 			MinWarehouseInterval: o.minWarehouseInterval,
 			WorkDir:              filepath.Join(dataDir, "work"),
+			ExternalURL:          baseURL,
 		},
 		Logger: logger,
 		Ready:  func() { close(ready) },
