@@ -28,6 +28,11 @@ export function onUnauthorized(fn: Listener): () => void {
 // the browser's storage, which adds up over the requests of a page load.
 let cachedToken: string | null | undefined;
 
+/** notifyUnauthorized tells the app that the server no longer accepts the caller. */
+export function notifyUnauthorized(): void {
+  unauthorizedListeners.forEach((fn) => fn());
+}
+
 export function getToken(): string | null {
   if (cachedToken === undefined) {
     try {
@@ -84,7 +89,7 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     }
   }
   if (!res.ok) {
-    if (res.status === 401) unauthorizedListeners.forEach((fn) => fn());
+    if (res.status === 401) notifyUnauthorized();
     const e = (data ?? {}) as { reason?: string; message?: string };
     throw new ApiError(res.status, e.reason ?? res.statusText, e.message ?? `${method} ${path}: ${res.status} ${res.statusText}`);
   }

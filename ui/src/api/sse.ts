@@ -1,7 +1,7 @@
 // A server-sent events client built on fetch(): EventSource cannot send the
 // Authorization header, and this one also resumes with Last-Event-ID.
 
-import { authHeaders, ApiError } from "./client";
+import { authHeaders, ApiError, notifyUnauthorized } from "./client";
 
 /** One dispatched server-sent event. */
 export interface SSEEvent {
@@ -122,6 +122,7 @@ export async function streamEvents(url: string, opts: StreamOptions): Promise<vo
       const headers: Record<string, string> = { Accept: "text/event-stream", ...authHeaders() };
       if (parser.lastEventId) headers["Last-Event-ID"] = parser.lastEventId;
       const res = await fetch(url, { headers, credentials: "same-origin", signal: opts.signal, cache: "no-store" });
+      if (res.status === 401) notifyUnauthorized();
       if (res.status === 401 || res.status === 403 || res.status === 404) {
         throw new ApiError(res.status, res.statusText, `event stream: ${res.status} ${res.statusText}`);
       }
