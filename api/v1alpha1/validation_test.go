@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -227,5 +228,48 @@ func TestProjectConfigNameMustEqualNamespace(t *testing.T) {
 	good := &haulv1.ProjectConfig{ObjectMeta: metav1.ObjectMeta{Name: ns, Namespace: ns}}
 	if err := env.Client.Create(ctx, good); err != nil {
 		t.Fatalf("ProjectConfig named after its namespace rejected: %v", err)
+	}
+}
+
+// TestCreatingAPromotionNeedsThePromoteVerb checks the admission policy shipped with the
+// CRDs: create on promotions is not enough, the caller needs promote on the Stage.
+func TestCreatingAPromotionNeedsThePromoteVerb(t *testing.T) {
+	ns := env.Namespace(t, "promote-verb")
+	ctx := context.Background()
+	create := func(rules ...rbacv1.PolicyRule) error {
+		user := name("user")
+		role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: user, Namespace: ns}, Rules: rules}
+		if err := env.Client.Create(ctx, role); err != nil {
+			t.Fatal(err)
+		}
+		rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: user, Namespace: ns},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: user},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}}
+		if err := env.Client.Create(ctx, rb); err != nil {
+			t.Fatal(err)
+		}
+		c, err := env.Impersonate(user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &haulv1.Promotion{ObjectMeta: metav1.ObjectMeta{Name: name("p"), Namespace: ns}, Spec: haulv1.PromotionSpec{Stage: "prod", Freight: "abc"}}
+		// RBAC changes and the policy take a moment to be seen; retry briefly.
+		var last error
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			last = c.Create(ctx, p.DeepCopy())
+			if last == nil || strings.Contains(last.Error(), "needs verb promote") {
+				return last
+			}
+		}
+		return last
+	}
+	createOnly := rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"promotions"}, Verbs: []string{"create"}}
+	err := create(createOnly)
+	if err == nil || !strings.Contains(err.Error(), "you may not promote stage prod in project "+ns+" (needs verb promote on stages)") {
+		t.Fatalf("create without promote: want a refusal naming the verb, got %v", err)
+	}
+	promote := rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"stages"}, Verbs: []string{"promote"}, ResourceNames: []string{"prod"}}
+	if err := create(createOnly, promote); err != nil {
+		t.Fatalf("create with promote on stage prod was refused: %v", err)
 	}
 }
