@@ -64,6 +64,7 @@ func (r *Reconciler) shouldPromote(s *haulv1.Stage, cand *haulv1.Freight, obs *o
 			continue
 		}
 		if !p.Status.Phase.IsTerminal() {
+			r.created.Delete(s.Namespace + "/" + s.Name + "/" + cand.Name)
 			return false // already queued or running
 		}
 		last = i
@@ -72,6 +73,7 @@ func (r *Reconciler) shouldPromote(s *haulv1.Stage, cand *haulv1.Freight, obs *o
 		// The informer may not have seen a Promotion created moments ago.
 		return !r.recentlyCreated(s, cand.Name)
 	}
+	r.created.Delete(s.Namespace + "/" + s.Name + "/" + cand.Name) // the cache has caught up
 	if obs.promotions[last].Status.Phase != haulv1.PromotionSucceeded {
 		return false // failed, errored or aborted last time: leave it to a human
 	}

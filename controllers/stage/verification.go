@@ -13,6 +13,7 @@ import (
 	"github.com/oklog/ulid/v2"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -297,6 +298,14 @@ func (r *Reconciler) runVerification(ctx context.Context, s *haulv1.Stage, c *ha
 		run.Outputs = &apiextensionsv1.JSON{Raw: raw}
 	}
 	run.Message = res.Message
+	if len(s.Spec.Verification.AnalysisTemplates) > 0 && res.Phase == haulv1.PromotionSucceeded {
+		// AnalysisRuns need Argo Rollouts; without its CRD the templates are skipped, visibly.
+		if _, err := r.RESTMapper().RESTMapping(schema.GroupKind{Group: "argoproj.io", Kind: "AnalysisTemplate"}); err != nil {
+			run.Message = strings.TrimSpace(run.Message + "; verification.analysisTemplates skipped: Argo Rollouts (AnalysisTemplate CRD) is not installed")
+		} else {
+			run.Message = strings.TrimSpace(run.Message + "; verification.analysisTemplates are not run by this version of Haul")
+		}
+	}
 	switch res.Phase {
 	case haulv1.PromotionRunning, haulv1.PromotionPending:
 		run.Phase = VerificationRunning
