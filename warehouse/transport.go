@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/haul-dev/haul/internal/metrics"
 )
 
 // hostLimiter is the per-host request budget plus the time until which the host asked
@@ -72,16 +74,20 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if now := t.now(); now.Before(until) {
 		return nil, &RateLimitedError{Host: host, RetryAfter: until.Sub(now).Round(time.Second)}
 	}
+	waitStart := time.Now()
 	if err := hl.limiter.Wait(req.Context()); err != nil {
 		return nil, err
 	}
+	metrics.RateLimitWait.WithLabelValues(host).Observe(time.Since(waitStart).Seconds())
 	if t.requests != nil {
 		t.requests.Add(1)
 	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
+		metrics.RegistryRequests.WithLabelValues(host, "error").Inc()
 		return nil, err
 	}
+	metrics.RegistryRequests.WithLabelValues(host, strconv.Itoa(resp.StatusCode)).Inc()
 	if resp.StatusCode == http.StatusTooManyRequests {
 		ra := parseRetryAfter(resp.Header.Get("Retry-After"), t.now())
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))

@@ -15,6 +15,7 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/credentials"
+	"github.com/haul-dev/haul/internal/metrics"
 	"github.com/haul-dev/haul/warehouse"
 )
 
@@ -114,7 +115,7 @@ func (r *Reconciler) subscribers(wh *haulv1.Warehouse) (*warehouse.Criteria, []w
 			errs = append(errs, err)
 			continue
 		}
-		subs = append(subs, s)
+		subs = append(subs, timedSubscriber{Subscriber: s, kind: subscriptionKind(sub)})
 	}
 	if len(errs) > 0 {
 		return nil, nil, errors.Join(errs...)
@@ -216,4 +217,33 @@ func setFailed(st *haulv1.WarehouseStatus, gen int64, reason, msg string) {
 
 func ready(wh *haulv1.Warehouse) bool {
 	return meta.IsStatusConditionTrue(wh.Status.Conditions, haulv1.ConditionReady)
+}
+
+// timedSubscriber records how long each discovery takes in haul_discovery_duration_seconds.
+type timedSubscriber struct {
+	warehouse.Subscriber
+	kind string
+}
+
+func (t timedSubscriber) Discover(ctx context.Context) (*warehouse.Result, error) {
+	start := time.Now()
+	res, err := t.Subscriber.Discover(ctx)
+	result := "success"
+	if err != nil {
+		result = "error"
+	}
+	metrics.DiscoveryDuration.WithLabelValues(t.kind, result).Observe(time.Since(start).Seconds())
+	return res, err
+}
+
+func subscriptionKind(sub haulv1.RepoSubscription) string {
+	switch {
+	case sub.Image != nil:
+		return "image"
+	case sub.Git != nil:
+		return "git"
+	case sub.Chart != nil:
+		return "chart"
+	}
+	return "unknown"
 }

@@ -75,6 +75,19 @@ func Scheme() *runtime.Scheme {
 	return s
 }
 
+func init() {
+	// Haul's own metrics are served wherever the manager's are.
+	if err := metrics.Register(crmetrics.Registry); err != nil {
+		panic(err)
+	}
+}
+
+type promotionLister struct{ c client.Reader }
+
+func (l promotionLister) List(ctx context.Context, list *haulv1.PromotionList) error {
+	return l.c.List(ctx, list)
+}
+
 // Run runs until ctx is cancelled, then stops everything it started.
 func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
@@ -115,7 +128,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if err := controllers.SetupAll(mgr, cfg.ControllerOptions); err != nil {
 			return fmt.Errorf("setting up controllers: %w", err)
 		}
-		if err := metrics.RegisterPromotionGauge(mgr.GetClient()); err != nil {
+		if err := crmetrics.Registry.Register(metrics.PromotionGauge(promotionLister{mgr.GetClient()})); err != nil {
 			return fmt.Errorf("registering metrics: %w", err)
 		}
 	}

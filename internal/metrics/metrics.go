@@ -1,5 +1,6 @@
-// Package metrics defines Haul's Prometheus metrics, registered with controller-runtime's
-// registry so that they are served on /metrics next to the reconcile metrics
+// Package metrics defines Haul's Prometheus metrics. It depends only on the Prometheus
+// client, so the discovery and promotion libraries can record into it; the server side
+// registers them with controller-runtime's registry, next to the reconcile metrics
 // (controller_runtime_reconcile_time_seconds and friends) the manager already exports.
 package metrics
 
@@ -7,8 +8,6 @@ import (
 	"context"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 )
@@ -51,30 +50,41 @@ var (
 	}, []string{"phase"})
 )
 
-func init() {
-	crmetrics.Registry.MustRegister(DiscoveryDuration, RegistryRequests, RateLimitWait, PromotionsFinished, PromotionDuration)
+// Register adds every Haul metric to reg.
+func Register(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{DiscoveryDuration, RegistryRequests, RateLimitWait, PromotionsFinished, PromotionDuration} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Lister lists Promotions; a controller-runtime cached client satisfies it.
+type Lister interface {
+	List(ctx context.Context, list *haulv1.PromotionList) error
 }
 
 // promotionsByPhase reports the current number of Promotions in each phase, read from
 // the controller's cache at scrape time, so it is always consistent with the cluster.
 type promotionsByPhase struct {
-	reader client.Reader
+	lister Lister
 	desc   *prometheus.Desc
 }
 
-// RegisterPromotionGauge exports haul_promotions{phase} from reader (a cached client).
-func RegisterPromotionGauge(reader client.Reader) error {
-	return crmetrics.Registry.Register(&promotionsByPhase{
-		reader: reader,
+// PromotionGauge exports haul_promotions{phase}, counted from lister at scrape time.
+func PromotionGauge(lister Lister) prometheus.Collector {
+	return &promotionsByPhase{
+		lister: lister,
 		desc:   prometheus.NewDesc("haul_promotions", "Promotions currently in each phase.", []string{"phase"}, nil),
-	})
+	}
 }
 
 func (p *promotionsByPhase) Describe(ch chan<- *prometheus.Desc) { ch <- p.desc }
 
 func (p *promotionsByPhase) Collect(ch chan<- prometheus.Metric) {
 	var list haulv1.PromotionList
-	if err := p.reader.List(context.Background(), &list); err != nil {
+	if err := p.lister.List(context.Background(), &list); err != nil {
 		return
 	}
 	counts := map[haulv1.PromotionPhase]int{
