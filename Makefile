@@ -33,8 +33,12 @@ controlplane: ## Compile kube-apiserver and etcd from the Go module proxy into t
 	@hack/controlplane/build.sh >/dev/null
 
 .PHONY: test
-test: controlplane ## Unit and integration tests (real API server), with -race
+test: controlplane $(if $(HAVE_NPM),test-ui) ## Unit and integration tests (real API server, -race), and the dashboard's when npm is present
 	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-ui
+test-ui: ## Dashboard unit tests (vitest)
+	cd ui && npm ci --no-audit --no-fund && npm test
 
 .PHONY: test-e2e
 test-e2e: controlplane build ## End-to-end tests driving the haul binary, real servers and Chromium
