@@ -54,12 +54,12 @@ type statusUpdate struct {
 	verified *condition
 	// verificationFor is the freight collection (ID and Promotion) verification
 	// results belong to; verificationEdit changes that collection's verificationHistory.
-	verificationFor  [2]string
+	verificationFor [2]string
 	// verificationGuard is the newest verification run ID this pass saw ("" for none);
 	// edits made from that view are dropped if another pass already moved on.
 	verificationGuard string
-	verificationEdit func(*haulv1.FreightCollection)
-	reverify, abort  *string
+	verificationEdit  func(*haulv1.FreightCollection)
+	reverify, abort   *string
 	// refresh is a haul.dev/refresh value to record as handled.
 	refresh *string
 

@@ -13,7 +13,6 @@ import (
 	"github.com/oklog/ulid/v2"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -107,6 +106,7 @@ func (r *Reconciler) reconcileVerification(ctx context.Context, s *haulv1.Stage,
 	switch {
 	case abort != "" && running:
 		id := latest.ID
+		r.terminateAnalysis(ctx, s.Namespace, latest.AnalysisRun)
 		edits = append(edits, func(c *haulv1.FreightCollection) {
 			finishRun(c, id, VerificationAborted, "aborted by the "+haulv1.AnnotationAbort+" annotation", now)
 		})
@@ -299,11 +299,24 @@ func (r *Reconciler) runVerification(ctx context.Context, s *haulv1.Stage, c *ha
 	}
 	run.Message = res.Message
 	if len(s.Spec.Verification.AnalysisTemplates) > 0 && res.Phase == haulv1.PromotionSucceeded {
-		// AnalysisRuns need Argo Rollouts; without its CRD the templates are skipped, visibly.
-		if _, err := r.RESTMapper().RESTMapping(schema.GroupKind{Group: "argoproj.io", Kind: "AnalysisTemplate"}); err != nil {
-			run.Message = strings.TrimSpace(run.Message + "; verification.analysisTemplates skipped: Argo Rollouts (AnalysisTemplate CRD) is not installed")
+		// After the steps pass, the analysis templates; they need Argo Rollouts, and
+		// without its CRD they are skipped, visibly.
+		if !r.rolloutsInstalled() {
+			run.Message += "; verification.analysisTemplates skipped: Argo Rollouts (AnalysisRun CRD) is not installed"
 		} else {
-			run.Message = strings.TrimSpace(run.Message + "; verification.analysisTemplates are not run by this version of Haul")
+			done, phase, msg, err := r.runAnalysis(ctx, s, run)
+			if err != nil {
+				return 0, err
+			}
+			run.Message = msg
+			if !done {
+				run.Phase = VerificationRunning
+				return 2 * time.Second, nil
+			}
+			run.Phase, run.FinishedAt = phase, &metav1.Time{Time: now}
+			_ = os.RemoveAll(dir)
+			r.Recorder.Eventf(s, "Normal", "Verification"+string(run.Phase), "Verification %s %s: %s", run.ID, strings.ToLower(string(run.Phase)), run.Message)
+			return 0, nil
 		}
 	}
 	switch res.Phase {
