@@ -195,24 +195,30 @@ func (r *Reconciler) reconcileRunning(ctx context.Context, p *haulv1.Promotion, 
 		freight = *p.Status.Freight
 	}
 	ctx = withProject(ctx, p.Namespace)
+	key := client.ObjectKeyFromObject(p)
+	pw := newPersister(func(ctx context.Context, s promotion.State) error {
+		return r.patchStatus(ctx, p, func(st *haulv1.PromotionStatus) {
+			_ = s.ApplyToStatus(st)
+			st.Message = progressMessage(s)
+		})
+	})
 	res, final := r.Engine.Run(ctx, promotion.Request{
-		Project: p.Namespace, Stage: p.Spec.Stage, Promotion: p.Name, Freight: freight,
+		Project: key.Namespace, Stage: stage.Name, Promotion: key.Name, Freight: freight,
 		Steps: p.Status.Steps, Vars: p.Status.Vars, WorkDir: dir, State: state, Replay: replay,
-		Persist: func(ctx context.Context, s promotion.State) error {
-			return r.patchStatus(ctx, p, func(st *haulv1.PromotionStatus) {
-				_ = s.ApplyToStatus(st)
-				st.Message = progressMessage(s)
-			})
-		},
+		Persist: pw.Submit,
 		Aborted: func(ctx context.Context) bool {
 			cur := &haulv1.Promotion{}
-			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(p), cur); err != nil {
+			if err := r.APIReader.Get(ctx, key, cur); err != nil {
 				return false
 			}
 			_, ok := cur.Annotations[haulv1.AnnotationAbort]
 			return ok
 		},
 	})
+	// Wait for the background status writes before p is used again.
+	if err := pw.Flush(); err != nil && res.Err == nil {
+		res.Err = err
+	}
 	if res.Err != nil {
 		if apierrors.IsInvalid(res.Err) || errors.Is(res.Err, errInvalid) {
 			return ctrl.Result{}, r.end(ctx, p, haulv1.PromotionErrored, "status update rejected: "+res.Err.Error())
