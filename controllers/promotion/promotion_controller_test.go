@@ -52,17 +52,22 @@ func TestPromotionEndToEnd(t *testing.T) {
 	}
 	ctx := context.Background()
 	stage := &haulv1.Stage{}
-	_ = env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "test"}, stage)
+	// The Stage is released right after the Promotion's final status is written.
+	eventually(t, 30*time.Second, "the Stage to be released", func() bool {
+		_ = env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "test"}, stage)
+		return stage.Status.CurrentPromotion == nil
+	})
+	f := &haulv1.Freight{}
+	eventually(t, 30*time.Second, "Freight.status.currentlyIn", func() bool {
+		_ = env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "aaaaaaaaaaaa1"}, f)
+		_, ok := f.Status.CurrentlyIn["test"]
+		return ok
+	})
 	if stage.Status.CurrentPromotion != nil || stage.Status.LastPromotion == nil || stage.Status.LastPromotion.Name != name {
 		t.Fatalf("stage lock/lastPromotion: %+v %+v", stage.Status.CurrentPromotion, stage.Status.LastPromotion)
 	}
 	if len(stage.Status.FreightHistory) != 1 || stage.Status.FreightHistory[0].Items["Warehouse/w"].Name != "aaaaaaaaaaaa1" {
 		t.Fatalf("freightHistory: %+v", stage.Status.FreightHistory)
-	}
-	f := &haulv1.Freight{}
-	_ = env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "aaaaaaaaaaaa1"}, f)
-	if _, ok := f.Status.CurrentlyIn["test"]; !ok {
-		t.Fatalf("Freight.status.currentlyIn lacks the stage: %+v", f.Status.CurrentlyIn)
 	}
 
 	// The same Freight again: succeeds, no new commit.
@@ -80,10 +85,11 @@ func TestPromotionEndToEnd(t *testing.T) {
 	if p := waitTerminal(t, ns, third, 60*time.Second); p.Status.Phase != haulv1.PromotionSucceeded {
 		t.Fatalf("third: %s: %s", p.Status.Phase, p.Status.Message)
 	}
-	_ = env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "aaaaaaaaaaaa1"}, f)
-	if _, ok := f.Status.CurrentlyIn["test"]; ok {
-		t.Fatalf("old Freight still currentlyIn the stage")
-	}
+	eventually(t, 30*time.Second, "the old Freight to leave the Stage", func() bool {
+		_ = env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "aaaaaaaaaaaa1"}, f)
+		_, ok := f.Status.CurrentlyIn["test"]
+		return !ok
+	})
 }
 
 func TestPromotionOfUnavailableFreightErrors(t *testing.T) {
