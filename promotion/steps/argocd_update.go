@@ -7,6 +7,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -150,7 +151,8 @@ func argoCDUpdate(ctx context.Context, sc *promotion.StepContext) (promotion.Ste
 		}
 	}
 	if len(waiting) > 0 {
-		return promotion.StepResult{Status: promotion.StatusRunning, Message: strings.Join(waiting, "; ")}, nil
+		// Argo CD usually syncs in about a second; poll the Applications often.
+		return promotion.StepResult{Status: promotion.StatusRunning, Message: strings.Join(waiting, "; "), RequeueAfter: 500 * time.Millisecond}, nil
 	}
 	return promotion.StepResult{
 		Message:     fmt.Sprintf("%d Application(s) synced", len(checks)),

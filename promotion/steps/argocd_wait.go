@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/promotion"
@@ -59,7 +60,8 @@ func argoCDWait(ctx context.Context, sc *promotion.StepContext) (promotion.StepR
 		}
 	}
 	if len(waiting) > 0 {
-		return promotion.StepResult{Status: promotion.StatusRunning, Message: strings.Join(waiting, "; ")}, nil
+		// Poll the Applications often: Argo CD usually settles within seconds.
+		return promotion.StepResult{Status: promotion.StatusRunning, Message: strings.Join(waiting, "; "), RequeueAfter: 500 * time.Millisecond}, nil
 	}
 	return promotion.StepResult{
 		Message:     fmt.Sprintf("%d Application(s) Synced and Healthy", len(checks)),

@@ -6,9 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,6 +171,9 @@ func TestPipelineWithRealArgoCD(t *testing.T) {
 	})
 	must(t, err)
 	repoURL := git.RepoURL("deploy")
+	var probes atomic.Int64
+	probe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { probes.Add(1) }))
+	defer probe.Close()
 
 	must(t, k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: project}}))
 	pc := &haulv1.ProjectConfig{ObjectMeta: metav1.ObjectMeta{Namespace: project, Name: project}}
@@ -195,6 +201,9 @@ func TestPipelineWithRealArgoCD(t *testing.T) {
 		}
 		s.Spec.RequestedFreight = []haulv1.FreightRequest{req}
 		s.Spec.PromotionTemplate = &haulv1.PromotionTemplate{Spec: haulv1.PromotionTemplateSpec{Steps: stageSteps(repoURL, name)}}
+		// One HTTP check per stage, as a smoke test of the deployed version would be.
+		s.Spec.Verification = &haulv1.Verification{Steps: []haulv1.PromotionStep{{Uses: "http", As: "smoke", Config: raw(map[string]any{
+			"url": probe.URL + "/" + name, "successExpression": "response.status == 200"})}}}
 		must(t, k8s.Create(ctx, s))
 	}
 	startHaul(t)
@@ -220,7 +229,7 @@ func TestPipelineWithRealArgoCD(t *testing.T) {
 			}
 			return ok, strings.Join(parts, " | ")
 		})
-		t.Logf("Freight %s (tag %s): created → verified in prod through 3 auto-promoted stages with Argo CD syncs: %s",
+		t.Logf("Freight %s (tag %s): created → verified in prod through 3 auto-promoted stages (git push, Argo CD sync, one HTTP check each): %s",
 			f.Alias, step.tag, time.Since(start).Round(10*time.Millisecond))
 
 		for _, name := range stages {
@@ -243,6 +252,10 @@ func TestPipelineWithRealArgoCD(t *testing.T) {
 				t.Errorf("stage %s health = %+v, want Healthy", name, st.Status.Health)
 			}
 		}
+	}
+
+	if probes.Load() < 6 {
+		t.Errorf("the verification checks ran %d times, want at least one per stage and Freight", probes.Load())
 	}
 
 	// A Freight whose manifests the API server rejects: Argo CD's sync fails, the
