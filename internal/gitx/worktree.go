@@ -80,9 +80,12 @@ func (c *Cache) Checkout(ctx context.Context, cacheDir, url string, auth *Auth, 
 		}
 	}
 	w := &Worktree{Dir: dir, URL: url, Auth: auth, ID: id}
+	// Trees are pooled per branch, so a stage branch's tree (often very different from
+	// main's) is reused for that branch and few files change between Promotions.
+	poolKey := cacheDir + "|" + co.Scope + "|" + ref
 	uses, pooled := 0, false
 	if sha != "" {
-		uses, pooled = c.take(cacheDir+"|"+co.Scope, dir)
+		uses, pooled = c.take(poolKey, dir)
 	}
 	if pooled {
 		if err := rewriteRepoMeta(dir, url, ref, sha, id); err != nil {
@@ -105,7 +108,7 @@ func (c *Cache) Checkout(ctx context.Context, cacheDir, url string, auth *Auth, 
 		}
 	}
 	if abs, err := filepath.Abs(dir); err == nil {
-		c.track(cacheDir+"|"+co.Scope, abs, uses)
+		c.track(poolKey, abs, uses)
 	}
 	return w, nil
 }
