@@ -142,6 +142,10 @@ func (u *statusUpdate) apply(s *haulv1.Stage) {
 		lp := s.Status.LastPromotion
 		ready = condition{metav1.ConditionFalse, phaseReason(lp.Phase),
 			fmt.Sprintf("the last Promotion %s of Freight %s ended %s", lp.Name, orName(lp.FreightAlias, lp.Freight), lp.Phase)}
+	case healthy.status == metav1.ConditionUnknown && healthy.reason != haulv1.ReasonNoFreight:
+		ready = condition{metav1.ConditionUnknown, healthy.reason, healthy.message}
+	case verified.status == metav1.ConditionUnknown && verified.reason == haulv1.ReasonVerificationRunning:
+		ready = condition{metav1.ConditionUnknown, verified.reason, verified.message}
 	}
 	u.set(s, haulv1.ConditionReady, ready)
 
