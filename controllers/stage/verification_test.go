@@ -115,12 +115,12 @@ func TestVerificationJobPassesAndFails_WithJobControllerTestDouble(t *testing.T)
 	f := newFreight(t, ns, "one")
 	waitCurrent(t, ns, "test", f)
 
-	run := waitRun(t, ns, "test", "Running", 1)
+	waitRun(t, ns, "test", "Running", 1)
 	if got := condition(getStage(t, ns, "test"), haulv1.ConditionVerified); !strings.HasPrefix(got, "Unknown/"+haulv1.ReasonVerificationRunning) {
 		t.Errorf("Verified = %s while the Job runs, want Unknown/VerificationRunning", got)
 	}
 	finishJob(t, jobOf(t, ns, "test"), true)
-	run = waitRun(t, ns, "test", "Succeeded", 1)
+	run := waitRun(t, ns, "test", "Succeeded", 1)
 	if len(run.Steps) != 1 || run.Steps[0].Status != haulv1.StepSucceeded {
 		t.Errorf("run steps = %+v, want the smoke step Succeeded", run.Steps)
 	}
