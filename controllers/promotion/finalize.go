@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/metrics"
 )
 
 // maxFreightHistory is how many FreightCollections a Stage keeps.
@@ -123,8 +124,13 @@ func (r *Reconciler) recordFreight(ctx context.Context, p *haulv1.Promotion, sta
 	return client.IgnoreNotFound(err)
 }
 
-// event records the terminal phase on the Promotion; reasons equal condition reasons.
+// event records the terminal phase on the Promotion (reasons equal condition reasons)
+// and in the haul_promotions_* metrics. It runs once, when the Stage is released.
 func (r *Reconciler) event(p *haulv1.Promotion) {
+	metrics.PromotionsFinished.WithLabelValues(string(p.Status.Phase)).Inc()
+	if p.Status.StartedAt != nil && p.Status.FinishedAt != nil {
+		metrics.PromotionDuration.WithLabelValues(string(p.Status.Phase)).Observe(p.Status.FinishedAt.Sub(p.Status.StartedAt.Time).Seconds())
+	}
 	if r.Recorder == nil {
 		return
 	}
