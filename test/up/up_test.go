@@ -4,6 +4,8 @@ package up_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"fmt"
 	"os"
 	"os/exec"
@@ -124,6 +126,16 @@ func TestUpKeepsStateAcrossRestartsAndRefusesASecondInstance(t *testing.T) {
 	if len(kids) < 2 {
 		t.Fatalf("expected etcd and kube-apiserver as children of haul up, found %v", kids)
 	}
+	for path, want := range map[string]string{
+		"/healthz": "ok",
+		"/readyz":  "ok",
+		"/metrics": "haul_promotions{phase=\"Running\"}",
+	} {
+		body := httpGet(t, "http://"+first.Addr+path)
+		if !strings.Contains(body, want) {
+			t.Errorf("GET %s does not contain %q:\n%.500s", path, want, body)
+		}
+	}
 
 	c := clientFor(t, dataDir)
 	if err := c.Create(ctx, &haulv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "kept"}}); err != nil {
@@ -183,4 +195,18 @@ func TestUpKilledLeavesNoOrphans(t *testing.T) {
 	// The data dir lock dies with the process: a new haul up starts at once.
 	again := startUp(t, dataDir)
 	stopUp(t, again)
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s: status %d", url, resp.StatusCode)
+	}
+	return string(b)
 }
