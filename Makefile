@@ -44,6 +44,10 @@ test-ui: ## Dashboard unit tests (vitest)
 test-e2e: controlplane build ## End-to-end tests driving the haul binary, real servers and Chromium
 	HAUL_BIN=$(abspath $(HAUL)) go test -tags e2e -timeout 40m -count=1 ./test/... $(if $(wildcard test/ui),./test/ui/...)
 
+.PHONY: test-argocd
+test-argocd: controlplane ## Tests against a real Argo CD (builds it once; needs root for a network namespace, git, redis-server)
+	hack/argocd/test.sh
+
 .PHONY: bench
 bench: controlplane ## Benchmarks (figures via b.ReportMetric)
 	go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...

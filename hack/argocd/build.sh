@@ -15,4 +15,10 @@ if [ ! -x "$out/argocd" ]; then
   (cd "$here" && go build -trimpath -ldflags "-s -w" -o "$out/argocd.tmp" github.com/argoproj/argo-cd/v3/cmd \
     && mv "$out/argocd.tmp" "$out/argocd")
 fi
+# The repo server renders kustomize sources with a kustomize binary on its PATH, as the
+# Argo CD image ships one.
+if [ ! -x "$out/kustomize" ]; then
+  echo "building kustomize v5.7.1 into $out" >&2
+  GOBIN="$out" go install sigs.k8s.io/kustomize/kustomize/v5@v5.7.1
+fi
 echo "$out/argocd"

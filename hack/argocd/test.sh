@@ -22,7 +22,13 @@ cleanup() {
 trap cleanup EXIT
 
 (cd "$root" && go test -c -tags argocd -o "$work/argocd.test" ./test/argocd)
+# The network namespace has no route to the module proxy: build haul before entering it.
+haul_bin=${HAUL_BIN:-}
+if [ -z "$haul_bin" ]; then
+  haul_bin="$work/haul"
+  (cd "$root" && go build -o "$haul_bin" ./cmd/haul)
+fi
 ip netns add "$netns"
 ip netns exec "$netns" ip link set lo up
-ip netns exec "$netns" env HAUL_ARGOCD_BINARY="$binary" HAUL_ARGOCD_CRDS="$crds" \
+ip netns exec "$netns" env HAUL_ARGOCD_BINARY="$binary" HAUL_ARGOCD_CRDS="$crds" HAUL_BIN="$haul_bin" \
   "$work/argocd.test" -test.v -test.timeout 15m "$@"

@@ -139,7 +139,9 @@ func StartArgoCD(ctx context.Context, c client.Client, opts ArgoCDOptions) (*Arg
 		"ARGOCD_GPG_ENABLED=false",
 		"ARGOCD_TLS_DATA_PATH=" + filepath.Join(opts.Dir, "tls"),
 		"ARGOCD_SSH_DATA_PATH=" + filepath.Join(opts.Dir, "ssh"),
-		"PATH=" + filepath.Join(opts.Dir, "bin") + ":" + os.Getenv("PATH"),
+		// The binary's own directory holds the kustomize that hack/argocd/build.sh builds,
+		// which the repo server runs for kustomize sources, as Argo CD's image ships it.
+		"PATH=" + filepath.Join(opts.Dir, "bin") + ":" + filepath.Dir(opts.Binary) + ":" + os.Getenv("PATH"),
 		"HOME=" + opts.Dir,
 	}
 	if err := a.start(opts.Dir, "repo-server", opts.Binary, append(env, "ARGOCD_BINARY_NAME=argocd-repo-server"),
