@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -159,8 +160,7 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 		d, err = demo.Start(ctx, dataDir, restCfg)
 		if err != nil {
 			stop()
-			<-errc
-			return fmt.Errorf("starting the demo: %w", err)
+			return errors.Join(fmt.Errorf("starting the demo: %w", err), <-errc)
 		}
 		defer d.Close()
 	}

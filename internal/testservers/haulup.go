@@ -124,8 +124,8 @@ func (h *HaulUp) Stop(timeout time.Duration) error {
 	}
 }
 
-// Kill kills the process abruptly, as a crash would.
-func (h *HaulUp) Kill() {
+// Kill kills the process abruptly, as a crash would, and returns how it exited.
+func (h *HaulUp) Kill() error {
 	_ = h.Cmd.Process.Kill()
-	<-h.done
+	return <-h.done
 }
