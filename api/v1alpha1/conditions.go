@@ -34,6 +34,7 @@ const (
 	ReasonVerificationPassed   = "VerificationPassed"
 	ReasonVerificationFailed   = "VerificationFailed"
 	ReasonVerificationRunning  = "VerificationRunning"
+	ReasonWaitingForHealth     = "WaitingForHealth"
 	ReasonNoFreight            = "NoFreight"
 )
 

@@ -193,7 +193,9 @@ func healthGate(st *statusUpdate) *condition {
 	case haulv1.HealthUnhealthy:
 		return &condition{metav1.ConditionFalse, ReasonUnhealthy, "verification waits for the Stage to become healthy: " + strings.Join(st.health.Issues, "; ")}
 	default:
-		return &condition{metav1.ConditionUnknown, haulv1.ReasonVerificationRunning, "waiting for the Stage to become healthy before verifying"}
+		// Not VerificationRunning: a Stage stuck Progressing must not block the next
+		// Promotion (which may be the fix), only a verification actually running does.
+		return &condition{metav1.ConditionUnknown, haulv1.ReasonWaitingForHealth, "waiting for the Stage to become healthy before verifying"}
 	}
 }
 
