@@ -167,7 +167,10 @@ func TestFreightContentIsImmutable(t *testing.T) {
 		want   string
 	}{
 		{"tag changed", func(f *haulv1.Freight) { f.Images[0].Tag = "2.0.0" }, "images is immutable"},
-		{"images removed", func(f *haulv1.Freight) { f.Images = nil; f.Charts = []haulv1.Chart{{RepoURL: "oci://x/y", Version: "1.0.0"}} }, "immutable"},
+		{"images removed", func(f *haulv1.Freight) {
+			f.Images = nil
+			f.Charts = []haulv1.Chart{{RepoURL: "oci://x/y", Version: "1.0.0"}}
+		}, "immutable"},
 		{"commits added", func(f *haulv1.Freight) { f.Commits = []haulv1.GitCommit{{RepoURL: "https://x/y.git", ID: "abc"}} }, "immutable"},
 		{"origin changed", func(f *haulv1.Freight) { f.Origin.Name = "other" }, "origin is immutable"},
 	} {

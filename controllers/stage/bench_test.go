@@ -82,7 +82,7 @@ func BenchmarkRefreshToProd(b *testing.B) {
 		w.Annotations[haulv1.AnnotationRefresh] = tag
 		must(b, env.Client.Patch(ctx, w, patch))
 		gotFreight := false
-		waitUntil(b, time.Minute, tag+" on stage/prod", func() bool {
+		waitUntilOr(b, time.Minute, tag+" on stage/prod", func() string { return pipelineState(ns) }, func() bool {
 			if !gotFreight {
 				var list haulv1.FreightList
 				must(b, env.Client.List(ctx, &list, client.InNamespace(ns)))
@@ -108,6 +108,55 @@ func p50(d []time.Duration) time.Duration {
 	s := append([]time.Duration(nil), d...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[len(s)/2]
+}
+
+// pipelineState describes the Freight, Stages and Promotions of ns, for timeout messages.
+func pipelineState(ns string) string {
+	var b strings.Builder
+	var fl haulv1.FreightList
+	_ = env.Client.List(ctx, &fl, client.InNamespace(ns))
+	for _, f := range fl.Items {
+		tag := ""
+		if len(f.Images) > 0 {
+			tag = f.Images[0].Tag
+		}
+		fmt.Fprintf(&b, "freight %s %s currentlyIn=%v verifiedIn=%v\n", f.Alias, tag, keysOf(f.Status.CurrentlyIn), keysOf(f.Status.VerifiedIn))
+	}
+	var sl haulv1.StageList
+	_ = env.Client.List(ctx, &sl, client.InNamespace(ns))
+	for _, s := range sl.Items {
+		fmt.Fprintf(&b, "stage %s summary=%s current=%v holds=%d conds=", s.Name, s.Status.FreightSummary, s.Status.CurrentPromotion, len(s.Status.AutoPromotionHolds))
+		for _, c := range s.Status.Conditions {
+			fmt.Fprintf(&b, "%s=%s/%s(%s) ", c.Type, c.Status, c.Reason, c.Message)
+		}
+		b.WriteString("\n")
+	}
+	var pl haulv1.PromotionList
+	_ = env.Client.List(ctx, &pl, client.InNamespace(ns))
+	for _, p := range pl.Items {
+		fmt.Fprintf(&b, "promotion %s %s %s\n", p.Name, p.Status.Phase, p.Status.Message)
+	}
+	return b.String()
+}
+
+func keysOf[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// waitUntilOr is waitUntil that describes the state when it times out.
+func waitUntilOr(b testing.TB, timeout time.Duration, what string, state func() string, cond func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out waiting for %s; state:\n%s", what, state())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func waitUntil(b testing.TB, timeout time.Duration, what string, cond func() bool) {

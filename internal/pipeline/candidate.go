@@ -64,11 +64,24 @@ func Candidate(s *haulv1.Stage, req *haulv1.FreightRequest, freight []*haulv1.Fr
 
 // newer orders Freight by creation time, then name, so the choice is deterministic.
 func newer(a, b *haulv1.Freight) bool {
-	ta, tb := a.CreationTimestamp.Time, b.CreationTimestamp.Time
+	ta, tb := CreatedAt(a), CreatedAt(b)
 	if !ta.Equal(tb) {
 		return ta.After(tb)
 	}
 	return a.Name > b.Name
+}
+
+// CreatedAt is when Freight was minted: the haul.dev/created-at annotation (nanosecond
+// resolution) when it parses and agrees with creationTimestamp to the second, else
+// creationTimestamp itself.
+func CreatedAt(f *haulv1.Freight) time.Time {
+	ct := f.CreationTimestamp.Time
+	if v, ok := f.Annotations[haulv1.AnnotationCreatedAt]; ok {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil && (ct.IsZero() || t.Sub(ct).Abs() < 2*time.Second) {
+			return t
+		}
+	}
+	return ct
 }
 
 // Available lists the Freight in freight that is available to Stage s, in input order.

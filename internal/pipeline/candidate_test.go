@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 )
 
@@ -62,5 +64,26 @@ func TestCandidateTieBreaksByName(t *testing.T) {
 	s := stage("test", direct(wh))
 	if got := Candidate(s, &s.Spec.RequestedFreight[0], []*haulv1.Freight{b, a}, nil, now); got.Name != "bbb" {
 		t.Errorf("Candidate = %s, want bbb", got.Name)
+	}
+}
+
+func TestNewestFreightOrdersWithinOneSecond(t *testing.T) {
+	sec := metav1.NewTime(time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC))
+	mk := func(name, at string) *haulv1.Freight {
+		f := &haulv1.Freight{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: sec,
+			Annotations: map[string]string{haulv1.AnnotationCreatedAt: at}},
+			Origin: haulv1.FreightOrigin{Kind: haulv1.FreightOriginKindWarehouse, Name: "w"}}
+		return f
+	}
+	// The later Freight has the lexically smaller name: only the annotation can order them.
+	older := mk("ffff", "2026-01-01T10:00:00.100Z")
+	newerF := mk("0000", "2026-01-01T10:00:00.900Z")
+	if !newer(newerF, older) || newer(older, newerF) {
+		t.Fatalf("Freight minted 800ms later does not sort as newer")
+	}
+	// An annotation far from creationTimestamp (edited by hand) is ignored.
+	forged := mk("aaaa", "2030-01-01T00:00:00Z")
+	if CreatedAt(forged) != sec.Time {
+		t.Fatalf("a forged created-at was trusted: %v", CreatedAt(forged))
 	}
 }
