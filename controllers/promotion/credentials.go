@@ -2,44 +2,23 @@ package promotion
 
 import (
 	"context"
-	"fmt"
-	"regexp"
 
-	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/credentials"
 )
 
-// credentials finds a Secret labelled haul.dev/cred-type=<credType> in the project
-// namespace whose repoURL matches; exact matches win over regex matches.
+// credentials finds git (or other) credentials for repoURL in the project namespace of
+// the running Promotion, with the same matching rules as discovery (exact beats regex).
+// Secrets are read uncached, so Haul never needs a cluster-wide watch on them.
 func (r *Reconciler) credentials(ctx context.Context, credType, repoURL string) (string, string, bool, error) {
 	ns := projectFromContext(ctx)
 	if ns == "" {
 		return "", "", false, nil
 	}
-	var list corev1.SecretList
-	if err := r.APIReader.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{haulv1.LabelCredType: credType}); err != nil {
-		return "", "", false, fmt.Errorf("listing credentials: %w", err)
+	c, err := credentials.Lookup(ctx, r.APIReader, ns, credType, repoURL)
+	if err != nil || c == nil {
+		return "", "", false, err
 	}
-	var regexMatch *corev1.Secret
-	for i := range list.Items {
-		s := &list.Items[i]
-		u := string(s.Data["repoURL"])
-		if string(s.Data["repoURLIsRegex"]) == "true" {
-			if re, err := regexp.Compile(u); err == nil && re.MatchString(repoURL) && regexMatch == nil {
-				regexMatch = s
-			}
-			continue
-		}
-		if u == repoURL {
-			return string(s.Data["username"]), string(s.Data["password"]), true, nil
-		}
-	}
-	if regexMatch != nil {
-		return string(regexMatch.Data["username"]), string(regexMatch.Data["password"]), true, nil
-	}
-	return "", "", false, nil
+	return c.Username, c.Password, true, nil
 }
 
 type projectKey struct{}
