@@ -121,7 +121,7 @@ func (r *Reconciler) reconcileNamespace(ctx context.Context, p *haulv1.Project) 
 		setReady(p, metav1.ConditionFalse, haulv1.ReasonNamespaceTerminating, fmt.Sprintf("namespace %s is being deleted", p.Name))
 		return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
 	}
-	for name, rules := range roleRules() {
+	for name, rules := range RoleRules() {
 		if err := r.ensureRole(ctx, p.Name, name, rules); err != nil {
 			return ctrl.Result{}, err
 		}

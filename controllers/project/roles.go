@@ -15,9 +15,10 @@ var haulResources = []string{
 	"projectconfigs", "warehouses", "freights", "stages", "promotions", "promotiontasks",
 }
 
-// roleRules returns the rules of the three project roles. Promoting and approving need
-// the custom verb "promote" on stages, so that create on promotions alone is not enough.
-func roleRules() map[string][]rbacv1.PolicyRule {
+// RoleRules returns the rules of the three project roles, by role name. Promoting and
+// approving need the custom verb "promote" on stages, so that create on promotions alone
+// is not enough.
+func RoleRules() map[string][]rbacv1.PolicyRule {
 	viewer := []rbacv1.PolicyRule{
 		{APIGroups: []string{"haul.dev"}, Resources: haulResources, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"get", "list", "watch"}},

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/controllers/project"
 	"github.com/haul-dev/haul/internal/testenv"
 	"github.com/haul-dev/haul/internal/testservers"
 )
@@ -142,30 +143,6 @@ func call(tb testing.TB, method, path, token, contentType, body string) (int, []
 	return resp.StatusCode, b
 }
 
-// projectRoles mirror the roles the Project controller creates in each project
-// namespace, except that admins cannot escalate or bind.
-func projectRoles() map[string][]rbacv1.PolicyRule {
-	res := []string{"projectconfigs", "warehouses", "freights", "stages", "promotions", "promotiontasks"}
-	viewer := []rbacv1.PolicyRule{
-		{APIGroups: []string{"haul.dev"}, Resources: res, Verbs: []string{"get", "list", "watch"}},
-		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"get", "list", "watch"}},
-	}
-	promoter := append(append([]rbacv1.PolicyRule{}, viewer...),
-		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"stages"}, Verbs: []string{"promote", "patch"}},
-		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"promotions"}, Verbs: []string{"create", "patch"}},
-		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"freights", "freights/status"}, Verbs: []string{"patch", "update"}},
-		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"warehouses"}, Verbs: []string{"patch"}},
-	)
-	admin := []rbacv1.PolicyRule{
-		{APIGroups: []string{"haul.dev"}, Resources: []string{"*"}, Verbs: []string{"*"}},
-		{APIGroups: []string{""}, Resources: []string{"secrets", "configmaps", "events"}, Verbs: []string{"*"}},
-		// Not "*": that would include escalate and bind, letting a project admin grant
-		// what they do not hold (reliability 33).
-		{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"roles", "rolebindings"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
-	}
-	return map[string][]rbacv1.PolicyRule{"haul-viewer": viewer, "haul-promoter": promoter, "haul-admin": admin}
-}
-
 // newProject creates a project's namespace, Project, roles, and binds
 // viewer@<p>.test, promoter@<p>.test and admin@<p>.test to them.
 func newProject(tb testing.TB, p string) {
@@ -188,7 +165,7 @@ func createProject(tb testing.TB, p string, cleanup bool) {
 			_ = c.Delete(context.Background(), ns)
 		})
 	}
-	for role, rules := range projectRoles() {
+	for role, rules := range project.RoleRules() {
 		must(tb, c.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: p, Name: role}, Rules: rules}))
 		user := strings.TrimPrefix(role, "haul-") + "@" + p + ".test"
 		must(tb, c.Create(ctx, &rbacv1.RoleBinding{
