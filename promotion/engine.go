@@ -49,6 +49,9 @@ type Request struct {
 	Persist func(ctx context.Context, s State) error
 	// Aborted is checked before every step and after a step reports Running.
 	Aborted func(ctx context.Context) bool
+
+	// services are what this run hands to steps (see Services.forRun).
+	services *Services
 }
 
 // Result is where a run stopped.
@@ -87,6 +90,7 @@ func StepAlias(step haulv1.PromotionStep, i int) string {
 // error asks for a retry. It is safe to call again with the returned State.
 func (e *Engine) Run(ctx context.Context, req Request) (Result, State) {
 	st := req.State.DeepCopy()
+	req.services = e.Services.forRun()
 	if st.Outputs == nil {
 		st.Outputs = map[string]any{}
 	}
@@ -272,7 +276,7 @@ func (e *Engine) runStep(ctx context.Context, req *Request, st *State, i int, en
 		WorkDir: req.WorkDir, Project: req.Project, Stage: req.Stage, Promotion: req.Promotion,
 		Freight: req.Freight, Alias: meta.Alias, Config: evaluated.(map[string]any),
 		Vars: vars, Outputs: st.Outputs, StartedAt: meta.StartedAt.Time,
-		Attempt: int(meta.ErrorCount) + 1, Services: e.Services,
+		Attempt: int(meta.ErrorCount) + 1, Services: req.services,
 	}
 	defer func() {
 		if r := recover(); r != nil {

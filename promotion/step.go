@@ -3,6 +3,7 @@ package promotion
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -81,6 +82,40 @@ type Services struct {
 	Logger logr.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+}
+
+// forRun returns the Services one Run hands to its steps: the same, except that
+// credential lookups (found or not) are remembered per type and URL for the run, so a
+// clone and a push of one repository ask once.
+func (s *Services) forRun() *Services {
+	if s == nil || s.Credentials == nil {
+		return s
+	}
+	type found struct {
+		user, pass string
+		ok         bool
+	}
+	var mu sync.Mutex
+	memo := map[[2]string]found{}
+	lookup := s.Credentials
+	c := *s
+	c.Credentials = func(ctx context.Context, credType, repoURL string) (string, string, bool, error) {
+		key := [2]string{credType, repoURL}
+		mu.Lock()
+		f, ok := memo[key]
+		mu.Unlock()
+		if ok {
+			return f.user, f.pass, f.ok, nil
+		}
+		user, pass, ok, err := lookup(ctx, credType, repoURL)
+		if err == nil {
+			mu.Lock()
+			memo[key] = found{user, pass, ok}
+			mu.Unlock()
+		}
+		return user, pass, ok, err
+	}
+	return &c
 }
 
 func (s *Services) now() time.Time {

@@ -63,6 +63,15 @@ func (w *persister) loop(ctx context.Context) {
 	}
 }
 
+// Drain drops a submitted state whose write has not started (the caller is about to
+// write a newer status itself), waits for the write in flight and returns the first error.
+func (w *persister) Drain() error {
+	w.mu.Lock()
+	w.pending = nil
+	w.mu.Unlock()
+	return w.Flush()
+}
+
 // Flush waits until every submitted state is written and returns the first error.
 func (w *persister) Flush() error {
 	w.mu.Lock()

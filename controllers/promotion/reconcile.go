@@ -49,7 +49,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if p.Status.Phase == "" || p.Status.Phase == haulv1.PromotionPending {
 		return r.reconcilePending(ctx, p, stage)
 	}
-	return r.reconcileRunning(ctx, p, stage)
+	return r.run(ctx, p, stage, nil)
 }
 
 // reconcilePending waits for the Stage's lock, takes it, and starts the Promotion.
@@ -162,8 +162,14 @@ func (r *Reconciler) takeLock(ctx context.Context, stage *haulv1.Stage, p *haulv
 	return r.Status().Patch(ctx, stage, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 }
 
-// reconcileRunning runs (or resumes) the steps.
-func (r *Reconciler) reconcileRunning(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage) (ctrl.Result, error) {
+// run runs (or resumes) the steps. begin, for a Promotion just started, is the snapshot
+// that p.Status holds but the API server does not yet; every status write of this run
+// applies it first, so a write that re-reads after a conflict keeps it.
+func (r *Reconciler) run(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage, begin func(*haulv1.PromotionStatus)) (ctrl.Result, error) {
+	started := begin != nil
+	if !started {
+		begin = func(*haulv1.PromotionStatus) {}
+	}
 	if cur := stage.Status.CurrentPromotion; cur == nil || cur.Name != p.Name {
 		if cur != nil {
 			if held, err := r.lockHeld(ctx, p.Namespace, cur.Name); err != nil || held {
@@ -198,25 +204,40 @@ func (r *Reconciler) reconcileRunning(ctx context.Context, p *haulv1.Promotion, 
 	key := client.ObjectKeyFromObject(p)
 	pw := newPersister(func(ctx context.Context, s promotion.State) error {
 		return r.patchStatus(ctx, p, func(st *haulv1.PromotionStatus) {
+			begin(st)
 			_ = s.ApplyToStatus(st)
 			st.Message = progressMessage(s)
 		})
 	})
-	res, final := r.Engine.Run(ctx, promotion.Request{
+	req := promotion.Request{
 		Project: key.Namespace, Stage: stage.Name, Promotion: key.Name, Freight: freight,
 		Steps: p.Status.Steps, Vars: p.Status.Vars, WorkDir: dir, State: state, Replay: replay,
 		Persist: pw.Submit,
+		// The watch delivers an abort within milliseconds; asking the API server before
+		// every step would cost a round trip to etcd each time.
 		Aborted: func(ctx context.Context) bool {
 			cur := &haulv1.Promotion{}
-			if err := r.APIReader.Get(ctx, key, cur); err != nil {
+			if err := r.Get(ctx, key, cur); err != nil {
 				return false
 			}
 			_, ok := cur.Annotations[haulv1.AnnotationAbort]
 			return ok
 		},
-	})
-	// Wait for the background status writes before p is used again.
-	if err := pw.Flush(); err != nil && res.Err == nil {
+	}
+	// From here until the flush below the writer owns p.
+	if started {
+		if err := pw.Submit(ctx, state); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	res, final := r.Engine.Run(ctx, req)
+	// Wait for the background status writes before p is used again. A finished run's
+	// last state goes out with the final status below, so an unstarted write of it is dropped.
+	flush := pw.Flush
+	if res.Err == nil && res.Phase != haulv1.PromotionRunning {
+		flush = pw.Drain
+	}
+	if err := flush(); err != nil && res.Err == nil {
 		res.Err = err
 	}
 	if res.Err != nil {
@@ -229,6 +250,7 @@ func (r *Reconciler) reconcileRunning(ctx context.Context, p *haulv1.Promotion, 
 		return ctrl.Result{RequeueAfter: res.RequeueAfter}, nil
 	}
 	if err := r.patchStatus(ctx, p, func(st *haulv1.PromotionStatus) {
+		begin(st)
 		_ = final.ApplyToStatus(st)
 		st.Phase, st.Message, st.FinishedAt = res.Phase, res.Message, &metav1.Time{Time: r.now()}
 	}); err != nil {

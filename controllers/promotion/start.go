@@ -20,14 +20,24 @@ const MsgNotAvailable = "Freight is not available to this Stage"
 
 // start checks the Freight, snapshots steps, vars and Freight into the status and runs.
 func (r *Reconciler) start(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage) (ctrl.Result, error) {
+	// Freight content is immutable, so the cached copy serves unless it says no: then
+	// the API server decides (the cache may not have seen a new Freight or approval yet).
+	key := client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Freight}
 	f := &haulv1.Freight{}
-	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Freight}, f); err != nil {
-		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, r.end(ctx, p, haulv1.PromotionErrored, fmt.Sprintf("Freight %q does not exist", p.Spec.Freight))
-		}
-		return ctrl.Result{}, err
+	ok, why := false, ""
+	if err := r.Get(ctx, key, f); err == nil {
+		ok, why = pipeline.IsAvailable(f, stage, r.now())
 	}
-	if ok, why := pipeline.IsAvailable(f, stage, r.now()); !ok {
+	if !ok {
+		if err := r.APIReader.Get(ctx, key, f); err != nil {
+			if apierrors.IsNotFound(err) {
+				return ctrl.Result{}, r.end(ctx, p, haulv1.PromotionErrored, fmt.Sprintf("Freight %q does not exist", p.Spec.Freight))
+			}
+			return ctrl.Result{}, err
+		}
+		ok, why = pipeline.IsAvailable(f, stage, r.now())
+	}
+	if !ok {
 		msg := MsgNotAvailable
 		if why != "" {
 			msg += ": " + why
@@ -43,14 +53,18 @@ func (r *Reconciler) start(ctx context.Context, p *haulv1.Promotion, stage *haul
 	if err != nil {
 		return ctrl.Result{}, r.end(ctx, p, haulv1.PromotionErrored, err.Error())
 	}
+	startedAt := metav1.Time{Time: r.now()}
 	ref := haulv1.FreightReference{
 		Name: f.Name, Alias: f.Alias, Origin: f.Origin,
 		Images: f.Images, Commits: f.Commits, Charts: f.Charts,
 	}
-	err = r.patchStatus(ctx, p, func(st *haulv1.PromotionStatus) {
+	// The snapshot goes out with the first background status write, while the first
+	// step runs: until it lands the Promotion looks Pending, and a crash before that
+	// starts it again from the first step (the Stage's lock is already its own).
+	begin := func(st *haulv1.PromotionStatus) {
 		st.Phase = haulv1.PromotionRunning
 		st.Message = "running"
-		st.StartedAt = &metav1.Time{Time: r.now()}
+		st.StartedAt = &startedAt
 		st.Freight = &ref
 		st.Steps = expanded
 		st.Vars = vars
@@ -58,14 +72,9 @@ func (r *Reconciler) start(ctx context.Context, p *haulv1.Promotion, stage *haul
 		st.StepExecutionMetadata = nil
 		st.State = nil
 		st.HealthChecks = nil
-	})
-	if apierrors.IsInvalid(err) {
-		return ctrl.Result{}, r.end(ctx, p, haulv1.PromotionErrored, "snapshotting the Stage's steps was rejected: "+err.Error())
 	}
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	return r.reconcileRunning(ctx, p, stage)
+	begin(&p.Status)
+	return r.run(ctx, p, stage, begin)
 }
 
 // stageSteps returns the steps and template vars a Promotion of the Stage runs.

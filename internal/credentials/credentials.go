@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
@@ -93,7 +94,12 @@ func (s *Store) Lookup(ctx context.Context, namespace string, credType Type, rep
 
 func (s *Store) lookupIn(ctx context.Context, namespace string, credType Type, repoURL string) (*Credentials, error) {
 	var list corev1.SecretList
-	if err := s.Reader.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabels{haulv1.LabelCredType: credType}); err != nil {
+	// resourceVersion 0 lets the API server answer from its watch cache. A consistent
+	// list waits for etcd and the cache to agree, which measured 25–55 ms under promotion
+	// load against ≈ 1 ms; the price is that a Secret created milliseconds ago may be
+	// missed once. (A cache-backed Reader ignores Raw.)
+	if err := s.Reader.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabels{haulv1.LabelCredType: credType},
+		&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: "0"}}); err != nil {
 		return nil, fmt.Errorf("listing %s credentials in namespace %s: %w", credType, namespace, err)
 	}
 	items := list.Items

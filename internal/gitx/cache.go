@@ -82,6 +82,10 @@ func (c *Cache) Fetch(ctx context.Context, url string, auth *Auth) (string, erro
 	}
 	r.lastStart = time.Now()
 	r.lastErrNil = false
+	if r.remoteMatches(ctx, url, auth) {
+		r.lastErrNil = true
+		return r.dir, nil
+	}
 	_, err := run(ctx, r.dir, auth, nil, "fetch", "-q", "--prune", "--no-tags", "--", url,
 		"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 	if err != nil {

@@ -44,6 +44,9 @@ func (w *Worktree) Push(ctx context.Context, branch string, opts PushOptions) (s
 		mu.Lock()
 		defer mu.Unlock()
 	}
+	if !opts.Force && w.pushDirect(ctx, branch, head) {
+		return head, nil
+	}
 	ref := "HEAD:refs/heads/" + branch
 	delay := opts.Backoff
 	var lastErr error

@@ -7,8 +7,10 @@ import (
 	"net/http/cgi"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -19,6 +21,8 @@ type GitServer struct {
 	srv      *http.Server
 	ln       net.Listener
 	requests atomic.Int64
+	postsMu  sync.Mutex
+	posts    []GitPost
 	// Username and Password, when set, are required with HTTP basic auth.
 	Username, Password string
 }
@@ -56,6 +60,11 @@ func StartGitServerOn(root, addr string) (*GitServer, error) {
 	}
 	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
+		if r.Method == http.MethodPost {
+			s.postsMu.Lock()
+			s.posts = append(s.posts, GitPost{Service: path.Base(r.URL.Path), UserAgent: r.UserAgent()})
+			s.postsMu.Unlock()
+		}
 		if s.Username != "" {
 			u, p, ok := r.BasicAuth()
 			if !ok || u != s.Username || p != s.Password {
@@ -75,6 +84,31 @@ func StartGitServerOn(root, addr string) (*GitServer, error) {
 
 // Requests counts HTTP requests served, so tests can prove that nothing was fetched.
 func (s *GitServer) Requests() int64 { return s.requests.Load() }
+
+// GitPost is one POST the server answered: a fetch (git-upload-pack) or a push
+// (git-receive-pack), and the client's User-Agent.
+type GitPost struct {
+	Service   string
+	UserAgent string
+}
+
+// Posts lists the fetch and push exchanges served so far, oldest first.
+func (s *GitServer) Posts() []GitPost {
+	s.postsMu.Lock()
+	defer s.postsMu.Unlock()
+	return append([]GitPost(nil), s.posts...)
+}
+
+// CountPosts counts the exchanges of one service (git-upload-pack, git-receive-pack).
+func (s *GitServer) CountPosts(service string) int {
+	n := 0
+	for _, p := range s.Posts() {
+		if p.Service == service {
+			n++
+		}
+	}
+	return n
+}
 
 // RepoURL is the clone URL of the named repository (e.g. "gitops" → http://…/gitops.git).
 func (s *GitServer) RepoURL(name string) string { return s.URL + "/" + name + ".git" }

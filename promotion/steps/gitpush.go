@@ -64,5 +64,6 @@ func gitPush(ctx context.Context, sc *promotion.StepContext) (promotion.StepResu
 		}
 		return promotion.StepResult{}, err
 	}
+	gitCache(sc).NotePush(w, branch, sha)
 	return promotion.StepResult{Output: map[string]any{"commit": sha, "branch": branch}}, nil
 }
