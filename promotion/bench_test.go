@@ -12,6 +12,10 @@ import (
 	"github.com/haul-dev/haul/promotion"
 )
 
+// samplesPerOp is how many Promotions one benchmark iteration times, so that p50 and
+// p99 mean something even with -benchtime 1x (as make bench runs).
+const samplesPerOp = 30
+
 // reportPercentiles adds p50_ms and p99_ms metrics from per-iteration durations.
 func reportPercentiles(b *testing.B, d []time.Duration) {
 	if len(d) == 0 {
@@ -51,8 +55,10 @@ func BenchmarkSixStepPromotion(b *testing.B) {
 	var d []time.Duration
 	i := 0
 	for b.Loop() {
-		i++
-		d = append(d, benchRun(b, e, sixSteps(repo, "test"), freight(fmt.Sprintf("1.0.%d", i))))
+		for range samplesPerOp {
+			i++
+			d = append(d, benchRun(b, e, sixSteps(repo, "test"), freight(fmt.Sprintf("1.0.%d", i))))
+		}
 	}
 	reportPercentiles(b, d)
 }
@@ -74,8 +80,10 @@ func BenchmarkLargeRepoPromotion(b *testing.B) {
 	var d []time.Duration
 	i := 0
 	for b.Loop() {
-		i++
-		d = append(d, benchRun(b, e, steps, freight(fmt.Sprintf("2.0.%d", i))))
+		for range samplesPerOp {
+			i++
+			d = append(d, benchRun(b, e, steps, freight(fmt.Sprintf("2.0.%d", i))))
+		}
 	}
 	reportPercentiles(b, d)
 }

@@ -24,6 +24,9 @@ const (
 	defaultEventBuffer = 1024
 	// maxBufferBytes bounds the memory of one project's buffer.
 	maxBufferBytes = 64 << 20
+	// deletedProjectGrace is how long a deleted project's buffer is kept, so clients
+	// that reconnect still receive its last changes, before its memory is freed.
+	deletedProjectGrace = time.Minute
 )
 
 // change is one object's new state (or its deletion) in an event batch.
@@ -50,6 +53,8 @@ type stream struct {
 	dropped uint64
 	// notify is closed, and replaced, when a batch is added.
 	notify chan struct{}
+	// deleted is when the Project was deleted (zero while it exists).
+	deleted time.Time
 }
 
 // hub turns informer events of the shared cache into per-project batches. One
@@ -63,6 +68,7 @@ type hub struct {
 	seq     uint64
 	start   uint64
 	streams map[string]*stream
+	now     func() time.Time
 }
 
 func newHub(size int, log logr.Logger) *hub {
@@ -72,7 +78,7 @@ func newHub(size int, log logr.Logger) *hub {
 	// Sequence numbers continue from the clock so that an ID from before a restart is
 	// always older than any new one and resumes with a reset instead of silence.
 	start := uint64(time.Now().UnixMicro())
-	return &hub{log: log, size: size, seq: start, start: start, streams: map[string]*stream{}}
+	return &hub{log: log, size: size, seq: start, start: start, streams: map[string]*stream{}, now: time.Now}
 }
 
 // watchedKinds are the objects whose changes are streamed.
@@ -133,6 +139,13 @@ func (h *hub) record(typ string, gvk schema.GroupVersionKind, o any) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := h.streamLocked(project)
+	if gvk.Kind == "Project" {
+		if typ == "delete" {
+			st.deleted = h.now()
+		} else {
+			st.deleted = time.Time{}
+		}
+	}
 	if i, ok := st.index[key]; ok {
 		st.pending[i] = ch
 		return
@@ -172,10 +185,18 @@ func (h *hub) flush() {
 		changes []change
 	}
 	var todo []work
-	for _, st := range h.streams {
+	now := h.now()
+	for project, st := range h.streams {
 		if len(st.pending) > 0 {
 			todo = append(todo, work{st, st.pending})
 			st.pending, st.index = nil, map[string]int{}
+			continue
+		}
+		if !st.deleted.IsZero() && now.Sub(st.deleted) > deletedProjectGrace {
+			// Free the buffer; clients still waiting wake up and find the project's
+			// new (empty) stream, so a recreated project streams again.
+			delete(h.streams, project)
+			close(st.notify)
 		}
 	}
 	h.mu.Unlock()

@@ -4,10 +4,17 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
@@ -112,33 +119,51 @@ func holdsOf(st *haulv1.Stage) string {
 	return strings.Join(out, ",")
 }
 
-// TestRestartMidPromotion kills haul up while Promotions run and checks that, after a
-// restart on the same data dir, they finish and no stage branch got a duplicate commit.
+// TestRestartMidPromotion kills haul up while a Promotion stands between git-commit
+// and git-push, and checks that after a restart on the same data dir it finishes, the
+// release reaches prod, and no stage branch got a duplicate commit.
 func TestRestartMidPromotion(t *testing.T) {
 	dataDir := t.TempDir()
 	s := startDemo(t, dataDir)
 	s.waitVerifiedIn(3*time.Minute, "1.1.0", "test", "uat", "prod")
 
+	// Promotions take a fraction of a second, too short to crash inside reliably; a gate
+	// step (an http step polling a server of this test) holds test's next one right
+	// after its commit, until the gate opens.
+	gate := newGate(t)
+	insertStepAfter(t, s.c, "test", "commit", haulv1.PromotionStep{
+		Uses: "http", As: "gate",
+		Config: rawConfig(t, map[string]any{
+			"url": gate.URL, "successExpression": "response.status == 200", "pollInterval": "200ms",
+		}),
+	})
 	if _, err := s.haul("demo", "release", "--data-dir", dataDir); err != nil {
 		t.Fatal(err)
 	}
-	// Wait for a Promotion of 1.2.0 to be Running, then crash.
-	s.eventually(60*time.Second, "a running Promotion of 1.2.0", func() (bool, string) {
+	s.eventually(60*time.Second, "the Promotion of 1.2.0 to test waiting at the gate", func() (bool, string) {
 		var promos haulv1.PromotionList
 		_ = s.c.List(context.Background(), &promos, client.InNamespace(demo.Project))
 		f := s.freightByTag("1.2.0")
 		for _, p := range promos.Items {
-			if f != nil && p.Spec.Freight == f.Name && p.Status.Phase == haulv1.PromotionRunning {
+			if f == nil || p.Spec.Freight != f.Name || p.Spec.Stage != "test" {
+				continue
+			}
+			st := p.Status
+			if st.Phase == haulv1.PromotionRunning && int(st.CurrentStep) < len(st.StepExecutionMetadata) &&
+				st.StepExecutionMetadata[st.CurrentStep].Alias == "gate" {
 				return true, ""
 			}
+			return false, fmt.Sprintf("%s: %s step %d", p.Name, st.Phase, st.CurrentStep)
 		}
-		return false, "no running promotion yet"
+		return false, "no Promotion of 1.2.0 to test yet"
 	})
 	s.up.Kill()
 	s.up = nil
+	gate.open()
 
 	s2 := startDemo(t, dataDir)
 	s2.waitVerifiedIn(3*time.Minute, "1.2.0", "test", "uat", "prod")
+	alias := s2.freightByTag("1.2.0").Alias
 	for _, stage := range []string{"test", "uat", "prod"} {
 		log, err := s2.branchLog("stage/" + stage)
 		if err != nil {
@@ -151,5 +176,58 @@ func TestRestartMidPromotion(t *testing.T) {
 				t.Errorf("stage/%s has the commit %q twice: %v", stage, subject, log)
 			}
 		}
+		if want := "promote " + alias + " to " + stage; seen[want] != 1 {
+			t.Errorf("stage/%s has %d commits %q, want 1: %v", stage, seen[want], want, log)
+		}
 	}
+}
+
+// gate is an HTTP endpoint that answers 503 until opened, then 200.
+type gate struct {
+	URL    string
+	opened atomic.Bool
+}
+
+func newGate(t *testing.T) *gate {
+	g := &gate{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !g.opened.Load() {
+			http.Error(w, "closed", http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	g.URL = srv.URL
+	return g
+}
+
+func (g *gate) open() { g.opened.Store(true) }
+
+// insertStepAfter adds step to the Stage's promotion template after the step aliased after.
+func insertStepAfter(t *testing.T, c client.Client, stage, after string, step haulv1.PromotionStep) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		st := &haulv1.Stage{}
+		if err := c.Get(context.Background(), client.ObjectKey{Namespace: demo.Project, Name: stage}, st); err != nil {
+			return err
+		}
+		steps := st.Spec.PromotionTemplate.Spec.Steps
+		for i := range steps {
+			if steps[i].As == after {
+				st.Spec.PromotionTemplate.Spec.Steps = append(steps[:i+1:i+1], append([]haulv1.PromotionStep{step}, steps[i+1:]...)...)
+				return c.Update(context.Background(), st)
+			}
+		}
+		return fmt.Errorf("stage %s has no step %q", stage, after)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func rawConfig(t *testing.T, cfg map[string]any) *apiextensionsv1.JSON {
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &apiextensionsv1.JSON{Raw: raw}
 }
