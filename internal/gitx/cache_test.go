@@ -11,13 +11,17 @@ import (
 	"github.com/haul-dev/haul/internal/testservers"
 )
 
-func gitServer(t *testing.T) *testservers.GitServer {
+// seededServer serves repository "r" whose main branch holds v=1.
+func seededServer(t *testing.T) *testservers.GitServer {
 	t.Helper()
 	srv, err := testservers.StartGitServer(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
+	if _, err := srv.SeedRepo("r", map[string]string{"v": "1"}); err != nil {
+		t.Fatal(err)
+	}
 	return srv
 }
 
@@ -44,10 +48,7 @@ func commitFile(t *testing.T, w *gitx.Worktree, name, content string) string {
 }
 
 func TestFetchAsksTheRemoteOnlyWhenItChanged(t *testing.T) {
-	srv := gitServer(t)
-	if _, err := srv.SeedRepo("r", map[string]string{"v": "1"}); err != nil {
-		t.Fatal(err)
-	}
+	srv := seededServer(t)
 	ctx := context.Background()
 	c := gitx.New(t.TempDir())
 	if _, err := c.Fetch(ctx, srv.RepoURL("r"), nil); err != nil {
@@ -90,10 +91,7 @@ func TestFetchAsksTheRemoteOnlyWhenItChanged(t *testing.T) {
 }
 
 func TestOwnPushNeedsNoFetchAndIsCheckedOutNext(t *testing.T) {
-	srv := gitServer(t)
-	if _, err := srv.SeedRepo("r", map[string]string{"v": "1"}); err != nil {
-		t.Fatal(err)
-	}
+	srv := seededServer(t)
 	ctx := context.Background()
 	c := gitx.New(t.TempDir())
 	url := srv.RepoURL("r")
@@ -137,10 +135,7 @@ func TestOwnPushNeedsNoFetchAndIsCheckedOutNext(t *testing.T) {
 }
 
 func TestPushedInProcessUnlessTheRemoteMoved(t *testing.T) {
-	srv := gitServer(t)
-	if _, err := srv.SeedRepo("r", map[string]string{"v": "1"}); err != nil {
-		t.Fatal(err)
-	}
+	srv := seededServer(t)
 	ctx := context.Background()
 	c := gitx.New(t.TempDir())
 	url := srv.RepoURL("r")
@@ -181,10 +176,7 @@ func TestPushedInProcessUnlessTheRemoteMoved(t *testing.T) {
 }
 
 func TestInProcessPushSendsCredentials(t *testing.T) {
-	srv := gitServer(t)
-	if _, err := srv.SeedRepo("r", map[string]string{"v": "1"}); err != nil {
-		t.Fatal(err)
-	}
+	srv := seededServer(t)
 	proxy, err := testservers.AuthProxy(srv.URL, "haul", "s3cret")
 	if err != nil {
 		t.Fatal(err)
