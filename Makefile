@@ -29,7 +29,7 @@ build: $(if $(HAVE_NPM),ui) ## Build bin/haul (with the dashboard when npm is av
 	go build -ldflags "$(LDFLAGS)" -o $(HAUL) ./cmd/haul
 
 .PHONY: controlplane
-controlplane: ## Compile kube-apiserver and etcd from the Go module proxy into the cache (once)
+controlplane: ## Compile kube-apiserver, kube-controller-manager and etcd from the Go module proxy into the cache (once)
 	@hack/controlplane/build.sh >/dev/null
 
 .PHONY: test

@@ -57,7 +57,8 @@ func init() {
 			Use:   "up",
 			Short: "Run Haul locally: control plane, controllers, API and dashboard in one process",
 			Long: `Run everything on this machine: a real kube-apiserver and etcd (state kept in
---data-dir, so a restart keeps every object), Haul's CRDs, all controllers, and the
+--data-dir, so a restart keeps every object) with kube-controller-manager for namespace
+deletion and garbage collection, Haul's CRDs, all controllers, and the
 REST API, dashboard and webhook receivers on --addr. With --kubeconfig, use an
 existing cluster instead of the embedded control plane.`,
 			Args: cobra.NoArgs,
@@ -70,7 +71,7 @@ existing cluster instead of the embedded control plane.`,
 		f := cmd.Flags()
 		f.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "where state, logs, the kubeconfig and the admin token are kept")
 		f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address of the dashboard, REST API and webhooks")
-		f.StringVar(&o.assets, "controlplane-assets", "", "directory holding kube-apiserver and etcd (default $"+controlplane.AssetsEnv+", then the build cache)")
+		f.StringVar(&o.assets, "controlplane-assets", "", "directory holding kube-apiserver, etcd and kube-controller-manager (default $"+controlplane.AssetsEnv+", then the build cache)")
 		f.BoolVar(&o.demo, "demo", false, "also start a local registry and Git server and a demo project")
 		f.StringVar(&o.logLevel, "log-level", "info", "log level: debug|info|error")
 		f.DurationVar(&o.minWarehouseInterval, "min-warehouse-interval", 0, "floor for Warehouse spec.interval (default: the controller's)")
@@ -113,10 +114,13 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 		}
 		kubeconfigPath, apiURL = o.kubeconfig, restCfg.Host
 	} else {
-		fmt.Fprintf(out, "Starting the control plane (etcd, kube-apiserver) in %s ...\n", dataDir)
+		fmt.Fprintf(out, "Starting the control plane (etcd, kube-apiserver, kube-controller-manager) in %s ...\n", dataDir)
 		cp, err = controlplane.Start(ctx, controlplane.Options{DataDir: dataDir, AssetsDir: o.assets})
 		if err != nil {
 			return err
+		}
+		if cp.Warning != "" {
+			fmt.Fprintln(os.Stderr, "warning:", cp.Warning)
 		}
 		defer func() {
 			if err := cp.Stop(); err != nil {

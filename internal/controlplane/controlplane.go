@@ -30,7 +30,8 @@ type Options struct {
 	StartTimeout time.Duration
 }
 
-// ControlPlane is a running etcd and kube-apiserver.
+// ControlPlane is a running etcd and kube-apiserver, and kube-controller-manager when
+// its binary is there.
 type ControlPlane struct {
 	// Config is an admin (system:masters) client configuration.
 	Config *rest.Config
@@ -39,8 +40,11 @@ type ControlPlane struct {
 	// APIServerURL is where the API server listens.
 	APIServerURL string
 
-	etcd, apiserver *exec.Cmd
-	exited          map[*exec.Cmd]chan struct{}
+	// Warning is set when the control plane runs without kube-controller-manager.
+	Warning string
+
+	etcd, apiserver, controllerManager *exec.Cmd
+	exited                             map[*exec.Cmd]chan struct{}
 }
 
 type ports struct {
@@ -144,8 +148,37 @@ func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
 	if err := writeKubeconfig(cp.KubeconfigPath, cp.APIServerURL, certs); err != nil {
 		return nil, err
 	}
+	if err := cp.startControllerManager(assets, logDir); err != nil {
+		return nil, err
+	}
 	ok = true
 	return cp, nil
+}
+
+// controllerManagerControllers are the kube-controller-manager loops a machine without
+// nodes needs: finishing namespace deletion (a deleted Project's namespace would stay
+// Terminating forever, and a Project of the same name could never come back) and
+// garbage collection of owned objects.
+const controllerManagerControllers = "namespace,garbagecollector"
+
+// startControllerManager runs kube-controller-manager in the background; nothing waits
+// for it. Without its binary (a control-plane cache built before it was added) the
+// control plane still starts, with Warning saying what is missing.
+func (cp *ControlPlane) startControllerManager(assets, logDir string) error {
+	bin := filepath.Join(assets, "kube-controller-manager")
+	if fi, err := os.Stat(bin); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		cp.Warning = fmt.Sprintf("kube-controller-manager not found in %s: deleted namespaces stay Terminating and owned objects are not garbage-collected; build it with %s", assets, BuildHint)
+		return nil
+	}
+	var err error
+	cp.controllerManager, err = cp.spawn(bin, filepath.Join(logDir, "kube-controller-manager.log"),
+		"--kubeconfig="+cp.KubeconfigPath,
+		"--controllers="+controllerManagerControllers,
+		"--leader-elect=false",
+		"--secure-port=0",
+		"--use-service-account-credentials=false",
+	)
+	return err
 }
 
 // spawn starts a child that dies with us (Pdeathsig) and logs to logPath.
@@ -196,10 +229,11 @@ func (cp *ControlPlane) waitHTTP(ctx context.Context, cmd *exec.Cmd, url string,
 	}
 }
 
-// Stop terminates the API server, then etcd, waiting for both to exit.
+// Stop terminates kube-controller-manager, the API server, then etcd, waiting for each
+// to exit.
 func (cp *ControlPlane) Stop() error {
 	var errs []error
-	for _, cmd := range []*exec.Cmd{cp.apiserver, cp.etcd} {
+	for _, cmd := range []*exec.Cmd{cp.controllerManager, cp.apiserver, cp.etcd} {
 		if cmd == nil || cmd.Process == nil {
 			continue
 		}
@@ -216,10 +250,10 @@ func (cp *ControlPlane) Stop() error {
 	return errors.Join(errs...)
 }
 
-// PIDs returns the process ids of etcd and kube-apiserver, for tests and diagnostics.
+// PIDs returns the process ids of the control plane's processes, for tests and diagnostics.
 func (cp *ControlPlane) PIDs() []int {
 	var out []int
-	for _, c := range []*exec.Cmd{cp.etcd, cp.apiserver} {
+	for _, c := range []*exec.Cmd{cp.etcd, cp.apiserver, cp.controllerManager} {
 		if c != nil && c.Process != nil {
 			out = append(out, c.Process.Pid)
 		}

@@ -132,4 +132,3 @@ func (e *Env) Impersonate(user string, groups ...string) (client.Client, error) 
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: groups}
 	return client.New(cfg, client.Options{Scheme: e.Scheme})
 }
-

@@ -4,9 +4,9 @@ package up_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -209,4 +212,56 @@ func httpGet(t *testing.T, url string) string {
 		t.Errorf("GET %s: status %d", url, resp.StatusCode)
 	}
 	return string(b)
+}
+
+// TestDeletedProjectCanComeBack deletes a Project with objects in it under haul up: its
+// namespace must really go away (kube-controller-manager finishes namespace deletion),
+// so that a Project of the same name can be created again and becomes Ready.
+func TestDeletedProjectCanComeBack(t *testing.T) {
+	dataDir := t.TempDir()
+	ctx := context.Background()
+	up := startUp(t, dataDir)
+	defer stopUp(t, up)
+	c := clientFor(t, dataDir)
+
+	ready := func(what string) {
+		t.Helper()
+		waitFor(t, 60*time.Second, what, func() bool {
+			p := &haulv1.Project{}
+			return c.Get(ctx, client.ObjectKey{Name: "shop"}, p) == nil &&
+				meta.IsStatusConditionTrue(p.Status.Conditions, haulv1.ConditionReady)
+		})
+	}
+	if err := c.Create(ctx, &haulv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}); err != nil {
+		t.Fatal(err)
+	}
+	ready("Project shop to become Ready")
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "settings"}}
+	if err := c.Create(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, &haulv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "namespace shop to be deleted", func() bool {
+		return apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Name: "shop"}, &corev1.Namespace{}))
+	})
+	if err := c.Create(ctx, &haulv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}); err != nil {
+		t.Fatal(err)
+	}
+	ready("Project shop, created again, to become Ready")
+	if err := c.Get(ctx, client.ObjectKeyFromObject(cm), &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the old namespace's ConfigMap survived its deletion: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
