@@ -2,10 +2,12 @@ package gitx_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/haul-dev/haul/internal/gitx"
 	"github.com/haul-dev/haul/internal/testservers"
@@ -199,5 +201,38 @@ func TestInProcessPushSendsCredentials(t *testing.T) {
 	pushes := srv.Posts()
 	if last := pushes[len(pushes)-1]; !strings.HasPrefix(last.UserAgent, "go-git") {
 		t.Fatalf("pushed by %q, want the in-process push", last.UserAgent)
+	}
+}
+
+// TestStalledRemoteDoesNotHangAFetch: a server that accepts and then goes silent must
+// end the fetch with an error once the no-progress timeout passes (the in-process ref
+// check and the git fallback each give up), never hold the worker.
+func TestStalledRemoteDoesNotHangAFetch(t *testing.T) {
+	defer gitx.SetStallTimeout(2 * time.Second)()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				_, _ = c.Write([]byte("H"))
+				time.Sleep(time.Minute)
+				_ = c.Close()
+			}()
+		}
+	}()
+	start := time.Now()
+	_, err = gitx.New(t.TempDir()).Fetch(context.Background(), "http://"+ln.Addr().String()+"/stall.git", nil)
+	if err == nil {
+		t.Fatal("fetch from a stalled server succeeded")
+	}
+	if el := time.Since(start); el > 15*time.Second {
+		t.Fatalf("a stalled server held the fetch for %s", el)
 	}
 }

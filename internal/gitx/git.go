@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Auth is HTTP basic credentials for a remote.
@@ -54,6 +55,10 @@ func subcommand(args []string) string {
 	return ""
 }
 
+// stallTimeout ends a transfer that makes no progress: git's low-speed limit (under
+// 1,000 bytes/s for this long) and the deadline of the in-process ref check and push.
+var stallTimeout = 30 * time.Second
+
 // gitEnv builds the environment for git: no prompts, no system/global config, bounded
 // slow transfers, and credentials passed as a header through the environment so they
 // never show in argv or in the repository config.
@@ -68,7 +73,7 @@ func gitEnv(auth *Auth, id *Identity) []string {
 	}
 	cfg := [][2]string{
 		{"http.lowSpeedLimit", "1000"},
-		{"http.lowSpeedTime", "30"},
+		{"http.lowSpeedTime", strconv.Itoa(int(stallTimeout.Seconds()))},
 		{"protocol.file.allow", "always"},
 		{"core.hooksPath", "/dev/null"},
 		{"gc.auto", "0"},

@@ -61,6 +61,8 @@ func (w *Worktree) pushDirect(ctx context.Context, branch, head string) bool {
 		hashes = append(hashes, plumbing.NewHash(h))
 	}
 
+	ctx, cancel := context.WithTimeout(ctx, stallTimeout)
+	defer cancel()
 	ep, err := transport.NewEndpoint(w.URL)
 	if err != nil {
 		return false

@@ -43,6 +43,8 @@ func (r *cachedRepo) remoteMatches(ctx context.Context, url string, auth *Auth) 
 	if auth != nil && (auth.Username != "" || auth.Password != "") {
 		opts.Auth = &http.BasicAuth{Username: auth.Username, Password: auth.Password}
 	}
+	ctx, cancel := context.WithTimeout(ctx, stallTimeout)
+	defer cancel()
 	refs, err := remote.ListContext(ctx, opts)
 	if err != nil {
 		return false
