@@ -23,7 +23,8 @@ type Options struct {
 	// ExternalURL is how users reach the Haul server; webhook receiver URLs published in
 	// ProjectConfig status are built from it (only paths are published when empty).
 	ExternalURL string
-	// SharedCredentialsNamespace holds credentials every project may use for discovery.
+	// SharedCredentialsNamespace holds credentials every project may use, for discovery
+	// and in promotion steps (never readable through expressions).
 	SharedCredentialsNamespace string
 }
 

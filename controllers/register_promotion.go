@@ -8,6 +8,8 @@ import (
 
 func init() {
 	setupFuncs = append(setupFuncs, func(mgr ctrl.Manager, o Options) error {
-		return promotion.SetupWithManager(mgr, promotion.Options{WorkDir: o.WorkDir})
+		return promotion.SetupWithManager(mgr, promotion.Options{
+			WorkDir: o.WorkDir, SharedCredentialsNamespace: o.SharedCredentialsNamespace,
+		})
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/credentials"
 	"github.com/haul-dev/haul/internal/gitx"
 	"github.com/haul-dev/haul/promotion"
 	_ "github.com/haul-dev/haul/promotion/steps" // built-in steps
@@ -34,6 +35,8 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// DenyPrivateHTTP makes the http step refuse RFC 1918 and loopback addresses.
 	DenyPrivateHTTP bool
+	// SharedCredentialsNamespace is searched for credentials after the project namespace.
+	SharedCredentialsNamespace string
 }
 
 // Reconciler runs Promotions.
@@ -45,6 +48,9 @@ type Reconciler struct {
 	Engine    *promotion.Engine
 	WorkDir   string
 	Now       func() time.Time
+	// Credentials finds repository credentials (read uncached, so Haul never needs a
+	// cluster-wide watch on Secrets).
+	Credentials *credentials.Store
 }
 
 // SetupWithManager registers the controller.
@@ -69,6 +75,9 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Recorder:  mgr.GetEventRecorderFor("promotion-controller"),
 		WorkDir:   opts.WorkDir,
 		Now:       time.Now,
+		Credentials: &credentials.Store{
+			Reader: mgr.GetAPIReader(), SharedNamespace: opts.SharedCredentialsNamespace,
+		},
 	}
 	policy := promotion.AddressPolicy{DenyPrivate: opts.DenyPrivateHTTP}
 	r.Engine = &promotion.Engine{Services: &promotion.Services{

@@ -7,14 +7,18 @@ import (
 )
 
 // credentials finds git (or other) credentials for repoURL in the project namespace of
-// the running Promotion, with the same matching rules as discovery (exact beats regex).
-// Secrets are read uncached, so Haul never needs a cluster-wide watch on them.
+// the running Promotion, then in the shared namespace, with the same matching rules as
+// discovery (exact beats regex).
 func (r *Reconciler) credentials(ctx context.Context, credType, repoURL string) (string, string, bool, error) {
 	ns := projectFromContext(ctx)
 	if ns == "" {
 		return "", "", false, nil
 	}
-	c, err := credentials.Lookup(ctx, r.APIReader, ns, credType, repoURL)
+	store := r.Credentials
+	if store == nil {
+		store = &credentials.Store{Reader: r.APIReader}
+	}
+	c, err := store.Lookup(ctx, ns, credType, repoURL)
 	if err != nil || c == nil {
 		return "", "", false, err
 	}

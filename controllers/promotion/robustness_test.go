@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/controllers/promotion"
 	"github.com/haul-dev/haul/internal/testservers"
 )
 
@@ -154,5 +155,46 @@ func TestCredentialsAndSecretExpressions(t *testing.T) {
 	p := waitTerminal(t, ns, name, 60*time.Second)
 	if p.Status.Phase != haulv1.PromotionErrored || !strings.Contains(p.Status.Message, "generic") || strings.Contains(p.Status.Message, "nope") {
 		t.Fatalf("reading an unlabelled Secret: %s: %s", p.Status.Phase, p.Status.Message)
+	}
+}
+
+// TestSharedCredentialsNamespace: git credentials in the shared namespace serve every
+// project's clone and push, but secret() in an expression never reads that namespace.
+func TestSharedCredentialsNamespace(t *testing.T) {
+	ns := env.Namespace(t, "promo-shared")
+	shared := env.Namespace(t, "haul-shared-creds")
+	srv, _ := seedGitops(t, "s")
+	proxy, err := testservers.AuthProxy(srv.URL, "haul", "sh4red-pass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	repo := proxy.URL + "/gitops.git"
+	startControllerWith(t, promotion.Options{WorkDir: t.TempDir(), SharedCredentialsNamespace: shared})
+	ctx := context.Background()
+	for _, s := range []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: shared, Name: "git", Labels: map[string]string{haulv1.LabelCredType: "git"}},
+			StringData: map[string]string{"repoURL": repo, "username": "haul", "password": "sh4red-pass"}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: shared, Name: "generic", Labels: map[string]string{haulv1.LabelCredType: "generic"}},
+			StringData: map[string]string{"token": "shared-token"}},
+	} {
+		if err := env.Client.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	makeStage(t, ns, "s", stageSteps(repo, "s"))
+	makeFreight(t, ns, "dddddddddddd1", "8.0.0")
+	name := promote(t, ns, "s", "dddddddddddd1")
+	if p := waitTerminal(t, ns, name, 60*time.Second); p.Status.Phase != haulv1.PromotionSucceeded {
+		t.Fatalf("with shared git credentials: %s: %s", p.Status.Phase, p.Status.Message)
+	}
+	if got, _ := srv.Show("gitops", "stage/s", "stages/s/kustomization.yaml"); !strings.Contains(got, "newTag: 8.0.0") {
+		t.Fatalf("stage/s was not pushed:\n%s", got)
+	}
+	makeStage(t, ns, "e", []haulv1.PromotionStep{rawStep("compose-output", "secret", map[string]any{"token": "${{ secret('generic').token }}"})})
+	name = promote(t, ns, "e", "dddddddddddd1")
+	p := waitTerminal(t, ns, name, 60*time.Second)
+	if p.Status.Phase != haulv1.PromotionErrored || strings.Contains(p.Status.Message, "shared-token") {
+		t.Fatalf("secret() read the shared namespace: %s: %s", p.Status.Phase, p.Status.Message)
 	}
 }

@@ -36,6 +36,12 @@ func TestMain(m *testing.M) {
 // startController runs the Promotion controller until the returned stop is called.
 func startController(t testing.TB, workDir string) (stop func()) {
 	t.Helper()
+	return startControllerWith(t, promotion.Options{WorkDir: workDir})
+}
+
+// startControllerWith is startController with options (the test concurrency is set).
+func startControllerWith(t testing.TB, opts promotion.Options) (stop func()) {
+	t.Helper()
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:     env.Scheme,
 		Metrics:    metricsserver.Options{BindAddress: "0"},
@@ -44,7 +50,8 @@ func startController(t testing.TB, workDir string) (stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := promotion.SetupWithManager(mgr, promotion.Options{WorkDir: workDir, MaxConcurrentReconciles: concurrency}); err != nil {
+	opts.MaxConcurrentReconciles = concurrency
+	if err := promotion.SetupWithManager(mgr, opts); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

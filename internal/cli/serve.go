@@ -23,6 +23,9 @@ import (
 
 // serverConfig loads the cluster configuration for in-cluster commands: --kubeconfig,
 // $KUBECONFIG, ~/.kube/config, then the pod's service account.
+// sharedCredsHelp describes --shared-credentials-namespace (haul up and haul controller).
+const sharedCredsHelp = "namespace whose credential Secrets every project may use for discovery and promotion steps (never readable through expressions)"
+
 func serverConfig(g *GlobalOptions) (*rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = g.Kubeconfig
@@ -130,7 +133,7 @@ func init() {
 		f.StringVar(&accessRole, "project-access-role", "", "ClusterRole to bind in every project namespace (secrets access for Haul itself)")
 		f.StringSliceVar(&accessSubjects, "project-access-subject", nil, "service account NAMESPACE:NAME bound to --project-access-role (repeatable)")
 		f.StringVar(&externalURL, "external-url", "", "URL of the Haul server, used to publish webhook receiver URLs")
-		f.StringVar(&sharedCredsNamespace, "shared-credentials-namespace", "", "namespace whose credential Secrets every project may use for discovery")
+		f.StringVar(&sharedCredsNamespace, "shared-credentials-namespace", "", sharedCredsHelp)
 		f.BoolVar(&installCRDs, "install-crds", false, "install or upgrade the CRDs at start (the Helm chart installs them itself)")
 		f.BoolVar(&devLogs, "dev-logs", false, "human-readable logs instead of JSON")
 		f.StringVar(&logLevel, "log-level", "info", "log level: debug|info|error")

@@ -37,6 +37,7 @@ type upOptions struct {
 	demo                 bool
 	logLevel             string
 	minWarehouseInterval time.Duration
+	sharedCredsNamespace string
 }
 
 func defaultDataDir() string {
@@ -75,6 +76,7 @@ existing cluster instead of the embedded control plane.`,
 		f.BoolVar(&o.demo, "demo", false, "also start a local registry and Git server and a demo project")
 		f.StringVar(&o.logLevel, "log-level", "info", "log level: debug|info|error")
 		f.DurationVar(&o.minWarehouseInterval, "min-warehouse-interval", 0, "floor for Warehouse spec.interval (default: the controller's)")
+		f.StringVar(&o.sharedCredsNamespace, "shared-credentials-namespace", "", sharedCredsHelp)
 		return cmd
 	})
 }
@@ -145,9 +147,10 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 		AdminToken:  token,
 		ExternalURL: baseURL,
 		ControllerOptions: controllers.Options{
-			MinWarehouseInterval: o.minWarehouseInterval,
-			WorkDir:              filepath.Join(dataDir, "work"),
-			ExternalURL:          baseURL,
+			MinWarehouseInterval:       o.minWarehouseInterval,
+			SharedCredentialsNamespace: o.sharedCredsNamespace,
+			WorkDir:                    filepath.Join(dataDir, "work"),
+			ExternalURL:                baseURL,
 		},
 		Logger: logger,
 		Ready:  func() { close(ready) },

@@ -53,28 +53,6 @@ type Store struct {
 	regexes sync.Map // pattern → *regexp.Regexp or error
 }
 
-// Lookup finds credentials of credType for repoURL in namespace (no shared namespace).
-// It returns nil, nil when none match.
-func Lookup(ctx context.Context, r client.Reader, namespace string, credType Type, repoURL string) (*Credentials, error) {
-	return defaultStore(r).Lookup(ctx, namespace, credType, repoURL)
-}
-
-var (
-	storesMu sync.Mutex
-	stores   = map[client.Reader]*Store{}
-)
-
-func defaultStore(r client.Reader) *Store {
-	storesMu.Lock()
-	defer storesMu.Unlock()
-	s, ok := stores[r]
-	if !ok {
-		s = &Store{Reader: r}
-		stores[r] = s
-	}
-	return s
-}
-
 // Lookup finds credentials of credType for repoURL, first in namespace, then in the
 // shared namespace. Within a namespace an exact repoURL match wins over a regex match;
 // among several of the same kind the Secret whose name sorts first wins, so the answer

@@ -70,8 +70,8 @@ func TestLookup(t *testing.T) {
 			}
 		})
 	}
-	t.Run("package Lookup has no shared namespace", func(t *testing.T) {
-		c, err := Lookup(context.Background(), env.Client, ns, Git, "https://shared.example.com/x")
+	t.Run("a store without a shared namespace does not look there", func(t *testing.T) {
+		c, err := (&Store{Reader: env.Client}).Lookup(context.Background(), ns, Git, "https://shared.example.com/x")
 		if err != nil || c != nil {
 			t.Fatalf("got %v, %v", c, err)
 		}

@@ -191,6 +191,45 @@ func TestChartRBACIsLeastPrivilege(t *testing.T) {
 	}
 }
 
+// TestChartSharedCredentialsNamespace: naming a shared credentials namespace passes it to
+// the controller and lets the controller (only) read Secrets there, and nowhere else.
+func TestChartSharedCredentialsNamespace(t *testing.T) {
+	var args string
+	var role, binding *unstructured.Unstructured
+	for _, u := range render(t, "testdata/full-values.yaml") {
+		switch {
+		case u.GetKind() == "Deployment" && strings.HasSuffix(u.GetName(), "-controller"):
+			containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+			for _, a := range containers[0].(map[string]any)["args"].([]any) {
+				args += a.(string) + " "
+			}
+		case u.GetKind() == "Role" && strings.HasSuffix(u.GetName(), "-shared-credentials"):
+			role = u
+		case u.GetKind() == "RoleBinding" && strings.HasSuffix(u.GetName(), "-shared-credentials"):
+			binding = u
+		}
+	}
+	if !strings.Contains(args, "--shared-credentials-namespace=haul-system") {
+		t.Errorf("controller args %q lack the shared credentials namespace", args)
+	}
+	if role == nil || binding == nil || role.GetNamespace() != "haul-system" || binding.GetNamespace() != "haul-system" {
+		t.Fatalf("want a Role and RoleBinding in haul-system, got %v %v", role, binding)
+	}
+	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+	if len(rules) != 1 || !contains(rules[0].(map[string]any)["resources"], "secrets") || contains(rules[0].(map[string]any)["verbs"], "watch") {
+		t.Errorf("shared credentials Role grants %v, want get/list on secrets only", rules)
+	}
+	subjects, _, _ := unstructured.NestedSlice(binding.Object, "subjects")
+	if len(subjects) != 1 || !strings.HasSuffix(subjects[0].(map[string]any)["name"].(string), "-controller") {
+		t.Errorf("shared credentials bound to %v, want the controller's service account only", subjects)
+	}
+	for _, u := range render(t, "") {
+		if strings.HasSuffix(u.GetName(), "-shared-credentials") {
+			t.Errorf("default values render %s %s", u.GetKind(), u.GetName())
+		}
+	}
+}
+
 func contains(list any, s string) bool {
 	l, _ := list.([]any)
 	for _, x := range l {
