@@ -25,6 +25,9 @@ type Engine struct {
 	Services *Services
 	// Evaluator defaults to a shared one.
 	Evaluator *Evaluator
+	// StepDone, when set, is told how each step run went and how long it took (for
+	// metrics); status is the step's status after the run.
+	StepDone func(uses string, status haulv1.StepStatus, took time.Duration)
 }
 
 // Request is one invocation of the engine for one Promotion (or verification run).
@@ -163,7 +166,14 @@ func (e *Engine) Run(ctx context.Context, req Request) (Result, State) {
 		if meta.StartedAt == nil {
 			meta.StartedAt = ptr(now())
 		}
+		started := time.Now()
 		res, runErr := e.runStep(ctx, &req, &st, i, env)
+		took := time.Since(started)
+		stepDone := func() {
+			if e.StepDone != nil {
+				e.StepDone(step.Uses, meta.Status, took)
+			}
+		}
 		threshold := int32(1)
 		if step.Retry != nil && step.Retry.ErrorThreshold > 0 {
 			threshold = step.Retry.ErrorThreshold
@@ -179,6 +189,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (Result, State) {
 			}
 			meta.Status = StatusRunning
 			meta.Message = fmt.Sprintf("error %d of %d allowed, will retry: %s", meta.ErrorCount, threshold, msg)
+			stepDone()
 			if err := persist(); err != nil {
 				return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
 			}
@@ -195,6 +206,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (Result, State) {
 			if res.Output != nil {
 				st.Outputs[meta.Alias] = res.Output
 			}
+			stepDone()
 			if err := persist(); err != nil {
 				return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
 			}
@@ -218,6 +230,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (Result, State) {
 			e.finishStep(meta, status, res.Message, now())
 			st.CurrentStep++
 		}
+		stepDone()
 		if err := persist(); err != nil {
 			return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
 		}

@@ -169,3 +169,38 @@ func toLower(s string) string {
 	}
 	return string(b)
 }
+
+// TestStepDoneReportsEveryRun: the StepDone hook (metrics) hears of each step run with
+// its kind and the status the run left it in, and not of skipped steps.
+func TestStepDoneReportsEveryRun(t *testing.T) {
+	type call struct {
+		uses   string
+		status haulv1.StepStatus
+	}
+	var calls []call
+	e := &promotion.Engine{StepDone: func(uses string, status haulv1.StepStatus, took time.Duration) {
+		if took < 0 {
+			t.Errorf("negative duration for %s", uses)
+		}
+		calls = append(calls, call{uses, status})
+	}}
+	steps := []haulv1.PromotionStep{
+		{Uses: "compose-output", As: "a"},
+		{Uses: "test-terminal", As: "b", ContinueOnError: true},
+		{Uses: "compose-output", As: "c", If: "false"},
+		{Uses: "test-running", As: "d"},
+	}
+	res, _ := e.Run(context.Background(), promotion.Request{Steps: steps, WorkDir: t.TempDir()})
+	if res.Phase != haulv1.PromotionRunning {
+		t.Fatalf("phase %s, want Running at step d", res.Phase)
+	}
+	want := []call{{"compose-output", promotion.StatusSucceeded}, {"test-terminal", promotion.StatusErrored}, {"test-running", promotion.StatusRunning}}
+	if len(calls) != len(want) {
+		t.Fatalf("StepDone calls %v, want %v", calls, want)
+	}
+	for i := range want {
+		if calls[i] != want[i] {
+			t.Errorf("call %d = %v, want %v", i, calls[i], want[i])
+		}
+	}
+}

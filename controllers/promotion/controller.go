@@ -19,6 +19,7 @@ import (
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/credentials"
 	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/internal/metrics"
 	"github.com/haul-dev/haul/promotion"
 	_ "github.com/haul-dev/haul/promotion/steps" // built-in steps
 )
@@ -87,7 +88,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		HTTPClient:  policy.Client,
 		Git:         gitx.New(filepath.Join(opts.WorkDir, "git-cache")),
 		Logger:      mgr.GetLogger().WithName("promotion-engine"),
-	}}
+	}, StepDone: metrics.ObserveStep}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &haulv1.Promotion{}, indexStage,
 		func(o client.Object) []string { return []string{o.(*haulv1.Promotion).Spec.Stage} }); err != nil {
 		return err

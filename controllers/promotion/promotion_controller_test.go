@@ -6,10 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/controllers/promotion"
+	"github.com/haul-dev/haul/internal/metrics"
 	"github.com/haul-dev/haul/internal/testservers"
 )
 
@@ -42,6 +45,11 @@ func TestPromotionEndToEnd(t *testing.T) {
 	}
 	if len(p.Status.Steps) != 6 || len(p.Status.StepExecutionMetadata) != 6 || p.Status.Freight.Name != "aaaaaaaaaaaa1" {
 		t.Fatalf("status lacks the snapshot: %+v", p.Status)
+	}
+	for _, uses := range []string{"git-clone", "kustomize-set-image", "git-push"} {
+		if n := stepRuns(t, uses, haulv1.StepSucceeded); n == 0 {
+			t.Errorf("haul_promotion_step_duration_seconds has no Succeeded run of %s", uses)
+		}
 	}
 	diff, _ := testservers.Git(srv.Root+"/gitops.git", "diff", "--name-only", "main", "stage/test")
 	if diff != "stages/test/kustomization.yaml" {
@@ -170,4 +178,14 @@ func TestRestartMidPromotionFinishesWithOneCommit(t *testing.T) {
 	if out != "1" {
 		t.Fatalf("stage/r has %s commits on top of main, want 1", out)
 	}
+}
+
+// stepRuns reads how many runs of a step kind with that outcome the step histogram holds.
+func stepRuns(t *testing.T, uses string, status haulv1.StepStatus) uint64 {
+	t.Helper()
+	m := &dto.Metric{}
+	if err := metrics.StepDuration.WithLabelValues(uses, string(status)).(prometheus.Metric).Write(m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetHistogram().GetSampleCount()
 }

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/metrics"
 	"github.com/haul-dev/haul/promotion"
 )
 
@@ -40,6 +41,7 @@ func newStepVerifier(r *Reconciler) Verifier {
 	return &promotion.Engine{
 		Registry: verificationRegistry(promotion.DefaultRegistry),
 		Services: &promotion.Services{Dynamic: r.Dynamic, Kube: r.Kube, Now: r.now, Logger: ctrl.Log.WithName("verification")},
+		StepDone: metrics.ObserveStep,
 	}
 }
 

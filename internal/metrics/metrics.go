@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"context"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -48,11 +49,25 @@ var (
 		Help:    "Duration of Promotions from start to a terminal phase, by phase.",
 		Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
 	}, []string{"phase"})
+
+	// StepDuration is how long one run of a promotion or verification step took, so the
+	// slow step of a template is visible (a step that reports Running is one run per poll).
+	StepDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "haul_promotion_step_duration_seconds",
+		Help:    "Duration of one run of a promotion or verification step, by step kind and outcome (Succeeded, Running, Failed, Errored, Aborted).",
+		Buckets: prometheus.ExponentialBuckets(0.002, 2.5, 12),
+	}, []string{"step", "status"})
 )
+
+// ObserveStep records one step run in haul_promotion_step_duration_seconds; it fits
+// promotion.Engine.StepDone.
+func ObserveStep(uses string, status haulv1.StepStatus, took time.Duration) {
+	StepDuration.WithLabelValues(uses, string(status)).Observe(took.Seconds())
+}
 
 // Register adds every Haul metric to reg.
 func Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{DiscoveryDuration, RegistryRequests, RateLimitWait, PromotionsFinished, PromotionDuration} {
+	for _, c := range []prometheus.Collector{DiscoveryDuration, RegistryRequests, RateLimitWait, PromotionsFinished, PromotionDuration, StepDuration} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
