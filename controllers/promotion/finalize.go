@@ -21,46 +21,60 @@ import (
 // maxFreightHistory is how many FreightCollections a Stage keeps.
 const maxFreightHistory = 10
 
-// finalize runs once a Promotion is terminal: it removes the work dir, records a
-// successful Promotion's Freight and releases the Stage. Every part is idempotent, so a
-// crash in between is repaired by the next reconcile.
+// finalize runs once a Promotion is terminal: it removes the work dir, releases the
+// Stage (recording a successful Promotion's Freight in its history), then marks where
+// the Freight now is. The Stage comes first because the next Promotion waits for it;
+// the Freight marks are repaired by any later finalize of the Stage's newest
+// Promotion, so a crash in between loses nothing. Every part is idempotent.
 func (r *Reconciler) finalize(ctx context.Context, p *haulv1.Promotion) error {
 	r.removeWorkDir(p)
 	stage := &haulv1.Stage{}
 	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Stage}, stage); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	if cur := stage.Status.CurrentPromotion; cur == nil || cur.Name != p.Name {
-		return nil // never held the lock, or already released
-	}
-	if p.Status.Phase == haulv1.PromotionSucceeded && p.Status.Freight != nil {
-		if err := r.recordFreight(ctx, p, stage); err != nil {
-			return err
-		}
-	}
-	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
-		s := &haulv1.Stage{}
-		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(stage), s); err != nil {
-			return err
-		}
-		if cur := s.Status.CurrentPromotion; cur == nil || cur.Name != p.Name {
+	released := false
+	if cur := stage.Status.CurrentPromotion; cur != nil && cur.Name == p.Name {
+		fresh := false
+		err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+			if fresh {
+				if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(stage), stage); err != nil {
+					return err
+				}
+				if cur := stage.Status.CurrentPromotion; cur == nil || cur.Name != p.Name {
+					return nil
+				}
+			}
+			fresh = true
+			s := stage.DeepCopy()
+			ref := &haulv1.PromotionReference{Name: p.Name, Freight: p.Spec.Freight, Phase: p.Status.Phase, FinishedAt: p.Status.FinishedAt}
+			if p.Status.Freight != nil {
+				ref.FreightAlias = p.Status.Freight.Alias
+			}
+			s.Status.LastPromotion = ref
+			s.Status.CurrentPromotion = nil
+			if p.Status.Phase == haulv1.PromotionSucceeded && p.Status.Freight != nil {
+				s.Status.FreightHistory = recordHistory(s.Status.FreightHistory, p, metav1.Time{Time: r.now()})
+			}
+			if err := r.Status().Update(ctx, s); err != nil {
+				return err
+			}
+			*stage = *s
+			released = true
 			return nil
+		})
+		if err != nil {
+			return client.IgnoreNotFound(err)
 		}
-		ref := &haulv1.PromotionReference{Name: p.Name, Freight: p.Spec.Freight, Phase: p.Status.Phase, FinishedAt: p.Status.FinishedAt}
-		if p.Status.Freight != nil {
-			ref.FreightAlias = p.Status.Freight.Alias
-		}
-		s.Status.LastPromotion = ref
-		s.Status.CurrentPromotion = nil
-		if p.Status.Phase == haulv1.PromotionSucceeded && p.Status.Freight != nil {
-			s.Status.FreightHistory = recordHistory(s.Status.FreightHistory, p, metav1.Time{Time: r.now()})
-		}
-		return r.Status().Update(ctx, s)
-	})
-	if err != nil {
-		return client.IgnoreNotFound(err)
 	}
-	r.event(p)
+	if p.Status.Phase == haulv1.PromotionSucceeded && p.Status.Freight != nil &&
+		len(stage.Status.FreightHistory) > 0 && stage.Status.FreightHistory[0].Promotion == p.Name {
+		if err := r.recordFreight(ctx, p, stage, released); err != nil {
+			return err
+		}
+	}
+	if released {
+		r.event(p)
+	}
 	return nil
 }
 
@@ -98,12 +112,15 @@ func originKey(o haulv1.FreightOrigin) string {
 	return kind + "/" + o.Name
 }
 
-// recordFreight sets Freight.status.currentlyIn[stage] and removes the Stage from the
-// Freight it replaces (the current one of the same origin).
-func (r *Reconciler) recordFreight(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage) error {
+// recordFreight sets Freight.status.currentlyIn[stage] for p's Freight, the newest in
+// the Stage's history, and removes the Stage from the Freight of the same origin it
+// replaced. Right after the release (always) it writes both; a later finalize of the
+// same Promotion (a reconcile after a crash, a restart) writes only what the cache
+// shows missing, so an already recorded Promotion costs no API writes.
+func (r *Reconciler) recordFreight(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage, always bool) error {
 	name := p.Status.Freight.Name
-	if len(stage.Status.FreightHistory) > 0 && stage.Status.FreightHistory[0].Promotion != p.Name {
-		if prev, ok := stage.Status.FreightHistory[0].Items[originKey(p.Status.Freight.Origin)]; ok && prev.Name != name {
+	if h := stage.Status.FreightHistory; len(h) > 1 {
+		if prev, ok := h[1].Items[originKey(p.Status.Freight.Origin)]; ok && prev.Name != name && (always || r.cachedIn(ctx, p.Namespace, prev.Name, stage.Name)) {
 			patch, _ := json.Marshal(map[string]any{"status": map[string]any{"currentlyIn": map[string]any{stage.Name: nil}}})
 			err := r.Status().Patch(ctx, &haulv1.Freight{ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: prev.Name}},
 				client.RawPatch(types.MergePatchType, patch))
@@ -111,6 +128,9 @@ func (r *Reconciler) recordFreight(ctx context.Context, p *haulv1.Promotion, sta
 				return err
 			}
 		}
+	}
+	if !always && r.cachedIn(ctx, p.Namespace, name, stage.Name) {
+		return nil
 	}
 	since := metav1.Time{Time: r.now()}
 	if p.Status.FinishedAt != nil {
@@ -122,6 +142,17 @@ func (r *Reconciler) recordFreight(ctx context.Context, p *haulv1.Promotion, sta
 	err := r.Status().Patch(ctx, &haulv1.Freight{ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: name}},
 		client.RawPatch(types.MergePatchType, patch))
 	return client.IgnoreNotFound(err)
+}
+
+// cachedIn says whether the cached Freight records being in the Stage (false when the
+// cache does not have it).
+func (r *Reconciler) cachedIn(ctx context.Context, ns, freight, stage string) bool {
+	f := &haulv1.Freight{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: freight}, f); err != nil {
+		return false
+	}
+	_, ok := f.Status.CurrentlyIn[stage]
+	return ok
 }
 
 // event records the terminal phase on the Promotion (reasons equal condition reasons)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
@@ -97,6 +99,22 @@ func TestPromotionEndToEnd(t *testing.T) {
 		_ = env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "aaaaaaaaaaaa1"}, f)
 		_, ok := f.Status.CurrentlyIn["test"]
 		return !ok
+	})
+
+	// The Stage is released before the Freight is marked; a crash in between leaves the
+	// mark missing, and the next reconcile of the (terminal) Promotion repairs it.
+	patch := client.RawPatch(types.MergePatchType, []byte(`{"status":{"currentlyIn":{"test":null}}}`))
+	if err := env.Client.Status().Patch(ctx, &haulv1.Freight{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bbbbbbbbbbbb2"}}, patch); err != nil {
+		t.Fatal(err)
+	}
+	touch := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"example.com/touched":"1"}}}`))
+	if err := env.Client.Patch(ctx, &haulv1.Promotion{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: third}}, touch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the missing Freight mark to be repaired", func() bool {
+		_ = env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "bbbbbbbbbbbb2"}, f)
+		_, ok := f.Status.CurrentlyIn["test"]
+		return ok
 	})
 }
 

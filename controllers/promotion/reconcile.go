@@ -68,14 +68,18 @@ func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, 
 		return ctrl.Result{RequeueAfter: after}, nil
 	}
 	if cur := stage.Status.CurrentPromotion; cur != nil && cur.Name != p.Name {
-		held, err := r.lockHeld(ctx, p.Namespace, cur.Name)
-		if err != nil {
+		holder, err := r.lockHolder(ctx, p.Namespace, cur.Name)
+		switch {
+		case err != nil:
 			return ctrl.Result{}, err
-		}
-		if held {
+		case holder == holderFinishing:
+			// Its worker is recording the result and releases the Stage in a moment;
+			// the Stage's update wakes this Promotion (the requeue is a fallback).
+			return ctrl.Result{RequeueAfter: lockRecheck}, nil
+		case holder == holderRunning:
 			return wait(fmt.Sprintf("waiting for Promotion %s to finish", cur.Name), waitRequeue)
 		}
-		// The holder finished (and was just finalized) or is gone: look again.
+		// The holder is gone: look again.
 		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(stage), stage); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -93,31 +97,48 @@ func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, 
 	}
 	if err := r.takeLock(ctx, stage, p); err != nil {
 		if apierrors.IsConflict(err) {
-			return ctrl.Result{RequeueAfter: time.Second}, nil
+			// Someone else wrote the Stage in between (often its own controller): try
+			// again at once with a fresh read.
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
 		}
 		return ctrl.Result{}, err
 	}
 	return r.start(ctx, p, stage)
 }
 
-// lockHeld says whether the named Promotion still holds its Stage.
-func (r *Reconciler) lockHeld(ctx context.Context, ns, name string) (bool, error) {
+// lockHolderState is what became of the Promotion named as a Stage's lock holder.
+type lockHolderState int
+
+const (
+	holderGone      lockHolderState = iota // deleted: the lock may be taken over
+	holderRunning                          // still running: wait for it
+	holderFinishing                        // terminal: its worker releases the lock next
+)
+
+const (
+	// lockRecheck is the fallback wait for a finishing holder; the Stage's update
+	// normally wakes the waiting Promotion first.
+	lockRecheck = time.Second
+	// conflictRetry is how soon a lost race for the Stage is retried.
+	conflictRetry = 20 * time.Millisecond
+)
+
+// lockHolder says what the named holder of a Stage's lock is doing. A terminal holder
+// is left to its own worker, which records its result and releases the lock (after a
+// crash, the restarted controller finalizes every terminal Promotion it lists);
+// finalizing it here as well only doubled the writes of back-to-back Promotions.
+func (r *Reconciler) lockHolder(ctx context.Context, ns, name string) (lockHolderState, error) {
 	other := &haulv1.Promotion{}
 	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, other); err != nil {
 		if apierrors.IsNotFound(err) {
-			return false, nil
+			return holderGone, nil
 		}
-		return true, err
+		return holderRunning, err
 	}
-	// A terminal holder holds the lock until it has recorded its result; do that for it
-	// (finalize is idempotent), after which the lock is free.
 	if other.Status.Phase.IsTerminal() {
-		if err := r.finalize(ctx, other); err != nil {
-			return true, err
-		}
-		return false, nil
+		return holderFinishing, nil
 	}
-	return true, nil
+	return holderRunning, nil
 }
 
 // firstInLine says whether p is the oldest unfinished Promotion of its Stage (creation
@@ -172,15 +193,24 @@ func (r *Reconciler) run(ctx context.Context, p *haulv1.Promotion, stage *haulv1
 	}
 	if cur := stage.Status.CurrentPromotion; cur == nil || cur.Name != p.Name {
 		if cur != nil {
-			if held, err := r.lockHeld(ctx, p.Namespace, cur.Name); err != nil || held {
-				return ctrl.Result{RequeueAfter: waitRequeue}, err
+			holder, err := r.lockHolder(ctx, p.Namespace, cur.Name)
+			switch {
+			case err != nil:
+				return ctrl.Result{}, err
+			case holder == holderFinishing:
+				return ctrl.Result{RequeueAfter: lockRecheck}, nil
+			case holder == holderRunning:
+				return ctrl.Result{RequeueAfter: waitRequeue}, nil
 			}
 			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(stage), stage); err != nil {
 				return ctrl.Result{}, err
 			}
 		}
 		if err := r.takeLock(ctx, stage, p); err != nil {
-			return ctrl.Result{RequeueAfter: time.Second}, client.IgnoreNotFound(err)
+			if apierrors.IsConflict(err) {
+				return ctrl.Result{RequeueAfter: conflictRetry}, nil
+			}
+			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
 	state, err := promotion.StateFromStatus(&p.Status)
