@@ -145,13 +145,21 @@ func TestPushedInProcessUnlessTheRemoteMoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Two local commits: still a fast-forward, and both arrive.
 	commitFile(t, w, "a", "ours\n")
+	two := commitFile(t, w, "c", "also ours\n")
 	if _, err := w.Push(ctx, "main", gitx.PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	pushes := srv.Posts()
 	if last := pushes[len(pushes)-1]; last.Service != "git-receive-pack" || !strings.HasPrefix(last.UserAgent, "go-git") {
 		t.Fatalf("a plain fast-forward was pushed by %q, want the in-process push", last.UserAgent)
+	}
+	if got, _ := srv.RevParse("r", "main"); got != two {
+		t.Fatalf("remote main = %s, want %s", got, two)
+	}
+	if got, _ := srv.Show("r", "main~1", "a"); got != "ours" {
+		t.Fatalf("the first of two commits did not arrive: a = %q", got)
 	}
 	// Another writer moves main; our next commit is not a fast-forward any more and
 	// must be rebased, not overwrite theirs.
@@ -174,6 +182,9 @@ func TestPushedInProcessUnlessTheRemoteMoved(t *testing.T) {
 		if got, _ := srv.Show("r", "main", file); got != strings.TrimSpace(want) {
 			t.Errorf("remote %s = %q, want %q", file, got, want)
 		}
+	}
+	if out, err := testservers.Git(filepath.Join(srv.Root, "r.git"), "fsck", "--connectivity-only"); err != nil {
+		t.Fatalf("remote repository is broken: %v %s", err, out)
 	}
 }
 

@@ -25,9 +25,10 @@ import (
 //
 // It reports false whenever it cannot be sure, and Push then runs `git push`, which
 // also handles every outcome of a failed attempt (the ref moved or not): a non-HTTP
-// remote, packs in the work tree, a remote tip that is not head's parent (not a plain
-// fast-forward), or any error or refusal from the remote. The remote's connectivity
-// check refuses a pack that would leave an object missing.
+// remote, packs in the work tree, a remote tip outside the commits this work tree made
+// and their parents (not a plain fast-forward), or any error or refusal from the
+// remote. The remote's connectivity check refuses a pack that would leave an object
+// missing.
 func (w *Worktree) pushDirect(ctx context.Context, branch, head string) bool {
 	if !strings.HasPrefix(w.URL, "https://") && !strings.HasPrefix(w.URL, "http://") {
 		return false
@@ -42,18 +43,23 @@ func (w *Worktree) pushDirect(ctx context.Context, branch, head string) bool {
 	}
 	store := memory.NewStorage()
 	hashes := make([]plumbing.Hash, 0, len(own))
-	var parents []plumbing.Hash
+	// ancestors are head's history as far as this work tree made it: its own commits
+	// and their parents. A remote tip among them makes the push a fast-forward.
+	ancestors := map[plumbing.Hash]bool{}
 	for _, h := range own {
 		obj, err := readLoose(filepath.Join(gd, "objects", h[:2], h[2:]))
 		if err != nil {
 			return false
 		}
-		if h == head {
+		if obj.Type() == plumbing.CommitObject {
 			var c object.Commit
 			if err := c.Decode(obj); err != nil {
 				return false
 			}
-			parents = c.ParentHashes
+			ancestors[plumbing.NewHash(h)] = true
+			for _, parent := range c.ParentHashes {
+				ancestors[parent] = true
+			}
 		}
 		if _, err := store.SetEncodedObject(obj); err != nil {
 			return false
@@ -89,7 +95,7 @@ func (w *Worktree) pushDirect(ctx context.Context, branch, head string) bool {
 	if exists && tip.String() == head {
 		return true
 	}
-	if exists && !containsHash(parents, tip) {
+	if exists && !ancestors[tip] {
 		return false
 	}
 	var pack bytes.Buffer
@@ -109,13 +115,4 @@ func (w *Worktree) pushDirect(ctx context.Context, branch, head string) bool {
 		return false
 	}
 	return status != nil && status.Error() == nil
-}
-
-func containsHash(list []plumbing.Hash, h plumbing.Hash) bool {
-	for _, x := range list {
-		if x == h {
-			return true
-		}
-	}
-	return false
 }
