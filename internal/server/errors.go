@@ -1,10 +1,12 @@
 package server
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -100,6 +102,49 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 		return
 	}
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// gzipMin is the smallest JSON body worth compressing: lists of stages or Freight run
+// to megabytes and shrink about twentyfold, a single object gains nothing.
+const gzipMin = 8 << 10
+
+// writeJSONFor is writeJSON that gzips a large body for a client that accepts it (every
+// browser, and Go's HTTP client transparently).
+func writeJSONFor(w http.ResponseWriter, r *http.Request, code int, v any) {
+	raw, ok := v.(rawJSON)
+	if !ok {
+		b, err := json.Marshal(v)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		raw = append(b, '\n')
+	}
+	w.Header().Add("Vary", "Accept-Encoding")
+	if len(raw) < gzipMin || !acceptsGzip(r) {
+		writeJSON(w, code, raw)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Encoding", "gzip")
+	w.WriteHeader(code)
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	_, _ = zw.Write(raw)
+	_ = zw.Close()
+}
+
+// acceptsGzip reads Accept-Encoding: gzip (or *) listed and not refused with q=0.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if coding != "gzip" && coding != "*" {
+			continue
+		}
+		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+	}
+	return false
 }
 
 func writeError(w http.ResponseWriter, err error) {

@@ -82,7 +82,7 @@ func (s *Server) api(fn apiHandler) http.Handler {
 			writeError(w, err)
 			return
 		}
-		writeJSON(w, code, body)
+		writeJSONFor(w, r, code, body)
 	})
 }
 
