@@ -134,6 +134,36 @@ func fluxCheck(r fluxResource, rev string) map[string]any {
 	return map[string]any{"kind": r.Kind, "name": r.Name, "namespace": r.namespace(), "revision": rev}
 }
 
+// helmRevisionMatches compares a HelmRelease's reported revision, a chart version, with
+// the wanted one. A chart built from a Git source with reconcileStrategy Revision
+// carries the commit as build metadata ("0.1.0+1234567890ab"); a chart version without
+// it cannot be tied to a commit, so a wanted commit SHA then counts as matched and the
+// handled reconcile request plus Ready is all that is checked. An explicit chart
+// version must equal the reported one, build metadata aside.
+func helmRevisionMatches(reported, want string) bool {
+	if revisionMatches(reported, want) {
+		return true
+	}
+	version, build, hasBuild := strings.Cut(reported, "+")
+	if isCommitSHA(want) {
+		return !hasBuild || (len(build) >= 7 && strings.HasPrefix(want, build))
+	}
+	return version != "" && version == want
+}
+
+// isCommitSHA says whether s looks like a full Git commit id (SHA-1 or SHA-256).
+func isCommitSHA(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // fluxObjectHealth reads Flux's status contract: Ready=True at the wanted revision is
 // Healthy; Ready=False that is not still reconciling (and, when the revision is known,
 // was attempted at it) is Unhealthy; everything else is Progressing.
@@ -158,12 +188,16 @@ func fluxObjectHealth(obj *unstructured.Unstructured, kind, rev string) (haulv1.
 	applied, attempted := fluxRevisions(obj, kind)
 	ready, reason, msg := cond("Ready")
 	reconciling, _, _ := cond("Reconciling")
+	matches := revisionMatches
+	if kind == "HelmRelease" {
+		matches = helmRevisionMatches
+	}
 	switch {
-	case ready == "True" && (rev == "" || revisionMatches(applied, rev)):
+	case ready == "True" && (rev == "" || matches(applied, rev)):
 		return haulv1.HealthHealthy, ""
 	case ready == "True":
 		return haulv1.HealthProgressing, fmt.Sprintf("%s is Ready at %s, waiting for %s", key, orUnknown(applied), rev)
-	case ready == "False" && reconciling != "True" && (rev == "" || attempted == "" || revisionMatches(attempted, rev)):
+	case ready == "False" && reconciling != "True" && (rev == "" || attempted == "" || matches(attempted, rev)):
 		return haulv1.HealthUnhealthy, fmt.Sprintf("%s is not Ready (%s): %s", key, reason, msg)
 	default:
 		return haulv1.HealthProgressing, fmt.Sprintf("%s is reconciling: %s", key, orUnknown(msg))

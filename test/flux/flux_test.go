@@ -29,7 +29,10 @@ var env *testenv.Env
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m, &env)) }
 
-var kustomizationGVR = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
+var (
+	kustomizationGVR = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
+	helmReleaseGVR   = schema.GroupVersionResource{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"}
+)
 
 // installFluxCRDs installs the vendored Flux CRDs once.
 var installOnce sync.Once
@@ -78,30 +81,40 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-// kustomizeControllerTestDouble plays kustomize-controller for the tests. Following
-// Flux's status contract, when a Kustomization's reconcile.fluxcd.io/requestedAt
-// annotation changes it reconciles once: it records the request in
-// status.lastHandledReconcileAt, sets observedGeneration, and either reports
-// Ready=True with lastAppliedRevision=lastAttemptedRevision=<source revision>, or (when
-// fail is set) Ready=False/ReconciliationFailed with only lastAttemptedRevision moved.
-type kustomizeControllerTestDouble struct {
-	dyn dynamic.Interface
-	ns  string
+// fluxControllerTestDouble plays kustomize-controller (or helm-controller) for the
+// tests. Following Flux's status contract, when an object's
+// reconcile.fluxcd.io/requestedAt annotation changes it reconciles once: it records the
+// request in status.lastHandledReconcileAt, sets observedGeneration, and either reports
+// Ready=True with the revision attempted and applied, or (when fail is set) Ready=False
+// with failReason and only the attempted revision moved.
+type fluxControllerTestDouble struct {
+	dyn        dynamic.Interface
+	ns         string
+	gvr        schema.GroupVersionResource
+	failReason string
 
 	mu       sync.Mutex
-	revision string // the source's current revision, "main@sha1:<sha>"
+	revision string // the source's current revision: "main@sha1:<sha>", or a chart version
 	fail     bool
 }
 
-func (d *kustomizeControllerTestDouble) set(revision string, fail bool) {
+func newKustomizeControllerTestDouble(dyn dynamic.Interface, ns string) *fluxControllerTestDouble {
+	return &fluxControllerTestDouble{dyn: dyn, ns: ns, gvr: kustomizationGVR, failReason: "ReconciliationFailed"}
+}
+
+func newHelmControllerTestDouble(dyn dynamic.Interface, ns string) *fluxControllerTestDouble {
+	return &fluxControllerTestDouble{dyn: dyn, ns: ns, gvr: helmReleaseGVR, failReason: "UpgradeFailed"}
+}
+
+func (d *fluxControllerTestDouble) set(revision string, fail bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.revision, d.fail = revision, fail
 }
 
-func (d *kustomizeControllerTestDouble) run(ctx context.Context) {
+func (d *fluxControllerTestDouble) run(ctx context.Context) {
 	for ctx.Err() == nil {
-		list, err := d.dyn.Resource(kustomizationGVR).Namespace(d.ns).List(ctx, metav1.ListOptions{})
+		list, err := d.dyn.Resource(d.gvr).Namespace(d.ns).List(ctx, metav1.ListOptions{})
 		if err == nil {
 			for i := range list.Items {
 				d.reconcile(ctx, &list.Items[i])
@@ -111,7 +124,7 @@ func (d *kustomizeControllerTestDouble) run(ctx context.Context) {
 	}
 }
 
-func (d *kustomizeControllerTestDouble) reconcile(ctx context.Context, k *unstructured.Unstructured) {
+func (d *fluxControllerTestDouble) reconcile(ctx context.Context, k *unstructured.Unstructured) {
 	req := k.GetAnnotations()["reconcile.fluxcd.io/requestedAt"]
 	handled, _, _ := unstructured.NestedString(k.Object, "status", "lastHandledReconcileAt")
 	if req == "" || req == handled {
@@ -131,13 +144,13 @@ func (d *kustomizeControllerTestDouble) reconcile(ctx context.Context, k *unstru
 	cond := map[string]any{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded",
 		"message": "Applied revision: " + rev, "lastTransitionTime": now, "observedGeneration": k.GetGeneration()}
 	if fail {
-		cond["status"], cond["reason"], cond["message"] = "False", "ReconciliationFailed", "ConfigMap/app/web dry-run failed: invalid value"
-	} else {
+		cond["status"], cond["reason"], cond["message"] = "False", d.failReason, "ConfigMap/app/web dry-run failed: invalid value"
+	} else if d.gvr == kustomizationGVR {
 		status["lastAppliedRevision"] = rev
 	}
 	status["conditions"] = []any{cond}
 	k.Object["status"] = status
-	_, _ = d.dyn.Resource(kustomizationGVR).Namespace(d.ns).UpdateStatus(ctx, k, metav1.UpdateOptions{})
+	_, _ = d.dyn.Resource(d.gvr).Namespace(d.ns).UpdateStatus(ctx, k, metav1.UpdateOptions{})
 }
 
 func createKustomization(t *testing.T, dyn dynamic.Interface, ns, name string) {
@@ -182,7 +195,7 @@ func TestFluxReconcileWithKustomizeControllerTestDouble(t *testing.T) {
 	dyn := dynamic.NewForConfigOrDie(env.Config)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	double := &kustomizeControllerTestDouble{dyn: dyn, ns: ns}
+	double := newKustomizeControllerTestDouble(dyn, ns)
 	go double.run(ctx)
 	createKustomization(t, dyn, ns, "app")
 
@@ -233,7 +246,7 @@ func TestFluxReconcileFailsWhenFluxCannotApply_KustomizeControllerTestDouble(t *
 	dyn := dynamic.NewForConfigOrDie(env.Config)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	double := &kustomizeControllerTestDouble{dyn: dyn, ns: ns}
+	double := newKustomizeControllerTestDouble(dyn, ns)
 	go double.run(ctx)
 	createKustomization(t, dyn, ns, "app")
 
@@ -253,4 +266,89 @@ func TestFluxReconcileNamesAMissingResource(t *testing.T) {
 	if res.Phase != haulv1.PromotionErrored || !strings.Contains(res.Message, "Kustomization "+ns+"/nope not found") {
 		t.Fatalf("phase %s: %s", res.Phase, res.Message)
 	}
+}
+
+func createHelmRelease(t *testing.T, dyn dynamic.Interface, ns, name string) {
+	t.Helper()
+	hr := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+		"metadata": map[string]any{"name": name, "namespace": ns},
+		"spec": map[string]any{
+			"interval": "10m",
+			"chart": map[string]any{"spec": map[string]any{
+				"chart": "./charts/app", "reconcileStrategy": "Revision",
+				"sourceRef": map[string]any{"kind": "GitRepository", "name": "app"},
+			}},
+		},
+	}}
+	if _, err := dyn.Resource(helmReleaseGVR).Namespace(ns).Create(context.Background(), hr, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFluxReconcileHelmRelease_HelmControllerTestDouble runs flux-reconcile against the
+// real HelmRelease CRD with a test double playing helm-controller: a chart built from the
+// pushed commit reports it as build metadata and is waited for; a release that fails to
+// upgrade fails the step with helm-controller's reason; a chart from a Helm repository
+// (no commit in its version) is done once the requested reconcile is handled and Ready.
+func TestFluxReconcileHelmRelease_HelmControllerTestDouble(t *testing.T) {
+	installFluxCRDs(t)
+	dyn := dynamic.NewForConfigOrDie(env.Config)
+	sha := strings.Repeat("12", 20)
+	pushed := map[string]any{"push": map[string]any{"commit": sha, "branch": "stage/test"}}
+	for i, tc := range []struct {
+		name     string
+		revision string
+		fail     bool
+		want     haulv1.PromotionPhase
+		message  string
+	}{
+		{"git chart at the pushed commit", "0.1.0+" + sha[:12], false, haulv1.PromotionSucceeded, "Ready at " + sha},
+		{"upgrade fails", "0.1.0+" + sha[:12], true, haulv1.PromotionFailed, "UpgradeFailed"},
+		{"repository chart", "1.4.2", false, haulv1.PromotionSucceeded, "Ready"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := env.Namespace(t, fmt.Sprintf("flux-hr-%d", i))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			double := newHelmControllerTestDouble(dyn, ns)
+			double.set(tc.revision, tc.fail)
+			go double.run(ctx)
+			createHelmRelease(t, dyn, ns, "app")
+			res, st := runStep(t, dyn, ns, map[string]any{"resources": []any{map[string]any{"kind": "HelmRelease", "name": "app", "namespace": ns}}}, pushed)
+			if msg := res.Message + "; " + st.Steps[0].Message; res.Phase != tc.want || !strings.Contains(msg, tc.message) {
+				t.Fatalf("phase %s: %s; want %s mentioning %q", res.Phase, msg, tc.want, tc.message)
+			}
+			if tc.want == haulv1.PromotionSucceeded {
+				if h := steps.FluxHealth(ctx, dyn, st.HealthChecks[0].Config); h.Status != haulv1.HealthHealthy {
+					t.Errorf("health = %s %v, want Healthy", h.Status, h.Issues)
+				}
+			}
+		})
+	}
+	// A chart from the commit before the pushed one is not the promoted release.
+	t.Run("git chart at an older commit keeps waiting", func(t *testing.T) {
+		ns := env.Namespace(t, "flux-hr-old")
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		double := newHelmControllerTestDouble(dyn, ns)
+		double.set("0.1.0+"+strings.Repeat("9", 12), false)
+		go double.run(ctx)
+		createHelmRelease(t, dyn, ns, "app")
+		raw, _ := json.Marshal(map[string]any{"resources": []any{map[string]any{"kind": "HelmRelease", "name": "app", "namespace": ns}}})
+		eng := &promotion.Engine{Services: &promotion.Services{Dynamic: dyn}}
+		state := promotion.State{Outputs: pushed}
+		var res promotion.Result
+		for range 20 {
+			res, state = eng.Run(context.Background(), promotion.Request{
+				Project: ns, Stage: "test", Promotion: "test.promo",
+				Steps:   []haulv1.PromotionStep{{Uses: "flux-reconcile", As: "reconcile", Config: &apiextensionsv1.JSON{Raw: raw}}},
+				WorkDir: t.TempDir(), State: state,
+			})
+			time.Sleep(50 * time.Millisecond)
+		}
+		if res.Phase != haulv1.PromotionRunning || !strings.Contains(res.Message, "waiting for "+sha) {
+			t.Fatalf("phase %s: %s; want still Running, waiting for %s", res.Phase, res.Message, sha)
+		}
+	})
 }
