@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // TestLargeListsAreGzipped: a list of Freight big enough to matter comes gzipped to a
@@ -47,7 +48,14 @@ func TestLargeListsAreGzipped(t *testing.T) {
 		return len(l.Items)
 	}
 
-	h, plain := get("/api/v1/projects/"+p+"/freight", "identity")
+	// The server lists from its cache, which may not have seen the last creates yet.
+	var h http.Header
+	var plain []byte
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if h, plain = get("/api/v1/projects/"+p+"/freight", "identity"); count(plain) == 60 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if h.Get("Content-Encoding") != "" || count(plain) != 60 {
 		t.Fatalf("identity: Content-Encoding %q, %d items", h.Get("Content-Encoding"), count(plain))
 	}
