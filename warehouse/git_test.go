@@ -2,7 +2,6 @@ package warehouse
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -208,27 +207,13 @@ func TestGitForcePush(t *testing.T) {
 }
 
 func TestGitStalledServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, stop, err := testservers.StallingServer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				// Accept, send one byte, then go silent.
-				_, _ = c.Write([]byte("H"))
-				time.Sleep(time.Minute)
-				_ = c.Close()
-			}()
-		}
-	}()
+	defer stop()
 	d := New(Options{CacheDir: t.TempDir(), RequestTimeout: time.Second})
-	s, err := d.Subscriber(0, haulv1.RepoSubscription{Git: &haulv1.GitSubscription{RepoURL: "http://" + ln.Addr().String() + "/stall.git"}}, nil)
+	s, err := d.Subscriber(0, haulv1.RepoSubscription{Git: &haulv1.GitSubscription{RepoURL: "http://" + addr + "/stall.git"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

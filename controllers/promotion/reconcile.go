@@ -67,22 +67,10 @@ func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, 
 		}
 		return ctrl.Result{RequeueAfter: after}, nil
 	}
-	if cur := stage.Status.CurrentPromotion; cur != nil && cur.Name != p.Name {
-		holder, err := r.lockHolder(ctx, p.Namespace, cur.Name)
-		switch {
-		case err != nil:
-			return ctrl.Result{}, err
-		case holder == holderFinishing:
-			// Its worker is recording the result and releases the Stage in a moment;
-			// the Stage's update wakes this Promotion (the requeue is a fallback).
-			return ctrl.Result{RequeueAfter: lockRecheck}, nil
-		case holder == holderRunning:
-			return wait(fmt.Sprintf("waiting for Promotion %s to finish", cur.Name), waitRequeue)
-		}
-		// The holder is gone: look again.
-		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(stage), stage); err != nil {
-			return ctrl.Result{}, err
-		}
+	if res, held, err := r.awaitLock(ctx, p, stage, func(holder string) (ctrl.Result, error) {
+		return wait(fmt.Sprintf("waiting for Promotion %s to finish", holder), waitRequeue)
+	}); held || err != nil {
+		return res, err
 	}
 	first, err := r.firstInLine(ctx, p)
 	if err != nil {
@@ -122,6 +110,28 @@ const (
 	// conflictRetry is how soon a lost race for the Stage is retried.
 	conflictRetry = 20 * time.Millisecond
 )
+
+// awaitLock looks at another Promotion holding the Stage. While it runs, running's
+// result is returned; while it finishes, a short requeue (its worker releases the Stage
+// in a moment and the Stage's update wakes p). held is false when the Stage is free or
+// p's own, or when the holder is gone; then stage is re-read and may be locked.
+func (r *Reconciler) awaitLock(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage, running func(holder string) (ctrl.Result, error)) (res ctrl.Result, held bool, err error) {
+	cur := stage.Status.CurrentPromotion
+	if cur == nil || cur.Name == p.Name {
+		return ctrl.Result{}, false, nil
+	}
+	holder, err := r.lockHolder(ctx, p.Namespace, cur.Name)
+	switch {
+	case err != nil:
+		return ctrl.Result{}, true, err
+	case holder == holderFinishing:
+		return ctrl.Result{RequeueAfter: lockRecheck}, true, nil
+	case holder == holderRunning:
+		res, err := running(cur.Name)
+		return res, true, err
+	}
+	return ctrl.Result{}, false, r.APIReader.Get(ctx, client.ObjectKeyFromObject(stage), stage)
+}
 
 // lockHolder says what the named holder of a Stage's lock is doing. A terminal holder
 // is left to its own worker, which records its result and releases the lock (after a
@@ -192,19 +202,10 @@ func (r *Reconciler) run(ctx context.Context, p *haulv1.Promotion, stage *haulv1
 		begin = func(*haulv1.PromotionStatus) {}
 	}
 	if cur := stage.Status.CurrentPromotion; cur == nil || cur.Name != p.Name {
-		if cur != nil {
-			holder, err := r.lockHolder(ctx, p.Namespace, cur.Name)
-			switch {
-			case err != nil:
-				return ctrl.Result{}, err
-			case holder == holderFinishing:
-				return ctrl.Result{RequeueAfter: lockRecheck}, nil
-			case holder == holderRunning:
-				return ctrl.Result{RequeueAfter: waitRequeue}, nil
-			}
-			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(stage), stage); err != nil {
-				return ctrl.Result{}, err
-			}
+		if res, held, err := r.awaitLock(ctx, p, stage, func(string) (ctrl.Result, error) {
+			return ctrl.Result{RequeueAfter: waitRequeue}, nil
+		}); held || err != nil {
+			return res, err
 		}
 		if err := r.takeLock(ctx, stage, p); err != nil {
 			if apierrors.IsConflict(err) {

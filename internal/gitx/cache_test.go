@@ -2,7 +2,6 @@ package gitx_test
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -220,26 +219,13 @@ func TestInProcessPushSendsCredentials(t *testing.T) {
 // check and the git fallback each give up), never hold the worker.
 func TestStalledRemoteDoesNotHangAFetch(t *testing.T) {
 	defer gitx.SetStallTimeout(2 * time.Second)()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, stop, err := testservers.StallingServer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				_, _ = c.Write([]byte("H"))
-				time.Sleep(time.Minute)
-				_ = c.Close()
-			}()
-		}
-	}()
+	defer stop()
 	start := time.Now()
-	_, err = gitx.New(t.TempDir()).Fetch(context.Background(), "http://"+ln.Addr().String()+"/stall.git", nil)
+	_, err = gitx.New(t.TempDir()).Fetch(context.Background(), "http://"+addr+"/stall.git", nil)
 	if err == nil {
 		t.Fatal("fetch from a stalled server succeeded")
 	}

@@ -12,7 +12,7 @@ import (
 func readRef(gitDir, ref string) string {
 	if b, err := os.ReadFile(filepath.Join(gitDir, filepath.FromSlash(ref))); err == nil {
 		s := strings.TrimSpace(string(b))
-		if isHash(s) {
+		if IsObjectID(s) {
 			return s
 		}
 		return ""
@@ -25,14 +25,15 @@ func readRef(gitDir, ref string) string {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
-		if sha, name, ok := strings.Cut(line, " "); ok && name == ref && isHash(sha) {
+		if sha, name, ok := strings.Cut(line, " "); ok && name == ref && IsObjectID(sha) {
 			return sha
 		}
 	}
 	return ""
 }
 
-func isHash(s string) bool {
+// IsObjectID says whether s is a full Git object id in lowercase hex (SHA-1 or SHA-256).
+func IsObjectID(s string) bool {
 	if len(s) != 40 && len(s) != 64 {
 		return false
 	}

@@ -73,7 +73,7 @@ func localRefs(gitDir string) (map[string]string, error) {
 	out := map[string]string{}
 	if b, err := os.ReadFile(filepath.Join(gitDir, "packed-refs")); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
-			if sha, name, ok := strings.Cut(line, " "); ok && isHash(sha) && cachedRef(name) {
+			if sha, name, ok := strings.Cut(line, " "); ok && IsObjectID(sha) && cachedRef(name) {
 				out[name] = sha
 			}
 		}
@@ -104,7 +104,7 @@ func localRefs(gitDir string) (map[string]string, error) {
 			return err
 		}
 		sha := strings.TrimSpace(string(b))
-		if !isHash(sha) {
+		if !IsObjectID(sha) {
 			return fmt.Errorf("ref %s is not a hash", name)
 		}
 		out[name] = sha

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/gitx"
 	"github.com/haul-dev/haul/promotion"
 )
 
@@ -145,23 +146,10 @@ func helmRevisionMatches(reported, want string) bool {
 		return true
 	}
 	version, build, hasBuild := strings.Cut(reported, "+")
-	if isCommitSHA(want) {
+	if gitx.IsObjectID(want) {
 		return !hasBuild || (len(build) >= 7 && strings.HasPrefix(want, build))
 	}
 	return version != "" && version == want
-}
-
-// isCommitSHA says whether s looks like a full Git commit id (SHA-1 or SHA-256).
-func isCommitSHA(s string) bool {
-	if len(s) != 40 && len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // fluxObjectHealth reads Flux's status contract: Ready=True at the wanted revision is
