@@ -338,14 +338,18 @@ func TestFluxReconcileHelmRelease_HelmControllerTestDouble(t *testing.T) {
 		raw, _ := json.Marshal(map[string]any{"resources": []any{map[string]any{"kind": "HelmRelease", "name": "app", "namespace": ns}}})
 		eng := &promotion.Engine{Services: &promotion.Services{Dynamic: dyn}}
 		state := promotion.State{Outputs: pushed}
+		// Run until helm-controller has handled the request and the step judges the
+		// revision (or 10 s pass); it must still be waiting then.
 		var res promotion.Result
-		for range 20 {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 			res, state = eng.Run(context.Background(), promotion.Request{
 				Project: ns, Stage: "test", Promotion: "test.promo",
 				Steps:   []haulv1.PromotionStep{{Uses: "flux-reconcile", As: "reconcile", Config: &apiextensionsv1.JSON{Raw: raw}}},
 				WorkDir: t.TempDir(), State: state,
 			})
-			time.Sleep(50 * time.Millisecond)
+			if res.Phase != haulv1.PromotionRunning || strings.Contains(res.Message, "is Ready at") {
+				break
+			}
 		}
 		if res.Phase != haulv1.PromotionRunning || !strings.Contains(res.Message, "waiting for "+sha) {
 			t.Fatalf("phase %s: %s; want still Running, waiting for %s", res.Phase, res.Message, sha)
