@@ -34,7 +34,7 @@ func (w *Worktree) pushDirect(ctx context.Context, branch, head string) bool {
 		return false
 	}
 	gd := filepath.Join(w.Dir, ".git")
-	if packs, _ := filepath.Glob(filepath.Join(gd, "objects/pack/*.pack")); len(packs) > 0 {
+	if hasPacks(gd) {
 		return false
 	}
 	own, err := looseClosure(gd, head)

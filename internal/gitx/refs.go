@@ -24,12 +24,25 @@ func readRef(gitDir, ref string) string {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		line := sc.Text()
-		if sha, name, ok := strings.Cut(line, " "); ok && name == ref && IsObjectID(sha) {
+		if name, sha, ok := packedRef(sc.Text()); ok && name == ref {
 			return sha
 		}
 	}
 	return ""
+}
+
+// packedRef parses one line of packed-refs ("<sha> <name>"); header ("# ...") and
+// peeled ("^<sha>") lines are not refs.
+func packedRef(line string) (name, sha string, ok bool) {
+	sha, name, ok = strings.Cut(line, " ")
+	return name, sha, ok && IsObjectID(sha)
+}
+
+// hasPacks says whether a git dir holds pack files of its own (objects a fetch or
+// rebase brought in), as opposed to only loose objects it wrote itself.
+func hasPacks(gitDir string) bool {
+	packs, _ := filepath.Glob(filepath.Join(gitDir, "objects/pack/*.pack"))
+	return len(packs) > 0
 }
 
 // IsObjectID says whether s is a full Git object id in lowercase hex (SHA-1 or SHA-256).

@@ -73,7 +73,7 @@ func localRefs(gitDir string) (map[string]string, error) {
 	out := map[string]string{}
 	if b, err := os.ReadFile(filepath.Join(gitDir, "packed-refs")); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
-			if sha, name, ok := strings.Cut(line, " "); ok && IsObjectID(sha) && cachedRef(name) {
+			if name, sha, ok := packedRef(line); ok && cachedRef(name) {
 				out[name] = sha
 			}
 		}
@@ -134,7 +134,7 @@ func (c *Cache) NotePush(w *Worktree, branch, sha string) {
 	if err != nil || strings.TrimSpace(string(alt)) != cacheObjects {
 		return
 	}
-	if packs, _ := filepath.Glob(filepath.Join(gd, "objects/pack/*.pack")); len(packs) > 0 {
+	if hasPacks(gd) {
 		return
 	}
 	own, err := looseClosure(gd, sha)
