@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -121,17 +122,16 @@ func writeJSONFor(w http.ResponseWriter, r *http.Request, code int, v any) {
 		raw = append(b, '\n')
 	}
 	w.Header().Add("Vary", "Accept-Encoding")
-	if len(raw) < gzipMin || !acceptsGzip(r) {
-		writeJSON(w, code, raw)
-		return
+	if len(raw) >= gzipMin && acceptsGzip(r) {
+		var zipped bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&zipped, gzip.BestSpeed)
+		_, _ = zw.Write(raw)
+		if zw.Close() == nil {
+			w.Header().Set("Content-Encoding", "gzip")
+			raw = zipped.Bytes()
+		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Encoding", "gzip")
-	w.WriteHeader(code)
-	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	_, _ = zw.Write(raw)
-	_ = zw.Close()
+	writeJSON(w, code, raw)
 }
 
 // acceptsGzip reads Accept-Encoding: gzip (or *) listed and not refused with q=0.
