@@ -79,7 +79,9 @@ func StartHaulUp(bin, dataDir, addr string, timeout time.Duration, extra ...stri
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	readyLine := "Haul is up"
+	// The last line of the ready banner: every line above it (dashboard URL, kubeconfig)
+	// is in Output() by the time StartHaulUp returns.
+	readyLine := "Press Ctrl-C to stop"
 	for _, a := range extra {
 		if a == "--demo" {
 			readyLine = "Release a version"
