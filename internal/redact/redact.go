@@ -17,6 +17,9 @@ var (
 	// Authorization: Basic …, Proxy-Authorization: Bearer …, and the bare
 	// "Basic <b64>" / "Bearer <tok>" forms servers echo back in bodies.
 	schemeTokenRE = regexp.MustCompile(`(?i)\b(basic|bearer|token)(\s+|%20|\+)[A-Za-z0-9+/=._~-]{6,}`)
+	// Authorization: Basic|Bearer|Token <value>: after the header name the value is a
+	// credential whatever it looks like (base64 of "user:pass" may have no digit).
+	authSchemeHeaderRE = regexp.MustCompile(`(?i)\b((?:proxy-)?authorization"?\s*[:=]\s*"?(?:basic|bearer|token)(?:\s+|%20|\+))[^\s",}]+`)
 	// authorization headers with another scheme or none: keep only the header name.
 	authHeaderRE = regexp.MustCompile(`(?i)\b((?:proxy-)?authorization"?\s*[:=]\s*"?)[^\s",}]+`)
 	// ?access_token=…&private_token=…&token=…&password=…&sig=…
@@ -30,6 +33,7 @@ func String(s string) string {
 		return s
 	}
 	s = userinfoRE.ReplaceAllString(s, "${1}"+Mask+"@")
+	s = authSchemeHeaderRE.ReplaceAllString(s, "${1}"+Mask)
 	s = schemeTokenRE.ReplaceAllStringFunc(s, func(m string) string {
 		sub := schemeTokenRE.FindStringSubmatch(m)
 		tok := strings.TrimPrefix(m, sub[1]+sub[2])

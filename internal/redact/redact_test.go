@@ -14,6 +14,7 @@ func TestStringRemovesCredentials(t *testing.T) {
 		"url user and password":     {"fetching https://bob:s3cr3tpw@git.example.com/a.git failed", "s3cr3tpw"},
 		"url token only":            {"clone https://ghp_abcdefghijkl@github.com/x/y", "ghp_abcdefghijkl"},
 		"authorization header":      {"request had Authorization: Basic Ym9iOnMzY3IzdHB3 and failed", "Ym9iOnMzY3IzdHB3"},
+		"header without digits":     {"Authorization: Basic dXNlcjpwYXNz", "dXNlcjpwYXNz"},
 		"echoed bearer in json":     {`{"error":"denied","headers":{"Authorization":"Bearer eyJhbGciOi.abc.def"}}`, "eyJhbGciOi.abc.def"},
 		"custom scheme header":      {"authorization: Token-XYZ=abcdefghi", "abcdefghi"},
 		"query token":               {"GET https://h/api?private_token=glpat-123456&x=1", "glpat-123456"},
