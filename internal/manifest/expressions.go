@@ -5,10 +5,9 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr"
-)
 
-// maxExpressionLength matches the CRD bound on `if` and keeps hostile input cheap to reject.
-const maxExpressionLength = 64 << 10
+	"github.com/haul-dev/haul/promotion"
+)
 
 // templateExpressions returns the bodies of every ${{ … }} in s, or an error when one is
 // not closed.
@@ -29,16 +28,18 @@ func templateExpressions(s string) ([]string, error) {
 	}
 }
 
-// compileExpression checks that an expression parses. Variables and functions are not
-// known here (they depend on the Promotion), so only syntax is checked.
+// compileExpression checks that an expression parses, within the same size and AST
+// bounds the controller applies (so `haul apply` never accepts what a Promotion would
+// then refuse). Variables and functions are not known here (they depend on the
+// Promotion), so only syntax is checked.
 func compileExpression(body string) error {
-	if len(body) > maxExpressionLength {
-		return fmt.Errorf("expression longer than %d bytes", maxExpressionLength)
+	if len(body) > promotion.MaxExpressionSize {
+		return fmt.Errorf("expression is %d bytes, longer than the limit of %d", len(body), promotion.MaxExpressionSize)
 	}
 	if strings.TrimSpace(body) == "" {
 		return fmt.Errorf("empty expression")
 	}
-	if _, err := expr.Compile(body); err != nil {
+	if _, err := expr.Compile(body, expr.MaxNodes(promotion.MaxExpressionNodes)); err != nil {
 		return fmt.Errorf("expression %q does not compile: %s", Shorten(body, 80), firstLine(err.Error()))
 	}
 	return nil
