@@ -15,19 +15,42 @@ var haulResources = []string{
 	"projectconfigs", "warehouses", "freights", "stages", "promotions", "promotiontasks",
 }
 
-// RoleRules returns the rules of the three project roles, by role name. Promoting and
-// approving need the custom verb "promote" on stages, so that create on promotions alone
-// is not enough.
+// Custom verbs that Haul's REST API checks with a SubjectAccessReview before it writes,
+// with its own rights, the annotation or status field the controllers act on. No role
+// but haul-admin may patch Haul objects directly, so a promoter cannot change a Stage's
+// steps or forge a Freight approval.
+const (
+	// VerbPromote on stages: create Promotions to the Stage and approve Freight for it.
+	VerbPromote = "promote"
+	// VerbRefresh on warehouses or stages: ask for discovery or re-evaluation now.
+	VerbRefresh = "refresh"
+	// VerbAbort on promotions aborts a running Promotion; on stages it aborts the
+	// Stage's running verification.
+	VerbAbort = "abort"
+	// VerbReverify on stages runs the Stage's verification again.
+	VerbReverify = "reverify"
+)
+
+// RoleRules returns the rules of the three project roles, by role name.
+//
+//   - haul-viewer reads every Haul object and Event of the project.
+//   - haul-promoter may also create Promotions and, through the REST API, approve,
+//     abort, refresh and reverify: custom verbs only, never patch or update, so Stage
+//     specs, Warehouse subscriptions and Freight status stay out of its reach.
+//   - haul-admin may do anything with the project's Haul objects, Secrets, ConfigMaps
+//     and its roles.
+//
+// Creating a Promotion also needs VerbPromote on its Stage (an admission policy
+// enforces it), so that create on promotions alone is not enough.
 func RoleRules() map[string][]rbacv1.PolicyRule {
 	viewer := []rbacv1.PolicyRule{
 		{APIGroups: []string{"haul.dev"}, Resources: haulResources, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"get", "list", "watch"}},
 	}
 	promoter := append(append([]rbacv1.PolicyRule{}, viewer...),
-		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"stages"}, Verbs: []string{"promote", "patch"}},
-		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"promotions"}, Verbs: []string{"create", "patch"}},
-		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"freights", "freights/status"}, Verbs: []string{"patch", "update"}},
-		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"warehouses"}, Verbs: []string{"patch"}},
+		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"stages"}, Verbs: []string{VerbPromote, VerbRefresh, VerbAbort, VerbReverify}},
+		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"promotions"}, Verbs: []string{"create", VerbAbort}},
+		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"warehouses"}, Verbs: []string{VerbRefresh}},
 	)
 	admin := []rbacv1.PolicyRule{
 		{APIGroups: []string{"haul.dev"}, Resources: []string{"*"}, Verbs: []string{"*"}},

@@ -19,6 +19,7 @@ import (
 	"github.com/haul-dev/haul/controllers"
 	"github.com/haul-dev/haul/internal/app"
 	"github.com/haul-dev/haul/internal/server"
+	"github.com/haul-dev/haul/internal/server/auth"
 )
 
 // serverConfig loads the cluster configuration for in-cluster commands: --kubeconfig,
@@ -168,6 +169,12 @@ func init() {
 					if oidc.ClientID == "" {
 						return fmt.Errorf("--oidc-client-id is required with --oidc-issuer-url %s", oidc.IssuerURL)
 					}
+					if err := auth.ValidatePrefix("--oidc-username-prefix", oidc.UsernamePrefix); err != nil {
+						return err
+					}
+					if err := auth.ValidatePrefix("--oidc-groups-prefix", oidc.GroupsPrefix); err != nil {
+						return err
+					}
 					oidcCfg = &oidc
 				}
 				ctx, stop := signalContext(cmd.Context())
@@ -189,6 +196,8 @@ func init() {
 		f.StringVar(&oidc.ClientID, "oidc-client-id", "", "OpenID Connect client ID")
 		f.StringVar(&oidc.ClientSecret, "oidc-client-secret", "", "OpenID Connect client secret (or $HAUL_OIDC_CLIENT_SECRET)")
 		f.StringSliceVar(&oidc.Scopes, "oidc-scopes", nil, "extra OpenID Connect scopes (default profile, email, groups)")
+		f.StringVar(&oidc.UsernamePrefix, "oidc-username-prefix", auth.DefaultPrefix, "prefix of every user name from an ID token (\"-\" for none); names in system: are always refused")
+		f.StringVar(&oidc.GroupsPrefix, "oidc-groups-prefix", auth.DefaultPrefix, "prefix of every group from an ID token (\"-\" for none); groups in system: are always dropped")
 		f.BoolVar(&devLogs, "dev-logs", false, "human-readable logs instead of JSON")
 		f.StringVar(&logLevel, "log-level", "info", "log level: debug|info|error")
 		return cmd

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/controllers/project"
 	"github.com/haul-dev/haul/internal/pipeline"
 	"github.com/haul-dev/haul/internal/server/auth"
 	"github.com/haul-dev/haul/promotion"
@@ -215,12 +216,16 @@ func (s *Server) approve(r *http.Request, u *auth.User) (int, any, error) {
 		return 0, nil, errorf(http.StatusUnprocessableEntity, reasonInvalid,
 			"Stage %s does not request Freight from %s, so Freight %s cannot be approved for it", st.Name, f.Origin, displayName(f))
 	}
+	// Freight status belongs to the controllers: no project role may write it, so the
+	// server writes the approval with its own rights once the caller may promote to the
+	// Stage, recording who approved.
 	patch, _ := json.Marshal(map[string]any{"status": map[string]any{"approvedFor": map[string]any{
 		st.Name: haulv1.ApprovedStage{ApprovedAt: &metav1.Time{Time: time.Now()}, ApprovedBy: u.Name},
 	}}})
-	if err := c.Status().Patch(ctx, f, client.RawPatch(types.MergePatchType, patch)); err != nil {
+	if err := s.client.Status().Patch(ctx, f, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(fieldManager)); err != nil {
 		return 0, nil, s.access.kubeErr(ctx, u, err, p, "Freight", name, "approve Freight")
 	}
+	s.log.Info("Freight approved", "project", p, "freight", f.Name, "stage", st.Name, "user", u.Name)
 	return http.StatusOK, s.withKind(f), nil
 }
 
@@ -267,43 +272,77 @@ func (s *Server) setAlias(r *http.Request, u *auth.User) (int, any, error) {
 	return http.StatusOK, s.withKind(f), nil
 }
 
-// annotate sets an annotation to the current time on an object, as the caller; the
-// controllers act on a changed value.
-func (s *Server) annotate(r *http.Request, u *auth.User, kind string, obj client.Object, key, what string) (int, any, error) {
+// AnnotationActionActor records, next to an action annotation the server wrote, who
+// asked for it ("api:<user>"): the write itself is made with the server's rights.
+const AnnotationActionActor = "haul.dev/action-actor"
+
+// action is one annotation-setting action: the custom verb the caller needs on the
+// object, the annotation the controllers act on, and how a refusal names it.
+type action struct {
+	kind     string
+	resource string
+	verb     string
+	key      string
+	what     string
+}
+
+var (
+	actAbortPromotion    = action{"Promotion", "promotions", project.VerbAbort, haulv1.AnnotationAbort, "abort Promotions"}
+	actRefreshWarehouse  = action{"Warehouse", "warehouses", project.VerbRefresh, haulv1.AnnotationRefresh, "refresh Warehouses"}
+	actRefreshStage      = action{"Stage", "stages", project.VerbRefresh, haulv1.AnnotationRefresh, "refresh Stages"}
+	actReverify          = action{"Stage", "stages", project.VerbReverify, haulv1.AnnotationReverify, "reverify Stages"}
+	actAbortVerification = action{"Stage", "stages", project.VerbAbort, haulv1.AnnotationAbort, "abort verifications"}
+)
+
+// annotate sets an annotation to the current time on an object; the controllers act on
+// a changed value. The caller needs the action's custom verb on the object, not patch:
+// patch would let them rewrite the object's spec. The write is made with the server's
+// own rights, touches nothing but the action's annotation and the actor annotation,
+// and records who asked.
+func (s *Server) annotate(r *http.Request, u *auth.User, act action, obj client.Object) (int, any, error) {
 	ctx, p, name := r.Context(), r.PathValue("p"), r.PathValue("name")
+	if err := s.access.check(ctx, u, act.verb, act.resource, "", p, name, act.kind, name, act.what); err != nil {
+		return 0, nil, err
+	}
 	c, err := s.access.clientFor(u)
 	if err != nil {
 		return 0, nil, err
 	}
-	obj.SetNamespace(p)
-	obj.SetName(name)
+	// Read as the caller first, so a missing object answers like any other read.
+	if err := c.Get(ctx, client.ObjectKey{Namespace: p, Name: name}, obj); err != nil {
+		return 0, nil, s.access.kubeErr(ctx, u, err, p, act.kind, name, act.what)
+	}
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
-		"annotations": map[string]string{key: time.Now().UTC().Format(time.RFC3339Nano)},
+		"annotations": map[string]string{
+			act.key:               time.Now().UTC().Format(time.RFC3339Nano),
+			AnnotationActionActor: "api:" + u.Name,
+		},
 	}})
 	// Without a resourceVersion precondition a merge patch of a missing object fails
 	// with NotFound, never creates it.
-	if err := c.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch)); err != nil {
-		return 0, nil, s.access.kubeErr(ctx, u, err, p, kind, name, what)
+	if err := s.client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(fieldManager)); err != nil {
+		return 0, nil, s.access.kubeErr(ctx, u, err, p, act.kind, name, act.what)
 	}
+	s.log.Info("Action requested", "project", p, "kind", act.kind, "name", name, "annotation", act.key, "user", u.Name)
 	return http.StatusOK, s.withKind(obj), nil
 }
 
 func (s *Server) abortPromotion(r *http.Request, u *auth.User) (int, any, error) {
-	return s.annotate(r, u, "Promotion", &haulv1.Promotion{}, haulv1.AnnotationAbort, "abort Promotions")
+	return s.annotate(r, u, actAbortPromotion, &haulv1.Promotion{})
 }
 
 func (s *Server) refreshWarehouse(r *http.Request, u *auth.User) (int, any, error) {
-	return s.annotate(r, u, "Warehouse", &haulv1.Warehouse{}, haulv1.AnnotationRefresh, "refresh Warehouses")
+	return s.annotate(r, u, actRefreshWarehouse, &haulv1.Warehouse{})
 }
 
 func (s *Server) refreshStage(r *http.Request, u *auth.User) (int, any, error) {
-	return s.annotate(r, u, "Stage", &haulv1.Stage{}, haulv1.AnnotationRefresh, "refresh Stages")
+	return s.annotate(r, u, actRefreshStage, &haulv1.Stage{})
 }
 
 func (s *Server) reverify(r *http.Request, u *auth.User) (int, any, error) {
-	return s.annotate(r, u, "Stage", &haulv1.Stage{}, haulv1.AnnotationReverify, "reverify Stages")
+	return s.annotate(r, u, actReverify, &haulv1.Stage{})
 }
 
 func (s *Server) abortVerification(r *http.Request, u *auth.User) (int, any, error) {
-	return s.annotate(r, u, "Stage", &haulv1.Stage{}, haulv1.AnnotationAbort, "abort verifications")
+	return s.annotate(r, u, actAbortVerification, &haulv1.Stage{})
 }

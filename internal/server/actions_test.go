@@ -45,7 +45,7 @@ func TestPromote(t *testing.T) {
 	if p.Kind != "Promotion" || p.APIVersion != "haul.dev/v1alpha1" {
 		t.Errorf("apiVersion/kind %q/%q", p.APIVersion, p.Kind)
 	}
-	if got := p.Annotations[haulv1.AnnotationCreateActor]; got != "api:promoter@pr.test" {
+	if got := p.Annotations[haulv1.AnnotationCreateActor]; got != "api:oidc:promoter@pr.test" {
 		t.Errorf("create-actor annotation %q", got)
 	}
 	if p.Spec.Stage != "test" || p.Spec.Freight != fresh.Name {
@@ -55,7 +55,7 @@ func TestPromote(t *testing.T) {
 	// Approval makes it available to uat; then promote-downstream of test reaches uat
 	// only once it is verified in test, so approve first and promote directly.
 	code, b = call(t, "POST", "/api/v1/projects/pr/freight/"+fresh.Name+"/approve", promoter, "application/json", `{"stage":"uat"}`)
-	if code != http.StatusOK || !strings.Contains(string(b), `"approvedBy":"promoter@pr.test"`) {
+	if code != http.StatusOK || !strings.Contains(string(b), `"approvedBy":"oidc:promoter@pr.test"`) {
 		t.Fatalf("approve: %d %s", code, b)
 	}
 	code, b = call(t, "POST", "/api/v1/projects/pr/stages/uat/promote", promoter, "application/json", `{"freight":"fresh-fox"}`)
@@ -200,7 +200,7 @@ func TestCreateWithoutPromote(t *testing.T) {
 	must(t, env.Client.Create(ctx, &rbacv1.RoleBinding{
 		ObjectMeta: metaName("cw", "creator"),
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "creator"},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "creator@cw.test"}},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: oidcUser("creator@cw.test")}},
 	}))
 	tok := idToken(t, "creator@cw.test")
 	promotion := "apiVersion: haul.dev/v1alpha1\nkind: Promotion\nmetadata: {name: test.sneaky, namespace: cw}\nspec: {stage: test, freight: " + f.Name + "}\n"
@@ -229,9 +229,9 @@ func TestPermissions(t *testing.T) {
 	startServer(t)
 	newProject(t, "pm")
 	want := map[string]map[string]bool{
-		"viewer@pm.test":   {"promote": false, "approve": false, "refresh": false, "admin": false},
-		"promoter@pm.test": {"promote": true, "approve": true, "refresh": true, "admin": false},
-		"admin@pm.test":    {"promote": true, "approve": true, "refresh": true, "admin": true},
+		"viewer@pm.test":   {"promote": false, "approve": false, "refresh": false, "abort": false, "admin": false},
+		"promoter@pm.test": {"promote": true, "approve": true, "refresh": true, "abort": true, "admin": false},
+		"admin@pm.test":    {"promote": true, "approve": true, "refresh": true, "abort": true, "admin": true},
 	}
 	for user, w := range want {
 		code, b := call(t, "GET", "/api/v1/projects/pm/permissions", idToken(t, user), "", "")

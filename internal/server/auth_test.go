@@ -86,9 +86,10 @@ func TestTokenEdgeCases(t *testing.T) {
 			}
 		})
 	}
-	// A group-only identity is named after its subject, and keeps its groups.
+	// A group-only identity is named after its subject, and keeps its groups, both
+	// under the OIDC prefix.
 	code, b := call(t, "GET", "/api/v1/whoami", sign(map[string]any{"sub": "u1", "groups": []string{"team"}}), "", "")
-	if code != http.StatusOK || !strings.Contains(string(b), `"username":"oidc:u1"`) || !strings.Contains(string(b), `"team"`) {
+	if code != http.StatusOK || !strings.Contains(string(b), `"username":"oidc:u1"`) || !strings.Contains(string(b), `"oidc:team"`) {
 		t.Fatalf("whoami for a group-only token: %d %s", code, b)
 	}
 }
@@ -218,7 +219,7 @@ func TestOIDCLogin(t *testing.T) {
 			var who map[string]any
 			_ = json.NewDecoder(resp.Body).Decode(&who)
 			resp.Body.Close()
-			if who["username"] != "viewer@login.test" {
+			if who["username"] != "oidc:viewer@login.test" {
 				t.Fatalf("whoami with the session cookie: %v", who)
 			}
 		})

@@ -23,6 +23,7 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/controllers/project"
+	"github.com/haul-dev/haul/internal/server/auth"
 	"github.com/haul-dev/haul/internal/testenv"
 	"github.com/haul-dev/haul/internal/testservers"
 )
@@ -143,8 +144,9 @@ func call(tb testing.TB, method, path, token, contentType, body string) (int, []
 	return resp.StatusCode, b
 }
 
-// newProject creates a project's namespace, Project, roles, and binds
-// viewer@<p>.test, promoter@<p>.test and admin@<p>.test to them.
+// newProject creates a project's namespace, Project, roles, and binds the OIDC users
+// viewer@<p>.test, promoter@<p>.test and admin@<p>.test to them: as Kubernetes users
+// they are oidc:viewer@<p>.test and so on, under the default prefix.
 func newProject(tb testing.TB, p string) {
 	tb.Helper()
 	createProject(tb, p, true)
@@ -167,7 +169,7 @@ func createProject(tb testing.TB, p string, cleanup bool) {
 	}
 	for role, rules := range project.RoleRules() {
 		must(tb, c.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: p, Name: role}, Rules: rules}))
-		user := strings.TrimPrefix(role, "haul-") + "@" + p + ".test"
+		user := oidcUser(strings.TrimPrefix(role, "haul-") + "@" + p + ".test")
 		must(tb, c.Create(ctx, &rbacv1.RoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Namespace: p, Name: role},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role},
@@ -246,6 +248,9 @@ func newFreight(tb testing.TB, p, name, alias, tag string, verifiedIn ...string)
 	}
 	return f
 }
+
+// oidcUser is the Kubernetes user name the server impersonates for an OIDC user name.
+func oidcUser(name string) string { return auth.DefaultPrefix + name }
 
 func must(tb testing.TB, err error) {
 	tb.Helper()

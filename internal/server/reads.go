@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/controllers/project"
 	"github.com/haul-dev/haul/internal/server/auth"
 )
 
@@ -258,8 +259,9 @@ func (s *Server) permissions(r *http.Request, u *auth.User) (int, any, error) {
 	promote := q("promote", "stages", "", "") && q("create", "promotions", "", "")
 	return http.StatusOK, map[string]bool{
 		"promote": promote,
-		"approve": q("promote", "stages", "", "") && q("patch", "freights", "status", ""),
-		"refresh": q("patch", "stages", "", "") && q("patch", "warehouses", "", ""),
+		"approve": q(project.VerbPromote, "stages", "", ""),
+		"refresh": q(project.VerbRefresh, "stages", "", "") && q(project.VerbRefresh, "warehouses", "", ""),
+		"abort":   q(project.VerbAbort, "promotions", "", ""),
 		"admin":   q("update", "projectconfigs", "", p) && q("delete", "stages", "", ""),
 	}, nil
 }

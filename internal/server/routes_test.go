@@ -15,7 +15,9 @@ import (
 
 // TestRoutesByIdentity calls every route as each kind of caller and checks the status:
 // anonymous callers get 401, members get what their role allows (403 otherwise), and
-// a user of another project gets the same 404 as for something that does not exist.
+// a user of another project, or of none, gets the same 404 as for something that does
+// not exist. A promoter may promote, approve, abort and refresh, but neither rename
+// Freight nor change a Stage through apply.
 func TestRoutesByIdentity(t *testing.T) {
 	startServer(t)
 	newProject(t, "alpha")
@@ -40,6 +42,7 @@ func TestRoutesByIdentity(t *testing.T) {
 		{"admin", idToken(t, "admin@alpha.test")},
 		{"other-project", idToken(t, "admin@beta.test")},
 		{"admin-token", testAdminToken},
+		{"no-binding", idToken(t, "nobody@nowhere.test")},
 	}
 	const (
 		a = http.StatusUnauthorized
@@ -52,36 +55,38 @@ func TestRoutesByIdentity(t *testing.T) {
 	routes := []struct {
 		method, path, body string
 		// want is the status per caller, in the order of callers.
-		want [6]int
+		want [7]int
 	}{
-		{"GET", "/api/v1/whoami", "", [6]int{a, o, o, o, o, o}},
-		{"GET", "/api/v1/projects", "", [6]int{a, o, o, o, o, o}},
-		{"GET", pr, "", [6]int{a, o, o, o, n, o}},
-		{"GET", pr + "/projectconfig", "", [6]int{a, o, o, o, n, o}},
-		{"GET", pr + "/permissions", "", [6]int{a, o, o, o, n, o}},
-		{"GET", pr + "/warehouses", "", [6]int{a, o, o, o, n, o}},
-		{"GET", pr + "/warehouses/w", "", [6]int{a, o, o, o, n, o}},
-		{"GET", pr + "/stages", "", [6]int{a, o, o, o, n, o}},
-		{"GET", pr + "/stages/test", "", [6]int{a, o, o, o, n, o}},
-		{"GET", pr + "/freight", "", [6]int{a, o, o, o, n, o}},
-		{"GET", pr + "/freight?origin=w", "", [6]int{a, o, o, o, n, o}},
-		{"GET", pr + "/freight/first", "", [6]int{a, n, n, n, n, n}}, // by name only
-		{"GET", pr + "/freight/f1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "", [6]int{a, o, o, o, n, o}},
-		{"GET", pr + "/promotions", "", [6]int{a, o, o, o, n, o}},
-		{"GET", pr + "/promotions?stage=test", "", [6]int{a, o, o, o, n, o}},
-		{"GET", pr + "/promotions/test.seed.f1aaaaa", "", [6]int{a, o, o, o, n, o}},
-		{"GET", pr + "/events", "", [6]int{a, o, o, o, n, o}},
-		{"POST", pr + "/stages/test/promote", `{"freight":"first"}`, [6]int{a, f, c, c, n, c}},
-		{"POST", pr + "/stages/test/promote-downstream", `{"freight":"first"}`, [6]int{a, f, c, c, n, c}},
-		{"POST", pr + "/freight/f2bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/approve", `{"stage":"uat"}`, [6]int{a, f, o, o, n, o}},
-		{"PATCH", pr + "/freight/f2bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/alias", `{"alias":"ALIAS"}`, [6]int{a, f, o, o, n, o}},
-		{"POST", pr + "/promotions/test.seed.f1aaaaa/abort", "", [6]int{a, f, o, o, n, o}},
-		{"POST", pr + "/warehouses/w/refresh", "", [6]int{a, f, o, o, n, o}},
-		{"POST", pr + "/stages/test/refresh", "", [6]int{a, f, o, o, n, o}},
-		{"POST", pr + "/stages/test/reverify", "", [6]int{a, f, o, o, n, o}},
-		{"POST", pr + "/stages/test/abort-verification", "", [6]int{a, f, o, o, n, o}},
-		{"POST", "/api/v1/apply", "apiVersion: haul.dev/v1alpha1\nkind: Stage\nmetadata: {name: NAME, namespace: alpha}\nspec:\n  requestedFreight:\n  - origin: {kind: Warehouse, name: w}\n    sources: {direct: true}\n", [6]int{a, f, f, o, f, o}},
-		{"GET", "/api/v1/nothing-here", "", [6]int{a, n, n, n, n, n}},
+		{"GET", "/api/v1/whoami", "", [7]int{a, o, o, o, o, o, o}},
+		{"GET", "/api/v1/projects", "", [7]int{a, o, o, o, o, o, o}},
+		{"GET", pr, "", [7]int{a, o, o, o, n, o, n}},
+		{"GET", pr + "/projectconfig", "", [7]int{a, o, o, o, n, o, n}},
+		{"GET", pr + "/permissions", "", [7]int{a, o, o, o, n, o, n}},
+		{"GET", pr + "/warehouses", "", [7]int{a, o, o, o, n, o, n}},
+		{"GET", pr + "/warehouses/w", "", [7]int{a, o, o, o, n, o, n}},
+		{"GET", pr + "/stages", "", [7]int{a, o, o, o, n, o, n}},
+		{"GET", pr + "/stages/test", "", [7]int{a, o, o, o, n, o, n}},
+		{"GET", pr + "/freight", "", [7]int{a, o, o, o, n, o, n}},
+		{"GET", pr + "/freight?origin=w", "", [7]int{a, o, o, o, n, o, n}},
+		{"GET", pr + "/freight/first", "", [7]int{a, n, n, n, n, n, n}}, // by name only
+		{"GET", pr + "/freight/f1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "", [7]int{a, o, o, o, n, o, n}},
+		{"GET", pr + "/promotions", "", [7]int{a, o, o, o, n, o, n}},
+		{"GET", pr + "/promotions?stage=test", "", [7]int{a, o, o, o, n, o, n}},
+		{"GET", pr + "/promotions/test.seed.f1aaaaa", "", [7]int{a, o, o, o, n, o, n}},
+		{"GET", pr + "/events", "", [7]int{a, o, o, o, n, o, n}},
+		{"POST", pr + "/stages/test/promote", `{"freight":"first"}`, [7]int{a, f, c, c, n, c, n}},
+		{"POST", pr + "/stages/test/promote-downstream", `{"freight":"first"}`, [7]int{a, f, c, c, n, c, n}},
+		{"POST", pr + "/freight/f2bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/approve", `{"stage":"uat"}`, [7]int{a, f, o, o, n, o, n}},
+		{"PATCH", pr + "/freight/f2bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/alias", `{"alias":"ALIAS"}`, [7]int{a, f, f, o, n, o, n}},
+		{"POST", pr + "/promotions/test.seed.f1aaaaa/abort", "", [7]int{a, f, o, o, n, o, n}},
+		{"POST", pr + "/warehouses/w/refresh", "", [7]int{a, f, o, o, n, o, n}},
+		{"POST", pr + "/stages/test/refresh", "", [7]int{a, f, o, o, n, o, n}},
+		{"POST", pr + "/stages/test/reverify", "", [7]int{a, f, o, o, n, o, n}},
+		{"POST", pr + "/stages/test/abort-verification", "", [7]int{a, f, o, o, n, o, n}},
+		{"POST", "/api/v1/apply", "apiVersion: haul.dev/v1alpha1\nkind: Stage\nmetadata: {name: NAME, namespace: alpha}\nspec:\n  requestedFreight:\n  - origin: {kind: Warehouse, name: w}\n    sources: {direct: true}\n", [7]int{a, f, f, o, f, o, f}},
+		// Changing an existing Stage's steps is editing it: admins only.
+		{"POST", "/api/v1/apply", "apiVersion: haul.dev/v1alpha1\nkind: Stage\nmetadata: {name: test, namespace: alpha}\nspec:\n  requestedFreight:\n  - origin: {kind: Warehouse, name: w}\n    sources: {direct: true}\n  promotionTemplate:\n    spec:\n      steps:\n      - uses: fail\n        config: {message: by NAME}\n", [7]int{a, f, f, o, f, o, f}},
+		{"GET", "/api/v1/nothing-here", "", [7]int{a, n, n, n, n, n, n}},
 	}
 	for _, rt := range routes {
 		for i, caller := range callers {

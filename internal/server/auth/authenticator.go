@@ -41,6 +41,45 @@ type OIDCConfig struct {
 	UsernameClaim string
 	// GroupsClaim names the claim listing the user's groups (default "groups").
 	GroupsClaim string
+	// UsernamePrefix is put in front of every user name taken from an ID token, so that
+	// the identity provider cannot name a Kubernetes user such as a ServiceAccount.
+	// Empty means DefaultPrefix; NoPrefix ("-") means none, as with kube-apiserver's
+	// --oidc-username-prefix.
+	UsernamePrefix string
+	// GroupsPrefix is put in front of every group taken from an ID token (empty means
+	// DefaultPrefix, NoPrefix none), so that a group claim cannot name system:masters.
+	GroupsPrefix string
+}
+
+// DefaultPrefix is the default UsernamePrefix and GroupsPrefix.
+const DefaultPrefix = "oidc:"
+
+// NoPrefix as UsernamePrefix or GroupsPrefix leaves names from ID tokens unprefixed.
+const NoPrefix = "-"
+
+// reservedPrefix is the namespace of identities Kubernetes itself assigns
+// (system:masters, system:serviceaccount:..., system:node:...). No identity from an ID
+// token is ever impersonated inside it.
+const reservedPrefix = "system:"
+
+// prefixValue turns a configured prefix into the string to prepend.
+func prefixValue(p string) string {
+	switch p {
+	case "":
+		return DefaultPrefix
+	case NoPrefix:
+		return ""
+	}
+	return p
+}
+
+// ValidatePrefix checks a configured OIDC user or group prefix: it must not itself put
+// names into the reserved system: namespace.
+func ValidatePrefix(flag, p string) error {
+	if strings.HasPrefix(prefixValue(p), reservedPrefix) {
+		return fmt.Errorf("%s %q is refused: names under %q are Kubernetes' own identities", flag, p, reservedPrefix)
+	}
+	return nil
 }
 
 // TokenReviewer checks a Kubernetes bearer token, usually with a TokenReview.
@@ -92,6 +131,8 @@ func New(opts Options) *Authenticator {
 		if c.GroupsClaim == "" {
 			c.GroupsClaim = "groups"
 		}
+		c.UsernamePrefix = prefixValue(c.UsernamePrefix)
+		c.GroupsPrefix = prefixValue(c.GroupsPrefix)
 		a.opts.OIDC = &c
 	}
 	return a
@@ -197,7 +238,9 @@ func (a *Authenticator) verifyIDToken(ctx context.Context, raw string) (*User, *
 	return u, tok, nil
 }
 
-// userFromClaims maps OIDC claims to a Kubernetes user and groups.
+// userFromClaims maps OIDC claims to a Kubernetes user and groups. The user name and
+// every group get their configured prefix. A user whose name, before or after the
+// prefix, lies in system: is refused; a group that would land in system: is dropped.
 func (a *Authenticator) userFromClaims(subject string, claims map[string]any) (*User, error) {
 	c := a.opts.OIDC
 	name, _ := claims[c.UsernameClaim].(string)
@@ -206,25 +249,39 @@ func (a *Authenticator) userFromClaims(subject string, claims map[string]any) (*
 			return nil, fmt.Errorf("%w: claim email_verified is false", ErrUnauthenticated)
 		}
 	}
-	var groups []string
+	var raw []string
 	switch g := claims[c.GroupsClaim].(type) {
 	case string:
 		if g != "" {
-			groups = []string{g}
+			raw = []string{g}
 		}
 	case []any:
 		for _, v := range g {
 			if s, ok := v.(string); ok && s != "" {
-				groups = append(groups, s)
+				raw = append(raw, s)
 			}
 		}
 	}
-	if name == "" && len(groups) == 0 {
+	if name == "" && len(raw) == 0 {
 		return nil, fmt.Errorf("%w: ID token has neither claim %q nor claim %q", ErrUnauthenticated, c.UsernameClaim, c.GroupsClaim)
 	}
+	claim := c.UsernameClaim
 	if name == "" {
 		// Impersonation needs a user name; the subject is stable and never empty.
-		name = "oidc:" + subject
+		name, claim = subject, "sub"
+	}
+	if strings.HasPrefix(name, reservedPrefix) || strings.HasPrefix(c.UsernamePrefix+name, reservedPrefix) {
+		return nil, fmt.Errorf("%w: ID token claim %q is %q, a reserved Kubernetes identity (%s...); such users are refused", ErrUnauthenticated, claim, name, reservedPrefix)
+	}
+	name = c.UsernamePrefix + name
+	var groups []string
+	for _, g := range raw {
+		g = c.GroupsPrefix + g
+		if strings.HasPrefix(g, reservedPrefix) {
+			a.opts.Logger.Info("Dropped a reserved group from an ID token", "user", name, "claim", c.GroupsClaim, "group", g)
+			continue
+		}
+		groups = append(groups, g)
 	}
 	return &User{Name: name, Groups: groups}, nil
 }
