@@ -52,6 +52,11 @@ type Request struct {
 	Persist func(ctx context.Context, s State) error
 	// Aborted is checked before every step and after a step reports Running.
 	Aborted func(ctx context.Context) bool
+	// Secrets masks secret values in everything the run hands back (messages, the
+	// State given to Persist and returned) and keeps the real values of masked outputs
+	// between Runs. Pass the same one to every Run of a Promotion; nil starts empty,
+	// as after a restart (see Secrets).
+	Secrets *Secrets
 
 	// services are what this run hands to steps (see Services.forRun).
 	services *Services
@@ -90,13 +95,26 @@ func StepAlias(step haulv1.PromotionStep, i int) string {
 }
 
 // Run runs steps from req.State until all are done, one reports Running, or a transient
-// error asks for a retry. It is safe to call again with the returned State.
+// error asks for a retry. It is safe to call again with the returned State. Everything
+// it returns or persists is masked with req.Secrets.
 func (e *Engine) Run(ctx context.Context, req Request) (Result, State) {
+	if req.Secrets == nil {
+		req.Secrets = NewSecrets()
+	}
+	res, st := e.run(ctx, req)
+	res.Message = req.Secrets.Mask(res.Message)
+	res.Err = req.Secrets.MaskError(res.Err)
+	return res, st
+}
+
+func (e *Engine) run(ctx context.Context, req Request) (Result, State) {
+	sec := req.Secrets
 	st := req.State.DeepCopy()
-	req.services = e.Services.forRun()
+	req.services = e.Services.forRun(sec.Values())
 	if st.Outputs == nil {
 		st.Outputs = map[string]any{}
 	}
+	sec.restore(st.Outputs)
 	for len(st.Steps) < len(req.Steps) {
 		i := len(st.Steps)
 		st.Steps = append(st.Steps, haulv1.StepExecutionMetadata{Alias: StepAlias(req.Steps[i], i)})
@@ -110,15 +128,15 @@ func (e *Engine) Run(ctx context.Context, req Request) (Result, State) {
 			st.Steps[i].ErrorCount = 0
 		}
 	}
-	persisted := st.DeepCopy()
+	persisted := sec.forStatus(st)
 	persist := func() error {
-		if req.Persist == nil {
-			return nil
+		out := sec.forStatus(st)
+		if req.Persist != nil {
+			if err := req.Persist(ctx, out); err != nil {
+				return err
+			}
 		}
-		if err := req.Persist(ctx, st); err != nil {
-			return err
-		}
-		persisted = st.DeepCopy()
+		persisted = out
 		return nil
 	}
 	now := func() metav1.Time { return metav1.NewTime(e.Services.now()) }
@@ -134,11 +152,11 @@ func (e *Engine) Run(ctx context.Context, req Request) (Result, State) {
 			if err := persist(); err != nil {
 				return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
 			}
-			return Result{Phase: haulv1.PromotionAborted, Message: "Promotion aborted"}, st
+			return Result{Phase: haulv1.PromotionAborted, Message: "Promotion aborted"}, persisted
 		}
 		env, err := e.env(ctx, &req, &st, i)
 		if err != nil {
-			e.finishStep(meta, StatusErrored, err.Error(), now())
+			e.finishStep(sec, meta, StatusErrored, err.Error(), now())
 			st.CurrentStep++
 			if err := persist(); err != nil {
 				return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
@@ -156,7 +174,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (Result, State) {
 			if err != nil {
 				msg, status = fmt.Sprintf("evaluating if: %v", err), StatusErrored
 			}
-			e.finishStep(meta, status, msg, now())
+			e.finishStep(sec, meta, status, msg, now())
 			st.CurrentStep++
 			if err := persist(); err != nil {
 				return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
@@ -183,28 +201,28 @@ func (e *Engine) Run(ctx context.Context, req Request) (Result, State) {
 			meta.ErrorCount++
 			msg := runErr.Error()
 			if IsTerminal(runErr) || meta.ErrorCount >= threshold {
-				e.finishStep(meta, StatusErrored, msg, now())
+				e.finishStep(sec, meta, StatusErrored, msg, now())
 				st.CurrentStep++
 				break
 			}
 			meta.Status = StatusRunning
-			meta.Message = fmt.Sprintf("error %d of %d allowed, will retry: %s", meta.ErrorCount, threshold, msg)
+			meta.Message = truncate(sec.Mask(fmt.Sprintf("error %d of %d allowed, will retry: %s", meta.ErrorCount, threshold, msg)), 1024)
 			stepDone()
 			if err := persist(); err != nil {
 				return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
 			}
-			return Result{Phase: haulv1.PromotionRunning, Message: meta.Message, RequeueAfter: backoff(meta.ErrorCount)}, st
+			return Result{Phase: haulv1.PromotionRunning, Message: meta.Message, RequeueAfter: backoff(meta.ErrorCount)}, persisted
 		case res.Status == StatusRunning:
 			meta.ErrorCount = 0
-			meta.Status, meta.Message = StatusRunning, res.Message
+			meta.Status, meta.Message = StatusRunning, truncate(sec.Mask(res.Message), 1024)
 			if step.Retry != nil && step.Retry.Timeout != nil && step.Retry.Timeout.Duration > 0 &&
 				e.Services.now().Sub(meta.StartedAt.Time) > step.Retry.Timeout.Duration {
-				e.finishStep(meta, StatusFailed, fmt.Sprintf("timed out after %s: %s", step.Retry.Timeout.Duration, res.Message), now())
+				e.finishStep(sec, meta, StatusFailed, fmt.Sprintf("timed out after %s: %s", step.Retry.Timeout.Duration, res.Message), now())
 				st.CurrentStep++
 				break
 			}
 			if res.Output != nil {
-				st.Outputs[meta.Alias] = res.Output
+				st.Outputs[meta.Alias] = copyValue(res.Output).(map[string]any)
 			}
 			stepDone()
 			if err := persist(); err != nil {
@@ -214,7 +232,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (Result, State) {
 			if after <= 0 {
 				after = 5 * time.Second
 			}
-			return Result{Phase: haulv1.PromotionRunning, Message: res.Message, RequeueAfter: after}, st
+			return Result{Phase: haulv1.PromotionRunning, Message: meta.Message, RequeueAfter: after}, persisted
 		default:
 			meta.ErrorCount = 0
 			status := res.Status
@@ -222,12 +240,12 @@ func (e *Engine) Run(ctx context.Context, req Request) (Result, State) {
 				status = StatusSucceeded
 			}
 			if res.Output != nil {
-				st.Outputs[meta.Alias] = res.Output
+				st.Outputs[meta.Alias] = copyValue(res.Output).(map[string]any)
 			}
 			if res.HealthCheck != nil {
 				st.HealthChecks = append(st.HealthChecks, *res.HealthCheck)
 			}
-			e.finishStep(meta, status, res.Message, now())
+			e.finishStep(sec, meta, status, res.Message, now())
 			st.CurrentStep++
 		}
 		stepDone()
@@ -235,14 +253,16 @@ func (e *Engine) Run(ctx context.Context, req Request) (Result, State) {
 			return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
 		}
 	}
-	return finalResult(req.Steps, st), st
+	return finalResult(req.Steps, st), sec.forStatus(st)
 }
 
-func (e *Engine) finishStep(meta *haulv1.StepExecutionMetadata, status haulv1.StepStatus, msg string, t metav1.Time) {
+// finishStep records a step's outcome; msg is masked before it is cut to length, so
+// no part of a secret survives at the cut.
+func (e *Engine) finishStep(sec *Secrets, meta *haulv1.StepExecutionMetadata, status haulv1.StepStatus, msg string, t metav1.Time) {
 	if meta.StartedAt == nil {
 		meta.StartedAt = &t
 	}
-	meta.Status, meta.Message, meta.FinishedAt = status, truncate(msg, 1024), &t
+	meta.Status, meta.Message, meta.FinishedAt = status, truncate(sec.Mask(msg), 1024), &t
 }
 
 // finalResult turns per-step outcomes into the Promotion phase.
@@ -284,27 +304,30 @@ func (e *Engine) runStep(ctx context.Context, req *Request, st *State, i int, en
 	if err != nil {
 		return res, Terminal(err)
 	}
+	if lost, ok := findLost(evaluated); ok {
+		return res, lost.err()
+	}
 	vars, _ := env["vars"].(map[string]any)
 	sc := &StepContext{
 		WorkDir: req.WorkDir, Project: req.Project, Stage: req.Stage, Promotion: req.Promotion,
 		Freight: req.Freight, Alias: meta.Alias, Config: evaluated.(map[string]any),
 		Vars: vars, Outputs: st.Outputs, StartedAt: meta.StartedAt.Time,
-		Attempt: int(meta.ErrorCount) + 1, Services: req.services,
+		Attempt: int(meta.ErrorCount) + 1, Services: req.services, Secrets: req.Secrets,
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			e.logger().Error(fmt.Errorf("panic: %v", r), "Step panicked", "step", step.Uses, "stack", string(debug.Stack()))
+			req.services.logger().Error(fmt.Errorf("panic: %v", r), "Step panicked", "step", step.Uses, "stack", string(debug.Stack()))
 			res, err = StepResult{}, Terminal(fmt.Errorf("step %s panicked: %v", step.Uses, r))
 		}
 	}()
 	return impl.Run(ctx, sc)
 }
 
-func (e *Engine) logger() interface {
+func (s *Services) logger() interface {
 	Error(error, string, ...any)
 } {
-	if e.Services != nil && e.Services.Logger.GetSink() != nil {
-		return e.Services.Logger
+	if s != nil && s.Logger.GetSink() != nil {
+		return s.Logger
 	}
 	return discard{}
 }

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/redact"
 )
 
 // env builds what the expressions of step i see.
@@ -157,7 +158,7 @@ func (e *Engine) funcs(ctx context.Context, req *Request, st *State, i int) map[
 			if err != nil {
 				return nil, err
 			}
-			return e.secret(ctx, req.Project, n)
+			return e.secret(ctx, req.Secrets.Values(), req.Project, n)
 		},
 		"configMap": func(args ...any) (any, error) {
 			n, err := stringArg("configMap", args, 0)
@@ -238,8 +239,9 @@ func semverDiff(a, b string) string {
 	return "None"
 }
 
-// secret returns the data of a generic-credential Secret in the project's own namespace.
-func (e *Engine) secret(ctx context.Context, project, name string) (map[string]any, error) {
+// secret returns the data of a generic-credential Secret in the project's own
+// namespace, recording every value in secrets so that no message shows it.
+func (e *Engine) secret(ctx context.Context, secrets *redact.Values, project, name string) (map[string]any, error) {
 	if strings.ContainsAny(name, "/:") {
 		return nil, fmt.Errorf("secret(%q): only Secrets in the project's own namespace may be read", name)
 	}
@@ -253,7 +255,11 @@ func (e *Engine) secret(ctx context.Context, project, name string) (map[string]a
 	if s.Labels[haulv1.LabelCredType] != "generic" {
 		return nil, fmt.Errorf("secret(%q): only Secrets labelled %s=generic may be read by expressions", name, haulv1.LabelCredType)
 	}
-	return secretData(s), nil
+	data := secretData(s)
+	for _, v := range data {
+		secrets.Add(v.(string))
+	}
+	return data, nil
 }
 
 func secretData(s *corev1.Secret) map[string]any {

@@ -216,6 +216,12 @@ func strictGet(args ...any) (out any, err error) {
 	}
 	obj, key := args[0], args[1]
 	path, _ := args[2].(string)
+	defer func() {
+		// An output saved masked and lost in a restart is never read as "***".
+		if lost, ok := out.(lostSecret); ok {
+			out, err = nil, lost.err()
+		}
+	}()
 	switch o := obj.(type) {
 	case nil:
 		return nil, fmt.Errorf("%s is not defined (its parent is nil)", path)

@@ -12,6 +12,7 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/internal/redact"
 )
 
 // Step is one built-in step kind (git-clone, http, argocd-update, ...). A Step must be
@@ -84,12 +85,18 @@ type Services struct {
 	Now func() time.Time
 }
 
-// forRun returns the Services one Run hands to its steps: the same, except that
-// credential lookups (found or not) are remembered per type and URL for the run, so a
-// clone and a push of one repository ask once.
-func (s *Services) forRun() *Services {
-	if s == nil || s.Credentials == nil {
+// forRun returns the Services one Run hands to its steps: the same, except that the
+// logger masks secrets (the run's values), credentials handed out are added to those
+// values, and credential lookups (found or not) are remembered per type and URL for
+// the run, so a clone and a push of one repository ask once.
+func (s *Services) forRun(secrets *redact.Values) *Services {
+	if s == nil {
 		return s
+	}
+	c := *s
+	c.Logger = maskLogger(s.Logger, secrets)
+	if s.Credentials == nil {
+		return &c
 	}
 	type found struct {
 		user, pass string
@@ -98,7 +105,6 @@ func (s *Services) forRun() *Services {
 	var mu sync.Mutex
 	memo := map[[2]string]found{}
 	lookup := s.Credentials
-	c := *s
 	c.Credentials = func(ctx context.Context, credType, repoURL string) (string, string, bool, error) {
 		key := [2]string{credType, repoURL}
 		mu.Lock()
@@ -108,6 +114,9 @@ func (s *Services) forRun() *Services {
 			return f.user, f.pass, f.ok, nil
 		}
 		user, pass, ok, err := lookup(ctx, credType, repoURL)
+		if ok {
+			secrets.Add(pass)
+		}
 		if err == nil {
 			mu.Lock()
 			memo[key] = found{user, pass, ok}
@@ -148,6 +157,9 @@ type StepContext struct {
 	Attempt int
 	// Services give access to the cluster, credentials, HTTP and Git.
 	Services *Services
+	// Secrets knows the values this Promotion read from Secrets, for steps that write
+	// data where project viewers can read it (set-metadata refuses to). May be nil.
+	Secrets *Secrets
 }
 
 // Path resolves a config path inside the work dir; see SecurePath.

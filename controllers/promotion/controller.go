@@ -52,6 +52,9 @@ type Reconciler struct {
 	// Credentials finds repository credentials (read uncached, so Haul never needs a
 	// cluster-wide watch on Secrets).
 	Credentials *credentials.Store
+
+	// secrets masks what running Promotions read from Secrets (in memory only).
+	secrets runningSecrets
 }
 
 // SetupWithManager registers the controller.

@@ -27,6 +27,7 @@ const maxFreightHistory = 10
 // the Freight marks are repaired by any later finalize of the Stage's newest
 // Promotion, so a crash in between loses nothing. Every part is idempotent.
 func (r *Reconciler) finalize(ctx context.Context, p *haulv1.Promotion) error {
+	defer r.secrets.forget(p.UID)
 	r.removeWorkDir(p)
 	stage := &haulv1.Stage{}
 	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Stage}, stage); err != nil {
@@ -174,7 +175,9 @@ func (r *Reconciler) event(p *haulv1.Promotion) {
 	case haulv1.PromotionAborted:
 		reason = haulv1.ReasonPromotionAborted
 	}
-	r.Recorder.Eventf(p, typ, reason, "Promotion of Freight %s to Stage %s: %s", p.Spec.Freight, p.Spec.Stage, p.Status.Message)
+	// The status message is masked already; the Event strips credential-looking text
+	// once more, since Events are kept apart from the Promotion and read by viewers.
+	r.Recorder.Eventf(p, typ, reason, "Promotion of Freight %s to Stage %s: %s", p.Spec.Freight, p.Spec.Stage, r.secrets.mask(p.UID, p.Status.Message))
 }
 
 // removeWorkDir returns the Promotion's Git work trees to the shared pool and deletes the rest.

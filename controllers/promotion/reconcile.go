@@ -244,6 +244,8 @@ func (r *Reconciler) run(ctx context.Context, p *haulv1.Promotion, stage *haulv1
 		Project: key.Namespace, Stage: stage.Name, Promotion: key.Name, Freight: freight,
 		Steps: p.Status.Steps, Vars: p.Status.Vars, WorkDir: dir, State: state, Replay: replay,
 		Persist: pw.Submit,
+		// Secret values the steps read are masked in every message and saved output.
+		Secrets: r.secrets.get(p.UID),
 		// The watch delivers an abort within milliseconds; asking the API server before
 		// every step would cost a round trip to etcd each time.
 		Aborted: func(ctx context.Context) bool {
@@ -308,6 +310,7 @@ func progressMessage(s promotion.State) string {
 
 // end moves the Promotion to a terminal phase without running steps, then finalizes.
 func (r *Reconciler) end(ctx context.Context, p *haulv1.Promotion, phase haulv1.PromotionPhase, msg string) error {
+	msg = r.secrets.mask(p.UID, msg)
 	err := r.patchStatus(ctx, p, func(st *haulv1.PromotionStatus) {
 		st.Phase, st.Message, st.FinishedAt = phase, msg, &metav1.Time{Time: r.now()}
 	})

@@ -113,6 +113,22 @@ func (v *Values) Len() int {
 	return len(v.vals)
 }
 
+// Contains reports whether s holds any recorded value, for callers that must refuse
+// to write a secret somewhere (rather than write it masked).
+func (v *Values) Contains(s string) bool {
+	if v == nil {
+		return false
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for _, val := range v.vals {
+		if strings.Contains(s, val) {
+			return true
+		}
+	}
+	return false
+}
+
 // String masks every recorded value in s, then applies String.
 func (v *Values) String(s string) string {
 	if v != nil {

@@ -69,3 +69,18 @@ func TestValuesMaskSecretsKeepChain(t *testing.T) {
 		t.Fatalf("nil Values did not apply String: %q", got)
 	}
 }
+
+func TestValuesContainsOnlyRecordedValues(t *testing.T) {
+	var v Values
+	v.Add("hunter2-token")
+	if !v.Contains("prefix hunter2-token suffix") {
+		t.Fatal("Contains missed a recorded value inside the text")
+	}
+	if v.Contains("https://u:other-pw@h/x") {
+		t.Fatal("Contains reported a credential that was never recorded")
+	}
+	var nilValues *Values
+	if nilValues.Contains("hunter2-token") {
+		t.Fatal("nil Values contains nothing")
+	}
+}

@@ -44,7 +44,7 @@ type httpOutput struct {
 func (c *httpConfig) Validate() error {
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("url %q must be an absolute http or https URL", c.URL)
+		return fmt.Errorf("url %q must be an absolute http or https URL", displayURL(c.URL))
 	}
 	if c.Timeout != "" {
 		if _, err := time.ParseDuration(c.Timeout); err != nil {
@@ -178,6 +178,21 @@ func redactURL(u *url.URL) string {
 	}
 	c.RawQuery = ""
 	return c.String()
+}
+
+// displayURL is raw as an error may quote it: without user info or query, even when
+// raw does not parse (an unparsable "user:secret@host" still loses "user:secret").
+func displayURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return redactURL(u)
+	}
+	if i := strings.LastIndex(raw, "@"); i >= 0 {
+		raw = "***" + raw[i:]
+	}
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		raw = raw[:i]
+	}
+	return raw
 }
 
 func unwrapURLError(err error) error {

@@ -45,7 +45,8 @@ func init() {
 	register("set-metadata", setMetadata)
 }
 
-// fail ends the step as Failed, typically guarded by an `if`.
+// fail ends the step as Failed, typically guarded by an `if`. Its message is masked
+// by the engine like every step message, so a message built from secret() shows "***".
 func fail(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
 	var cfg failConfig
 	if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
@@ -58,7 +59,8 @@ func fail(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult,
 	return promotion.StepResult{Status: promotion.StatusFailed, Message: msg}, nil
 }
 
-// composeOutput turns its (evaluated) config into its output.
+// composeOutput turns its (evaluated) config into its output. Values derived from
+// Secrets reach later steps unmasked but are saved masked (see promotion.Secrets).
 func composeOutput(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
 	out := map[string]any{}
 	for k, v := range sc.Config {
@@ -79,6 +81,11 @@ func setMetadata(ctx context.Context, sc *promotion.StepContext) (promotion.Step
 		return promotion.StepResult{}, promotion.Terminal(errors.New("set-metadata needs cluster access, which is not configured"))
 	}
 	for i, u := range cfg.Updates {
+		// Freight metadata is readable by every viewer of the project (and any Stage
+		// that can see the Freight): a value read from a Secret never goes there.
+		if where, ok := sc.Secrets.Holds(map[string]any(u.Values)); ok {
+			return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("updates[%d].values%s holds a value read from a Secret; Freight metadata is readable by project viewers, so it is not written", i, where))
+		}
 		patch, err := json.Marshal(map[string]any{"status": map[string]any{"metadata": u.Values}})
 		if err != nil {
 			return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("updates[%d].values: %w", i, err))
