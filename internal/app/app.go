@@ -167,7 +167,9 @@ func Run(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 		}
-		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		// Read, write and idle timeouts keep slow or idle clients from holding
+		// connections; the API's event stream lifts the write deadline itself.
+		srv = server.Limits{}.HTTPServer(mux)
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error(err, "HTTP server stopped")

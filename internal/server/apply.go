@@ -27,8 +27,8 @@ import (
 const (
 	// fieldManager owns the fields Haul applies, as kubectl does for its own.
 	fieldManager = "haul"
-	// maxApplyBody and maxApplyDocs bound what one apply may send.
-	maxApplyBody = 8 << 20
+	// maxApplyDocs bounds how many objects one apply may send; Limits.MaxApplyBytes
+	// bounds its size.
 	maxApplyDocs = 1000
 )
 
@@ -48,12 +48,9 @@ type applyResult struct {
 // is impersonated and never gains rights they lack.
 func (s *Server) apply(r *http.Request, u *auth.User) (int, any, error) {
 	ctx := r.Context()
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxApplyBody+1))
+	b, err := io.ReadAll(r.Body)
 	if err != nil {
-		return 0, nil, badRequest("reading request body: %s", err.Error())
-	}
-	if len(b) > maxApplyBody {
-		return 0, nil, errorf(http.StatusRequestEntityTooLarge, reasonBadRequest, "apply body larger than %d bytes", maxApplyBody)
+		return 0, nil, bodyError("apply body", err)
 	}
 	objs, err := parseManifests(b)
 	if err != nil {

@@ -20,7 +20,15 @@
 //	POST  /apply                                      multi-document YAML
 //
 // Lists are served from shared informers after a SubjectAccessReview; single reads and
-// every write go to the API server impersonating the caller. Promoting and approving
-// also need the custom verb promote on the Stage. Objects of a project the caller may
-// not see answer 404 exactly like missing ones.
+// most writes go to the API server impersonating the caller. Promoting and approving
+// also need the custom verb promote on the Stage. Abort, refresh, reverify and
+// abort-verification need the custom verbs abort, refresh and reverify on the object
+// (never patch, which would let the caller rewrite its spec); approve and those
+// actions are then written with the server's own rights, recording the caller
+// (status.approvedFor[].approvedBy, annotation haul.dev/action-actor). Objects of a
+// project the caller may not see answer 404 exactly like missing ones.
+//
+// Identities from OIDC ID tokens are prefixed (default "oidc:") before they are
+// impersonated, and none lands in system:. Serve the handler with Limits.HTTPServer
+// (or equal timeouts): bodies are capped per route, 413 above the cap.
 package server

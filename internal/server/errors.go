@@ -21,6 +21,7 @@ const (
 	reasonConflict     = "Conflict"
 	reasonUnauthorized = "Unauthorized"
 	reasonBadRequest   = "BadRequest"
+	reasonTooLarge     = "RequestEntityTooLarge"
 	reasonInternal     = "InternalError"
 	reasonUnavailable  = "ServiceUnavailable"
 )

@@ -39,6 +39,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, u *auth.User) {
 		last = r.URL.Query().Get("lastEventId")
 	}
 	rc := http.NewResponseController(w)
+	// The stream outlives the server's read and write timeouts: lift both for this
+	// connection and bound each message with its own write deadline instead.
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")

@@ -10,9 +10,6 @@ import (
 	"github.com/haul-dev/haul/internal/server/auth"
 )
 
-// maxBody caps JSON request bodies; apply has its own, larger cap.
-const maxBody = 1 << 20
-
 // apiHandler serves one route for an authenticated user and returns the status and
 // body to send, or an error that becomes the JSON error body.
 type apiHandler func(r *http.Request, u *auth.User) (int, any, error)
@@ -118,13 +115,11 @@ func (s *Server) whoami(_ *http.Request, u *auth.User) (int, any, error) {
 }
 
 // decodeBody reads a small JSON body into v, naming the problem when it does not parse.
+// ServeHTTP has capped the body (Limits.MaxBodyBytes).
 func decodeBody(r *http.Request, v any) error {
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	b, err := io.ReadAll(r.Body)
 	if err != nil {
-		return badRequest("reading request body: %s", err.Error())
-	}
-	if len(b) > maxBody {
-		return errorf(http.StatusRequestEntityTooLarge, reasonBadRequest, "request body larger than %d bytes", maxBody)
+		return bodyError("request body", err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return badRequest("request body is not valid JSON: %s", err.Error())

@@ -45,6 +45,9 @@ type Config struct {
 	// EventBuffer is how many recent change batches each project keeps for clients
 	// resuming with Last-Event-ID (default 1024).
 	EventBuffer int
+	// Limits cap request bodies on every route; its timeouts are for the http.Server
+	// that serves this handler (see Limits.HTTPServer). Zero fields take defaults.
+	Limits Limits
 }
 
 // Server is the REST API. It is an http.Handler.
@@ -60,6 +63,7 @@ type Server struct {
 	hub    *hub
 	mux    *http.ServeMux
 	origin string
+	limits Limits
 }
 
 // New builds the API handler. It serves /api/v1/... and /auth/... and passes every
@@ -116,7 +120,8 @@ func NewServer(cfg Config) (*Server, error) {
 			AdminToken: cfg.AdminToken, OIDC: cfg.OIDC, ExternalURL: cfg.ExternalURL,
 			TokenReviewer: auth.KubeTokenReviewer{Client: c}, Logger: cfg.Logger.WithName("auth"),
 		}),
-		mux: http.NewServeMux(),
+		mux:    http.NewServeMux(),
+		limits: cfg.Limits.WithDefaults(),
 	}
 	if u, err := url.Parse(cfg.ExternalURL); err == nil && u.Host != "" {
 		s.origin = u.Scheme + "://" + u.Host
@@ -140,8 +145,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/api" || strings.HasPrefix(r.URL.Path, "/api/"),
 		r.URL.Path == "/auth" || strings.HasPrefix(r.URL.Path, "/auth/"):
+		s.limitBody(w, r)
 		s.mux.ServeHTTP(w, r)
 	case s.cfg.UI != nil:
+		s.limitBody(w, r)
 		s.cfg.UI.ServeHTTP(w, r)
 	default:
 		http.NotFound(w, r)
