@@ -26,6 +26,10 @@ type Options struct {
 	// SharedCredentialsNamespace holds credentials every project may use, for discovery
 	// and in promotion steps (never readable through expressions).
 	SharedCredentialsNamespace string
+	// DenyPrivateHTTP makes http steps (in promotions and verification) also refuse
+	// private, shared and loopback addresses; link-local and metadata addresses are
+	// always refused.
+	DenyPrivateHTTP bool
 }
 
 // setupFuncs are the controllers to start; each controller package adds itself in

@@ -10,7 +10,7 @@ import (
 
 func init() {
 	setupFuncs = append(setupFuncs, func(mgr ctrl.Manager, opts Options) error {
-		o := stage.Options{}
+		o := stage.Options{DenyPrivateHTTP: opts.DenyPrivateHTTP}
 		if opts.WorkDir != "" {
 			o.WorkDir = filepath.Join(opts.WorkDir, "stages")
 		}

@@ -32,6 +32,9 @@ type Options struct {
 	Now func() time.Time
 	// MaxConcurrentReconciles defaults to 4.
 	MaxConcurrentReconciles int
+	// DenyPrivateHTTP makes verification http steps also refuse private and loopback
+	// addresses (link-local and metadata addresses are always refused).
+	DenyPrivateHTTP bool
 }
 
 // Reconciler reconciles Stages.

@@ -40,7 +40,10 @@ type Verifier interface {
 func newStepVerifier(r *Reconciler) Verifier {
 	return &promotion.Engine{
 		Registry: verificationRegistry(promotion.DefaultRegistry),
-		Services: &promotion.Services{Dynamic: r.Dynamic, Kube: r.Kube, Now: r.now, Logger: ctrl.Log.WithName("verification")},
+		Services: &promotion.Services{
+			Dynamic: r.Dynamic, Kube: r.Kube, Now: r.now, Logger: ctrl.Log.WithName("verification"),
+			HTTPClient: promotion.AddressPolicy{DenyPrivate: r.Options.DenyPrivateHTTP}.Client,
+		},
 		StepDone: metrics.ObserveStep,
 	}
 }

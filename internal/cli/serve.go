@@ -27,6 +27,9 @@ import (
 // sharedCredsHelp describes --shared-credentials-namespace (haul up and haul controller).
 const sharedCredsHelp = "namespace whose credential Secrets every project may use for discovery and promotion steps (never readable through expressions)"
 
+// denyPrivateHTTPHelp describes --deny-private-http (haul up and haul controller).
+const denyPrivateHTTPHelp = "make http steps (promotion and verification) also refuse private, shared (CGNAT) and loopback addresses; link-local and cloud metadata addresses are always refused"
+
 func serverConfig(g *GlobalOptions) (*rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = g.Kubeconfig
@@ -85,6 +88,7 @@ func init() {
 			accessSubjects       []string
 			externalURL          string
 			sharedCredsNamespace string
+			denyPrivateHTTP      bool
 		)
 		cmd := &cobra.Command{
 			Use:   "controller",
@@ -119,6 +123,7 @@ func init() {
 						SharedCredentialsNamespace: sharedCredsNamespace,
 						ProjectAccessRole:          accessRole,
 						ProjectAccessSubjects:      subjects,
+						DenyPrivateHTTP:            denyPrivateHTTP,
 					},
 					Logger: ctrl.Log.WithName("controller"),
 				})
@@ -135,6 +140,7 @@ func init() {
 		f.StringSliceVar(&accessSubjects, "project-access-subject", nil, "service account NAMESPACE:NAME bound to --project-access-role (repeatable)")
 		f.StringVar(&externalURL, "external-url", "", "URL of the Haul server, used to publish webhook receiver URLs")
 		f.StringVar(&sharedCredsNamespace, "shared-credentials-namespace", "", sharedCredsHelp)
+		f.BoolVar(&denyPrivateHTTP, "deny-private-http", false, denyPrivateHTTPHelp)
 		f.BoolVar(&installCRDs, "install-crds", false, "install or upgrade the CRDs at start (the Helm chart installs them itself)")
 		f.BoolVar(&devLogs, "dev-logs", false, "human-readable logs instead of JSON")
 		f.StringVar(&logLevel, "log-level", "info", "log level: debug|info|error")

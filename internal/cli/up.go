@@ -38,6 +38,8 @@ type upOptions struct {
 	logLevel             string
 	minWarehouseInterval time.Duration
 	sharedCredsNamespace string
+	printLoginURL        bool
+	denyPrivateHTTP      bool
 }
 
 func defaultDataDir() string {
@@ -77,6 +79,8 @@ existing cluster instead of the embedded control plane.`,
 		f.StringVar(&o.logLevel, "log-level", "info", "log level: debug|info|error")
 		f.DurationVar(&o.minWarehouseInterval, "min-warehouse-interval", 0, "floor for Warehouse spec.interval (default: the controller's)")
 		f.StringVar(&o.sharedCredsNamespace, "shared-credentials-namespace", "", sharedCredsHelp)
+		f.BoolVar(&o.printLoginURL, "print-login-url", false, "print a dashboard URL carrying the admin token (by default only the token file's path is printed)")
+		f.BoolVar(&o.denyPrivateHTTP, "deny-private-http", false, denyPrivateHTTPHelp)
 		return cmd
 	})
 }
@@ -149,6 +153,7 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 		ControllerOptions: controllers.Options{
 			MinWarehouseInterval:       o.minWarehouseInterval,
 			SharedCredentialsNamespace: o.sharedCredsNamespace,
+			DenyPrivateHTTP:            o.denyPrivateHTTP,
 			WorkDir:                    filepath.Join(dataDir, "work"),
 			ExternalURL:                baseURL,
 		},
@@ -171,7 +176,7 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 		}
 		defer d.Close()
 	}
-	printUp(out, dataDir, apiURL, kubeconfigPath, baseURL, token)
+	printUp(out, dataDir, apiURL, kubeconfigPath, baseURL, token, o.printLoginURL)
 	if d != nil {
 		d.Print(out, dataDir)
 	}
@@ -180,11 +185,20 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 	return err
 }
 
-func printUp(out io.Writer, dataDir, apiURL, kubeconfig, baseURL, token string) {
+// printUp prints the ready banner. The admin token itself appears only with
+// loginURL (--print-login-url): terminals, CI logs and screen shares keep what is
+// printed, so by default the banner names the file holding the token instead.
+func printUp(out io.Writer, dataDir, apiURL, kubeconfig, baseURL, token string, loginURL bool) {
 	var b strings.Builder
+	tokenFile := filepath.Join(dataDir, "admin-token")
 	fmt.Fprintf(&b, "\nHaul is up.\n")
-	fmt.Fprintf(&b, "  Dashboard:       %s/?token=%s\n", baseURL, token)
-	fmt.Fprintf(&b, "  REST API:        %s/api/v1 (Authorization: Bearer <token in %s>)\n", baseURL, filepath.Join(dataDir, "admin-token"))
+	if loginURL {
+		fmt.Fprintf(&b, "  Dashboard:       %s/?token=%s\n", baseURL, token)
+	} else {
+		fmt.Fprintf(&b, "  Dashboard:       %s/\n", baseURL)
+		fmt.Fprintf(&b, "  Admin token:     %s (paste it on the login page, or run with --print-login-url for a link that logs in)\n", tokenFile)
+	}
+	fmt.Fprintf(&b, "  REST API:        %s/api/v1 (Authorization: Bearer <token in %s>)\n", baseURL, tokenFile)
 	fmt.Fprintf(&b, "  Webhooks:        %s/webhooks/<project>/<receiver>\n", baseURL)
 	fmt.Fprintf(&b, "  Kubernetes API:  %s\n", apiURL)
 	fmt.Fprintf(&b, "  Kubeconfig:      %s\n", kubeconfig)

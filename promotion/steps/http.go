@@ -98,6 +98,12 @@ func httpStep(ctx context.Context, sc *promotion.StepContext) (promotion.StepRes
 	resp, err := sc.HTTPClient(timeout).Do(req)
 	if err != nil {
 		if errors.Is(err, promotion.ErrForbiddenAddress) {
+			// Name the address and the range: with redirects and DNS, the URL alone
+			// does not say what was refused.
+			var fe *promotion.ForbiddenAddressError
+			if errors.As(err, &fe) {
+				return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("%s %s: %w", method, redactURL(u), fe))
+			}
 			return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("%s %s: %w", method, redactURL(u), promotion.ErrForbiddenAddress))
 		}
 		return promotion.StepResult{}, fmt.Errorf("%s %s: %w", method, redactURL(u), unwrapURLError(err))

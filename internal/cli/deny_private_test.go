@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+)
+
+// TestControllerDenyPrivateHTTPReachesTheHTTPStep runs `haul controller
+// --deny-private-http` against the test API server and promotes through an http step
+// aimed at a real server on 127.0.0.1: the flag must reach the step, which refuses the
+// loopback address without sending a request.
+func TestControllerDenyPrivateHTTPReachesTheHTTPStep(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+
+	ns := env.Namespace(t, "deny-private")
+	kubeconfig := writeKubeconfig(t, env.Config, "")
+	root := NewRootCommand()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs([]string{"--kubeconfig", kubeconfig, "controller", "--deny-private-http",
+		"--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=0",
+		"--work-dir", t.TempDir(), "--log-level", "error"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("haul controller did not stop")
+		}
+	})
+
+	raw, _ := json.Marshal(map[string]any{"url": srv.URL + "/ready", "timeout": "5s"})
+	stage := &haulv1.Stage{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "test"},
+		Spec: haulv1.StageSpec{
+			RequestedFreight: []haulv1.FreightRequest{{
+				Origin: haulv1.FreightOrigin{Kind: "Warehouse", Name: "w"}, Sources: haulv1.FreightSources{Direct: true},
+			}},
+			PromotionTemplate: &haulv1.PromotionTemplate{Spec: haulv1.PromotionTemplateSpec{Steps: []haulv1.PromotionStep{
+				{Uses: "http", As: "probe", Config: &apiextensionsv1.JSON{Raw: raw}},
+			}}},
+		},
+	}
+	freight := &haulv1.Freight{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "f0123456789a"},
+		Origin:     haulv1.FreightOrigin{Kind: "Warehouse", Name: "w"},
+		Images:     []haulv1.Image{{RepoURL: "example.com/app", Tag: "1.0.0"}},
+	}
+	promo := &haulv1.Promotion{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "test-probe"},
+		Spec:       haulv1.PromotionSpec{Stage: "test", Freight: freight.Name},
+	}
+	for _, o := range []client.Object{stage, freight, promo} {
+		if err := env.Client.Create(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	p := &haulv1.Promotion{}
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("haul controller exited: %v\n%s", err, out.String())
+		default:
+		}
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(promo), p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Status.Phase.IsTerminal() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Promotion still %q: %s", p.Status.Phase, p.Status.Message)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if p.Status.Phase == haulv1.PromotionSucceeded {
+		t.Fatalf("the http step reached %s despite --deny-private-http", srv.URL)
+	}
+	for _, want := range []string{srv.URL + "/ready", "not allowed", "loopback", "--deny-private-http"} {
+		if !strings.Contains(p.Status.Message, want) {
+			t.Fatalf("message %q does not contain %q", p.Status.Message, want)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the server on 127.0.0.1 got %d requests", n)
+	}
+}

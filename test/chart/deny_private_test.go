@@ -1,0 +1,64 @@
+package chart_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/haul-dev/haul/internal/cli"
+)
+
+// controllerArgs renders the chart and returns the controller container's args.
+func controllerArgs(t *testing.T, valuesFile string) []string {
+	t.Helper()
+	for _, u := range render(t, valuesFile) {
+		if u.GetKind() != "Deployment" || !strings.HasSuffix(u.GetName(), "-controller") {
+			continue
+		}
+		containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+		var args []string
+		for _, a := range containers[0].(map[string]any)["args"].([]any) {
+			args = append(args, a.(string))
+		}
+		return args
+	}
+	t.Fatal("no controller Deployment rendered")
+	return nil
+}
+
+// TestChartDenyPrivateHTTP: controller.denyPrivateHTTP passes --deny-private-http to the
+// controller (only when set), and `haul controller` accepts every rendered argument.
+func TestChartDenyPrivateHTTP(t *testing.T) {
+	values := filepath.Join(t.TempDir(), "values.yaml")
+	if err := os.WriteFile(values, []byte("controller:\n  denyPrivateHTTP: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	on := controllerArgs(t, values)
+	if !contains(toAny(on), "--deny-private-http") {
+		t.Fatalf("controller args %q lack --deny-private-http", on)
+	}
+	if off := controllerArgs(t, ""); contains(toAny(off), "--deny-private-http") {
+		t.Fatalf("default values pass --deny-private-http: %q", off)
+	}
+	cmd, rest, err := cli.NewRootCommand().Find(on)
+	if err != nil || cmd.Name() != "controller" {
+		t.Fatalf("finding the controller command for %q: %v", on, err)
+	}
+	if err := cmd.ParseFlags(rest); err != nil {
+		t.Fatalf("haul controller refuses the chart's args %q: %v", on, err)
+	}
+	if v, err := cmd.Flags().GetBool("deny-private-http"); err != nil || !v {
+		t.Fatalf("--deny-private-http parsed as %v (%v)", v, err)
+	}
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
