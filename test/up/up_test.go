@@ -116,7 +116,7 @@ func TestUpKeepsStateAcrossRestartsAndRefusesASecondInstance(t *testing.T) {
 	ctx := context.Background()
 
 	first := startUp(t, dataDir)
-	for _, want := range []string{"?token=", "kubeconfig", dataDir} {
+	for _, want := range []string{filepath.Join(dataDir, "admin-token"), "kubeconfig", dataDir} {
 		if !strings.Contains(first.Output(), want) {
 			t.Errorf("haul up output does not mention %q:\n%s", want, first.Output())
 		}
@@ -124,6 +124,8 @@ func TestUpKeepsStateAcrossRestartsAndRefusesASecondInstance(t *testing.T) {
 	token, err := os.ReadFile(filepath.Join(dataDir, "admin-token"))
 	if err != nil || len(strings.TrimSpace(string(token))) < 32 {
 		t.Errorf("admin-token missing or short: %q, %v", token, err)
+	} else if strings.Contains(first.Output(), strings.TrimSpace(string(token))) {
+		t.Errorf("haul up printed the admin token without --print-login-url:\n%s", first.Output())
 	}
 	kids := children(first.Cmd.Process.Pid)
 	if len(kids) < 2 {
