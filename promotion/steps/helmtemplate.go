@@ -35,9 +35,29 @@ type helmTemplateConfig struct {
 	APIVersions []string       `json:"apiVersions,omitempty"`
 }
 
+// helmSetValue sets one chart value. The value is data (it is often a Freight tag or
+// an expression's result) and is always set literally, as `helm --set-literal` does:
+// commas, braces, brackets, '=' and backslashes in it never add or change other keys.
+// The key may use dots and [index] to reach nested values.
 type helmSetValue struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
+	// Literal is accepted for Kargo compatibility (Kargo's --set-literal switch); values
+	// are literal whether or not it is set.
+	Literal bool `json:"literal,omitempty"`
+}
+
+// setLiteral sets s.Value, unparsed, at the path s.Key names in vals.
+func (s helmSetValue) setLiteral(vals map[string]any) error {
+	if s.Key == "" {
+		return errors.New("must not be empty")
+	}
+	if strings.ContainsAny(s.Key, "=,") {
+		return errors.New("must not contain '=' or ','")
+	}
+	// The literal parser reads the key up to the first '=' and takes the rest of the
+	// line, whatever it holds, as the value.
+	return strvals.ParseLiteralInto(s.Key+"="+s.Value, vals)
 }
 
 func init() { register("helm-template", helmTemplate) }
@@ -77,8 +97,8 @@ func helmTemplate(ctx context.Context, sc *promotion.StepContext) (promotion.Ste
 		vals = chartutil.MergeTables(v, vals)
 	}
 	for i, s := range cfg.SetValues {
-		if err := strvals.ParseIntoString(s.Key+"="+s.Value, vals); err != nil {
-			return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("setValues[%d] %q: %w", i, s.Key, err))
+		if err := s.setLiteral(vals); err != nil {
+			return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("setValues[%d].key %q: %w", i, s.Key, err))
 		}
 	}
 	inst := action.NewInstall(&action.Configuration{})
