@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"time"
+
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -38,12 +40,20 @@ type PromotionTaskReference struct {
 	Kind PromotionTaskKind `json:"kind,omitempty"`
 }
 
+// MaxStepTimeout is the longest timeout a step may set (retry.timeout, and a step
+// config's own timeout such as the http step's): a Promotion holds its Stage while a
+// step runs, so a step may not hold it for days.
+const MaxStepTimeout = 24 * time.Hour
+
 // StepRetry bounds how long and how often a step is retried.
 type StepRetry struct {
-	// Timeout is a soft limit on how long a step may keep reporting Running (0 = forever).
+	// Timeout is a soft limit on how long a step may keep reporting Running (0 = no
+	// limit of its own); at most 24h.
 	// +optional
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('24h')",messageExpression="'retry.timeout ' + self + ' is longer than the maximum of 24h'"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 	// ErrorThreshold is how many consecutive errors fail the step.
 	// +optional
