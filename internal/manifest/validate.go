@@ -7,12 +7,14 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	"k8s.io/apimachinery/pkg/runtime"
 	sigsjson "sigs.k8s.io/json"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/gitx"
 	"github.com/haul-dev/haul/internal/pipeline"
 )
 
@@ -272,6 +274,9 @@ func semanticErrors(obj runtime.Object, known []string) []string {
 				out = append(out, checkRegexes(p+".image.ignoreTagsRegexes", img.IgnoreTagsRegexes)...)
 			}
 			if g := s.Git; g != nil {
+				if err := gitx.CheckURL(p+".git.repoURL", g.RepoURL); err != nil {
+					bad("%v", err)
+				}
 				if g.SemverConstraint != "" {
 					if err := checkConstraint(g.SemverConstraint); err != nil {
 						bad("%s.git.semverConstraint: %v", p, err)
@@ -401,12 +406,16 @@ func checkSteps(path string, steps []haulv1.PromotionStep, known []string) []str
 			}
 		}
 		out = append(out, checkVars(p+".vars", s.Vars)...)
+		if s.Retry != nil && s.Retry.Timeout != nil && s.Retry.Timeout.Duration > haulv1.MaxStepTimeout {
+			out = append(out, fmt.Sprintf("%s.retry.timeout: %s is longer than the maximum of 24h", p, s.Retry.Timeout.Duration))
+		}
 		if s.Config != nil && len(s.Config.Raw) > 0 {
 			var cfg any
 			if err := json.Unmarshal(s.Config.Raw, &cfg); err != nil {
 				out = append(out, fmt.Sprintf("%s.config: %v", p, err))
 				continue
 			}
+			out = append(out, checkConfigDurations(p+".config", cfg)...)
 			var msgs []string
 			walkStrings(p+".config", cfg, func(path, str string) {
 				if err := checkTemplate(str); err != nil {
@@ -427,4 +436,24 @@ func unwrapExpression(s string) string {
 		return strings.TrimSpace(t[3 : len(t)-2])
 	}
 	return t
+}
+
+// stepDurationFields are step config fields (the http step's) holding durations that
+// are capped at haulv1.MaxStepTimeout, as the step itself caps them when it runs; the
+// CRD schema cannot see inside a step's config.
+var stepDurationFields = []string{"timeout", "pollInterval"}
+
+func checkConfigDurations(path string, cfg any) []string {
+	m, _ := cfg.(map[string]any)
+	var out []string
+	for _, f := range stepDurationFields {
+		v, ok := m[f].(string)
+		if !ok || strings.Contains(v, "${{") {
+			continue
+		}
+		if d, err := time.ParseDuration(v); err == nil && d > haulv1.MaxStepTimeout {
+			out = append(out, fmt.Sprintf("%s.%s: %q is longer than the maximum of 24h", path, f, v))
+		}
+	}
+	return out
 }

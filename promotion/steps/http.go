@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/promotion"
 )
 
@@ -46,15 +47,27 @@ func (c *httpConfig) Validate() error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("url %q must be an absolute http or https URL", displayURL(c.URL))
 	}
-	if c.Timeout != "" {
-		if _, err := time.ParseDuration(c.Timeout); err != nil {
-			return fmt.Errorf("timeout %q: %w", c.Timeout, err)
-		}
+	if err := checkStepDuration("timeout", c.Timeout); err != nil {
+		return err
 	}
-	if c.PollInterval != "" {
-		if _, err := time.ParseDuration(c.PollInterval); err != nil {
-			return fmt.Errorf("pollInterval %q: %w", c.PollInterval, err)
-		}
+	return checkStepDuration("pollInterval", c.PollInterval)
+}
+
+// checkStepDuration parses an optional duration field of a step config and refuses
+// values above haulv1.MaxStepTimeout.
+func checkStepDuration(field, v string) error {
+	if v == "" {
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", field, v, err)
+	}
+	if d > haulv1.MaxStepTimeout {
+		return fmt.Errorf("%s %q is longer than the maximum of 24h", field, v)
+	}
+	if d < 0 {
+		return fmt.Errorf("%s %q must not be negative", field, v)
 	}
 	return nil
 }
