@@ -52,6 +52,10 @@ type Request struct {
 	Persist func(ctx context.Context, s State) error
 	// Aborted is checked before every step and after a step reports Running.
 	Aborted func(ctx context.Context) bool
+	// Abort, when set, is closed to stop the run at once: the running step's context
+	// is cancelled (cause ErrAborted), the step is recorded Aborted and Run returns
+	// phase Aborted. Aborted only catches an abort between steps.
+	Abort <-chan struct{}
 	// Secrets masks secret values in everything the run hands back (messages, the
 	// State given to Persist and returned) and keeps the real values of masked outputs
 	// between Runs. Pass the same one to every Run of a Promotion; nil starts empty,
@@ -145,14 +149,15 @@ func (e *Engine) run(ctx context.Context, req Request) (Result, State) {
 		i := st.CurrentStep
 		step := req.Steps[i]
 		meta := &st.Steps[i]
-		if req.Aborted != nil && req.Aborted(ctx) {
-			if meta.Status == StatusRunning {
+		if req.aborted(ctx) {
+			running := meta.Status == StatusRunning
+			if running {
 				meta.Status, meta.Message, meta.FinishedAt = StatusAborted, "aborted while running", ptr(now())
 			}
 			if err := persist(); err != nil {
 				return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
 			}
-			return Result{Phase: haulv1.PromotionAborted, Message: "Promotion aborted"}, persisted
+			return Result{Phase: haulv1.PromotionAborted, Message: abortedMessage(meta.Alias, running)}, persisted
 		}
 		env, err := e.env(ctx, &req, &st, i)
 		if err != nil {
@@ -185,12 +190,24 @@ func (e *Engine) run(ctx context.Context, req Request) (Result, State) {
 			meta.StartedAt = ptr(now())
 		}
 		started := time.Now()
-		res, runErr := e.runStep(ctx, &req, &st, i, env)
+		sctx, stopAbortWatch := req.stepContext(ctx)
+		res, runErr := e.runStep(sctx, &req, &st, i, env)
+		stopAbortWatch()
 		took := time.Since(started)
 		stepDone := func() {
 			if e.StepDone != nil {
 				e.StepDone(step.Uses, meta.Status, took)
 			}
+		}
+		if req.abortClosed() && (runErr != nil || res.Status == StatusRunning) {
+			// The step was cut short (or would only be polled again): record it as
+			// aborted, not as the error the cancellation caused.
+			e.finishStep(sec, meta, StatusAborted, "aborted while running", now())
+			stepDone()
+			if err := persist(); err != nil {
+				return Result{Phase: haulv1.PromotionRunning, Err: err}, persisted
+			}
+			return Result{Phase: haulv1.PromotionAborted, Message: abortedMessage(meta.Alias, true)}, persisted
 		}
 		threshold := int32(1)
 		if step.Retry != nil && step.Retry.ErrorThreshold > 0 {
