@@ -217,14 +217,24 @@ func writeAdminToken(dataDir string) (string, error) {
 	return token, nil
 }
 
-// fileLogger logs JSON lines to path; errors also go to stderr so users see them.
+// fileLogger logs JSON lines to path; errors also go to stderr so users see them. The
+// log can hold what registries and Git servers answered, so only its owner may read
+// it: the file is 0600 and its directory 0700, also when they already existed.
 func fileLogger(path, level string) (logr.Logger, func(), error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return logr.Discard(), nil, err
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return logr.Discard(), nil, fmt.Errorf("restricting log directory %s: %w", dir, err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return logr.Discard(), nil, err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		_ = f.Close()
+		return logr.Discard(), nil, fmt.Errorf("restricting log file %s: %w", path, err)
 	}
 	lvl, err := parseLogLevel(level)
 	if err != nil {
