@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/dynamic"
@@ -53,6 +54,9 @@ type Reconciler struct {
 	// cluster-wide watch on Secrets).
 	Credentials *credentials.Store
 
+	// aborts holds an *abortSignal per Promotion whose steps run right now.
+	aborts sync.Map
+
 	// secrets masks what running Promotions read from Secrets (in memory only).
 	secrets runningSecrets
 }
@@ -99,6 +103,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("promotion").
 		For(&haulv1.Promotion{}).
+		Watches(&haulv1.Promotion{}, r.abortWatch()).
 		Watches(&haulv1.Stage{}, handler.EnqueueRequestsFromMapFunc(r.stageToPromotions)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
 		Complete(r)

@@ -55,7 +55,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 // reconcilePending waits for the Stage's lock, takes it, and starts the Promotion.
 func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage) (ctrl.Result, error) {
 	if _, ok := p.Annotations[haulv1.AnnotationAbort]; ok {
-		return ctrl.Result{}, r.end(ctx, p, haulv1.PromotionAborted, "aborted before it started")
+		return ctrl.Result{}, r.end(ctx, p, haulv1.PromotionAborted, r.abortMessage(ctx, p, "aborted before it started"))
 	}
 	wait := func(msg string, after time.Duration) (ctrl.Result, error) {
 		if p.Status.Phase == "" || p.Status.Message != msg {
@@ -257,6 +257,10 @@ func (r *Reconciler) run(ctx context.Context, p *haulv1.Promotion, stage *haulv1
 			return ok
 		},
 	}
+	// An abort annotation seen by the watch while a step runs cancels that step.
+	abort, untrack := r.trackAbort(key)
+	defer untrack()
+	req.Abort = abort.ch
 	// From here until the flush below the writer owns p.
 	if started {
 		if err := pw.Submit(ctx, state); err != nil {
@@ -281,6 +285,9 @@ func (r *Reconciler) run(ctx context.Context, p *haulv1.Promotion, stage *haulv1
 	}
 	if res.Phase == haulv1.PromotionRunning {
 		return ctrl.Result{RequeueAfter: res.RequeueAfter}, nil
+	}
+	if res.Phase == haulv1.PromotionAborted {
+		res.Message = r.abortMessage(ctx, p, res.Message)
 	}
 	if err := r.patchStatus(ctx, p, func(st *haulv1.PromotionStatus) {
 		begin(st)
