@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -60,7 +61,16 @@ func init() {
 					return err
 				}
 				if err := s.client.Status().Patch(ctx, f, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(fieldManager)); err != nil {
-					return translate(err, op{verb: "patch", kind: "freight", resource: "freights/status", name: f.Name, namespace: ns, host: s.host})
+					// Only admins write Freight status; a promoter approves through the
+					// Haul server, which checks promote on the Stage.
+					srv, ferr := forbiddenFallback(err, translate(err, op{verb: "patch", kind: "freight", resource: "freights/status", name: f.Name, namespace: ns, host: s.host}))
+					if ferr != nil {
+						return ferr
+					}
+					path := "/api/v1/projects/" + url.PathEscape(ns) + "/freight/" + url.PathEscape(f.Name) + "/approve"
+					if err := postToServer(ctx, s, srv, path, map[string]string{"stage": stage}, nil); err != nil {
+						return err
+					}
 				}
 				_, err = fmt.Fprintf(cmd.OutOrStdout(), "Freight %s approved for Stage %s\n", freightLabel(f), stage)
 				return err
