@@ -12,11 +12,18 @@ import (
 	"time"
 )
 
-// Cache holds one bare repository per remote URL under Root. Fetches of one URL are
-// serialised and coalesced: a caller waiting for the lock skips its own fetch when one
-// that started after it asked has completed.
+// Cache holds one bare repository per remote URL and credentials under Root. Fetches
+// of one repository are serialised and coalesced: a caller waiting for the lock skips
+// its own fetch when one that started after it asked has completed.
+//
+// A repository is keyed by the URL and by the credentials it is fetched with
+// (anonymous is a key of its own), so objects one project fetched with its credentials
+// are never served to a caller with other credentials, not even by the coalescing
+// above; a project promoting again with the same credentials finds its copy warm.
 type Cache struct {
 	Root string
+	// Policy decides which remote URLs are allowed; every URL is checked before use.
+	Policy RemotePolicy
 
 	mu    sync.Mutex
 	repos map[string]*cachedRepo
@@ -36,14 +43,25 @@ type cachedRepo struct {
 // New returns a cache rooted at dir (created on first use).
 func New(root string) *Cache { return &Cache{Root: root, repos: map[string]*cachedRepo{}} }
 
-func (c *Cache) repo(url string) *cachedRepo {
+// repoKey identifies the cached copy of url fetched with auth. The credentials are
+// hashed with the URL, so the key (and the directory name made from it) shows neither.
+func repoKey(url string, auth *Auth) string {
+	h := sha256.New()
+	h.Write([]byte("haul-git-cache\x00" + url + "\x00"))
+	if !auth.empty() {
+		h.Write([]byte("basic\x00" + auth.Username + "\x00" + auth.Password))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+func (c *Cache) repo(url string, auth *Auth) *cachedRepo {
+	key := repoKey(url, auth)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r, ok := c.repos[url]
+	r, ok := c.repos[key]
 	if !ok {
-		sum := sha256.Sum256([]byte(url))
-		r = &cachedRepo{dir: filepath.Join(c.Root, hex.EncodeToString(sum[:12])+".git")}
-		c.repos[url] = r
+		r = &cachedRepo{dir: filepath.Join(c.Root, key+".git")}
+		c.repos[key] = r
 	}
 	return r
 }
@@ -51,8 +69,11 @@ func (c *Cache) repo(url string) *cachedRepo {
 // Fetch brings the cached copy of url up to date (all branches and tags) and returns
 // the path of the bare repository.
 func (c *Cache) Fetch(ctx context.Context, url string, auth *Auth) (string, error) {
+	if err := c.Policy.Check("repoURL", url); err != nil {
+		return "", err
+	}
 	asked := time.Now()
-	r := c.repo(url)
+	r := c.repo(url, auth)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.lastErrNil && r.lastStart.After(asked) {
@@ -98,13 +119,16 @@ func (c *Cache) Fetch(ctx context.Context, url string, auth *Auth) (string, erro
 // DefaultBranch returns the remote's default branch (its HEAD), asking the remote once
 // per cache.
 func (c *Cache) DefaultBranch(ctx context.Context, url string, auth *Auth) (string, error) {
-	r := c.repo(url)
+	if err := c.Policy.Check("repoURL", url); err != nil {
+		return "", err
+	}
+	r := c.repo(url, auth)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.defaultBranch != "" {
 		return r.defaultBranch, nil
 	}
-	out, err := run(ctx, c.Root, auth, nil, "ls-remote", "--symref", "--", url, "HEAD")
+	out, err := run(ctx, "", auth, nil, "ls-remote", "--symref", "--", url, "HEAD")
 	if err != nil {
 		return "", RedactError(fmt.Errorf("finding the default branch of %s: %w", url, err))
 	}

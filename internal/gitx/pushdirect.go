@@ -14,7 +14,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
-	"github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
@@ -77,11 +76,7 @@ func (w *Worktree) pushDirect(ctx context.Context, branch, head string) bool {
 	if err != nil {
 		return false
 	}
-	var auth transport.AuthMethod
-	if w.Auth != nil && (w.Auth.Username != "" || w.Auth.Password != "") {
-		auth = &http.BasicAuth{Username: w.Auth.Username, Password: w.Auth.Password}
-	}
-	sess, err := tr.NewReceivePackSession(ep, auth)
+	sess, err := tr.NewReceivePackSession(ep, goGitAuth(w.Auth))
 	if err != nil {
 		return false
 	}

@@ -10,14 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/objfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/plumbing/transport/http"
-	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 // A `git fetch` costs a handful of processes even when nothing changed (≈ 20 ms here,
@@ -38,14 +34,9 @@ func (r *cachedRepo) remoteMatches(ctx context.Context, url string, auth *Auth) 
 	if err != nil {
 		return false
 	}
-	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{url}})
-	opts := &git.ListOptions{}
-	if auth != nil && (auth.Username != "" || auth.Password != "") {
-		opts.Auth = &http.BasicAuth{Username: auth.Username, Password: auth.Password}
-	}
 	ctx, cancel := context.WithTimeout(ctx, stallTimeout)
 	defer cancel()
-	refs, err := remote.ListContext(ctx, opts)
+	refs, err := ListRemote(ctx, url, auth, ListOptions{})
 	if err != nil {
 		return false
 	}
@@ -119,7 +110,7 @@ func localRefs(gitDir string) (map[string]string, error) {
 // this cache or holds packs (objects fetched while integrating other writers), where
 // a normal fetch is simpler than proving the cache complete.
 func (c *Cache) NotePush(w *Worktree, branch, sha string) {
-	r := c.repo(w.URL)
+	r := c.repo(w.URL, w.Auth)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.inited {

@@ -49,6 +49,14 @@ func (c *Cache) Clone(ctx context.Context, url string, auth *Auth, id *Identity,
 // An orphan branch needs no git process at all, which is how a missing stage branch is
 // created with git 2.39 (no `worktree add --orphan`).
 func (c *Cache) Checkout(ctx context.Context, cacheDir, url string, auth *Auth, id *Identity, dir string, co Checkout) (*Worktree, error) {
+	if err := c.Policy.Check("repoURL", url); err != nil {
+		return nil, err
+	}
+	for _, name := range []string{co.Branch, co.Tag, co.Commit} {
+		if strings.HasPrefix(name, "-") {
+			return nil, fmt.Errorf("%q must not start with '-': %w", name, ErrRefNotFound)
+		}
+	}
 	var ref, sha string
 	switch {
 	case co.Commit != "":
@@ -157,6 +165,8 @@ func writeRepo(dir, cacheDir, url, ref, sha string, id *Identity) error {
 	return writeHead(gd, ref, sha)
 }
 
+// writeConfig writes the whole of a work tree's .git/config: Haul's known content and
+// nothing else. It replaces the file (never writes through a symlink in its place).
 func writeConfig(gd, url string, id *Identity) error {
 	var cfg strings.Builder
 	cfg.WriteString("[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = false\n")
@@ -164,7 +174,43 @@ func writeConfig(gd, url string, id *Identity) error {
 	if id != nil {
 		fmt.Fprintf(&cfg, "[user]\n\tname = %s\n\temail = %s\n", quoteConfig(id.Name), quoteConfig(id.Email))
 	}
-	return os.WriteFile(filepath.Join(gd, "config"), []byte(cfg.String()), 0o644)
+	p := filepath.Join(gd, "config")
+	tmp := p + ".haul-tmp"
+	if err := os.WriteFile(tmp, []byte(cfg.String()), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// redirecting are files in a git dir that make git read configuration or a repository
+// from somewhere else (a linked work tree's common dir, per-worktree config). Haul never
+// writes them, so they are removed before every git call in a work tree.
+var redirecting = []string{"commondir", "config.worktree", "info/attributes"}
+
+// resetGitDir puts w's .git back to what Haul knows before git runs in it: .git must be
+// a directory (not a link or a "gitdir:" file), its config is rewritten from w's remote
+// URL and identity, and files that would redirect git are removed. Whatever a step or
+// a hostile repository managed to plant in .git/config (core.fsmonitor, filters,
+// include.path, url.*.insteadOf, another remote) is gone before git reads it.
+func (w *Worktree) resetGitDir(dir string) (string, error) {
+	gd := filepath.Join(dir, ".git")
+	fi, err := os.Lstat(gd)
+	if err != nil || !fi.IsDir() {
+		return "", errors.New("not a git work tree: .git is missing or not a directory")
+	}
+	for _, f := range redirecting {
+		if err := os.RemoveAll(filepath.Join(gd, f)); err != nil {
+			return "", err
+		}
+	}
+	if err := writeConfig(gd, w.URL, w.ID); err != nil {
+		return "", fmt.Errorf("writing work tree config: %w", err)
+	}
+	return gd, nil
 }
 
 func writeHead(gd, ref, sha string) error {
@@ -201,6 +247,9 @@ func Open(ctx context.Context, dir string, auth *Auth, id *Identity) (*Worktree,
 	if w.URL == "" {
 		return nil, errors.New("work tree has no origin remote")
 	}
+	if err := CheckURL("origin remote", w.URL); err != nil {
+		return nil, err
+	}
 	if id == nil && (cfg["user.name"] != "" || cfg["user.email"] != "") {
 		w.ID = &Identity{Name: cfg["user.name"], Email: cfg["user.email"]}
 	}
@@ -235,9 +284,20 @@ func readConfig(path string) (map[string]string, error) {
 	return out, sc.Err()
 }
 
-// Git runs a git command in the work tree.
+// Git runs a git command in the work tree, after resetting its .git config to Haul's
+// own (see resetGitDir); the git dir and work tree are passed explicitly, so git never
+// looks for a repository elsewhere.
 func (w *Worktree) Git(ctx context.Context, args ...string) (string, error) {
-	return run(ctx, w.Dir, w.Auth, w.ID, args...)
+	dir, err := filepath.Abs(w.Dir)
+	if err != nil {
+		return "", err
+	}
+	gd, err := w.resetGitDir(dir)
+	if err != nil {
+		return "", err
+	}
+	out, err := Command{GitDir: gd, WorkTree: dir, Auth: w.Auth, Identity: w.ID}.Output(ctx, args...)
+	return strings.TrimSpace(out), err
 }
 
 // Head returns the commit HEAD points at, or "" on an unborn branch.

@@ -60,11 +60,20 @@ func copyStep(ctx context.Context, sc *promotion.StepContext) (promotion.StepRes
 			return stripPath(err)
 		}
 		rel, _ := filepath.Rel(in, p)
-		if d.Name() == ".git" && d.IsDir() {
-			return filepath.SkipDir
+		// A work tree's repository (or a "gitdir:" file) is never copied.
+		if promotion.IsGitDirName(d.Name()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
-		target := filepath.Join(out, rel)
 		shown := filepath.Join(cfg.OutPath, rel)
+		// Each target is checked like outPath itself: a symlink already in the
+		// destination tree must not lead the copy outside it or into a .git.
+		target, err := promotion.SecurePath(root, "outPath", shown)
+		if err != nil {
+			return err
+		}
 		switch {
 		case d.IsDir():
 			return os.MkdirAll(target, 0o755)
@@ -114,7 +123,9 @@ func deleteStep(ctx context.Context, sc *promotion.StepContext) (promotion.StepR
 	if cfg.Path == "" || cfg.Path == "." {
 		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("path %q would delete the whole work directory", cfg.Path))
 	}
-	p, err := sc.Path("path", cfg.Path)
+	// The path itself, not what a symlink there points to: deleting a link removes
+	// the link and never its target.
+	p, err := sc.PathNoFollow("path", cfg.Path)
 	if err != nil {
 		return promotion.StepResult{}, err
 	}

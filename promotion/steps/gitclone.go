@@ -62,6 +62,12 @@ func gitClone(ctx context.Context, sc *promotion.StepContext) (promotion.StepRes
 	if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
 		return promotion.StepResult{}, err
 	}
+	cache := gitCache(sc)
+	// Only network remotes: a file:// URL or a host path would read repositories off
+	// the controller's disk, including other projects' copies in the Git cache.
+	if err := cache.Policy.Check("repoURL", cfg.RepoURL); err != nil {
+		return promotion.StepResult{}, promotion.Terminal(err)
+	}
 	auth, err := gitAuth(ctx, sc, cfg.RepoURL)
 	if err != nil {
 		return promotion.StepResult{}, err
@@ -76,7 +82,6 @@ func gitClone(ctx context.Context, sc *promotion.StepContext) (promotion.StepRes
 			id.Email = gitx.DefaultIdentity.Email
 		}
 	}
-	cache := gitCache(sc)
 	cacheDir, err := cache.Fetch(ctx, cfg.RepoURL, auth)
 	if err != nil {
 		return promotion.StepResult{}, err

@@ -71,7 +71,16 @@ func kustomizeBuild(ctx context.Context, sc *promotion.StepContext) (promotion.S
 			return promotion.StepResult{}, err
 		}
 		name := strings.ToLower(r.GetKind()) + "-" + r.GetName() + ".yaml"
-		if err := writeFile(filepath.Join(out, name), filepath.Join(cfg.OutPath, name), b); err != nil {
+		// The name comes from the manifests: it is checked like a config path, so a
+		// resource named "x/../../src/.git/config" cannot write outside outPath.
+		p, err := sc.Path("outPath", filepath.Join(cfg.OutPath, name))
+		if err != nil {
+			return promotion.StepResult{}, err
+		}
+		if filepath.Dir(p) != out {
+			return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("resource %s %q: its name does not make a file name in outPath", r.GetKind(), r.GetName()))
+		}
+		if err := writeFile(p, filepath.Join(cfg.OutPath, name), b); err != nil {
 			return promotion.StepResult{}, err
 		}
 	}
