@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/redact"
 )
 
 type chartSubscriber struct {
@@ -119,28 +120,28 @@ func (s *chartSubscriber) indexVersions(ctx context.Context) ([]string, error) {
 	}}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetching %s: %s", redactURL(u), redactURL(err.Error()))
+		return nil, fmt.Errorf("fetching %s: %s", redact.String(u), redact.String(err.Error()))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotModified && cached != nil {
 		return cached.versionsOf(s.spec.Name, s.spec.RepoURL)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetching %s: %s", redactURL(u), resp.Status)
+		return nil, fmt.Errorf("fetching %s: %s", redact.String(u), resp.Status)
 	}
 	if resp.ContentLength > s.d.opts.MaxIndexBytes {
-		return nil, fmt.Errorf("fetching %s: %w", redactURL(u), &errTooLarge{what: "index.yaml", limit: s.d.opts.MaxIndexBytes})
+		return nil, fmt.Errorf("fetching %s: %w", redact.String(u), &errTooLarge{what: "index.yaml", limit: s.d.opts.MaxIndexBytes})
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, s.d.opts.MaxIndexBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", redactURL(u), err)
+		return nil, fmt.Errorf("reading %s: %w", redact.String(u), err)
 	}
 	if int64(len(body)) > s.d.opts.MaxIndexBytes {
-		return nil, fmt.Errorf("fetching %s: %w", redactURL(u), &errTooLarge{what: "index.yaml", limit: s.d.opts.MaxIndexBytes})
+		return nil, fmt.Errorf("fetching %s: %w", redact.String(u), &errTooLarge{what: "index.yaml", limit: s.d.opts.MaxIndexBytes})
 	}
 	var idx helmIndex
 	if err := yaml.Unmarshal(body, &idx); err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", redactURL(u), err)
+		return nil, fmt.Errorf("parsing %s: %w", redact.String(u), err)
 	}
 	entry := &indexEntry{etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified"), versions: map[string][]string{}}
 	for name, list := range idx.Entries {
@@ -166,7 +167,7 @@ type indexEntry struct {
 func (e *indexEntry) versionsOf(name, repoURL string) ([]string, error) {
 	vs, ok := e.versions[name]
 	if !ok {
-		return nil, fmt.Errorf("chart %q not found in %s", name, redactURL(repoURL))
+		return nil, fmt.Errorf("chart %q not found in %s", name, redact.String(repoURL))
 	}
 	return vs, nil
 }

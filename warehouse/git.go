@@ -3,13 +3,11 @@ package warehouse
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -18,15 +16,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/vm"
-	"github.com/go-git/go-git/v5"
-	gitconfig "github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
-	"github.com/go-git/go-git/v5/storage/memory"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/internal/redact"
 )
 
 // maxCommitsScanned bounds how far back NewestFromBranch walks looking for commits that
@@ -62,8 +58,14 @@ func (d *Discoverer) newGitSubscriber(field, subName string, spec haulv1.GitSubs
 	if s.strategy == "" {
 		s.strategy = haulv1.CommitSelectionNewestFromBranch
 	}
-	if strings.HasPrefix(spec.RepoURL, "-") {
-		return nil, &InvalidConstraintError{Field: field + ".repoURL", Value: spec.RepoURL, Err: errors.New("must not start with '-'")}
+	// Only network remotes (the same check promotion's git-clone makes): a file://
+	// URL or host path would read repositories off the controller's disk.
+	if err := d.opts.GitRemotes.Check(field+".repoURL", spec.RepoURL); err != nil {
+		var ue *gitx.URLError
+		if errors.As(err, &ue) {
+			return nil, &InvalidConstraintError{Field: ue.Field, Value: redact.String(ue.URL), Err: errors.New(ue.Reason)}
+		}
+		return nil, err
 	}
 	opts := TagSelectorOptions{
 		Strategy: StrategyLexical, Strict: strictOf(spec.StrictSemvers),
@@ -127,11 +129,11 @@ func (s *gitSubscriber) Discover(ctx context.Context) (*Result, error) {
 			branch = strings.TrimPrefix(head, "refs/heads/")
 		}
 		if branch == "" {
-			return nil, fmt.Errorf("%s has no default branch; set %s.branch", redactURL(s.spec.RepoURL), s.field)
+			return nil, fmt.Errorf("%s has no default branch; set %s.branch", redact.String(s.spec.RepoURL), s.field)
 		}
 		tip = refs["refs/heads/"+branch]
 		if tip == "" {
-			return nil, fmt.Errorf("branch %q not found in %s", branch, redactURL(s.spec.RepoURL))
+			return nil, fmt.Errorf("branch %q not found in %s", branch, redact.String(s.spec.RepoURL))
 		}
 		fingerprint = branch + " " + tip
 	} else {
@@ -153,7 +155,7 @@ func (s *gitSubscriber) Discover(ctx context.Context) (*Result, error) {
 		return copyResult(memo.result), nil
 	}
 
-	repo, unlock, err := s.d.gitRepo(ctx, s.spec.RepoURL)
+	repo, unlock, err := s.d.gitRepo(ctx, s.spec.RepoURL, creds)
 	if err != nil {
 		return nil, err
 	}
@@ -187,25 +189,22 @@ func copyResult(r *Result) *Result {
 	return &c
 }
 
-// lsRemote lists the remote's refs in process (go-git), returning ref → commit SHA
-// (annotated tags peeled) and the target of HEAD.
+// lsRemote lists the remote's refs in process (gitx.ListRemote), returning ref →
+// commit SHA (annotated tags peeled) and the target of HEAD.
 func (s *gitSubscriber) lsRemote(ctx context.Context, creds *Credentials) (map[string]string, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.d.opts.RequestTimeout)
 	defer cancel()
-	rem := git.NewRemote(memory.NewStorage(), &gitconfig.RemoteConfig{Name: "origin", URLs: []string{s.spec.RepoURL}})
-	opts := &git.ListOptions{PeelingOption: git.AppendPeeled, InsecureSkipTLS: s.spec.InsecureSkipTLSVerify}
-	if creds != nil {
-		opts.Auth = &githttp.BasicAuth{Username: creds.Username, Password: creds.Password}
-	}
-	list, err := rem.ListContext(ctx, opts)
+	list, err := gitx.ListRemote(ctx, s.spec.RepoURL, gitAuth(creds), gitx.ListOptions{
+		Peeled: true, InsecureSkipTLSVerify: s.spec.InsecureSkipTLSVerify,
+	})
 	if err != nil {
 		if errors.Is(err, transport.ErrEmptyRemoteRepository) {
 			return map[string]string{}, "", nil
 		}
 		if ctx.Err() != nil {
-			return nil, "", fmt.Errorf("listing refs of %s: no answer within %s", redactURL(s.spec.RepoURL), s.d.opts.RequestTimeout)
+			return nil, "", fmt.Errorf("listing refs of %s: no answer within %s", redact.String(s.spec.RepoURL), s.d.opts.RequestTimeout)
 		}
-		return nil, "", fmt.Errorf("listing refs of %s: %s", redactURL(s.spec.RepoURL), redactURL(err.Error()))
+		return nil, "", fmt.Errorf("listing refs of %s: %s", redact.String(s.spec.RepoURL), redact.String(err.Error()))
 	}
 	refs := map[string]string{}
 	head := ""
@@ -228,15 +227,30 @@ func (s *gitSubscriber) lsRemote(ctx context.Context, creds *Credentials) (map[s
 	return refs, head, nil
 }
 
+// gitAuth is discovery credentials in the git layer's form.
+func gitAuth(creds *Credentials) *gitx.Auth {
+	if creds == nil {
+		return nil
+	}
+	return &gitx.Auth{Username: creds.Username, Password: creds.Password}
+}
+
 // cachedRepo is one bare repository under the cache dir, shared by every subscription
-// to the same URL and fetched incrementally.
+// to the same URL with the same credentials and fetched incrementally.
 type cachedRepo struct {
 	dir string
 	d   *Discoverer
 }
 
-func (d *Discoverer) gitRepo(ctx context.Context, url string) (*cachedRepo, func(), error) {
-	sum := sha256.Sum256([]byte(NormalizeRepoURL(url) + "\x00" + url))
+// gitRepo returns the cached repository for url fetched with creds, locked. Like the
+// promotion cache, it is keyed by the credentials too, so what one project fetched is
+// never read back for another that uses other (or no) credentials.
+func (d *Discoverer) gitRepo(ctx context.Context, url string, creds *Credentials) (*cachedRepo, func(), error) {
+	key := NormalizeRepoURL(url) + "\x00" + url
+	if creds != nil {
+		key += "\x00" + creds.Username + "\x00" + creds.Password
+	}
+	sum := sha256.Sum256([]byte(key))
 	dir := filepath.Join(d.opts.CacheDir, "git", hex.EncodeToString(sum[:12])+".git")
 	lv, _ := d.gitLocks.LoadOrStore(dir, &sync.Mutex{})
 	mu := lv.(*sync.Mutex)
@@ -247,7 +261,7 @@ func (d *Discoverer) gitRepo(ctx context.Context, url string) (*cachedRepo, func
 			mu.Unlock()
 			return nil, nil, fmt.Errorf("creating git cache: %w", err)
 		}
-		if _, err := r.git(ctx, nil, "init", "--bare", "--quiet"); err != nil {
+		if _, err := r.git(ctx, gitx.Command{}, "init", "--bare", "--quiet"); err != nil {
 			mu.Unlock()
 			return nil, nil, err
 		}
@@ -255,30 +269,16 @@ func (d *Discoverer) gitRepo(ctx context.Context, url string) (*cachedRepo, func
 	return r, mu.Unlock, nil
 }
 
-// git runs git in the cached repository with a clean, non-interactive environment.
-func (r *cachedRepo) git(ctx context.Context, extraEnv []string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = r.dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "GIT_DIR="+r.dir, "LC_ALL=C")
-	cmd.Env = append(cmd.Env, extraEnv...)
-	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.Output()
-	if err != nil {
-		msg := ""
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			msg = strings.TrimSpace(string(ee.Stderr))
-		}
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("git %s: %w", args[0], ctx.Err())
-		}
-		return "", fmt.Errorf("git %s: %v: %s", args[0], err, redactURL(msg))
-	}
-	return string(out), nil
+// git runs git in the cached repository through the shared git layer (gitx.Command:
+// Haul's environment, pinned config, hooks off, only network transports). c carries
+// the credentials and transfer settings; its GitDir is set here.
+func (r *cachedRepo) git(ctx context.Context, c gitx.Command, args ...string) (string, error) {
+	c.GitDir = r.dir
+	return c.Output(ctx, args...)
 }
 
 func (r *cachedRepo) hasCommit(ctx context.Context, sha string) bool {
-	_, err := r.git(ctx, nil, "cat-file", "-e", sha+"^{commit}")
+	_, err := r.git(ctx, gitx.Command{}, "cat-file", "-e", sha+"^{commit}")
 	return err == nil
 }
 
@@ -288,19 +288,9 @@ func (r *cachedRepo) hasCommit(ctx context.Context, sha string) bool {
 func (r *cachedRepo) fetch(ctx context.Context, s *gitSubscriber, creds *Credentials, refspec string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*s.d.opts.RequestTimeout)
 	defer cancel()
-	env := []string{
-		"GIT_CONFIG_COUNT=3",
-		"GIT_CONFIG_KEY_0=http.lowSpeedLimit", "GIT_CONFIG_VALUE_0=1024",
-		"GIT_CONFIG_KEY_1=http.lowSpeedTime", fmt.Sprintf("GIT_CONFIG_VALUE_1=%d", int(s.d.opts.GitLowSpeedTime.Seconds())),
-		"GIT_CONFIG_KEY_2=http.sslVerify", fmt.Sprintf("GIT_CONFIG_VALUE_2=%t", !s.spec.InsecureSkipTLSVerify),
-	}
-	if creds != nil {
-		tok := base64.StdEncoding.EncodeToString([]byte(creds.Username + ":" + creds.Password))
-		env[0] = "GIT_CONFIG_COUNT=4"
-		env = append(env, "GIT_CONFIG_KEY_3=http.extraHeader", "GIT_CONFIG_VALUE_3=Authorization: Basic "+tok)
-	}
-	if _, err := r.git(ctx, env, "fetch", "--quiet", "--prune", "--no-tags", "--no-write-fetch-head", "--", s.spec.RepoURL, refspec); err != nil {
-		return fmt.Errorf("fetching %s: %w", redactURL(s.spec.RepoURL), err)
+	c := gitx.Command{Auth: gitAuth(creds), InsecureSkipTLSVerify: s.spec.InsecureSkipTLSVerify, StallTimeout: s.d.opts.GitLowSpeedTime}
+	if _, err := r.git(ctx, c, "fetch", "--quiet", "--prune", "--no-tags", "--no-write-fetch-head", "--", s.spec.RepoURL, refspec); err != nil {
+		return fmt.Errorf("fetching %s: %w", redact.String(s.spec.RepoURL), err)
 	}
 	return nil
 }
@@ -335,7 +325,7 @@ func (s *gitSubscriber) branchCommits(ctx context.Context, repo *cachedRepo, bra
 		args = append(args, "--name-only", "--diff-merges=first-parent")
 	}
 	args = append(args, fmt.Sprintf("-n%d", n), tip, "--")
-	out, err := repo.git(ctx, nil, args...)
+	out, err := repo.git(ctx, gitx.Command{}, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -401,7 +391,7 @@ func (s *gitSubscriber) tagCommits(ctx context.Context, repo *cachedRepo) ([]hau
 		"%(taggername) %(taggeremail)", "%(contents:subject)", "%(*subject)", "%(authorname) %(authoremail)",
 		"%(*authorname) %(*authoremail)", "%(committerdate:iso-strict)", "%(*committerdate:iso-strict)",
 	}, "%1f") + "%1e"
-	out, err := repo.git(ctx, nil, "for-each-ref", "--format="+format, "refs/tags")
+	out, err := repo.git(ctx, gitx.Command{}, "for-each-ref", "--format="+format, "refs/tags")
 	if err != nil {
 		return nil, err
 	}
@@ -449,7 +439,7 @@ func (s *gitSubscriber) tagCommits(ctx context.Context, repo *cachedRepo) ([]hau
 	for _, n := range ordered {
 		t := tags[n]
 		if len(s.include) > 0 || len(s.exclude) > 0 {
-			files, err := repo.git(ctx, nil, "diff-tree", "--no-commit-id", "--name-only", "-r", "--root", "--diff-merges=first-parent", t.commit)
+			files, err := repo.git(ctx, gitx.Command{}, "diff-tree", "--no-commit-id", "--name-only", "-r", "--root", "--diff-merges=first-parent", t.commit)
 			if err != nil {
 				return nil, err
 			}

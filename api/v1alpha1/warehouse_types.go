@@ -86,10 +86,12 @@ type ImageSubscription struct {
 
 // GitSubscription watches one Git repository.
 type GitSubscription struct {
+	// RepoURL is the repository to watch: an https://, http:// or ssh:// URL, or
+	// scp-style user@host:path. Local paths and file:// URLs are refused.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
-	// +kubebuilder:validation:Pattern=`^(https?://|ssh://|git@|file://)\S+$`
+	// +kubebuilder:validation:Pattern=`^(https?://|ssh://|[A-Za-z0-9_][A-Za-z0-9._~-]*@[A-Za-z0-9.-]+:)\S+$`
 	RepoURL string `json:"repoURL"`
 	// +optional
 	// +kubebuilder:default=NewestFromBranch
