@@ -16,6 +16,9 @@ type Options struct {
 	WorkDir string
 	// RegistryRPS limits requests per second to one registry (default 20).
 	RegistryRPS float64
+	// MaxRetryAfter caps how long a registry's 429 Retry-After pauses its host
+	// (default 10m).
+	MaxRetryAfter time.Duration
 	// ProjectAccessRole is a ClusterRole the Project controller binds in each project
 	// namespace to ProjectAccessSubjects (in-cluster: Haul's service accounts).
 	ProjectAccessRole     string

@@ -11,7 +11,7 @@ import (
 func init() {
 	setupFuncs = append(setupFuncs, func(mgr ctrl.Manager, o Options) error {
 		wo := warehouse.Options{
-			MinInterval: o.MinWarehouseInterval, RegistryRPS: o.RegistryRPS,
+			MinInterval: o.MinWarehouseInterval, RegistryRPS: o.RegistryRPS, MaxRetryAfter: o.MaxRetryAfter,
 			SharedCredentialsNamespace: o.SharedCredentialsNamespace,
 		}
 		if o.WorkDir != "" {

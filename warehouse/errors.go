@@ -6,18 +6,27 @@ import (
 	"time"
 )
 
-// RateLimitedError says a registry refused a request with 429 (or asked us to wait), so
-// callers can surface a distinct condition and requeue after RetryAfter instead of
-// hammering the registry.
+// RateLimitedError says a registry refused a request with 429, or that the request
+// was not sent because the host is paused after an earlier 429, so callers can requeue
+// after RetryAfter instead of hammering the registry.
 type RateLimitedError struct {
 	// Host is the registry or server that rate limited us.
 	Host string
-	// RetryAfter is how long the server asked us to wait (zero if it did not say).
+	// RetryAfter is how long to wait (Retry-After, capped, or the default pause).
 	RetryAfter time.Duration
+	// Until is when the host may be asked again (zero when unknown).
+	Until time.Time
+	// Paused is true when this request was never sent: the host answered 429 to an
+	// earlier request, possibly another Warehouse's. The caller then has no new
+	// result of its own to show, only a wait.
+	Paused bool
 }
 
 func (e *RateLimitedError) Error() string {
-	if e.RetryAfter > 0 {
+	switch {
+	case e.Paused && !e.Until.IsZero():
+		return fmt.Sprintf("waiting for rate limit on host %s until %s", e.Host, e.Until.UTC().Format(time.RFC3339))
+	case e.RetryAfter > 0:
 		return fmt.Sprintf("rate limited by %s: retry after %s", e.Host, e.RetryAfter)
 	}
 	return fmt.Sprintf("rate limited by %s", e.Host)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/gitx"
 )
 
 // Subscriber discovers the versions one subscription can see, best first, at most the
@@ -87,9 +86,15 @@ type Options struct {
 	TagCacheTTL time.Duration
 	// GitLowSpeedTime aborts a Git transfer slower than 1 KiB/s for this long (default 30s).
 	GitLowSpeedTime time.Duration
-	// GitRemotes decides which Git repository URLs subscriptions may name (only
-	// network transports; DenyPlainHTTP refuses http:// too).
-	GitRemotes gitx.RemotePolicy
+	// RateLimitPause is how long a host is left alone after a 429 that carries no
+	// usable Retry-After (default DefaultRateLimitPause).
+	RateLimitPause time.Duration
+	// MaxRetryAfter caps the pause a Retry-After may ask for (default
+	// DefaultMaxRetryAfter).
+	MaxRetryAfter time.Duration
+	// Now is the clock for rate-limit pauses and caches (time.Now when nil); tests
+	// replace it.
+	Now func() time.Time
 }
 
 // Discoverer holds the state shared by all subscriptions: rate limiters, the image
@@ -130,7 +135,10 @@ func New(opts Options) *Discoverer {
 	if opts.GitLowSpeedTime <= 0 {
 		opts.GitLowSpeedTime = 30 * time.Second
 	}
-	d := &Discoverer{opts: opts, limiters: newLimiters(opts.RegistryRPS), now: time.Now}
+	d := &Discoverer{opts: opts, limiters: newLimiters(opts.RegistryRPS, opts.RateLimitPause, opts.MaxRetryAfter), now: time.Now}
+	if opts.Now != nil {
+		d.now = opts.Now
+	}
 	d.images = newImageCache(50000, opts.TagCacheTTL, func() time.Time { return d.now() })
 	return d
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,7 +14,22 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/haul-dev/haul/internal/metrics"
+	"github.com/haul-dev/haul/internal/redact"
 )
+
+// Rate-limit pauses: how long a host is left alone after a 429.
+const (
+	// DefaultRateLimitPause applies when a 429 carries no usable Retry-After.
+	DefaultRateLimitPause = 10 * time.Second
+	// DefaultMaxRetryAfter caps what a Retry-After may ask for, so a hostile or
+	// misconfigured server cannot park every Warehouse on its host for hours.
+	DefaultMaxRetryAfter = 10 * time.Minute
+	// minRateLimitPause is the shortest pause, for "Retry-After: 0" and past dates.
+	minRateLimitPause = time.Second
+)
+
+// maxErrorBody is how much of an error response is kept (and masked) for messages.
+const maxErrorBody = 64 << 10
 
 // hostLimiter is the per-host request budget plus the time until which the host asked
 // us (with 429 and Retry-After) not to call it.
@@ -28,11 +44,13 @@ type hostLimiter struct {
 type limiters struct {
 	rps   float64
 	burst int
-	mu    sync.Mutex
-	hosts map[string]*hostLimiter
+	// pause is used for a 429 without a usable Retry-After; maxPause caps one.
+	pause, maxPause time.Duration
+	mu              sync.Mutex
+	hosts           map[string]*hostLimiter
 }
 
-func newLimiters(rps float64) *limiters {
+func newLimiters(rps float64, pause, maxPause time.Duration) *limiters {
 	if rps <= 0 {
 		rps = 20
 	}
@@ -40,7 +58,23 @@ func newLimiters(rps float64) *limiters {
 	if burst < 1 {
 		burst = 1
 	}
-	return &limiters{rps: rps, burst: burst, hosts: map[string]*hostLimiter{}}
+	if maxPause <= 0 {
+		maxPause = DefaultMaxRetryAfter
+	}
+	if pause <= 0 {
+		pause = DefaultRateLimitPause
+	}
+	pause = min(pause, maxPause)
+	return &limiters{rps: rps, burst: burst, pause: pause, maxPause: maxPause, hosts: map[string]*hostLimiter{}}
+}
+
+// pauseFor is how long to leave a host alone after a 429 with this Retry-After.
+func (l *limiters) pauseFor(retryAfter string, now time.Time) time.Duration {
+	d, ok := parseRetryAfter(retryAfter, now)
+	if !ok {
+		return l.pause
+	}
+	return min(max(d, minRateLimitPause), l.maxPause)
 }
 
 func (l *limiters) get(host string) *hostLimiter {
@@ -72,7 +106,8 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	until := hl.until
 	hl.mu.Unlock()
 	if now := t.now(); now.Before(until) {
-		return nil, &RateLimitedError{Host: host, RetryAfter: until.Sub(now).Round(time.Second)}
+		// Not sent: another request to this host was answered 429 a moment ago.
+		return nil, &RateLimitedError{Host: host, RetryAfter: until.Sub(now).Round(time.Second), Until: until, Paused: true}
 	}
 	waitStart := time.Now()
 	if err := hl.limiter.Wait(req.Context()); err != nil {
@@ -89,19 +124,20 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	metrics.RegistryRequests.WithLabelValues(host, strconv.Itoa(resp.StatusCode)).Inc()
 	if resp.StatusCode == http.StatusTooManyRequests {
-		ra := parseRetryAfter(resp.Header.Get("Retry-After"), t.now())
+		now := t.now()
+		wait := t.limiters.pauseFor(resp.Header.Get("Retry-After"), now)
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		_ = resp.Body.Close()
-		wait := ra
-		if wait <= 0 {
-			wait = 10 * time.Second
-		}
+		until := now.Add(wait)
 		hl.mu.Lock()
-		if u := t.now().Add(wait); u.After(hl.until) {
-			hl.until = u
+		if until.After(hl.until) {
+			hl.until = until
 		}
 		hl.mu.Unlock()
-		return nil, &RateLimitedError{Host: host, RetryAfter: wait}
+		return nil, &RateLimitedError{Host: host, RetryAfter: wait, Until: until}
+	}
+	if resp.StatusCode >= 400 {
+		maskErrorBody(req, resp)
 	}
 	if t.maxBody > 0 {
 		resp.Body = &cappedBody{rc: resp.Body, left: t.maxBody, limit: t.maxBody, what: "response from " + host}
@@ -109,25 +145,53 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return resp, nil
 }
 
-// parseRetryAfter reads either delay-seconds or an HTTP date; it caps absurd values at
-// one hour so a hostile server cannot park a Warehouse forever.
-func parseRetryAfter(v string, now time.Time) time.Duration {
+// parseRetryAfter reads either delay-seconds or an HTTP date (ok false when v is
+// neither). The caller caps the result.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
 	if v == "" {
-		return 0
+		return 0, false
 	}
-	var d time.Duration
-	if secs, err := strconv.Atoi(v); err == nil {
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs > int64(24*time.Hour/time.Second) {
+			secs = int64(24 * time.Hour / time.Second) // no overflow below
+		}
+		return time.Duration(secs) * time.Second, true
 	}
-	if d < 0 {
-		d = 0
+	if t, err := http.ParseTime(v); err == nil {
+		return t.Sub(now), true
 	}
-	if d > time.Hour {
-		d = time.Hour
+	return 0, false
+}
+
+// maskErrorBody replaces an error response's body with a masked copy of its start.
+// Registries and chart servers have been seen to echo the request's Authorization
+// header in error pages, and go-containerregistry copies a body it cannot parse into
+// its error text, which ends up in Warehouse status and logs. The credentials this
+// request carried are masked wherever they appear, and so is anything that looks like
+// one (see redact.String).
+func maskErrorBody(req *http.Request, resp *http.Response) {
+	var sent redact.Values
+	if auth := req.Header.Get("Authorization"); auth != "" {
+		sent.Add(auth)
+		if _, tok, ok := strings.Cut(auth, " "); ok {
+			sent.Add(tok)
+		}
 	}
-	return d
+	if _, pass, ok := req.BasicAuth(); ok {
+		sent.Add(pass)
+	}
+	if req.URL.User != nil {
+		if pass, ok := req.URL.User.Password(); ok {
+			sent.Add(pass)
+		}
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_ = resp.Body.Close()
+	masked := sent.String(string(body))
+	resp.Body = io.NopCloser(strings.NewReader(masked))
+	resp.ContentLength = int64(len(masked))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(masked)))
 }
 
 // cappedBody fails the read once more than limit bytes were read.

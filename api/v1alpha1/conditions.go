@@ -10,6 +10,9 @@ const (
 	ConditionPromoting = "Promoting"
 	// ConditionVerified says whether the Stage's current Freight passed verification.
 	ConditionVerified = "Verified"
+	// ConditionReconciling is True while an object waits on something outside it (a
+	// registry's rate-limit pause) without a new result; Ready keeps the last real one.
+	ConditionReconciling = "Reconciling"
 )
 
 // Reasons for conditions and the events that mirror them. CamelCase, and each one
@@ -68,3 +71,7 @@ const (
 	// AnnotationCreateActor records who asked for a Promotion (user, "auto-promotion", ...).
 	AnnotationCreateActor = "haul.dev/create-actor"
 )
+
+// ReasonWaitingForRateLimit (on Reconciling): the host is paused after a 429 answered
+// to another request, often another Warehouse's; nothing was asked this time.
+const ReasonWaitingForRateLimit = "WaitingForRateLimit"

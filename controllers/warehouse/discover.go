@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,21 +17,32 @@ import (
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/credentials"
 	"github.com/haul-dev/haul/internal/metrics"
+	"github.com/haul-dev/haul/internal/redact"
 	"github.com/haul-dev/haul/warehouse"
 )
 
 // maxParallelSubscriptions bounds how many subscriptions of one Warehouse are polled at once.
 const maxParallelSubscriptions = 4
 
-// discover runs one discovery pass and writes status only if something changed.
+// discover runs one discovery pass and writes status only if something changed. Every
+// message it writes or returns (and so logs) is masked: the credentials the pass used
+// and anything credential-like an upstream server echoed (see redact).
 func (r *Reconciler) discover(ctx context.Context, wh *haulv1.Warehouse) (ctrl.Result, error) {
+	var used redact.Values
+	res, err := r.discoverMasked(ctx, wh, &used)
+	return res, used.Error(err)
+}
+
+func (r *Reconciler) discoverMasked(ctx context.Context, wh *haulv1.Warehouse, used *redact.Values) (ctrl.Result, error) {
 	st := wh.Status.DeepCopy()
 	st.LastHandledRefresh = wh.Annotations[haulv1.AnnotationRefresh]
+	failed := func(reason string, err error) { setFailed(st, wh.Generation, reason, used.String(err.Error())) }
 
-	criteria, subs, err := r.subscribers(wh)
+	criteria, subs, err := r.subscribers(wh, used)
 	if err != nil {
 		// The spec cannot work as written; wait for it to change instead of retrying.
-		setFailed(st, wh.Generation, haulv1.ReasonInvalidConstraint, err.Error())
+		failed(haulv1.ReasonInvalidConstraint, err)
+		meta.RemoveStatusCondition(&st.Conditions, haulv1.ConditionReconciling)
 		if perr := r.patchStatus(ctx, wh, st); perr != nil {
 			return ctrl.Result{}, perr
 		}
@@ -38,26 +50,35 @@ func (r *Reconciler) discover(ctx context.Context, wh *haulv1.Warehouse) (ctrl.R
 	}
 
 	dctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
-	results, err := runAll(dctx, subs)
+	results, errs := runAll(dctx, subs)
 	cancel()
-	if err != nil {
-		reason := haulv1.ReasonDiscoveryFailed
-		rl, limited := warehouse.IsRateLimited(err)
-		if limited {
-			reason = haulv1.ReasonRateLimited
-		}
-		setFailed(st, wh.Generation, reason, err.Error())
+	out := classify(errs)
+	// A pause this Warehouse did not cause is shown beside its last real result,
+	// never in place of it.
+	if out.paused != nil {
+		setCondition(st, wh.Generation, haulv1.ConditionReconciling, metav1.ConditionTrue, haulv1.ReasonWaitingForRateLimit, out.paused.Error())
+	} else {
+		meta.RemoveStatusCondition(&st.Conditions, haulv1.ConditionReconciling)
+	}
+	switch {
+	case out.failed != nil:
+		failed(haulv1.ReasonDiscoveryFailed, out.failed)
 		if perr := r.patchStatus(ctx, wh, st); perr != nil {
 			return ctrl.Result{}, perr
 		}
-		if limited {
-			wait := rl.RetryAfter
-			if wait < time.Second {
-				wait = time.Second
-			}
-			return ctrl.Result{RequeueAfter: jitter(wait)}, nil
+		return ctrl.Result{}, out.failed // controller-runtime backs off exponentially
+	case out.limited != nil:
+		// This Warehouse's own request was answered 429: that is its result.
+		failed(haulv1.ReasonRateLimited, out.limited)
+		if perr := r.patchStatus(ctx, wh, st); perr != nil {
+			return ctrl.Result{}, perr
 		}
-		return ctrl.Result{}, err // controller-runtime backs off exponentially
+		return ctrl.Result{RequeueAfter: jitter(max(out.limited.RetryAfter, time.Second))}, nil
+	case out.paused != nil:
+		if perr := r.patchStatus(ctx, wh, st); perr != nil {
+			return ctrl.Result{}, perr
+		}
+		return ctrl.Result{RequeueAfter: jitter(max(out.paused.Until.Sub(r.Now()), time.Second))}, nil
 	}
 
 	artifacts := toArtifacts(results)
@@ -78,7 +99,7 @@ func (r *Reconciler) discover(ctx context.Context, wh *haulv1.Warehouse) (ctrl.R
 			if warehouse.IsInvalidConstraint(err) {
 				reason = haulv1.ReasonInvalidConstraint
 			}
-			setFailed(st, wh.Generation, reason, err.Error())
+			failed(reason, err)
 			if perr := r.patchStatus(ctx, wh, st); perr != nil {
 				return ctrl.Result{}, perr
 			}
@@ -97,8 +118,9 @@ func (r *Reconciler) discover(ctx context.Context, wh *haulv1.Warehouse) (ctrl.R
 	return ctrl.Result{}, r.patchStatus(ctx, wh, st)
 }
 
-// subscribers validates the spec and builds one subscriber per subscription.
-func (r *Reconciler) subscribers(wh *haulv1.Warehouse) (*warehouse.Criteria, []warehouse.Subscriber, error) {
+// subscribers validates the spec and builds one subscriber per subscription; the
+// credentials they are handed are recorded in used.
+func (r *Reconciler) subscribers(wh *haulv1.Warehouse, used *redact.Values) (*warehouse.Criteria, []warehouse.Subscriber, error) {
 	var criteria *warehouse.Criteria
 	if c := wh.Spec.FreightCreationCriteria; c != nil {
 		var err error
@@ -106,7 +128,7 @@ func (r *Reconciler) subscribers(wh *haulv1.Warehouse) (*warehouse.Criteria, []w
 			return nil, nil, err
 		}
 	}
-	credsFn := r.credentialsFor(wh.Namespace)
+	credsFn := r.credentialsFor(wh.Namespace, used)
 	subs := make([]warehouse.Subscriber, 0, len(wh.Spec.Subscriptions))
 	var errs []error
 	for i, sub := range wh.Spec.Subscriptions {
@@ -123,7 +145,7 @@ func (r *Reconciler) subscribers(wh *haulv1.Warehouse) (*warehouse.Criteria, []w
 	return criteria, subs, nil
 }
 
-func (r *Reconciler) credentialsFor(namespace string) warehouse.CredentialsFunc {
+func (r *Reconciler) credentialsFor(namespace string, used *redact.Values) warehouse.CredentialsFunc {
 	if r.Credentials == nil {
 		return nil
 	}
@@ -132,13 +154,51 @@ func (r *Reconciler) credentialsFor(namespace string) warehouse.CredentialsFunc 
 		if err != nil || c == nil {
 			return nil, err
 		}
+		// Mask the password and the Basic form a server may echo back.
+		used.Add(c.Password, base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password)))
 		return &warehouse.Credentials{Username: c.Username, Password: c.Password}, nil
 	}
 }
 
-// runAll polls every subscription, a few at a time, and returns the results in
-// subscription order. A rate-limit error wins over other errors so it surfaces as such.
-func runAll(ctx context.Context, subs []warehouse.Subscriber) ([]*warehouse.Result, error) {
+// outcome sorts one pass's subscription errors by what they mean for the Warehouse.
+type outcome struct {
+	// failed joins the errors that are the Warehouse's own (not rate limits).
+	failed error
+	// limited is a 429 answered to one of this Warehouse's own requests.
+	limited *warehouse.RateLimitedError
+	// paused is a request not sent because its host is paused (the latest pause).
+	paused *warehouse.RateLimitedError
+}
+
+func classify(errs []error) outcome {
+	var o outcome
+	var real []error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		rl, ok := warehouse.IsRateLimited(err)
+		switch {
+		case !ok:
+			real = append(real, err)
+		case rl.Paused:
+			if o.paused == nil || rl.Until.After(o.paused.Until) {
+				o.paused = rl
+			}
+		case o.limited == nil || rl.RetryAfter > o.limited.RetryAfter:
+			o.limited = rl
+		}
+	}
+	if o.limited != nil && len(real) > 0 {
+		real = append(real, o.limited)
+	}
+	o.failed = errors.Join(real...)
+	return o
+}
+
+// runAll polls every subscription, a few at a time, and returns the results and
+// errors in subscription order.
+func runAll(ctx context.Context, subs []warehouse.Subscriber) ([]*warehouse.Result, []error) {
 	results := make([]*warehouse.Result, len(subs))
 	errs := make([]error, len(subs))
 	sem := make(chan struct{}, maxParallelSubscriptions)
@@ -163,15 +223,7 @@ func runAll(ctx context.Context, subs []warehouse.Subscriber) ([]*warehouse.Resu
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if _, ok := warehouse.IsRateLimited(err); ok {
-			return nil, err
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return results, nil
+	return results, errs
 }
 
 func toArtifacts(results []*warehouse.Result) *haulv1.DiscoveredArtifacts {

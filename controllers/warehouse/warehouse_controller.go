@@ -42,6 +42,9 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// RequestTimeout bounds one network call (default 30s).
 	RequestTimeout time.Duration
+	// MaxRetryAfter caps the pause a registry's Retry-After may ask for; a 429 pauses
+	// its whole host (default warehouse.DefaultMaxRetryAfter).
+	MaxRetryAfter time.Duration
 }
 
 // Reconciler reconciles Warehouses.
@@ -72,6 +75,7 @@ func NewReconciler(mgr ctrl.Manager, opts Options) *Reconciler {
 		Recorder:  mgr.GetEventRecorderFor("warehouse-controller"), //nolint:staticcheck // the events API recorder is not wired in every manager yet
 		Discoverer: warehouse.New(warehouse.Options{
 			CacheDir: opts.CacheDir, RegistryRPS: opts.RegistryRPS, RequestTimeout: opts.RequestTimeout,
+			MaxRetryAfter: opts.MaxRetryAfter,
 		}),
 		Credentials: &credentials.Store{Reader: mgr.GetAPIReader(), SharedNamespace: opts.SharedCredentialsNamespace},
 		Options:     opts,
