@@ -155,7 +155,7 @@ func TestEventStreamOutlivesWriteTimeout(t *testing.T) {
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/api/v1/projects/sse-limits/events", nil)
 	req.Header.Set("Authorization", "Bearer "+testAdminToken)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req) //nolint:bodyclose // closed by the deferred Close below
 	if err != nil {
 		t.Fatal(err)
 	}
