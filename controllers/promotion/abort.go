@@ -91,7 +91,7 @@ func annotationManager(o client.Object, key string) string {
 	field := []byte(`"f:` + key + `"`)
 	who := ""
 	for _, mf := range o.GetManagedFields() {
-		if mf.FieldsV1 != nil && bytes.Contains(mf.FieldsV1.Raw, field) {
+		if mf.FieldsV1 != nil && bytes.Contains(mf.FieldsV1.GetRawBytes(), field) {
 			who = mf.Manager
 		}
 	}
