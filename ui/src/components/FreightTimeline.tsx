@@ -137,7 +137,8 @@ const FreightRow = memo(function FreightRow({ f, project, permissions, config, o
   const links = (config?.spec?.freightLinks ?? [])
     .map((l) => ({ name: l.name, href: expandLink(l.url, { project, freight: f.metadata.name, alias: f.alias ?? "" }) }))
     .filter((l) => l.href);
-  const canEdit = permissions.promote || permissions.admin;
+  // Renaming Freight is an admin action: the promoter role holds custom verbs only.
+  const canEdit = permissions.admin;
   return (
     <li className="freight-row" data-testid={`freight-${label}`} data-freight={f.metadata.name}>
       <div className="freight-id">
