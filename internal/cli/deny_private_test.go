@@ -108,3 +108,20 @@ func TestControllerDenyPrivateHTTPReachesTheHTTPStep(t *testing.T) {
 		t.Fatalf("the server on 127.0.0.1 got %d requests", n)
 	}
 }
+
+// TestUpTakesDenyPrivateHTTP: `haul up` has the same flag, parsed into its options.
+func TestUpTakesDenyPrivateHTTP(t *testing.T) {
+	cmd, rest, err := NewRootCommand().Find([]string{"up", "--deny-private-http"})
+	if err != nil || cmd.Name() != "up" {
+		t.Fatalf("finding up: %v", err)
+	}
+	if err := cmd.ParseFlags(rest); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := cmd.Flags().GetBool("deny-private-http"); err != nil || !v {
+		t.Fatalf("--deny-private-http parsed as %v (%v)", v, err)
+	}
+	if !strings.Contains(cmd.Flags().Lookup("deny-private-http").Usage, "loopback") {
+		t.Fatalf("usage does not say what is refused: %q", cmd.Flags().Lookup("deny-private-http").Usage)
+	}
+}
