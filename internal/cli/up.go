@@ -39,6 +39,7 @@ type upOptions struct {
 	minWarehouseInterval time.Duration
 	sharedCredsNamespace string
 	printLoginURL        bool
+	denyPrivateHTTP      bool
 }
 
 func defaultDataDir() string {
@@ -79,6 +80,7 @@ existing cluster instead of the embedded control plane.`,
 		f.DurationVar(&o.minWarehouseInterval, "min-warehouse-interval", 0, "floor for Warehouse spec.interval (default: the controller's)")
 		f.StringVar(&o.sharedCredsNamespace, "shared-credentials-namespace", "", sharedCredsHelp)
 		f.BoolVar(&o.printLoginURL, "print-login-url", false, "print a dashboard URL carrying the admin token (by default only the token file's path is printed)")
+		f.BoolVar(&o.denyPrivateHTTP, "deny-private-http", false, denyPrivateHTTPHelp)
 		return cmd
 	})
 }
@@ -151,6 +153,7 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 		ControllerOptions: controllers.Options{
 			MinWarehouseInterval:       o.minWarehouseInterval,
 			SharedCredentialsNamespace: o.sharedCredsNamespace,
+			DenyPrivateHTTP:            o.denyPrivateHTTP,
 			WorkDir:                    filepath.Join(dataDir, "work"),
 			ExternalURL:                baseURL,
 		},
