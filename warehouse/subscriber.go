@@ -10,6 +10,7 @@ import (
 	"time"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/gitx"
 )
 
 // Subscriber discovers the versions one subscription can see, best first, at most the
@@ -95,6 +96,9 @@ type Options struct {
 	// Now is the clock for rate-limit pauses and caches (time.Now when nil); tests
 	// replace it.
 	Now func() time.Time
+	// GitRemotes decides which Git repository URLs subscriptions may name (only
+	// network transports; DenyPlainHTTP refuses http:// too).
+	GitRemotes gitx.RemotePolicy
 }
 
 // Discoverer holds the state shared by all subscriptions: rate limiters, the image
