@@ -78,6 +78,12 @@ func (p RemotePolicy) Check(field, u string) error {
 	// scp-style: [user@]host:path, where no '/' comes before the first ':' (git's own
 	// rule for telling it from a local path).
 	colon := strings.IndexByte(u, ':')
+	if at := strings.IndexByte(u, '@'); strings.HasPrefix(u[at+1:], "[") && (colon < 0 || colon > at) {
+		// [IPv6]:path — the colons inside the brackets are the address's.
+		if end := strings.Index(u[at+1:], "]:"); end > 0 {
+			colon = at + 1 + end + 1
+		}
+	}
 	if colon < 0 || strings.ContainsRune(u[:colon], '/') {
 		return bad(allowed + ", not local paths")
 	}
@@ -121,20 +127,10 @@ func isSchemeName(s string) bool {
 // isHostName accepts DNS names, IPv4 addresses and bracketed IPv6 addresses.
 func isHostName(h string) bool {
 	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") && len(h) > 2 {
-		for _, r := range h[1 : len(h)-1] {
-			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F' || r == ':' || r == '.') {
-				return false
-			}
-		}
-		return true
+		return strings.Trim(h[1:len(h)-1], "0123456789abcdefABCDEF:.") == ""
 	}
 	if h == "" || strings.HasPrefix(h, "-") || strings.HasPrefix(h, ".") {
 		return false
 	}
-	for _, r := range h {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
-			return false
-		}
-	}
-	return true
+	return strings.Trim(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") == ""
 }
