@@ -33,6 +33,9 @@ type Options struct {
 	// private, shared and loopback addresses; link-local and metadata addresses are
 	// always refused.
 	DenyPrivateHTTP bool
+	// DenyPlainHTTPGit refuses http:// Git remotes (steps and Warehouse subscriptions),
+	// so repository credentials and content never travel unencrypted.
+	DenyPlainHTTPGit bool
 }
 
 // setupFuncs are the controllers to start; each controller package adds itself in

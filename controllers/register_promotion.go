@@ -10,7 +10,7 @@ func init() {
 	setupFuncs = append(setupFuncs, func(mgr ctrl.Manager, o Options) error {
 		return promotion.SetupWithManager(mgr, promotion.Options{
 			WorkDir: o.WorkDir, SharedCredentialsNamespace: o.SharedCredentialsNamespace,
-			DenyPrivateHTTP: o.DenyPrivateHTTP,
+			DenyPrivateHTTP: o.DenyPrivateHTTP, DenyPlainHTTPGit: o.DenyPlainHTTPGit,
 		})
 	})
 }

@@ -13,6 +13,7 @@ func init() {
 		wo := warehouse.Options{
 			MinInterval: o.MinWarehouseInterval, RegistryRPS: o.RegistryRPS, MaxRetryAfter: o.MaxRetryAfter,
 			SharedCredentialsNamespace: o.SharedCredentialsNamespace,
+			DenyPlainHTTPGit:           o.DenyPlainHTTPGit,
 		}
 		if o.WorkDir != "" {
 			wo.CacheDir = filepath.Join(o.WorkDir, "discovery-cache")

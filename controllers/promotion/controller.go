@@ -37,6 +37,8 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// DenyPrivateHTTP makes the http step refuse RFC 1918 and loopback addresses.
 	DenyPrivateHTTP bool
+	// DenyPlainHTTPGit makes git steps refuse http:// remotes (https and ssh only).
+	DenyPlainHTTPGit bool
 	// SharedCredentialsNamespace is searched for credentials after the project namespace.
 	SharedCredentialsNamespace string
 }
@@ -93,7 +95,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Kube:        kube,
 		Credentials: r.credentials,
 		HTTPClient:  policy.Client,
-		Git:         gitx.New(filepath.Join(opts.WorkDir, "git-cache")),
+		Git:         gitCache(filepath.Join(opts.WorkDir, "git-cache"), opts.DenyPlainHTTPGit),
 		Logger:      mgr.GetLogger().WithName("promotion-engine"),
 	}, StepDone: metrics.ObserveStep}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &haulv1.Promotion{}, indexStage,
@@ -135,4 +137,12 @@ func (r *Reconciler) now() time.Time {
 // workDir is the Promotion's private directory.
 func (r *Reconciler) workDir(p *haulv1.Promotion) string {
 	return filepath.Join(r.WorkDir, "promotions", p.Namespace, p.Name)
+}
+
+// gitCache returns the Promotion engine's Git cache under dir with the remote policy
+// the controller was started with.
+func gitCache(dir string, denyPlainHTTP bool) *gitx.Cache {
+	c := gitx.New(dir)
+	c.Policy = gitx.RemotePolicy{DenyPlainHTTP: denyPlainHTTP}
+	return c
 }

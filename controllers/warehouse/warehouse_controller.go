@@ -19,6 +19,7 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/credentials"
+	"github.com/haul-dev/haul/internal/gitx"
 	"github.com/haul-dev/haul/warehouse"
 )
 
@@ -45,6 +46,8 @@ type Options struct {
 	// MaxRetryAfter caps the pause a registry's Retry-After may ask for; a 429 pauses
 	// its whole host (default warehouse.DefaultMaxRetryAfter).
 	MaxRetryAfter time.Duration
+	// DenyPlainHTTPGit refuses http:// Git subscriptions (https and ssh only).
+	DenyPlainHTTPGit bool
 }
 
 // Reconciler reconciles Warehouses.
@@ -76,6 +79,7 @@ func NewReconciler(mgr ctrl.Manager, opts Options) *Reconciler {
 		Discoverer: warehouse.New(warehouse.Options{
 			CacheDir: opts.CacheDir, RegistryRPS: opts.RegistryRPS, RequestTimeout: opts.RequestTimeout,
 			MaxRetryAfter: opts.MaxRetryAfter,
+			GitRemotes:    gitx.RemotePolicy{DenyPlainHTTP: opts.DenyPlainHTTPGit},
 		}),
 		Credentials: &credentials.Store{Reader: mgr.GetAPIReader(), SharedNamespace: opts.SharedCredentialsNamespace},
 		Options:     opts,

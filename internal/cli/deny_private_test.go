@@ -18,11 +18,44 @@ import (
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 )
 
-// TestControllerDenyPrivateHTTPReachesTheHTTPStep runs `haul controller
-// --deny-private-http` against the test API server and promotes through an http step
-// aimed at a real server on 127.0.0.1: the flag must reach the step, which refuses the
-// loopback address without sending a request.
-func TestControllerDenyPrivateHTTPReachesTheHTTPStep(t *testing.T) {
+// startController runs `haul controller` with extra flags against the test API server
+// until the test ends. done receives its exit; out collects what it printed.
+func startController(t *testing.T, flags ...string) (done <-chan error, out *bytes.Buffer) {
+	t.Helper()
+	kubeconfig := writeKubeconfig(t, env.Config, "")
+	root := NewRootCommand()
+	out = &bytes.Buffer{}
+	root.SetOut(out)
+	root.SetErr(out)
+	args := append([]string{"--kubeconfig", kubeconfig, "controller"}, flags...)
+	root.SetArgs(append(args, "--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=0",
+		"--work-dir", t.TempDir(), "--log-level", "error"))
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan error, 1)
+	go func() { exited <- root.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			t.Error("haul controller did not stop")
+		}
+	})
+	return exited, out
+}
+
+// TestControllerSecurityFlagsReachTheSteps runs one `haul controller` (controller-runtime
+// allows one set of controllers per process) with --deny-private-http and
+// --deny-plain-http-git, and checks that each flag reaches what it guards.
+func TestControllerSecurityFlagsReachTheSteps(t *testing.T) {
+	done, out := startController(t, "--deny-private-http", "--deny-plain-http-git")
+	t.Run("deny-private-http refuses a loopback http step", func(t *testing.T) { checkDenyPrivateHTTP(t, done, out) })
+	t.Run("deny-plain-http-git refuses http remotes", func(t *testing.T) { checkDenyPlainHTTPGit(t, done, out) })
+}
+
+// checkDenyPrivateHTTP promotes through an http step aimed at a real server on
+// 127.0.0.1: the step must refuse the loopback address without sending a request.
+func checkDenyPrivateHTTP(t *testing.T, done <-chan error, out *bytes.Buffer) {
 	var hits atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
@@ -31,25 +64,6 @@ func TestControllerDenyPrivateHTTPReachesTheHTTPStep(t *testing.T) {
 	defer srv.Close()
 
 	ns := env.Namespace(t, "deny-private")
-	kubeconfig := writeKubeconfig(t, env.Config, "")
-	root := NewRootCommand()
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs([]string{"--kubeconfig", kubeconfig, "controller", "--deny-private-http",
-		"--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=0",
-		"--work-dir", t.TempDir(), "--log-level", "error"})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("haul controller did not stop")
-		}
-	})
 
 	raw, _ := json.Marshal(map[string]any{"url": srv.URL + "/ready", "timeout": "5s"})
 	stage := &haulv1.Stage{

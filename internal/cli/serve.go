@@ -27,6 +27,9 @@ import (
 // sharedCredsHelp describes --shared-credentials-namespace (haul up and haul controller).
 const sharedCredsHelp = "namespace whose credential Secrets every project may use for discovery and promotion steps (never readable through expressions)"
 
+// denyPlainHTTPGitHelp describes --deny-plain-http-git (haul up and haul controller).
+const denyPlainHTTPGitHelp = "refuse http:// Git remotes in steps and Warehouse subscriptions (https and ssh only); file:// and local paths are always refused"
+
 // denyPrivateHTTPHelp describes --deny-private-http (haul up and haul controller).
 const denyPrivateHTTPHelp = "make http steps (promotion and verification) also refuse private, shared (CGNAT) and loopback addresses; link-local and cloud metadata addresses are always refused"
 
@@ -89,6 +92,7 @@ func init() {
 			externalURL          string
 			sharedCredsNamespace string
 			denyPrivateHTTP      bool
+			denyPlainHTTPGit     bool
 		)
 		cmd := &cobra.Command{
 			Use:   "controller",
@@ -124,6 +128,7 @@ func init() {
 						ProjectAccessRole:          accessRole,
 						ProjectAccessSubjects:      subjects,
 						DenyPrivateHTTP:            denyPrivateHTTP,
+						DenyPlainHTTPGit:           denyPlainHTTPGit,
 					},
 					Logger: ctrl.Log.WithName("controller"),
 				})
@@ -141,6 +146,7 @@ func init() {
 		f.StringVar(&externalURL, "external-url", "", "URL of the Haul server, used to publish webhook receiver URLs")
 		f.StringVar(&sharedCredsNamespace, "shared-credentials-namespace", "", sharedCredsHelp)
 		f.BoolVar(&denyPrivateHTTP, "deny-private-http", false, denyPrivateHTTPHelp)
+		f.BoolVar(&denyPlainHTTPGit, "deny-plain-http-git", false, denyPlainHTTPGitHelp)
 		f.BoolVar(&installCRDs, "install-crds", false, "install or upgrade the CRDs at start (the Helm chart installs them itself)")
 		f.BoolVar(&devLogs, "dev-logs", false, "human-readable logs instead of JSON")
 		f.StringVar(&logLevel, "log-level", "info", "log level: debug|info|error")

@@ -40,6 +40,7 @@ type upOptions struct {
 	sharedCredsNamespace string
 	printLoginURL        bool
 	denyPrivateHTTP      bool
+	denyPlainHTTPGit     bool
 }
 
 func defaultDataDir() string {
@@ -81,6 +82,7 @@ existing cluster instead of the embedded control plane.`,
 		f.StringVar(&o.sharedCredsNamespace, "shared-credentials-namespace", "", sharedCredsHelp)
 		f.BoolVar(&o.printLoginURL, "print-login-url", false, "print a dashboard URL carrying the admin token (by default only the token file's path is printed)")
 		f.BoolVar(&o.denyPrivateHTTP, "deny-private-http", false, denyPrivateHTTPHelp)
+		f.BoolVar(&o.denyPlainHTTPGit, "deny-plain-http-git", false, denyPlainHTTPGitHelp)
 		return cmd
 	})
 }
@@ -154,6 +156,7 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 			MinWarehouseInterval:       o.minWarehouseInterval,
 			SharedCredentialsNamespace: o.sharedCredsNamespace,
 			DenyPrivateHTTP:            o.denyPrivateHTTP,
+			DenyPlainHTTPGit:           o.denyPlainHTTPGit,
 			WorkDir:                    filepath.Join(dataDir, "work"),
 			ExternalURL:                baseURL,
 		},

@@ -29,19 +29,23 @@ func controllerArgs(t *testing.T, valuesFile string) []string {
 	return nil
 }
 
-// TestChartDenyPrivateHTTP: controller.denyPrivateHTTP passes --deny-private-http to the
-// controller (only when set), and `haul controller` accepts every rendered argument.
+// TestChartDenyPrivateHTTP: controller.denyPrivateHTTP and controller.denyPlainHTTPGit
+// pass --deny-private-http and --deny-plain-http-git to the controller (only when set),
+// and `haul controller` accepts every rendered argument.
 func TestChartDenyPrivateHTTP(t *testing.T) {
 	values := filepath.Join(t.TempDir(), "values.yaml")
-	if err := os.WriteFile(values, []byte("controller:\n  denyPrivateHTTP: true\n"), 0o644); err != nil {
+	if err := os.WriteFile(values, []byte("controller:\n  denyPrivateHTTP: true\n  denyPlainHTTPGit: true\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	on := controllerArgs(t, values)
-	if !contains(toAny(on), "--deny-private-http") {
-		t.Fatalf("controller args %q lack --deny-private-http", on)
-	}
-	if off := controllerArgs(t, ""); contains(toAny(off), "--deny-private-http") {
-		t.Fatalf("default values pass --deny-private-http: %q", off)
+	off := controllerArgs(t, "")
+	for _, flag := range []string{"--deny-private-http", "--deny-plain-http-git"} {
+		if !contains(toAny(on), flag) {
+			t.Fatalf("controller args %q lack %s", on, flag)
+		}
+		if contains(toAny(off), flag) {
+			t.Fatalf("default values pass %s: %q", flag, off)
+		}
 	}
 	cmd, rest, err := cli.NewRootCommand().Find(on)
 	if err != nil || cmd.Name() != "controller" {
@@ -50,8 +54,10 @@ func TestChartDenyPrivateHTTP(t *testing.T) {
 	if err := cmd.ParseFlags(rest); err != nil {
 		t.Fatalf("haul controller refuses the chart's args %q: %v", on, err)
 	}
-	if v, err := cmd.Flags().GetBool("deny-private-http"); err != nil || !v {
-		t.Fatalf("--deny-private-http parsed as %v (%v)", v, err)
+	for _, flag := range []string{"deny-private-http", "deny-plain-http-git"} {
+		if v, err := cmd.Flags().GetBool(flag); err != nil || !v {
+			t.Fatalf("--%s parsed as %v (%v)", flag, v, err)
+		}
 	}
 }
 
