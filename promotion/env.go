@@ -100,7 +100,7 @@ func (e *Engine) funcs(ctx context.Context, req *Request, st *State, i int) map[
 			if err != nil {
 				return nil, err
 			}
-			return map[string]any{"kind": "Warehouse", "name": n}, nil
+			return withKargoNames(map[string]any{"kind": "Warehouse", "name": n}), nil
 		},
 		"imageFrom": func(args ...any) (any, error) {
 			u, err := stringArg("imageFrom", args, 0)
@@ -112,7 +112,7 @@ func (e *Engine) funcs(ctx context.Context, req *Request, st *State, i int) map[
 			}
 			for _, img := range fr.Images {
 				if img.RepoURL == u {
-					return map[string]any{"repoURL": img.RepoURL, "tag": img.Tag, "digest": img.Digest}, nil
+					return withKargoNames(map[string]any{"repoURL": img.RepoURL, "tag": img.Tag, "digest": img.Digest}), nil
 				}
 			}
 			return nil, fmt.Errorf("imageFrom(%q): the Freight has no image from that repository", u)
@@ -127,8 +127,8 @@ func (e *Engine) funcs(ctx context.Context, req *Request, st *State, i int) map[
 			}
 			for _, c := range fr.Commits {
 				if c.RepoURL == u {
-					return map[string]any{"repoURL": c.RepoURL, "id": c.ID, "branch": c.Branch, "tag": c.Tag,
-						"message": c.Message, "author": c.Author}, nil
+					return withKargoNames(map[string]any{"repoURL": c.RepoURL, "id": c.ID, "branch": c.Branch, "tag": c.Tag,
+						"message": c.Message, "author": c.Author}), nil
 				}
 			}
 			return nil, fmt.Errorf("commitFrom(%q): the Freight has no commit from that repository", u)
@@ -148,7 +148,7 @@ func (e *Engine) funcs(ctx context.Context, req *Request, st *State, i int) map[
 			}
 			for _, c := range fr.Charts {
 				if c.RepoURL == u && (name == "" || c.Name == name) {
-					return map[string]any{"repoURL": c.RepoURL, "name": c.Name, "version": c.Version}, nil
+					return withKargoNames(map[string]any{"repoURL": c.RepoURL, "name": c.Name, "version": c.Version}), nil
 				}
 			}
 			return nil, fmt.Errorf("chartFrom(%q): the Freight has no chart from that repository", u)
@@ -205,6 +205,24 @@ func stringArg(fn string, args []any, i int) (string, error) {
 }
 
 // checkOrigin rejects an explicit origin argument that is not the Promotion's Freight origin.
+// withKargoNames adds, beside each of m's JSON-style keys (repoURL, tag, id), the Go
+// field name Kargo's expressions use for it (RepoURL, Tag, ID): Kargo returns its API
+// structs from imageFrom, commitFrom, chartFrom and warehouse, so real pipelines write
+// imageFrom(url).Tag, while Haul's own documents use the lowercase names. Both work.
+func withKargoNames(m map[string]any) map[string]any {
+	for k, v := range m {
+		if k == "" {
+			continue
+		}
+		kargo := strings.ToUpper(k[:1]) + k[1:]
+		if k == "id" {
+			kargo = "ID"
+		}
+		m[kargo] = v
+	}
+	return m
+}
+
 func checkOrigin(fr haulv1.FreightReference, args []any, i int) error {
 	if len(args) <= i || args[i] == nil {
 		return nil
