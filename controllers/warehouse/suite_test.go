@@ -41,6 +41,13 @@ func startController(t testing.TB, ns string, opts Options) *Reconciler {
 	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
+	startManager(t, mgr)
+	return r
+}
+
+// startManager runs mgr until the test ends.
+func startManager(t testing.TB, mgr ctrl.Manager) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -50,7 +57,6 @@ func startController(t testing.TB, ns string, opts Options) *Reconciler {
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	return r
 }
 
 func ptr[T any](v T) *T { return &v }
