@@ -4,7 +4,6 @@ import (
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 )
 
 // Options configure all controllers; zero values mean the documented defaults.
@@ -36,18 +35,4 @@ type Options struct {
 	// DenyPlainHTTPGit refuses http:// Git remotes (steps and Warehouse subscriptions),
 	// so repository credentials and content never travel unencrypted.
 	DenyPlainHTTPGit bool
-}
-
-// setupFuncs are the controllers to start; each controller package adds itself in
-// controllers/register.go so that wiring lives in one place.
-var setupFuncs []func(ctrl.Manager, Options) error
-
-// SetupAll registers every controller with the manager.
-func SetupAll(mgr ctrl.Manager, opts Options) error {
-	for _, f := range setupFuncs {
-		if err := f(mgr, opts); err != nil {
-			return err
-		}
-	}
-	return nil
 }

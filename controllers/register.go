@@ -1,6 +1,59 @@
 package controllers
 
-// Each controller adds itself to setupFuncs from its own register_<kind>.go file in this
-// package, e.g.:
-//
-//	func init() { setupFuncs = append(setupFuncs, warehouse.SetupWithManager) }
+import (
+	"fmt"
+	"path/filepath"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/haul-dev/haul/controllers/project"
+	"github.com/haul-dev/haul/controllers/projectconfig"
+	"github.com/haul-dev/haul/controllers/promotion"
+	"github.com/haul-dev/haul/controllers/stage"
+	"github.com/haul-dev/haul/controllers/warehouse"
+)
+
+// SetupAll registers every reconciler Haul runs with the manager. This is the one list
+// of them: a reconciler that is not named here does not run.
+func SetupAll(mgr ctrl.Manager, o Options) error {
+	subdir := func(name string) string {
+		if o.WorkDir == "" {
+			return ""
+		}
+		return filepath.Join(o.WorkDir, name)
+	}
+	setups := []struct {
+		name  string
+		setup func() error
+	}{
+		{"project", func() error {
+			return project.SetupWithManager(mgr, project.Options{AccessRole: o.ProjectAccessRole, AccessSubjects: o.ProjectAccessSubjects})
+		}},
+		{"projectconfig", func() error {
+			return projectconfig.SetupWithManager(mgr, projectconfig.Options{ExternalURL: o.ExternalURL})
+		}},
+		{"warehouse", func() error {
+			return warehouse.SetupWithManager(mgr, warehouse.Options{
+				MinInterval: o.MinWarehouseInterval, RegistryRPS: o.RegistryRPS, MaxRetryAfter: o.MaxRetryAfter,
+				SharedCredentialsNamespace: o.SharedCredentialsNamespace,
+				DenyPlainHTTPGit:           o.DenyPlainHTTPGit,
+				CacheDir:                   subdir("discovery-cache"),
+			})
+		}},
+		{"stage", func() error {
+			return stage.SetupWithManager(mgr, stage.Options{DenyPrivateHTTP: o.DenyPrivateHTTP, WorkDir: subdir("stages")})
+		}},
+		{"promotion", func() error {
+			return promotion.SetupWithManager(mgr, promotion.Options{
+				WorkDir: o.WorkDir, SharedCredentialsNamespace: o.SharedCredentialsNamespace,
+				DenyPrivateHTTP: o.DenyPrivateHTTP, DenyPlainHTTPGit: o.DenyPlainHTTPGit,
+			})
+		}},
+	}
+	for _, s := range setups {
+		if err := s.setup(); err != nil {
+			return fmt.Errorf("setting up the %s controller: %w", s.name, err)
+		}
+	}
+	return nil
+}

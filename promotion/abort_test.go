@@ -22,7 +22,7 @@ func TestAbortCancelsABlockedStep(t *testing.T) {
 	}))
 	defer srv.Close()
 	abort := make(chan struct{})
-	e := &promotion.Engine{Services: &promotion.Services{}}
+	e := &promotion.Engine{Registry: testSteps, Services: &promotion.Services{}}
 	type out struct {
 		res promotion.Result
 		st  promotion.State

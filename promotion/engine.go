@@ -19,7 +19,8 @@ const TaskSeparator = "::"
 
 // Engine runs lists of steps.
 type Engine struct {
-	// Registry defaults to DefaultRegistry.
+	// Registry holds the steps this engine runs (steps.Builtin for Haul's own);
+	// without one every step is unknown.
 	Registry *Registry
 	// Services are handed to every step.
 	Services *Services
@@ -80,8 +81,11 @@ func (e *Engine) registry() *Registry {
 	if e.Registry != nil {
 		return e.Registry
 	}
-	return DefaultRegistry
+	return emptyRegistry
 }
+
+// emptyRegistry answers for an Engine built without steps: every step is unknown.
+var emptyRegistry = NewRegistry()
 
 func (e *Engine) evaluator() *Evaluator {
 	if e.Evaluator != nil {

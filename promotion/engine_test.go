@@ -17,7 +17,7 @@ var flakyCalls, runningCalls atomic.Int32
 
 func init() {
 	// test-flaky fails transiently twice, then succeeds.
-	promotion.Register("test-flaky", func() promotion.Step {
+	testSteps.Register("test-flaky", func() promotion.Step {
 		return promotion.StepFunc(func(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
 			if flakyCalls.Add(1) <= 2 {
 				return promotion.StepResult{}, errors.New("connection reset")
@@ -25,18 +25,18 @@ func init() {
 			return promotion.StepResult{Output: map[string]any{"ok": true}}, nil
 		})
 	})
-	promotion.Register("test-terminal", func() promotion.Step {
+	testSteps.Register("test-terminal", func() promotion.Step {
 		return promotion.StepFunc(func(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
 			return promotion.StepResult{}, promotion.Terminal(errors.New("merge conflict"))
 		})
 	})
-	promotion.Register("test-running", func() promotion.Step {
+	testSteps.Register("test-running", func() promotion.Step {
 		return promotion.StepFunc(func(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
 			runningCalls.Add(1)
 			return promotion.StepResult{Status: promotion.StatusRunning, Message: "waiting for sync", RequeueAfter: time.Millisecond}, nil
 		})
 	})
-	promotion.Register("test-panic", func() promotion.Step {
+	testSteps.Register("test-panic", func() promotion.Step {
 		return promotion.StepFunc(func(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
 			var m map[string]int
 			m["boom"]++ //nolint:staticcheck // the nil map write is the panic under test
@@ -48,7 +48,7 @@ func init() {
 func TestRetryErrorThreshold(t *testing.T) {
 	flakyCalls.Store(0)
 	steps := []haulv1.PromotionStep{{Uses: "test-flaky", As: "f", Retry: &haulv1.StepRetry{ErrorThreshold: 3}}}
-	e := &promotion.Engine{Services: &promotion.Services{}}
+	e := &promotion.Engine{Registry: testSteps, Services: &promotion.Services{}}
 	var st promotion.State
 	var res promotion.Result
 	for range 5 {
@@ -76,7 +76,7 @@ func TestRetryErrorThreshold(t *testing.T) {
 func TestRunningStepTimesOut(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
-	e := &promotion.Engine{Services: &promotion.Services{Now: clock}}
+	e := &promotion.Engine{Registry: testSteps, Services: &promotion.Services{Now: clock}}
 	steps := []haulv1.PromotionStep{{Uses: "test-running", As: "sync", Retry: &haulv1.StepRetry{Timeout: &metav1.Duration{Duration: time.Minute}}}}
 	res, st := e.Run(context.Background(), promotion.Request{Steps: steps, WorkDir: t.TempDir()})
 	if res.Phase != haulv1.PromotionRunning || st.Steps[0].Status != promotion.StatusRunning {
@@ -94,7 +94,7 @@ func TestRunningStepTimesOut(t *testing.T) {
 }
 
 func TestAbortWhileRunning(t *testing.T) {
-	e := &promotion.Engine{Services: &promotion.Services{}}
+	e := &promotion.Engine{Registry: testSteps, Services: &promotion.Services{}}
 	steps := []haulv1.PromotionStep{{Uses: "test-running", As: "sync"}}
 	_, st := e.Run(context.Background(), promotion.Request{Steps: steps, WorkDir: t.TempDir()})
 	res, st := e.Run(context.Background(), promotion.Request{Steps: steps, WorkDir: t.TempDir(), State: st,
@@ -137,7 +137,7 @@ func TestTasksExpandWithNamespacedOutputs(t *testing.T) {
 	if len(expanded) != 3 || expanded[0].As != "t::first" || expanded[1].As != "t::second" {
 		t.Fatalf("expanded: %+v", expanded)
 	}
-	e := &promotion.Engine{Services: &promotion.Services{}}
+	e := &promotion.Engine{Registry: testSteps, Services: &promotion.Services{}}
 	res, st := e.Run(context.Background(), promotion.Request{Steps: expanded, Vars: globals, WorkDir: t.TempDir()})
 	if res.Phase != haulv1.PromotionSucceeded {
 		t.Fatalf("%s: %s", res.Phase, res.Message)
@@ -178,7 +178,7 @@ func TestStepDoneReportsEveryRun(t *testing.T) {
 		status haulv1.StepStatus
 	}
 	var calls []call
-	e := &promotion.Engine{StepDone: func(uses string, status haulv1.StepStatus, took time.Duration) {
+	e := &promotion.Engine{Registry: testSteps, StepDone: func(uses string, status haulv1.StepStatus, took time.Duration) {
 		if took < 0 {
 			t.Errorf("negative duration for %s", uses)
 		}

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/redact"
+	"github.com/haul-dev/haul/pkg/redact"
 )
 
 // env builds what the expressions of step i see.

@@ -10,10 +10,10 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/gitx"
 	"github.com/haul-dev/haul/internal/testservers"
+	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/promotion"
-	_ "github.com/haul-dev/haul/promotion/steps"
+	"github.com/haul-dev/haul/promotion/steps"
 )
 
 func step(uses, as string, cfg map[string]any) haulv1.PromotionStep {
@@ -103,7 +103,7 @@ func editSteps(repo, stage, target string) []haulv1.PromotionStep {
 }
 
 func newEngine(t testing.TB) *promotion.Engine {
-	return &promotion.Engine{Services: &promotion.Services{Git: gitx.New(filepath.Join(t.TempDir(), "cache"))}}
+	return &promotion.Engine{Registry: testSteps, Services: &promotion.Services{Git: gitx.New(filepath.Join(t.TempDir(), "cache"))}}
 }
 
 func run(t testing.TB, e *promotion.Engine, steps []haulv1.PromotionStep, fr haulv1.FreightReference, st promotion.State) (promotion.Result, promotion.State) {
@@ -116,3 +116,7 @@ func run(t testing.TB, e *promotion.Engine, steps []haulv1.PromotionStep, fr hau
 	defer e.Services.Git.Reclaim(dir)
 	return e.Run(context.Background(), promotion.Request{Project: "p", Stage: "test", Promotion: "p1", Freight: fr, Steps: steps, WorkDir: dir, State: st})
 }
+
+// testSteps is the registry every test engine runs from: the built-in steps plus the
+// test-only ones the test files add in their init functions.
+var testSteps = steps.Builtin()

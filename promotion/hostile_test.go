@@ -18,7 +18,7 @@ import (
 // runIn runs steps in dir (which the test prepared) and returns the result.
 func runIn(t *testing.T, dir string, fr haulv1.FreightReference, vars []haulv1.Var, steps ...haulv1.PromotionStep) (promotion.Result, promotion.State) {
 	t.Helper()
-	e := &promotion.Engine{Services: &promotion.Services{}}
+	e := &promotion.Engine{Registry: testSteps, Services: &promotion.Services{}}
 	return e.Run(context.Background(), promotion.Request{Project: "p", Stage: "s", Promotion: "pr", Freight: fr, Vars: vars, Steps: steps, WorkDir: dir})
 }
 

@@ -88,7 +88,7 @@ func TestAddressPolicyRefusesLinkLocalInEveryForm(t *testing.T) {
 // runHTTPWith runs one http step with the given address policy.
 func runHTTPWith(t *testing.T, policy promotion.AddressPolicy, cfg map[string]any) (promotion.Result, promotion.State) {
 	t.Helper()
-	e := &promotion.Engine{Services: &promotion.Services{HTTPClient: policy.Client}}
+	e := &promotion.Engine{Registry: testSteps, Services: &promotion.Services{HTTPClient: policy.Client}}
 	return e.Run(context.Background(), promotion.Request{
 		Project: "p", Stage: "s", Promotion: "pr", Freight: freight("1"), WorkDir: t.TempDir(),
 		Steps: []haulv1.PromotionStep{step("http", "h", cfg)},

@@ -18,14 +18,8 @@ type Registry struct {
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry { return &Registry{steps: map[string]Step{}} }
 
-// DefaultRegistry holds the built-in steps; packages register into it from init.
-var DefaultRegistry = NewRegistry()
-
-// Register adds a step kind to DefaultRegistry. It panics on a duplicate name, since that
-// is a programming error caught at start-up.
-func Register(name string, factory Factory) { DefaultRegistry.Register(name, factory) }
-
-// Register adds a step kind.
+// Register adds a step kind. It panics on a duplicate name, since that is a programming
+// error caught at start-up.
 func (r *Registry) Register(name string, factory Factory) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -10,7 +10,7 @@ import (
 
 	"github.com/go-logr/logr"
 
-	"github.com/haul-dev/haul/internal/redact"
+	"github.com/haul-dev/haul/pkg/redact"
 )
 
 // Secrets is what one Promotion has learned from Secrets while it runs: every value an

@@ -18,7 +18,7 @@ const injectedPassword = "pa55-word-injected-9"
 func init() {
 	// test-credential outputs the password the engine's credentials lookup hands it, as
 	// a step that builds an authenticated URL might.
-	promotion.Register("test-credential", func() promotion.Step {
+	testSteps.Register("test-credential", func() promotion.Step {
 		return promotion.StepFunc(func(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
 			_, pass, _, err := sc.Services.Credentials(ctx, "generic", "https://example.com")
 			if err != nil {
@@ -31,7 +31,7 @@ func init() {
 }
 
 func credentialEngine() *promotion.Engine {
-	return &promotion.Engine{Services: &promotion.Services{
+	return &promotion.Engine{Registry: testSteps, Services: &promotion.Services{
 		Credentials: func(context.Context, string, string) (string, string, bool, error) {
 			return "haul", injectedPassword, true, nil
 		},

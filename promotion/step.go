@@ -11,8 +11,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/gitx"
-	"github.com/haul-dev/haul/internal/redact"
+	"github.com/haul-dev/haul/pkg/gitx"
+	"github.com/haul-dev/haul/pkg/redact"
 )
 
 // Step is one built-in step kind (git-clone, http, argocd-update, ...). A Step must be

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/gitx"
 	"github.com/haul-dev/haul/internal/testservers"
+	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/promotion"
 )
 
@@ -43,11 +43,11 @@ func TestStageOfAnotherProjectCannotReadAPrivateRepositoryThroughTheController(t
 	url := srv.RepoURL("private")
 	cacheRoot := filepath.Join(t.TempDir(), "git-cache")
 	cache := gitx.New(cacheRoot)
-	projectA := &promotion.Engine{Services: &promotion.Services{Git: cache,
+	projectA := &promotion.Engine{Registry: testSteps, Services: &promotion.Services{Git: cache,
 		Credentials: func(_ context.Context, credType, repoURL string) (string, string, bool, error) {
 			return "a-bot", "a-pass", credType == "git" && repoURL == url, nil
 		}}}
-	projectB := &promotion.Engine{Services: &promotion.Services{Git: cache}}
+	projectB := &promotion.Engine{Registry: testSteps, Services: &promotion.Services{Git: cache}}
 	clone := func(repoURL string) []haulv1.PromotionStep {
 		return []haulv1.PromotionStep{step("git-clone", "clone", map[string]any{"repoURL": repoURL,
 			"checkout": []any{map[string]any{"branch": "main", "path": "src"}}})}

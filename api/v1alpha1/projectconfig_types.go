@@ -138,3 +138,8 @@ type ProjectConfigList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ProjectConfig `json:"items"`
 }
+
+// WebhookReceiverPathPrefix is the URL path under which the Haul server serves every
+// webhook receiver: a receiver named R in project P listens at
+// WebhookReceiverPathPrefix + P + "/" + R.
+const WebhookReceiverPathPrefix = "/webhooks/"

@@ -18,11 +18,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/credentials"
-	"github.com/haul-dev/haul/internal/gitx"
-	"github.com/haul-dev/haul/internal/metrics"
+	"github.com/haul-dev/haul/pkg/credentials"
+	"github.com/haul-dev/haul/pkg/gitx"
+	"github.com/haul-dev/haul/pkg/metrics"
 	"github.com/haul-dev/haul/promotion"
-	_ "github.com/haul-dev/haul/promotion/steps" // built-in steps
+	"github.com/haul-dev/haul/promotion/steps"
 )
 
 // indexStage indexes Promotions by spec.stage.
@@ -90,7 +90,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		},
 	}
 	policy := promotion.AddressPolicy{DenyPrivate: opts.DenyPrivateHTTP}
-	r.Engine = &promotion.Engine{Services: &promotion.Services{
+	r.Engine = &promotion.Engine{Registry: steps.Builtin(), Services: &promotion.Services{
 		Dynamic:     dyn,
 		Kube:        kube,
 		Credentials: r.credentials,

@@ -3,7 +3,7 @@ package promotion
 import (
 	"context"
 
-	"github.com/haul-dev/haul/internal/credentials"
+	"github.com/haul-dev/haul/pkg/credentials"
 )
 
 // credentials finds git (or other) credentials for repoURL in the project namespace of

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/metrics"
+	"github.com/haul-dev/haul/pkg/metrics"
 )
 
 // maxFreightHistory is how many FreightCollections a Stage keeps.

@@ -14,8 +14,8 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/controllers/promotion"
-	"github.com/haul-dev/haul/internal/metrics"
 	"github.com/haul-dev/haul/internal/testservers"
+	"github.com/haul-dev/haul/pkg/metrics"
 )
 
 // stageSteps render main plus the Stage's image into an orphan stage/<stage> branch.

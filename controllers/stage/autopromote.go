@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/pipeline"
+	"github.com/haul-dev/haul/pkg/pipeline"
 	"github.com/haul-dev/haul/promotion"
 )
 

@@ -8,7 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/pipeline"
+	"github.com/haul-dev/haul/pkg/pipeline"
 )
 
 // Field indexes the controller lists by.

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/pipeline"
+	"github.com/haul-dev/haul/pkg/pipeline"
 )
 
 // Reasons this controller uses beyond the shared ones in the API package.

@@ -17,8 +17,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/metrics"
+	"github.com/haul-dev/haul/pkg/metrics"
 	"github.com/haul-dev/haul/promotion"
+	"github.com/haul-dev/haul/promotion/steps"
 )
 
 // Verification phases, recorded in freightHistory[].verificationHistory[].phase.
@@ -39,7 +40,7 @@ type Verifier interface {
 // http wrapped to support repeated checks (count, interval, failureLimit).
 func newStepVerifier(r *Reconciler) Verifier {
 	return &promotion.Engine{
-		Registry: verificationRegistry(promotion.DefaultRegistry),
+		Registry: verificationRegistry(steps.Builtin()),
 		Services: &promotion.Services{
 			Dynamic: r.Dynamic, Kube: r.Kube, Now: r.now, Logger: ctrl.Log.WithName("verification"),
 			HTTPClient: promotion.AddressPolicy{DenyPrivate: r.Options.DenyPrivateHTTP}.Client,

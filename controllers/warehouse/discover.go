@@ -15,9 +15,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/credentials"
-	"github.com/haul-dev/haul/internal/metrics"
-	"github.com/haul-dev/haul/internal/redact"
+	"github.com/haul-dev/haul/pkg/credentials"
+	"github.com/haul-dev/haul/pkg/metrics"
+	"github.com/haul-dev/haul/pkg/redact"
 	"github.com/haul-dev/haul/warehouse"
 )
 

@@ -18,8 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/credentials"
-	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/pkg/credentials"
+	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/warehouse"
 )
 

@@ -26,8 +26,8 @@ import (
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/controllers"
 	"github.com/haul-dev/haul/internal/bootstrap"
-	"github.com/haul-dev/haul/internal/metrics"
 	"github.com/haul-dev/haul/internal/server"
+	"github.com/haul-dev/haul/pkg/metrics"
 )
 
 // Config selects what runs and where.
@@ -75,13 +75,6 @@ func Scheme() *runtime.Scheme {
 	return s
 }
 
-func init() {
-	// Haul's own metrics are served wherever the manager's are.
-	if err := metrics.Register(crmetrics.Registry); err != nil {
-		panic(err)
-	}
-}
-
 type promotionLister struct{ c client.Reader }
 
 func (l promotionLister) List(ctx context.Context, list *haulv1.PromotionList) error {
@@ -92,6 +85,10 @@ func (l promotionLister) List(ctx context.Context, list *haulv1.PromotionList) e
 func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
 	scheme := Scheme()
+	// Haul's own metrics are served wherever the manager's are.
+	if err := metrics.Register(crmetrics.Registry); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	if cfg.InstallCRDs {
 		c, err := client.New(cfg.RestConfig, client.Options{Scheme: bootstrap.Scheme()})
 		if err != nil {

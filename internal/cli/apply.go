@@ -20,9 +20,8 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/manifest"
-	"github.com/haul-dev/haul/promotion"
 	// The built-in steps register themselves, so apply can reject a step Haul cannot run.
-	_ "github.com/haul-dev/haul/promotion/steps"
+	"github.com/haul-dev/haul/promotion/steps"
 )
 
 type applyOptions struct {
@@ -33,44 +32,43 @@ type applyOptions struct {
 	namespaceWait  time.Duration
 }
 
-func init() {
-	register(func(g *GlobalOptions) *cobra.Command {
-		o := &applyOptions{}
-		cmd := &cobra.Command{
-			Use:   "apply -f FILE|DIR|-",
-			Short: "Create or update objects from YAML manifests (Haul or Kargo), all or nothing",
-			Long: "Apply multi-document YAML with server-side apply (field manager \"haul\").\n\n" +
-				"The whole set is validated first — unknown fields, enums, semver constraints,\n" +
-				"regular expressions, expressions, stage cycles, and a server-side dry run of every\n" +
-				"object — and nothing is written if any document is bad. Projects are created first\n" +
-				"and their namespaces awaited. Kargo manifests (kargo.akuity.io/v1alpha1) are converted.",
-			Example: "  haul apply -f pipeline.yaml\n  haul apply -f ./manifests -R\n  cat kargo.yaml | haul apply -f -",
-			Args:    cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				if len(o.files) == 0 {
-					return errors.New("nothing to apply: pass -f FILE, -f DIR or -f -")
-				}
-				docs, err := manifest.Load(o.files, o.recursive, cmd.InOrStdin())
-				if err != nil {
-					return err
-				}
-				if len(docs) == 0 {
-					return errors.New("no objects found in the given manifests")
-				}
-				s, err := g.connect()
-				if err != nil {
-					return err
-				}
-				return runApply(cmd.Context(), s, cmd.OutOrStdout(), cmd.ErrOrStderr(), docs, o)
-			},
-		}
-		cmd.Flags().StringSliceVarP(&o.files, "filename", "f", nil, "file, directory or - (stdin) to apply; repeatable")
-		cmd.Flags().BoolVarP(&o.recursive, "recursive", "R", false, "read directories recursively")
-		cmd.Flags().BoolVar(&o.forceConflicts, "force-conflicts", false, "take over fields owned by other field managers")
-		cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "validate and print what would happen, without writing")
-		cmd.Flags().DurationVar(&o.namespaceWait, "namespace-timeout", time.Minute, "how long to wait for a new Project's namespace")
-		return cmd
-	})
+// newApplyCommand builds `haul apply`.
+func newApplyCommand(g *GlobalOptions) *cobra.Command {
+	o := &applyOptions{}
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE|DIR|-",
+		Short: "Create or update objects from YAML manifests (Haul or Kargo), all or nothing",
+		Long: "Apply multi-document YAML with server-side apply (field manager \"haul\").\n\n" +
+			"The whole set is validated first — unknown fields, enums, semver constraints,\n" +
+			"regular expressions, expressions, stage cycles, and a server-side dry run of every\n" +
+			"object — and nothing is written if any document is bad. Projects are created first\n" +
+			"and their namespaces awaited. Kargo manifests (kargo.akuity.io/v1alpha1) are converted.",
+		Example: "  haul apply -f pipeline.yaml\n  haul apply -f ./manifests -R\n  cat kargo.yaml | haul apply -f -",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(o.files) == 0 {
+				return errors.New("nothing to apply: pass -f FILE, -f DIR or -f -")
+			}
+			docs, err := manifest.Load(o.files, o.recursive, cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			if len(docs) == 0 {
+				return errors.New("no objects found in the given manifests")
+			}
+			s, err := g.connect()
+			if err != nil {
+				return err
+			}
+			return runApply(cmd.Context(), s, cmd.OutOrStdout(), cmd.ErrOrStderr(), docs, o)
+		},
+	}
+	cmd.Flags().StringSliceVarP(&o.files, "filename", "f", nil, "file, directory or - (stdin) to apply; repeatable")
+	cmd.Flags().BoolVarP(&o.recursive, "recursive", "R", false, "read directories recursively")
+	cmd.Flags().BoolVar(&o.forceConflicts, "force-conflicts", false, "take over fields owned by other field managers")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "validate and print what would happen, without writing")
+	cmd.Flags().DurationVar(&o.namespaceWait, "namespace-timeout", time.Minute, "how long to wait for a new Project's namespace")
+	return cmd
 }
 
 // applyOrder ranks kinds so that what others depend on is written first.
@@ -224,7 +222,7 @@ func (a *applier) scope(docs []manifest.Document) error {
 func (a *applier) clusterState(ctx context.Context, docs []manifest.Document) (manifest.Cluster, error) {
 	c := manifest.Cluster{Stages: map[string][]haulv1.Stage{}, Warehouses: map[string]map[string]bool{},
 		PromotionTasks: map[string]map[string]bool{}, ClusterPromotionTasks: map[string]bool{},
-		Steps: promotion.DefaultRegistry.Names()}
+		Steps: steps.Builtin().Names()}
 	seen := map[string]bool{}
 	for i := range docs {
 		u := docs[i].Object

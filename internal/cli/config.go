@@ -69,77 +69,76 @@ func saveConfig(c *cliConfig) (string, error) {
 	return p, nil
 }
 
-func init() {
-	register(func(g *GlobalOptions) *cobra.Command {
-		cmd := &cobra.Command{
-			Use:   "config",
-			Short: "Show or change the CLI's settings (default project)",
-		}
-		cmd.AddCommand(&cobra.Command{
-			Use:   "set-project NAME",
-			Short: "Make NAME the default project for -p/--project",
-			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if errs := validation.IsDNS1123Label(args[0]); len(errs) > 0 {
-					return fmt.Errorf("invalid project name %q: %s", args[0], errs[0])
-				}
-				c, err := loadConfig()
-				if err != nil {
-					return err
-				}
-				c.Project = args[0]
-				p, err := saveConfig(c)
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(cmd.OutOrStdout(), "default project set to %q (%s)\n", args[0], p)
+// newConfigCommand builds `haul config`.
+func newConfigCommand(g *GlobalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Show or change the CLI's settings (default project)",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "set-project NAME",
+		Short: "Make NAME the default project for -p/--project",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if errs := validation.IsDNS1123Label(args[0]); len(errs) > 0 {
+				return fmt.Errorf("invalid project name %q: %s", args[0], errs[0])
+			}
+			c, err := loadConfig()
+			if err != nil {
 				return err
-			},
-		})
-		cmd.AddCommand(&cobra.Command{
-			Use:   "view",
-			Short: "Print the settings in effect: config file, default project, kubeconfig context",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				p, err := configPath()
-				if err != nil {
-					return err
-				}
-				c, err := loadConfig()
-				if err != nil {
-					return err
-				}
-				project := c.Project
-				if g.Project != "" {
-					project = g.Project + " (from --project)"
-				}
-				if project == "" {
-					project = "<none>"
-				}
-				rules := clientcmd.NewDefaultClientConfigLoadingRules()
-				if g.Kubeconfig != "" {
-					rules.ExplicitPath = g.Kubeconfig
-				}
-				ctxName, server := "<none>", "<none>"
-				if raw, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
-					&clientcmd.ConfigOverrides{CurrentContext: g.Context}).RawConfig(); err == nil {
-					ctxName = raw.CurrentContext
-					if g.Context != "" {
-						ctxName = g.Context
-					}
-					if kc, ok := raw.Contexts[ctxName]; ok {
-						if cl, ok := raw.Clusters[kc.Cluster]; ok {
-							server = cl.Server
-						}
-					}
-					if ctxName == "" {
-						ctxName = "<none>"
-					}
-				}
-				_, err = fmt.Fprintf(cmd.OutOrStdout(), "config file: %s\nproject:     %s\ncontext:     %s\nserver:      %s\n", p, project, ctxName, server)
+			}
+			c.Project = args[0]
+			p, err := saveConfig(c)
+			if err != nil {
 				return err
-			},
-		})
-		return cmd
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "default project set to %q (%s)\n", args[0], p)
+			return err
+		},
 	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "view",
+		Short: "Print the settings in effect: config file, default project, kubeconfig context",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := configPath()
+			if err != nil {
+				return err
+			}
+			c, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			project := c.Project
+			if g.Project != "" {
+				project = g.Project + " (from --project)"
+			}
+			if project == "" {
+				project = "<none>"
+			}
+			rules := clientcmd.NewDefaultClientConfigLoadingRules()
+			if g.Kubeconfig != "" {
+				rules.ExplicitPath = g.Kubeconfig
+			}
+			ctxName, server := "<none>", "<none>"
+			if raw, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
+				&clientcmd.ConfigOverrides{CurrentContext: g.Context}).RawConfig(); err == nil {
+				ctxName = raw.CurrentContext
+				if g.Context != "" {
+					ctxName = g.Context
+				}
+				if kc, ok := raw.Contexts[ctxName]; ok {
+					if cl, ok := raw.Clusters[kc.Cluster]; ok {
+						server = cl.Server
+					}
+				}
+				if ctxName == "" {
+					ctxName = "<none>"
+				}
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "config file: %s\nproject:     %s\ncontext:     %s\nserver:      %s\n", p, project, ctxName, server)
+			return err
+		},
+	})
+	return cmd
 }

@@ -13,41 +13,40 @@ import (
 	"github.com/haul-dev/haul/internal/manifest"
 )
 
-func init() {
-	register(func(g *GlobalOptions) *cobra.Command {
-		var files []string
-		var recursive, ignoreNotFound bool
-		cmd := &cobra.Command{
-			Use:     "delete (-f FILE | TYPE NAME...)",
-			Short:   "Delete the objects of a manifest, or objects by type and name",
-			Example: "  haul delete -f pipeline.yaml\n  haul delete stage prod\n  haul delete freight brave-otter",
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if len(files) > 0 && len(args) > 0 {
-					return errors.New("pass either -f or TYPE NAME, not both")
-				}
-				if len(files) == 0 && len(args) < 2 {
-					return errors.New("pass -f FILE, or a type and at least one name")
-				}
-				s, err := g.connect()
+// newDeleteCommand builds `haul delete`.
+func newDeleteCommand(g *GlobalOptions) *cobra.Command {
+	var files []string
+	var recursive, ignoreNotFound bool
+	cmd := &cobra.Command{
+		Use:     "delete (-f FILE | TYPE NAME...)",
+		Short:   "Delete the objects of a manifest, or objects by type and name",
+		Example: "  haul delete -f pipeline.yaml\n  haul delete stage prod\n  haul delete freight brave-otter",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(files) > 0 && len(args) > 0 {
+				return errors.New("pass either -f or TYPE NAME, not both")
+			}
+			if len(files) == 0 && len(args) < 2 {
+				return errors.New("pass -f FILE, or a type and at least one name")
+			}
+			s, err := g.connect()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if len(files) > 0 {
+				docs, err := manifest.Load(files, recursive, cmd.InOrStdin())
 				if err != nil {
 					return err
 				}
-				out := cmd.OutOrStdout()
-				if len(files) > 0 {
-					docs, err := manifest.Load(files, recursive, cmd.InOrStdin())
-					if err != nil {
-						return err
-					}
-					return deleteDocs(cmd.Context(), s, out, docs, ignoreNotFound)
-				}
-				return deleteNamed(cmd.Context(), s, out, args[0], args[1:], ignoreNotFound)
-			},
-		}
-		cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "file, directory or - (stdin) naming what to delete")
-		cmd.Flags().BoolVarP(&recursive, "recursive", "R", false, "read directories recursively")
-		cmd.Flags().BoolVar(&ignoreNotFound, "ignore-not-found", false, "do not fail when an object is already gone")
-		return cmd
-	})
+				return deleteDocs(cmd.Context(), s, out, docs, ignoreNotFound)
+			}
+			return deleteNamed(cmd.Context(), s, out, args[0], args[1:], ignoreNotFound)
+		},
+	}
+	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "file, directory or - (stdin) naming what to delete")
+	cmd.Flags().BoolVarP(&recursive, "recursive", "R", false, "read directories recursively")
+	cmd.Flags().BoolVar(&ignoreNotFound, "ignore-not-found", false, "do not fail when an object is already gone")
+	return cmd
 }
 
 func deleteNamed(ctx context.Context, s *session, out io.Writer, typ string, names []string, ignoreNotFound bool) error {

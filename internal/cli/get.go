@@ -25,49 +25,48 @@ type getOptions struct {
 	stage     string
 }
 
-func init() {
-	register(func(g *GlobalOptions) *cobra.Command {
-		o := &getOptions{}
-		cmd := &cobra.Command{
-			Use:   "get TYPE [NAME]",
-			Short: "List projects, warehouses, freight, stages, promotions or promotion tasks",
-			Long: "List Haul objects in the project, or show one by name.\n\n" +
-				"Types: projects, projectconfigs, warehouses, freight, stages, promotions,\n" +
-				"promotiontasks, clusterpromotiontasks (singular, plural and short names work).",
-			Example: "  haul get stages\n  haul get freight --warehouse app\n  haul get promotions --stage prod -o wide\n  haul get stage prod -o yaml",
-			Args:    cobra.RangeArgs(1, 2),
-			ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-				if len(args) == 1 {
-					return completeNames(g, args[0]), cobra.ShellCompDirectiveNoFileComp
-				}
-				return kindNames(), cobra.ShellCompDirectiveNoFileComp
-			},
-			RunE: func(cmd *cobra.Command, args []string) error {
-				k, err := findKind(args[0])
-				if err != nil {
-					return err
-				}
-				name := ""
-				if len(args) == 2 {
-					name = args[1]
-				}
-				if err := checkOutput(g.Output); err != nil {
-					return err
-				}
-				s, err := g.connect()
-				if err != nil {
-					return err
-				}
-				return runGet(cmd.Context(), s, cmd.OutOrStdout(), cmd.ErrOrStderr(), k, name, o)
-			},
-		}
-		cmd.Flags().StringVar(&o.warehouse, "warehouse", "", "freight: only Freight from this Warehouse")
-		cmd.Flags().StringVar(&o.alias, "alias", "", "freight: only the Freight with this alias")
-		cmd.Flags().StringVar(&o.stage, "stage", "", "promotions: only Promotions of this Stage")
-		_ = cmd.RegisterFlagCompletionFunc("warehouse", nameCompletion(g, "warehouse"))
-		_ = cmd.RegisterFlagCompletionFunc("stage", nameCompletion(g, "stage"))
-		return cmd
-	})
+// newGetCommand builds `haul get`.
+func newGetCommand(g *GlobalOptions) *cobra.Command {
+	o := &getOptions{}
+	cmd := &cobra.Command{
+		Use:   "get TYPE [NAME]",
+		Short: "List projects, warehouses, freight, stages, promotions or promotion tasks",
+		Long: "List Haul objects in the project, or show one by name.\n\n" +
+			"Types: projects, projectconfigs, warehouses, freight, stages, promotions,\n" +
+			"promotiontasks, clusterpromotiontasks (singular, plural and short names work).",
+		Example: "  haul get stages\n  haul get freight --warehouse app\n  haul get promotions --stage prod -o wide\n  haul get stage prod -o yaml",
+		Args:    cobra.RangeArgs(1, 2),
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			if len(args) == 1 {
+				return completeNames(g, args[0]), cobra.ShellCompDirectiveNoFileComp
+			}
+			return kindNames(), cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := findKind(args[0])
+			if err != nil {
+				return err
+			}
+			name := ""
+			if len(args) == 2 {
+				name = args[1]
+			}
+			if err := checkOutput(g.Output); err != nil {
+				return err
+			}
+			s, err := g.connect()
+			if err != nil {
+				return err
+			}
+			return runGet(cmd.Context(), s, cmd.OutOrStdout(), cmd.ErrOrStderr(), k, name, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.warehouse, "warehouse", "", "freight: only Freight from this Warehouse")
+	cmd.Flags().StringVar(&o.alias, "alias", "", "freight: only the Freight with this alias")
+	cmd.Flags().StringVar(&o.stage, "stage", "", "promotions: only Promotions of this Stage")
+	_ = cmd.RegisterFlagCompletionFunc("warehouse", nameCompletion(g, "warehouse"))
+	_ = cmd.RegisterFlagCompletionFunc("stage", nameCompletion(g, "stage"))
+	return cmd
 }
 
 func checkOutput(o string) error {

@@ -14,33 +14,32 @@ import (
 	"github.com/haul-dev/haul/internal/printers"
 )
 
-func init() {
-	register(func(g *GlobalOptions) *cobra.Command {
-		return &cobra.Command{
-			Use:     "logs promotion NAME",
-			Short:   "Show a Promotion's steps: status, timing, messages and outputs",
-			Example: "  haul logs promotion prod.01j9zq5m2x6y7v8w9a0b1c2d3e.3f2a1b0",
-			Args:    cobra.ExactArgs(2),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if k, err := findKind(args[0]); err != nil || k.Kind != "Promotion" {
-					return fmt.Errorf("logs works on a promotion, not %q", args[0])
-				}
-				s, err := g.connect()
-				if err != nil {
-					return err
-				}
-				ns, err := s.requireProject()
-				if err != nil {
-					return err
-				}
-				p := &haulv1.Promotion{}
-				if err := s.client.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[1]}, p); err != nil {
-					return translate(err, opFor("get", kindByKind("Promotion"), args[1], ns))
-				}
-				return writeLogs(cmd.OutOrStdout(), p)
-			},
-		}
-	})
+// newLogsCommand builds `haul logs`.
+func newLogsCommand(g *GlobalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:     "logs promotion NAME",
+		Short:   "Show a Promotion's steps: status, timing, messages and outputs",
+		Example: "  haul logs promotion prod.01j9zq5m2x6y7v8w9a0b1c2d3e.3f2a1b0",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if k, err := findKind(args[0]); err != nil || k.Kind != "Promotion" {
+				return fmt.Errorf("logs works on a promotion, not %q", args[0])
+			}
+			s, err := g.connect()
+			if err != nil {
+				return err
+			}
+			ns, err := s.requireProject()
+			if err != nil {
+				return err
+			}
+			p := &haulv1.Promotion{}
+			if err := s.client.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[1]}, p); err != nil {
+				return translate(err, opFor("get", kindByKind("Promotion"), args[1], ns))
+			}
+			return writeLogs(cmd.OutOrStdout(), p)
+		},
+	}
 }
 
 // writeLogs prints a Promotion's header and one block per step.

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/pipeline"
+	"github.com/haul-dev/haul/pkg/pipeline"
 	"github.com/haul-dev/haul/promotion"
 )
 
@@ -28,53 +28,52 @@ type promoteOptions struct {
 	timeout        time.Duration
 }
 
-func init() {
-	register(func(g *GlobalOptions) *cobra.Command {
-		o := &promoteOptions{}
-		cmd := &cobra.Command{
-			Use:   "promote --stage S (--freight NAME | --freight-alias A | --warehouse W)",
-			Short: "Promote Freight to a Stage (or to every Stage downstream of one)",
-			Long: "Create a Promotion of Freight to a Stage. The Freight must be available to the Stage:\n" +
-				"approved for it, taken directly from its Warehouse, or verified upstream.\n\n" +
-				"--warehouse W picks the newest Freight of W available to the Stage.\n" +
-				"--downstream-from S promotes to every Stage that takes Freight from S.\n" +
-				"--abort NAME aborts a running Promotion.\n\n" +
-				"With --wait the exit status is 0 when the Promotion Succeeded, 1 when it Failed,\n" +
-				"Errored or was Aborted, and 2 when --timeout passed first.",
-			Example: "  haul promote --stage test --warehouse app --wait\n" +
-				"  haul promote --stage prod --freight-alias brave-otter\n" +
-				"  haul promote --downstream-from test --freight-alias brave-otter\n" +
-				"  haul promote --abort prod.01j9zq5m2x6y7v8w9a0b1c2d3e.3f2a1b0",
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				if err := o.validate(); err != nil {
-					return err
-				}
-				s, err := g.connect()
-				if err != nil {
-					return err
-				}
-				ns, err := s.requireProject()
-				if err != nil {
-					return err
-				}
-				return runPromote(cmd.Context(), s, ns, cmd.OutOrStdout(), o)
-			},
-		}
-		f := cmd.Flags()
-		f.StringVar(&o.stage, "stage", "", "Stage to promote to")
-		f.StringVar(&o.freight, "freight", "", "Freight to promote, by name (or alias)")
-		f.StringVar(&o.freightAlias, "freight-alias", "", "Freight to promote, by alias")
-		f.StringVar(&o.warehouse, "warehouse", "", "promote the newest Freight of this Warehouse available to the Stage")
-		f.StringVar(&o.downstreamFrom, "downstream-from", "", "promote to every Stage directly downstream of this one")
-		f.StringVar(&o.abort, "abort", "", "abort the named Promotion")
-		f.BoolVar(&o.wait, "wait", false, "follow the Promotion's steps until it finishes; exit 0 only if it Succeeded")
-		f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "with --wait, give up after this long")
-		for flag, kind := range map[string]string{"stage": "stage", "downstream-from": "stage", "warehouse": "warehouse", "freight": "freight", "abort": "promotion"} {
-			_ = cmd.RegisterFlagCompletionFunc(flag, nameCompletion(g, kind))
-		}
-		return cmd
-	})
+// newPromoteCommand builds `haul promote`.
+func newPromoteCommand(g *GlobalOptions) *cobra.Command {
+	o := &promoteOptions{}
+	cmd := &cobra.Command{
+		Use:   "promote --stage S (--freight NAME | --freight-alias A | --warehouse W)",
+		Short: "Promote Freight to a Stage (or to every Stage downstream of one)",
+		Long: "Create a Promotion of Freight to a Stage. The Freight must be available to the Stage:\n" +
+			"approved for it, taken directly from its Warehouse, or verified upstream.\n\n" +
+			"--warehouse W picks the newest Freight of W available to the Stage.\n" +
+			"--downstream-from S promotes to every Stage that takes Freight from S.\n" +
+			"--abort NAME aborts a running Promotion.\n\n" +
+			"With --wait the exit status is 0 when the Promotion Succeeded, 1 when it Failed,\n" +
+			"Errored or was Aborted, and 2 when --timeout passed first.",
+		Example: "  haul promote --stage test --warehouse app --wait\n" +
+			"  haul promote --stage prod --freight-alias brave-otter\n" +
+			"  haul promote --downstream-from test --freight-alias brave-otter\n" +
+			"  haul promote --abort prod.01j9zq5m2x6y7v8w9a0b1c2d3e.3f2a1b0",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return err
+			}
+			s, err := g.connect()
+			if err != nil {
+				return err
+			}
+			ns, err := s.requireProject()
+			if err != nil {
+				return err
+			}
+			return runPromote(cmd.Context(), s, ns, cmd.OutOrStdout(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.stage, "stage", "", "Stage to promote to")
+	f.StringVar(&o.freight, "freight", "", "Freight to promote, by name (or alias)")
+	f.StringVar(&o.freightAlias, "freight-alias", "", "Freight to promote, by alias")
+	f.StringVar(&o.warehouse, "warehouse", "", "promote the newest Freight of this Warehouse available to the Stage")
+	f.StringVar(&o.downstreamFrom, "downstream-from", "", "promote to every Stage directly downstream of this one")
+	f.StringVar(&o.abort, "abort", "", "abort the named Promotion")
+	f.BoolVar(&o.wait, "wait", false, "follow the Promotion's steps until it finishes; exit 0 only if it Succeeded")
+	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "with --wait, give up after this long")
+	for flag, kind := range map[string]string{"stage": "stage", "downstream-from": "stage", "warehouse": "warehouse", "freight": "freight", "abort": "promotion"} {
+		_ = cmd.RegisterFlagCompletionFunc(flag, nameCompletion(g, kind))
+	}
+	return cmd
 }
 
 func (o *promoteOptions) validate() error {

@@ -12,52 +12,51 @@ import (
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 )
 
-func init() {
-	register(func(g *GlobalOptions) *cobra.Command {
-		var waitFor bool
-		var timeout time.Duration
-		cmd := &cobra.Command{
-			Use:   "refresh (warehouse|stage) NAME",
-			Short: "Ask for discovery of a Warehouse, or re-evaluation of a Stage, now",
-			Long: "Set the haul.dev/refresh annotation to the current time. With --wait, wait until the\n" +
-				"controller reports it handled that refresh (status.lastHandledRefresh).",
-			Example:   "  haul refresh warehouse app --wait",
-			Args:      cobra.ExactArgs(2),
-			ValidArgs: []string{"warehouse", "stage"},
-			RunE: func(cmd *cobra.Command, args []string) error {
-				k, err := findKind(args[0])
-				if err != nil || (k.Kind != "Warehouse" && k.Kind != "Stage") {
-					return fmt.Errorf("refresh works on a warehouse or a stage, not %q", args[0])
-				}
-				s, err := g.connect()
-				if err != nil {
-					return err
-				}
-				ns, err := s.requireProject()
-				if err != nil {
-					return err
-				}
-				ctx := cmd.Context()
-				value, err := annotateValue(ctx, s, k, ns, args[1], haulv1.AnnotationRefresh)
-				if err != nil {
-					return err
-				}
-				out := cmd.OutOrStdout()
-				_, _ = fmt.Fprintf(out, "%s refresh requested\n", k.resourceName(args[1]))
-				if !waitFor {
-					return nil
-				}
-				if err := waitRefreshed(ctx, s, k, ns, args[1], value, timeout); err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(out, "%s refreshed\n", k.resourceName(args[1]))
+// newRefreshCommand builds `haul refresh`.
+func newRefreshCommand(g *GlobalOptions) *cobra.Command {
+	var waitFor bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "refresh (warehouse|stage) NAME",
+		Short: "Ask for discovery of a Warehouse, or re-evaluation of a Stage, now",
+		Long: "Set the haul.dev/refresh annotation to the current time. With --wait, wait until the\n" +
+			"controller reports it handled that refresh (status.lastHandledRefresh).",
+		Example:   "  haul refresh warehouse app --wait",
+		Args:      cobra.ExactArgs(2),
+		ValidArgs: []string{"warehouse", "stage"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := findKind(args[0])
+			if err != nil || (k.Kind != "Warehouse" && k.Kind != "Stage") {
+				return fmt.Errorf("refresh works on a warehouse or a stage, not %q", args[0])
+			}
+			s, err := g.connect()
+			if err != nil {
 				return err
-			},
-		}
-		cmd.Flags().BoolVar(&waitFor, "wait", false, "wait until the controller handled the refresh")
-		cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "with --wait, give up after this long")
-		return cmd
-	})
+			}
+			ns, err := s.requireProject()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			value, err := annotateValue(ctx, s, k, ns, args[1], haulv1.AnnotationRefresh)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			_, _ = fmt.Fprintf(out, "%s refresh requested\n", k.resourceName(args[1]))
+			if !waitFor {
+				return nil
+			}
+			if err := waitRefreshed(ctx, s, k, ns, args[1], value, timeout); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(out, "%s refreshed\n", k.resourceName(args[1]))
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&waitFor, "wait", false, "wait until the controller handled the refresh")
+	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "with --wait, give up after this long")
+	return cmd
 }
 
 // waitRefreshed polls until status.lastHandledRefresh equals value.

@@ -45,16 +45,37 @@ func NewRootCommand() *cobra.Command {
 	pf.StringVarP(&g.Output, "output", "o", "table", "output format: table|wide|json|yaml|name")
 	pf.BoolVar(&g.NoHeaders, "no-headers", false, "omit table headers")
 
-	for _, add := range commandAdders {
-		root.AddCommand(add(g))
-	}
+	root.AddCommand(commands(g)...)
 	return root
 }
 
-// commandAdders lets each command file register itself, so files do not collide on root.go.
-var commandAdders []func(*GlobalOptions) *cobra.Command
-
-func register(f func(*GlobalOptions) *cobra.Command) { commandAdders = append(commandAdders, f) }
+// commands is the one list of haul's top-level commands: servers first, then the
+// client commands in the order a user meets them.
+func commands(g *GlobalOptions) []*cobra.Command {
+	return []*cobra.Command{
+		// Servers.
+		newUpCommand(g),
+		newControllerCommand(g),
+		newServerCommand(g),
+		// Declaring the pipeline.
+		newApplyCommand(g),
+		newDeleteCommand(g),
+		newGetCommand(g),
+		newPipelineCommand(g),
+		// Moving Freight.
+		newRefreshCommand(g),
+		newPromoteCommand(g),
+		newApproveCommand(g),
+		newVerifyCommand(g),
+		newAbortCommand(g),
+		newLogsCommand(g),
+		// The local demo, settings and shell support.
+		newDemoCommand(g),
+		newConfigCommand(g),
+		newCompletionCommand(g),
+		newVersionCommand(g),
+	}
+}
 
 // Execute runs the command tree and returns the process exit code. Errors go to stderr
 // as one line, without usage text or stack traces.

@@ -75,143 +75,143 @@ func signalContext(parent context.Context) (context.Context, context.CancelFunc)
 	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 }
 
-func init() {
-	register(func(g *GlobalOptions) *cobra.Command {
-		var (
-			leaderElect          bool
-			leaderNamespace      string
-			metricsAddr          string
-			probeAddr            string
-			workDir              string
-			minWarehouseInterval time.Duration
-			installCRDs          bool
-			devLogs              bool
-			logLevel             string
-			accessRole           string
-			accessSubjects       []string
-			externalURL          string
-			sharedCredsNamespace string
-			denyPrivateHTTP      bool
-			denyPlainHTTPGit     bool
-		)
-		cmd := &cobra.Command{
-			Use:   "controller",
-			Short: "Run Haul's controllers in a cluster (leader election, metrics, probes)",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				if err := setServerLogger(logLevel, devLogs); err != nil {
-					return err
-				}
-				cfg, err := serverConfig(g)
-				if err != nil {
-					return err
-				}
-				subjects, err := parseServiceAccounts(accessSubjects)
-				if err != nil {
-					return err
-				}
-				ctx, stop := signalContext(cmd.Context())
-				defer stop()
-				return app.Run(ctx, app.Config{
-					RestConfig:              cfg,
-					Controllers:             true,
-					InstallCRDs:             installCRDs,
-					LeaderElection:          leaderElect,
-					LeaderElectionNamespace: leaderNamespace,
-					MetricsAddr:             metricsAddr,
-					ProbeAddr:               probeAddr,
-					ControllerOptions: controllers.Options{
-						MinWarehouseInterval:       minWarehouseInterval,
-						WorkDir:                    workDir,
-						ExternalURL:                externalURL,
-						SharedCredentialsNamespace: sharedCredsNamespace,
-						ProjectAccessRole:          accessRole,
-						ProjectAccessSubjects:      subjects,
-						DenyPrivateHTTP:            denyPrivateHTTP,
-						DenyPlainHTTPGit:           denyPlainHTTPGit,
-					},
-					Logger: ctrl.Log.WithName("controller"),
-				})
-			},
-		}
-		f := cmd.Flags()
-		f.BoolVar(&leaderElect, "leader-elect", true, "elect one active replica with a Lease")
-		f.StringVar(&leaderNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the pod's)")
-		f.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint")
-		f.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
-		f.StringVar(&workDir, "work-dir", os.TempDir()+"/haul", "where Promotions check out Git repositories and caches live")
-		f.DurationVar(&minWarehouseInterval, "min-warehouse-interval", 0, "floor for Warehouse spec.interval")
-		f.StringVar(&accessRole, "project-access-role", "", "ClusterRole to bind in every project namespace (secrets access for Haul itself)")
-		f.StringSliceVar(&accessSubjects, "project-access-subject", nil, "service account NAMESPACE:NAME bound to --project-access-role (repeatable)")
-		f.StringVar(&externalURL, "external-url", "", "URL of the Haul server, used to publish webhook receiver URLs")
-		f.StringVar(&sharedCredsNamespace, "shared-credentials-namespace", "", sharedCredsHelp)
-		f.BoolVar(&denyPrivateHTTP, "deny-private-http", false, denyPrivateHTTPHelp)
-		f.BoolVar(&denyPlainHTTPGit, "deny-plain-http-git", false, denyPlainHTTPGitHelp)
-		f.BoolVar(&installCRDs, "install-crds", false, "install or upgrade the CRDs at start (the Helm chart installs them itself)")
-		f.BoolVar(&devLogs, "dev-logs", false, "human-readable logs instead of JSON")
-		f.StringVar(&logLevel, "log-level", "info", "log level: debug|info|error")
-		return cmd
-	})
+// newControllerCommand builds `haul controller`.
+func newControllerCommand(g *GlobalOptions) *cobra.Command {
+	var (
+		leaderElect          bool
+		leaderNamespace      string
+		metricsAddr          string
+		probeAddr            string
+		workDir              string
+		minWarehouseInterval time.Duration
+		installCRDs          bool
+		devLogs              bool
+		logLevel             string
+		accessRole           string
+		accessSubjects       []string
+		externalURL          string
+		sharedCredsNamespace string
+		denyPrivateHTTP      bool
+		denyPlainHTTPGit     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run Haul's controllers in a cluster (leader election, metrics, probes)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := setServerLogger(logLevel, devLogs); err != nil {
+				return err
+			}
+			cfg, err := serverConfig(g)
+			if err != nil {
+				return err
+			}
+			subjects, err := parseServiceAccounts(accessSubjects)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			return app.Run(ctx, app.Config{
+				RestConfig:              cfg,
+				Controllers:             true,
+				InstallCRDs:             installCRDs,
+				LeaderElection:          leaderElect,
+				LeaderElectionNamespace: leaderNamespace,
+				MetricsAddr:             metricsAddr,
+				ProbeAddr:               probeAddr,
+				ControllerOptions: controllers.Options{
+					MinWarehouseInterval:       minWarehouseInterval,
+					WorkDir:                    workDir,
+					ExternalURL:                externalURL,
+					SharedCredentialsNamespace: sharedCredsNamespace,
+					ProjectAccessRole:          accessRole,
+					ProjectAccessSubjects:      subjects,
+					DenyPrivateHTTP:            denyPrivateHTTP,
+					DenyPlainHTTPGit:           denyPlainHTTPGit,
+				},
+				Logger: ctrl.Log.WithName("controller"),
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&leaderElect, "leader-elect", true, "elect one active replica with a Lease")
+	f.StringVar(&leaderNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the pod's)")
+	f.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint")
+	f.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	f.StringVar(&workDir, "work-dir", os.TempDir()+"/haul", "where Promotions check out Git repositories and caches live")
+	f.DurationVar(&minWarehouseInterval, "min-warehouse-interval", 0, "floor for Warehouse spec.interval")
+	f.StringVar(&accessRole, "project-access-role", "", "ClusterRole to bind in every project namespace (secrets access for Haul itself)")
+	f.StringSliceVar(&accessSubjects, "project-access-subject", nil, "service account NAMESPACE:NAME bound to --project-access-role (repeatable)")
+	f.StringVar(&externalURL, "external-url", "", "URL of the Haul server, used to publish webhook receiver URLs")
+	f.StringVar(&sharedCredsNamespace, "shared-credentials-namespace", "", sharedCredsHelp)
+	f.BoolVar(&denyPrivateHTTP, "deny-private-http", false, denyPrivateHTTPHelp)
+	f.BoolVar(&denyPlainHTTPGit, "deny-plain-http-git", false, denyPlainHTTPGitHelp)
+	f.BoolVar(&installCRDs, "install-crds", false, "install or upgrade the CRDs at start (the Helm chart installs them itself)")
+	f.BoolVar(&devLogs, "dev-logs", false, "human-readable logs instead of JSON")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug|info|error")
+	return cmd
+}
 
-	register(func(g *GlobalOptions) *cobra.Command {
-		var (
-			addr        string
-			externalURL string
-			oidc        server.OIDCConfig
-			devLogs     bool
-			logLevel    string
-		)
-		cmd := &cobra.Command{
-			Use:   "server",
-			Short: "Serve the REST API, dashboard and webhook receivers in a cluster",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				if err := setServerLogger(logLevel, devLogs); err != nil {
+// newServerCommand builds `haul server`.
+func newServerCommand(g *GlobalOptions) *cobra.Command {
+	var (
+		addr        string
+		externalURL string
+		oidc        server.OIDCConfig
+		devLogs     bool
+		logLevel    string
+	)
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Serve the REST API, dashboard and webhook receivers in a cluster",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := setServerLogger(logLevel, devLogs); err != nil {
+				return err
+			}
+			cfg, err := serverConfig(g)
+			if err != nil {
+				return err
+			}
+			if oidc.ClientSecret == "" {
+				oidc.ClientSecret = os.Getenv("HAUL_OIDC_CLIENT_SECRET")
+			}
+			var oidcCfg *server.OIDCConfig
+			if oidc.IssuerURL != "" {
+				if oidc.ClientID == "" {
+					return fmt.Errorf("--oidc-client-id is required with --oidc-issuer-url %s", oidc.IssuerURL)
+				}
+				if err := auth.ValidatePrefix("--oidc-username-prefix", oidc.UsernamePrefix); err != nil {
 					return err
 				}
-				cfg, err := serverConfig(g)
-				if err != nil {
+				if err := auth.ValidatePrefix("--oidc-groups-prefix", oidc.GroupsPrefix); err != nil {
 					return err
 				}
-				if oidc.ClientSecret == "" {
-					oidc.ClientSecret = os.Getenv("HAUL_OIDC_CLIENT_SECRET")
-				}
-				var oidcCfg *server.OIDCConfig
-				if oidc.IssuerURL != "" {
-					if oidc.ClientID == "" {
-						return fmt.Errorf("--oidc-client-id is required with --oidc-issuer-url %s", oidc.IssuerURL)
-					}
-					if err := auth.ValidatePrefix("--oidc-username-prefix", oidc.UsernamePrefix); err != nil {
-						return err
-					}
-					if err := auth.ValidatePrefix("--oidc-groups-prefix", oidc.GroupsPrefix); err != nil {
-						return err
-					}
-					oidcCfg = &oidc
-				}
-				ctx, stop := signalContext(cmd.Context())
-				defer stop()
-				return app.Run(ctx, app.Config{
-					RestConfig:  cfg,
-					Addr:        addr,
-					Server:      true,
-					ExternalURL: externalURL,
-					OIDC:        oidcCfg,
-					Logger:      ctrl.Log.WithName("server"),
-				})
-			},
-		}
-		f := cmd.Flags()
-		f.StringVar(&addr, "addr", ":8080", "address of the API, dashboard, webhooks, /metrics, /healthz and /readyz")
-		f.StringVar(&externalURL, "external-url", "", "URL users reach the server at (for login redirects and webhook URLs)")
-		f.StringVar(&oidc.IssuerURL, "oidc-issuer-url", "", "OpenID Connect issuer for dashboard login")
-		f.StringVar(&oidc.ClientID, "oidc-client-id", "", "OpenID Connect client ID")
-		f.StringVar(&oidc.ClientSecret, "oidc-client-secret", "", "OpenID Connect client secret (or $HAUL_OIDC_CLIENT_SECRET)")
-		f.StringSliceVar(&oidc.Scopes, "oidc-scopes", nil, "extra OpenID Connect scopes (default profile, email, groups)")
-		f.StringVar(&oidc.UsernamePrefix, "oidc-username-prefix", auth.DefaultPrefix, "prefix of every user name from an ID token (\"-\" for none); names in system: are always refused")
-		f.StringVar(&oidc.GroupsPrefix, "oidc-groups-prefix", auth.DefaultPrefix, "prefix of every group from an ID token (\"-\" for none); groups in system: are always dropped")
-		f.BoolVar(&devLogs, "dev-logs", false, "human-readable logs instead of JSON")
-		f.StringVar(&logLevel, "log-level", "info", "log level: debug|info|error")
-		return cmd
-	})
+				oidcCfg = &oidc
+			}
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			return app.Run(ctx, app.Config{
+				RestConfig:  cfg,
+				Addr:        addr,
+				Server:      true,
+				ExternalURL: externalURL,
+				OIDC:        oidcCfg,
+				Logger:      ctrl.Log.WithName("server"),
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", ":8080", "address of the API, dashboard, webhooks, /metrics, /healthz and /readyz")
+	f.StringVar(&externalURL, "external-url", "", "URL users reach the server at (for login redirects and webhook URLs)")
+	f.StringVar(&oidc.IssuerURL, "oidc-issuer-url", "", "OpenID Connect issuer for dashboard login")
+	f.StringVar(&oidc.ClientID, "oidc-client-id", "", "OpenID Connect client ID")
+	f.StringVar(&oidc.ClientSecret, "oidc-client-secret", "", "OpenID Connect client secret (or $HAUL_OIDC_CLIENT_SECRET)")
+	f.StringSliceVar(&oidc.Scopes, "oidc-scopes", nil, "extra OpenID Connect scopes (default profile, email, groups)")
+	f.StringVar(&oidc.UsernamePrefix, "oidc-username-prefix", auth.DefaultPrefix, "prefix of every user name from an ID token (\"-\" for none); names in system: are always refused")
+	f.StringVar(&oidc.GroupsPrefix, "oidc-groups-prefix", auth.DefaultPrefix, "prefix of every group from an ID token (\"-\" for none); groups in system: are always dropped")
+	f.BoolVar(&devLogs, "dev-logs", false, "human-readable logs instead of JSON")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug|info|error")
+	return cmd
 }

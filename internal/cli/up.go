@@ -54,37 +54,36 @@ func defaultDataDir() string {
 	return filepath.Join(home, ".local", "share", "haul")
 }
 
-func init() {
-	register(func(g *GlobalOptions) *cobra.Command {
-		o := &upOptions{}
-		cmd := &cobra.Command{
-			Use:   "up",
-			Short: "Run Haul locally: control plane, controllers, API and dashboard in one process",
-			Long: `Run everything on this machine: a real kube-apiserver and etcd (state kept in
+// newUpCommand builds `haul up`.
+func newUpCommand(g *GlobalOptions) *cobra.Command {
+	o := &upOptions{}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run Haul locally: control plane, controllers, API and dashboard in one process",
+		Long: `Run everything on this machine: a real kube-apiserver and etcd (state kept in
 --data-dir, so a restart keeps every object) with kube-controller-manager for namespace
 deletion and garbage collection, Haul's CRDs, all controllers, and the
 REST API, dashboard and webhook receivers on --addr. With --kubeconfig, use an
 existing cluster instead of the embedded control plane.`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				// --kubeconfig is a global flag; for up it means "use that cluster".
-				o.kubeconfig = g.Kubeconfig
-				return runUp(cmd.Context(), cmd.OutOrStdout(), o)
-			},
-		}
-		f := cmd.Flags()
-		f.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "where state, logs, the kubeconfig and the admin token are kept")
-		f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address of the dashboard, REST API and webhooks")
-		f.StringVar(&o.assets, "controlplane-assets", "", "directory holding kube-apiserver, etcd and kube-controller-manager (default $"+controlplane.AssetsEnv+", then the build cache)")
-		f.BoolVar(&o.demo, "demo", false, "also start a local registry and Git server and a demo project")
-		f.StringVar(&o.logLevel, "log-level", "info", "log level: debug|info|error")
-		f.DurationVar(&o.minWarehouseInterval, "min-warehouse-interval", 0, "floor for Warehouse spec.interval (default: the controller's)")
-		f.StringVar(&o.sharedCredsNamespace, "shared-credentials-namespace", "", sharedCredsHelp)
-		f.BoolVar(&o.printLoginURL, "print-login-url", false, "print a dashboard URL carrying the admin token (by default only the token file's path is printed)")
-		f.BoolVar(&o.denyPrivateHTTP, "deny-private-http", false, denyPrivateHTTPHelp)
-		f.BoolVar(&o.denyPlainHTTPGit, "deny-plain-http-git", false, denyPlainHTTPGitHelp)
-		return cmd
-	})
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// --kubeconfig is a global flag; for up it means "use that cluster".
+			o.kubeconfig = g.Kubeconfig
+			return runUp(cmd.Context(), cmd.OutOrStdout(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "where state, logs, the kubeconfig and the admin token are kept")
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address of the dashboard, REST API and webhooks")
+	f.StringVar(&o.assets, "controlplane-assets", "", "directory holding kube-apiserver, etcd and kube-controller-manager (default $"+controlplane.AssetsEnv+", then the build cache)")
+	f.BoolVar(&o.demo, "demo", false, "also start a local registry and Git server and a demo project")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug|info|error")
+	f.DurationVar(&o.minWarehouseInterval, "min-warehouse-interval", 0, "floor for Warehouse spec.interval (default: the controller's)")
+	f.StringVar(&o.sharedCredsNamespace, "shared-credentials-namespace", "", sharedCredsHelp)
+	f.BoolVar(&o.printLoginURL, "print-login-url", false, "print a dashboard URL carrying the admin token (by default only the token file's path is printed)")
+	f.BoolVar(&o.denyPrivateHTTP, "deny-private-http", false, denyPrivateHTTPHelp)
+	f.BoolVar(&o.denyPlainHTTPGit, "deny-plain-http-git", false, denyPlainHTTPGitHelp)
+	return cmd
 }
 
 func runUp(parent context.Context, out io.Writer, o *upOptions) error {

@@ -14,8 +14,8 @@ import (
 	sigsjson "sigs.k8s.io/json"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/gitx"
-	"github.com/haul-dev/haul/internal/pipeline"
+	"github.com/haul-dev/haul/pkg/gitx"
+	"github.com/haul-dev/haul/pkg/pipeline"
 )
 
 // Cluster is what the cluster already holds in the namespaces a set touches, for the

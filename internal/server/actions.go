@@ -13,8 +13,8 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/controllers/project"
-	"github.com/haul-dev/haul/internal/pipeline"
 	"github.com/haul-dev/haul/internal/server/auth"
+	"github.com/haul-dev/haul/pkg/pipeline"
 	"github.com/haul-dev/haul/promotion"
 )
 

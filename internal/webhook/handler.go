@@ -20,7 +20,7 @@ import (
 )
 
 // PathPrefix is where receivers are served.
-const PathPrefix = "/webhooks/"
+const PathPrefix = haulv1.WebhookReceiverPathPrefix
 
 // MaxBodyBytes caps a webhook payload; GitHub's own limit is 25 MB but push payloads
 // that matter here are far smaller.

@@ -220,32 +220,3 @@ func TestBodyLimitBeforeSignature(t *testing.T) {
 		t.Fatalf("GET: %d", resp.StatusCode)
 	}
 }
-
-func TestReceiverStatusPublished(t *testing.T) {
-	const p = "hooks-status"
-	setup(t, p)
-	r := &ReceiverReconciler{Client: env.Client, Options: ReceiverOptions{ExternalURL: "https://haul.example.com/"}}
-	req := reconcileRequest(p)
-	if _, err := r.Reconcile(context.Background(), req); err != nil {
-		t.Fatal(err)
-	}
-	pc := &haulv1.ProjectConfig{}
-	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: p, Name: p}, pc); err != nil {
-		t.Fatal(err)
-	}
-	if len(pc.Status.WebhookReceivers) != 6 {
-		t.Fatalf("status %+v", pc.Status.WebhookReceivers)
-	}
-	got := pc.Status.WebhookReceivers[0]
-	if got.Name != "gh" || got.Path != "/webhooks/hooks-status/gh" || got.URL != "https://haul.example.com/webhooks/hooks-status/gh" {
-		t.Fatalf("receiver status %+v", got)
-	}
-	rv := pc.ResourceVersion
-	if _, err := r.Reconcile(context.Background(), req); err != nil {
-		t.Fatal(err)
-	}
-	_ = env.Client.Get(context.Background(), client.ObjectKey{Namespace: p, Name: p}, pc)
-	if pc.ResourceVersion != rv {
-		t.Fatal("unchanged receivers were written again")
-	}
-}

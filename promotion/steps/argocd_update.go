@@ -107,8 +107,6 @@ func (c *argoCDUpdateConfig) Validate() error {
 	return nil
 }
 
-func init() { register("argocd-update", argoCDUpdate) }
-
 // argoCDUpdate points Argo CD Applications at what this Promotion produced, starts a
 // sync, and reports Running until each sync finished at the wanted revision. It leaves
 // a health check so the Stage keeps following the Applications afterwards.

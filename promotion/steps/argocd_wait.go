@@ -27,8 +27,6 @@ func (c *argoCDWaitConfig) Validate() error {
 	return nil
 }
 
-func init() { register("argocd-wait", argoCDWait) }
-
 // argoCDWait waits until Applications are Synced and Healthy (health assessed after
 // their last sync). A failed sync fails the step; anything else keeps it Running, so
 // bound it with retry.timeout. It leaves a health check like argocd-update.

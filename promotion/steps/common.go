@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/promotion"
 )
 
@@ -95,8 +95,4 @@ func writeFile(path, rel string, data []byte) error {
 		return fmt.Errorf("writing %s: %w", rel, stripPath(err))
 	}
 	return nil
-}
-
-func register(name string, run func(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error)) {
-	promotion.Register(name, func() promotion.Step { return promotion.StepFunc(run) })
 }

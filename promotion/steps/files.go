@@ -26,12 +26,6 @@ type fileWriteConfig struct {
 	Contents string `json:"contents"`
 }
 
-func init() {
-	register("copy", copyStep)
-	register("delete", deleteStep)
-	register("file-write", fileWrite)
-}
-
 // copyStep copies a file or directory tree within the work dir. Symlinks inside the
 // source are not followed; one leading outside is an error.
 func copyStep(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {

@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/promotion"
 )
 
@@ -64,8 +64,6 @@ func (c *fluxReconcileConfig) Validate() error {
 	}
 	return nil
 }
-
-func init() { register("flux-reconcile", fluxReconcile) }
 
 // fluxReconcile asks Flux to reconcile the resources now and waits until each is
 // Ready=True at the revision this Promotion pushed. It leaves a health check.

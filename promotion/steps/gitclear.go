@@ -13,8 +13,6 @@ type gitClearConfig struct {
 	Path string `json:"path"`
 }
 
-func init() { register("git-clear", gitClear) }
-
 // gitClear removes everything in a work tree except .git, so a render can replace it.
 func gitClear(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
 	var cfg gitClearConfig

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/promotion"
 )
 
@@ -53,8 +53,6 @@ func (c *gitCloneConfig) Validate() error {
 	}
 	return nil
 }
-
-func init() { register("git-clone", gitClone) }
 
 // gitClone checks out one or more refs of a repository from the shared cache.
 func gitClone(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/promotion"
 )
 
@@ -13,8 +13,6 @@ type gitCommitConfig struct {
 	Message string     `json:"message,omitempty"`
 	Author  *gitAuthor `json:"author,omitempty"`
 }
-
-func init() { register("git-commit", gitCommit) }
 
 // gitCommit commits every change in the work tree; with no change it is a no-op whose
 // output is the current commit, which is what makes a replayed Promotion converge.

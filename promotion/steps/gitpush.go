@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/promotion"
 )
 
@@ -26,8 +26,6 @@ func (c *gitPushConfig) Validate() error {
 	}
 	return nil
 }
-
-func init() { register("git-push", gitPush) }
 
 // gitPush pushes the work tree's HEAD, integrating concurrent writers by rebasing.
 func gitPush(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {

@@ -60,8 +60,6 @@ func (s helmSetValue) setLiteral(vals map[string]any) error {
 	return strvals.ParseLiteralInto(s.Key+"="+s.Value, vals)
 }
 
-func init() { register("helm-template", helmTemplate) }
-
 // helmTemplate renders a local chart with the Helm SDK (no helm binary, no cluster).
 func helmTemplate(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
 	var cfg helmTemplateConfig

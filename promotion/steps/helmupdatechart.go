@@ -27,8 +27,6 @@ type helmChartUpdate struct {
 	Version    string `json:"version,omitempty"`
 }
 
-func init() { register("helm-update-chart", helmUpdateChart) }
-
 // helmUpdateChart sets dependency versions in Chart.yaml (from the config or the
 // Freight's chart of that repository) and refreshes charts/ with the Helm SDK.
 func helmUpdateChart(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {

@@ -72,8 +72,6 @@ func checkStepDuration(field, v string) error {
 	return nil
 }
 
-func init() { register("http", httpStep) }
-
 // httpStep sends one request and judges the response with expressions over
 // response.status, response.headers and response.body (parsed JSON when it is JSON).
 // When a successExpression is set and neither expression holds, the step stays Running

@@ -33,8 +33,6 @@ func (c *jobConfig) Validate() error {
 	return nil
 }
 
-func init() { register("job", jobStep) }
-
 // jobStep runs a Kubernetes Job from config.template in the project namespace. It
 // succeeds when the Job completes and fails when the Job fails; output `name` is the
 // Job's name, so its logs can be fetched (`haul logs`, or the Job's pods by label

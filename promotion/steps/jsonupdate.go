@@ -10,8 +10,6 @@ import (
 	"github.com/haul-dev/haul/promotion"
 )
 
-func init() { register("json-update", jsonUpdate) }
-
 // jsonUpdate sets values at dot paths in a JSON file. Existing values are replaced in
 // place, so the rest of the file keeps its formatting; new keys are appended.
 func jsonUpdate(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {

@@ -21,8 +21,6 @@ type kustomizeBuildConfig struct {
 	OutPath string `json:"outPath"`
 }
 
-func init() { register("kustomize-build", kustomizeBuild) }
-
 // kustomizeBuild renders a kustomization with remote bases, Helm inflation and plugins
 // refused, and reads confined to the work dir.
 func kustomizeBuild(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {

@@ -37,8 +37,6 @@ func (c *kustomizeSetImageConfig) Validate() error {
 	return nil
 }
 
-func init() { register("kustomize-set-image", kustomizeSetImage) }
-
 var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
 // kustomizeSetImage edits the images list of a kustomization, filling tags and digests

@@ -39,12 +39,6 @@ func (c *setMetadataConfig) Validate() error {
 	return nil
 }
 
-func init() {
-	register("fail", fail)
-	register("compose-output", composeOutput)
-	register("set-metadata", setMetadata)
-}
-
 // fail ends the step as Failed, typically guarded by an `if`. Its message is masked
 // by the engine like every step message, so a message built from secret() shows "***".
 func fail(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {

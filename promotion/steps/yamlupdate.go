@@ -33,8 +33,6 @@ func (c *fileUpdateConfig) Validate() error {
 	return nil
 }
 
-func init() { register("yaml-update", yamlUpdate) }
-
 // yamlUpdate sets values at dot paths in a YAML file, keeping comments and layout.
 func yamlUpdate(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
 	var cfg fileUpdateConfig

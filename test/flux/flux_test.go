@@ -172,7 +172,7 @@ func createKustomization(t *testing.T, dyn dynamic.Interface, ns, name string) {
 func runStep(t *testing.T, dyn dynamic.Interface, ns string, cfg map[string]any, outputs map[string]any) (promotion.Result, promotion.State) {
 	t.Helper()
 	raw, _ := json.Marshal(cfg)
-	eng := &promotion.Engine{Services: &promotion.Services{Dynamic: dyn}}
+	eng := &promotion.Engine{Registry: steps.Builtin(), Services: &promotion.Services{Dynamic: dyn}}
 	state := promotion.State{Outputs: outputs}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -336,7 +336,7 @@ func TestFluxReconcileHelmRelease_HelmControllerTestDouble(t *testing.T) {
 		go double.run(ctx)
 		createHelmRelease(t, dyn, ns, "app")
 		raw, _ := json.Marshal(map[string]any{"resources": []any{map[string]any{"kind": "HelmRelease", "name": "app", "namespace": ns}}})
-		eng := &promotion.Engine{Services: &promotion.Services{Dynamic: dyn}}
+		eng := &promotion.Engine{Registry: steps.Builtin(), Services: &promotion.Services{Dynamic: dyn}}
 		state := promotion.State{Outputs: pushed}
 		// Run until helm-controller has handled the request and the step judges the
 		// revision (or 10 s pass); it must still be waiting then.

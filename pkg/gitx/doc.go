@@ -32,5 +32,5 @@
 //   - The cache is keyed by URL and credentials, so objects fetched with one
 //     project's credentials are never served to a caller with other credentials.
 //   - Credentials travel only as an Authorization header in the environment (CLI) or
-//     go-git's basic auth (in process), and every error is redacted by internal/redact.
+//     go-git's basic auth (in process), and every error is redacted by pkg/redact.
 package gitx

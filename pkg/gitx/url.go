@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/haul-dev/haul/internal/redact"
+	"github.com/haul-dev/haul/pkg/redact"
 )
 
 // RemotePolicy decides which repository URLs Haul talks to. Only network transports are

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/pkg/gitx"
 )
 
 // evilScript writes a program that leaves a marker file named after its first

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/haul-dev/haul/internal/redact"
+	"github.com/haul-dev/haul/pkg/redact"
 )
 
 // Auth is HTTP basic credentials for a remote.
@@ -221,8 +221,8 @@ func run(ctx context.Context, gitDir string, auth *Auth, id *Identity, args ...s
 }
 
 // Redact removes credentials from URLs, Authorization headers and tokens in s; it is
-// internal/redact's String, kept here so git errors and their callers share one rule.
+// pkg/redact's String, kept here so git errors and their callers share one rule.
 func Redact(s string) string { return redact.String(s) }
 
-// RedactError wraps err so its message never shows credentials (internal/redact).
+// RedactError wraps err so its message never shows credentials (pkg/redact).
 func RedactError(err error) error { return redact.Error(err) }

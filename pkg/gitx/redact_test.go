@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/internal/testservers"
 )
 

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/pkg/gitx"
 )
 
 // One project fetched a private repository into the shared cache with its

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/pkg/gitx"
 )
 
 func TestCheckURLAllowsOnlyNetworkRemotes(t *testing.T) {

@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,6 +70,11 @@ func ObserveStep(uses string, status haulv1.StepStatus, took time.Duration) {
 func Register(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{DiscoveryDuration, RegistryRequests, RateLimitWait, PromotionsFinished, PromotionDuration, StepDuration} {
 		if err := reg.Register(c); err != nil {
+			// A second manager in the same process (tests, haul up restarts) registers
+			// the same collectors again; they are already being served.
+			if are := (prometheus.AlreadyRegisteredError{}); errors.As(err, &are) {
+				continue
+			}
 			return err
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/internal/testservers"
 )
 

@@ -1,4 +1,5 @@
-package webhook
+// Package projectconfig publishes where each ProjectConfig webhook receiver listens.
+package projectconfig
 
 import (
 	"context"
@@ -13,22 +14,22 @@ import (
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 )
 
-// ReceiverOptions configure the ProjectConfig reconciler.
-type ReceiverOptions struct {
+// Options configure the ProjectConfig reconciler.
+type Options struct {
 	// ExternalURL, when set (e.g. https://haul.example.com), is prefixed to each path
 	// to publish a full receiver URL.
 	ExternalURL string
 }
 
-// ReceiverReconciler publishes receiver paths in ProjectConfig.status.webhookReceivers.
-type ReceiverReconciler struct {
+// Reconciler publishes receiver paths in ProjectConfig.status.webhookReceivers.
+type Reconciler struct {
 	client.Client
-	Options ReceiverOptions
+	Options Options
 }
 
 // SetupWithManager registers the reconciler; it only reacts to spec changes.
-func SetupWithManager(mgr ctrl.Manager, opts ReceiverOptions) error {
-	r := &ReceiverReconciler{Client: mgr.GetClient(), Options: opts}
+func SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	r := &Reconciler{Client: mgr.GetClient(), Options: opts}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("projectconfig-webhooks").
 		For(&haulv1.ProjectConfig{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -37,11 +38,11 @@ func SetupWithManager(mgr ctrl.Manager, opts ReceiverOptions) error {
 
 // ReceiverPath is where the named receiver of a project listens.
 func ReceiverPath(project, receiver string) string {
-	return PathPrefix + project + "/" + receiver
+	return haulv1.WebhookReceiverPathPrefix + project + "/" + receiver
 }
 
 // Reconcile writes status.webhookReceivers when it differs from the spec.
-func (r *ReceiverReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	pc := &haulv1.ProjectConfig{}
 	if err := r.Get(ctx, req.NamespacedName, pc); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)

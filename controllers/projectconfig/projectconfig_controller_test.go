@@ -1,0 +1,63 @@
+package projectconfig
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m, &env)) }
+
+// setupProject creates a project namespace whose ProjectConfig names two receivers.
+func setupProject(t *testing.T, project string) {
+	t.Helper()
+	env.Namespace(t, project)
+	ref := &haulv1.WebhookProvider{SecretRef: haulv1.SecretRef{Name: "hook-secret"}}
+	pc := &haulv1.ProjectConfig{
+		ObjectMeta: metav1.ObjectMeta{Namespace: project, Name: project},
+		Spec: haulv1.ProjectConfigSpec{WebhookReceivers: []haulv1.WebhookReceiver{
+			{Name: "gh", GitHub: ref}, {Name: "quay", Quay: ref},
+		}},
+	}
+	if err := env.Client.Create(context.Background(), pc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReceiverStatusPublished(t *testing.T) {
+	const p = "hooks-status"
+	setupProject(t, p)
+	r := &Reconciler{Client: env.Client, Options: Options{ExternalURL: "https://haul.example.com/"}}
+	req := ctrl.Request{NamespacedName: client.ObjectKey{Namespace: p, Name: p}}
+	if _, err := r.Reconcile(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	pc := &haulv1.ProjectConfig{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: p, Name: p}, pc); err != nil {
+		t.Fatal(err)
+	}
+	if len(pc.Status.WebhookReceivers) != 2 {
+		t.Fatalf("status %+v", pc.Status.WebhookReceivers)
+	}
+	got := pc.Status.WebhookReceivers[0]
+	if got.Name != "gh" || got.Path != "/webhooks/hooks-status/gh" || got.URL != "https://haul.example.com/webhooks/hooks-status/gh" {
+		t.Fatalf("receiver status %+v", got)
+	}
+	rv := pc.ResourceVersion
+	if _, err := r.Reconcile(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	_ = env.Client.Get(context.Background(), client.ObjectKey{Namespace: p, Name: p}, pc)
+	if pc.ResourceVersion != rv {
+		t.Fatal("unchanged receivers were written again")
+	}
+}

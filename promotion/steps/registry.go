@@ -1,0 +1,46 @@
+package steps
+
+import (
+	"context"
+
+	"github.com/haul-dev/haul/promotion"
+)
+
+// builtin is the one list of Haul's built-in steps, by the name a step's `uses` gives.
+var builtin = []struct {
+	name string
+	run  func(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error)
+}{
+	{"argocd-update", argoCDUpdate},
+	{"argocd-wait", argoCDWait},
+	{"compose-output", composeOutput},
+	{"copy", copyStep},
+	{"delete", deleteStep},
+	{"fail", fail},
+	{"file-write", fileWrite},
+	{"flux-reconcile", fluxReconcile},
+	{"git-clear", gitClear},
+	{"git-clone", gitClone},
+	{"git-commit", gitCommit},
+	{"git-push", gitPush},
+	{"helm-template", helmTemplate},
+	{"helm-update-chart", helmUpdateChart},
+	{"http", httpStep},
+	{"job", jobStep},
+	{"json-update", jsonUpdate},
+	{"kustomize-build", kustomizeBuild},
+	{"kustomize-set-image", kustomizeSetImage},
+	{"set-metadata", setMetadata},
+	{"yaml-update", yamlUpdate},
+}
+
+// Builtin returns a new registry holding every built-in step. Callers may add their own
+// steps to it before handing it to an Engine.
+func Builtin() *promotion.Registry {
+	r := promotion.NewRegistry()
+	for _, s := range builtin {
+		run := s.run
+		r.Register(s.name, func() promotion.Step { return promotion.StepFunc(run) })
+	}
+	return r
+}
