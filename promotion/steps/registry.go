@@ -27,10 +27,13 @@ var builtin = []struct {
 	{"helm-update-chart", helmUpdateChart},
 	{"http", httpStep},
 	{"job", jobStep},
+	{"json-parse", jsonParse},
 	{"json-update", jsonUpdate},
 	{"kustomize-build", kustomizeBuild},
 	{"kustomize-set-image", kustomizeSetImage},
 	{"set-metadata", setMetadata},
+	{"yaml-merge", yamlMerge},
+	{"yaml-parse", yamlParse},
 	{"yaml-update", yamlUpdate},
 }
 
