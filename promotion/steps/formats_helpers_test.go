@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"github.com/haul-dev/haul/promotion"
 )
 
@@ -49,3 +51,6 @@ func outputs(pairs ...string) []any {
 	}
 	return out
 }
+
+// keyOf names an object for a controller-runtime Get.
+func keyOf(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }

@@ -31,6 +31,7 @@ var builtin = []struct {
 	{"json-update", jsonUpdate},
 	{"kustomize-build", kustomizeBuild},
 	{"kustomize-set-image", kustomizeSetImage},
+	{"set-freight-alias", setFreightAlias},
 	{"set-metadata", setMetadata},
 	{"yaml-merge", yamlMerge},
 	{"yaml-parse", yamlParse},
