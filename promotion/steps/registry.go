@@ -23,6 +23,7 @@ var builtin = []struct {
 	{"git-clone", gitClone},
 	{"git-commit", gitCommit},
 	{"git-push", gitPush},
+	{"git-tag", gitTag},
 	{"helm-template", helmTemplate},
 	{"helm-update-chart", helmUpdateChart},
 	{"http", httpStep},
