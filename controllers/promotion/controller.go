@@ -8,13 +8,16 @@ import (
 	"sync"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
@@ -106,9 +109,20 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Named("promotion").
 		For(&haulv1.Promotion{}).
 		Watches(&haulv1.Promotion{}, r.abortWatch()).
+		// A Stage's verification finishing lets a waiting Promotion start.
 		Watches(&haulv1.Stage{}, handler.EnqueueRequestsFromMapFunc(r.stageToPromotions)).
+		// A released lock lets the next Promotion in line start.
+		Watches(&coordinationv1.Lease{}, handler.EnqueueRequestsFromMapFunc(r.lockToPromotions),
+			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+				return o.GetLabels()[labelPromotionLock] == "true"
+			}))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
 		Complete(r)
+}
+
+// lockToPromotions wakes the unfinished Promotions of the Stage a lock Lease guards.
+func (r *Reconciler) lockToPromotions(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.stageToPromotions(ctx, o)
 }
 
 // stageToPromotions wakes the unfinished Promotions of a Stage, so the next in line

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,7 +53,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	return r.run(ctx, p, stage, nil)
 }
 
-// reconcilePending waits for the Stage's lock, takes it, and starts the Promotion.
+// reconcilePending waits for the Stage's lock (lock.go), takes it, and starts the Promotion.
 func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage) (ctrl.Result, error) {
 	if _, ok := p.Annotations[haulv1.AnnotationAbort]; ok {
 		return ctrl.Result{}, r.end(ctx, p, haulv1.PromotionAborted, r.abortMessage(ctx, p, "aborted before it started"))
@@ -67,29 +68,32 @@ func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, 
 		}
 		return ctrl.Result{RequeueAfter: after}, nil
 	}
-	if res, held, err := r.awaitLock(ctx, p, stage, func(holder string) (ctrl.Result, error) {
+	res, held, lease, err := r.awaitLock(ctx, p, func(holder string) (ctrl.Result, error) {
 		return wait(fmt.Sprintf("waiting for Promotion %s to finish", holder), waitRequeue)
-	}); held || err != nil {
+	})
+	if held || err != nil {
 		return res, err
 	}
-	first, err := r.firstInLine(ctx, p)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if !first {
-		return wait("waiting for older Promotions of this Stage", waitRequeue)
-	}
-	if c := meta.FindStatusCondition(stage.Status.Conditions, haulv1.ConditionVerified); c != nil &&
-		c.Reason == haulv1.ReasonVerificationRunning && (stage.Status.CurrentPromotion == nil || stage.Status.CurrentPromotion.Name != p.Name) {
-		return wait("waiting for the Stage's verification to finish", 5*time.Second)
-	}
-	if err := r.takeLock(ctx, stage, p); err != nil {
-		if apierrors.IsConflict(err) {
-			// Someone else wrote the Stage in between (often its own controller): try
-			// again at once with a fresh read.
-			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	mine := lease != nil && lease.Spec.HolderIdentity != nil && *lease.Spec.HolderIdentity == p.Name
+	if !mine {
+		first, err := r.firstInLine(ctx, p)
+		if err != nil {
+			return ctrl.Result{}, err
 		}
-		return ctrl.Result{}, err
+		if !first {
+			return wait("waiting for older Promotions of this Stage", waitRequeue)
+		}
+		if c := meta.FindStatusCondition(stage.Status.Conditions, haulv1.ConditionVerified); c != nil && c.Reason == haulv1.ReasonVerificationRunning {
+			return wait("waiting for the Stage's verification to finish", 5*time.Second)
+		}
+		if err := r.acquireLock(ctx, stage, p, lease); err != nil {
+			if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+				// Another worker or controller took or changed the lock in between:
+				// look again at once with a fresh read.
+				return ctrl.Result{RequeueAfter: conflictRetry}, nil
+			}
+			return ctrl.Result{}, err
+		}
 	}
 	return r.start(ctx, p, stage)
 }
@@ -111,26 +115,26 @@ const (
 	conflictRetry = 20 * time.Millisecond
 )
 
-// awaitLock looks at another Promotion holding the Stage. While it runs, running's
-// result is returned; while it finishes, a short requeue (its worker releases the Stage
-// in a moment and the Stage's update wakes p). held is false when the Stage is free or
-// p's own, or when the holder is gone; then stage is re-read and may be locked.
-func (r *Reconciler) awaitLock(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage, running func(holder string) (ctrl.Result, error)) (res ctrl.Result, held bool, err error) {
-	cur := stage.Status.CurrentPromotion
-	if cur == nil || cur.Name == p.Name {
-		return ctrl.Result{}, false, nil
+// awaitLock looks at the Promotion holding p's Stage. While another one runs, running's
+// result is returned; while it finishes, a short requeue (its worker releases the lock
+// in a moment and the Lease's update wakes p). held is false when the lock is free, p's
+// own, or its holder is gone; lease is then the copy to acquire from (nil if none).
+func (r *Reconciler) awaitLock(ctx context.Context, p *haulv1.Promotion, running func(holder string) (ctrl.Result, error)) (res ctrl.Result, held bool, lease *coordinationv1.Lease, err error) {
+	name, lease, err := r.lockHolderName(ctx, p)
+	if err != nil || name == "" || name == p.Name {
+		return ctrl.Result{}, false, lease, err
 	}
-	holder, err := r.lockHolder(ctx, p.Namespace, cur.Name)
+	holder, err := r.lockHolder(ctx, p.Namespace, name)
 	switch {
 	case err != nil:
-		return ctrl.Result{}, true, err
+		return ctrl.Result{}, true, nil, err
 	case holder == holderFinishing:
-		return ctrl.Result{RequeueAfter: lockRecheck}, true, nil
+		return ctrl.Result{RequeueAfter: lockRecheck}, true, nil, nil
 	case holder == holderRunning:
-		res, err := running(cur.Name)
-		return res, true, err
+		res, err := running(name)
+		return res, true, nil, err
 	}
-	return ctrl.Result{}, false, r.APIReader.Get(ctx, client.ObjectKeyFromObject(stage), stage)
+	return ctrl.Result{}, false, lease, nil
 }
 
 // lockHolder says what the named holder of a Stage's lock is doing. A terminal holder
@@ -184,15 +188,6 @@ func (r *Reconciler) firstInLine(ctx context.Context, p *haulv1.Promotion) (bool
 	return queue[0].Name == p.Name, nil
 }
 
-// takeLock sets Stage.status.currentPromotion with an optimistic lock.
-func (r *Reconciler) takeLock(ctx context.Context, stage *haulv1.Stage, p *haulv1.Promotion) error {
-	base := stage.DeepCopy()
-	stage.Status.CurrentPromotion = &haulv1.PromotionReference{
-		Name: p.Name, Freight: p.Spec.Freight, Phase: haulv1.PromotionRunning,
-	}
-	return r.Status().Patch(ctx, stage, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
-}
-
 // run runs (or resumes) the steps. begin, for a Promotion just started, is the snapshot
 // that p.Status holds but the API server does not yet; every status write of this run
 // applies it first, so a write that re-reads after a conflict keeps it.
@@ -201,17 +196,22 @@ func (r *Reconciler) run(ctx context.Context, p *haulv1.Promotion, stage *haulv1
 	if !started {
 		begin = func(*haulv1.PromotionStatus) {}
 	}
-	if cur := stage.Status.CurrentPromotion; cur == nil || cur.Name != p.Name {
-		if res, held, err := r.awaitLock(ctx, p, stage, func(string) (ctrl.Result, error) {
+	if !started {
+		// A Running Promotion resumed (after a restart): it normally holds the lock still;
+		// if it lost it, it waits for the new holder and takes it back.
+		res, held, lease, err := r.awaitLock(ctx, p, func(string) (ctrl.Result, error) {
 			return ctrl.Result{RequeueAfter: waitRequeue}, nil
-		}); held || err != nil {
+		})
+		if held || err != nil {
 			return res, err
 		}
-		if err := r.takeLock(ctx, stage, p); err != nil {
-			if apierrors.IsConflict(err) {
-				return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		if lease == nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != p.Name {
+			if err := r.acquireLock(ctx, stage, p, lease); err != nil {
+				if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+					return ctrl.Result{RequeueAfter: conflictRetry}, nil
+				}
+				return ctrl.Result{}, err
 			}
-			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
 	state, err := promotion.StateFromStatus(&p.Status)

@@ -18,6 +18,7 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/controllers/promotion"
+	"github.com/haul-dev/haul/controllers/stage"
 	"github.com/haul-dev/haul/internal/testenv"
 	"github.com/haul-dev/haul/internal/testservers"
 	promo "github.com/haul-dev/haul/promotion"
@@ -52,6 +53,10 @@ func startControllerWith(t testing.TB, opts promotion.Options) (stop func()) {
 	}
 	opts.MaxConcurrentReconciles = concurrency
 	if err := promotion.SetupWithManager(mgr, opts); err != nil {
+		t.Fatal(err)
+	}
+	// The Stage controller records what Promotions did (freight history, currentlyIn).
+	if err := stage.SetupWithManager(mgr, stage.Options{WorkDir: t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

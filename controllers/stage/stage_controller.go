@@ -142,6 +142,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 		return ctrl.Result{}, r.patchStatus(ctx, s, st.apply)
 	}
 
+	// What the Stage's Promotions did comes first: every later step reads the history.
+	// s is updated in memory for them; the status write starts from orig, so it sees
+	// these changes as changes.
+	orig := s.DeepCopy()
+	rec := recordPromotions(s, obs.promotions)
+	rec.apply(s)
+	st.promotions = &rec
+	if err := r.reconcileCurrentlyIn(ctx, s, obs); err != nil {
+		return ctrl.Result{}, err
+	}
+
 	var requeue []time.Duration
 	wait, err := r.reconcileFreight(ctx, s, obs, now)
 	if err != nil {
@@ -163,10 +174,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	}
 	st.holds = holds
 	st.summary = freightSummary(s)
-	st.promoting = s.Status.CurrentPromotion
-	st.lastPromotion = s.Status.LastPromotion
 
-	if err := r.patchStatus(ctx, s, st.apply); err != nil {
+	if err := r.patchStatus(ctx, orig, st.apply); err != nil {
 		return ctrl.Result{}, err
 	}
 	if st.health != nil && st.health.Status != haulv1.HealthHealthy && st.health.Status != haulv1.HealthNotApplicable {

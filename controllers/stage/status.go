@@ -41,9 +41,9 @@ type condition struct {
 	message string
 }
 
-// statusUpdate is everything this controller owns in Stage.status, computed in one
-// pass and applied to the freshest copy of the Stage so the fields the Promotion
-// controller owns (currentPromotion, lastPromotion, freightHistory) are left alone.
+// statusUpdate is Stage.status as one pass computed it: this controller is its only
+// writer. It is applied to the copy in hand, and again to a fresh copy after a write
+// conflict (another pass of this controller, or a user's refresh annotation).
 type statusUpdate struct {
 	generation int64
 	now        time.Time
@@ -66,8 +66,9 @@ type statusUpdate struct {
 	autoPromotionEnabled bool
 	holds                []haulv1.AutoPromotionHold
 	summary              string
-	promoting            *haulv1.PromotionReference
-	lastPromotion        *haulv1.PromotionReference
+	// promotions is what the Stage's Promotions record: current and last Promotion and
+	// the freight collections successful ones brought in.
+	promotions *promotionRecord
 }
 
 func (u *statusUpdate) set(s *haulv1.Stage, typ string, c condition) {
@@ -78,6 +79,9 @@ func (u *statusUpdate) set(s *haulv1.Stage, typ string, c condition) {
 
 // apply writes the update into s.
 func (u *statusUpdate) apply(s *haulv1.Stage) {
+	if u.promotions != nil {
+		u.promotions.apply(s)
+	}
 	if u.refresh != nil {
 		s.Status.LastHandledRefresh = *u.refresh
 	}

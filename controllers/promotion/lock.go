@@ -1,0 +1,107 @@
+package promotion
+
+import (
+	"context"
+	"fmt"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+)
+
+// A Stage admits one running Promotion at a time. The admission ticket is a Lease in the
+// project namespace named after the Stage, labelled haul.dev/promotion-lock, whose
+// holderIdentity names the Promotion that runs. This controller is its only writer; the
+// Stage controller reads Promotions, never the Lease, and owns all of Stage.status
+// (docs/design/0001-promotion-lock.md says why).
+//
+// The Lease has no duration: a holder is released by its own finalize, or taken over
+// once the named Promotion no longer exists. Creating it uses AlreadyExists and updating
+// it uses resourceVersion, so two workers (or two controller processes) racing for one
+// Stage cannot both win.
+
+// lockKey is the Lease guarding p's Stage.
+func lockKey(p *haulv1.Promotion) client.ObjectKey {
+	return client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Stage}
+}
+
+// lockHolderName reads the Stage's Lease from the API server and returns its holder
+// ("" when free or absent) and the Lease (nil when absent).
+func (r *Reconciler) lockHolderName(ctx context.Context, p *haulv1.Promotion) (string, *coordinationv1.Lease, error) {
+	l := &coordinationv1.Lease{}
+	if err := r.APIReader.Get(ctx, lockKey(p), l); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", nil, nil
+		}
+		return "", nil, fmt.Errorf("reading the promotion lock of stage %s: %w", p.Spec.Stage, err)
+	}
+	if l.Spec.HolderIdentity == nil {
+		return "", l, nil
+	}
+	return *l.Spec.HolderIdentity, l, nil
+}
+
+// acquireLock makes p the holder of its Stage's Lease. lease is the copy read just
+// before (nil when there was none). A lost race returns a Conflict or AlreadyExists
+// error, which callers retry after a fresh read.
+func (r *Reconciler) acquireLock(ctx context.Context, stage *haulv1.Stage, p *haulv1.Promotion, lease *coordinationv1.Lease) error {
+	now := metav1.NewMicroTime(r.now())
+	holder := p.Name
+	if lease == nil {
+		l := &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{
+				Namespace: p.Namespace, Name: p.Spec.Stage,
+				Labels: map[string]string{labelPromotionLock: "true"},
+				// Deleted with its Stage by the garbage collector.
+				OwnerReferences: []metav1.OwnerReference{{
+					APIVersion: haulv1.GroupVersion.String(), Kind: "Stage", Name: stage.Name, UID: stage.UID,
+				}},
+			},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: &holder, AcquireTime: &now},
+		}
+		return r.Create(ctx, l)
+	}
+	l := lease.DeepCopy()
+	l.Spec.HolderIdentity, l.Spec.AcquireTime = &holder, &now
+	transitions := int32(1)
+	if l.Spec.LeaseTransitions != nil {
+		transitions = *l.Spec.LeaseTransitions + 1
+	}
+	l.Spec.LeaseTransitions = &transitions
+	return r.Update(ctx, l)
+}
+
+// releaseLock frees the Stage's Lease if p holds it. released says whether this call
+// freed it (false when p did not hold it, e.g. a finalize replayed after a restart).
+func (r *Reconciler) releaseLock(ctx context.Context, p *haulv1.Promotion) (released bool, err error) {
+	// The cache serves the common replay (a terminal Promotion that released long ago)
+	// without a round trip; a holder is always confirmed against the API server.
+	cached := &coordinationv1.Lease{}
+	if err := r.Get(ctx, lockKey(p), cached); err == nil &&
+		(cached.Spec.HolderIdentity == nil || *cached.Spec.HolderIdentity != p.Name) {
+		return false, nil
+	}
+	for range 5 {
+		holder, l, err := r.lockHolderName(ctx, p)
+		if err != nil || holder != p.Name {
+			return false, err
+		}
+		l = l.DeepCopy()
+		l.Spec.HolderIdentity, l.Spec.AcquireTime = nil, nil
+		switch err := r.Update(ctx, l); {
+		case err == nil:
+			return true, nil
+		case apierrors.IsNotFound(err):
+			return false, nil
+		case !apierrors.IsConflict(err):
+			return false, fmt.Errorf("releasing the promotion lock of stage %s: %w", p.Spec.Stage, err)
+		}
+	}
+	return false, fmt.Errorf("releasing the promotion lock of stage %s: still conflicting after 5 attempts", p.Spec.Stage)
+}
+
+// labelPromotionLock marks the Leases that are Stage promotion locks.
+const labelPromotionLock = "haul.dev/promotion-lock"
