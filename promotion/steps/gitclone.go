@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/promotion"
@@ -15,6 +16,12 @@ type gitCloneConfig struct {
 	Author   *gitAuthor         `json:"author,omitempty"`
 	// InsecureSkipTLSVerify is accepted for Kargo compatibility and ignored.
 	InsecureSkipTLSVerify bool `json:"insecureSkipTLSVerify,omitempty"`
+	// RecurseSubmodules is Kargo's; Haul refuses it rather than clone submodules from
+	// URLs the repository names.
+	RecurseSubmodules bool `json:"recurseSubmodules,omitempty"`
+	// Blobless is accepted for Kargo compatibility; the shared cache already
+	// fetches each object once.
+	Blobless bool `json:"blobless,omitempty"`
 }
 
 type gitCloneCheckout struct {
@@ -23,11 +30,18 @@ type gitCloneCheckout struct {
 	Commit string `json:"commit,omitempty"`
 	Create bool   `json:"create,omitempty"`
 	Path   string `json:"path"`
+	// As keys this checkout in the commits output instead of its path.
+	As string `json:"as,omitempty"`
+	// Sparse limits the work tree to these directories (cone mode).
+	Sparse []string `json:"sparse,omitempty"`
 }
 
 type gitAuthor struct {
 	Name  string `json:"name,omitempty"`
 	Email string `json:"email,omitempty"`
+	// SigningKey is Kargo's GPG key; Haul does not sign commits and refuses it
+	// rather than push unsigned commits a user asked to sign.
+	SigningKey string `json:"signingKey,omitempty"`
 }
 
 func (c *gitCloneConfig) Validate() error {
@@ -36,6 +50,12 @@ func (c *gitCloneConfig) Validate() error {
 	}
 	if len(c.Checkout) == 0 {
 		return errors.New("checkout needs at least one entry")
+	}
+	if c.RecurseSubmodules {
+		return errors.New("recurseSubmodules is not supported: Haul does not clone submodules")
+	}
+	if c.Author != nil && c.Author.SigningKey != "" {
+		return errors.New("author.signingKey is not supported: Haul does not sign commits")
 	}
 	for i, co := range c.Checkout {
 		n := 0
@@ -49,6 +69,11 @@ func (c *gitCloneConfig) Validate() error {
 		}
 		if co.Create && co.Branch == "" {
 			return fmt.Errorf("checkout[%d]: create needs branch", i)
+		}
+		for j, d := range co.Sparse {
+			if err := checkSparseDir(d); err != nil {
+				return fmt.Errorf("checkout[%d].sparse[%d] %q: %w", i, j, d, err)
+			}
 		}
 	}
 	return nil
@@ -99,7 +124,36 @@ func gitClone(ctx context.Context, sc *promotion.StepContext) (promotion.StepRes
 			}
 			return promotion.StepResult{}, fmt.Errorf("checkout[%d]: %w", i, err)
 		}
-		commits[co.Path] = w.Head(ctx)
+		if len(co.Sparse) > 0 {
+			args := append([]string{"sparse-checkout", "set", "--cone", "--"}, co.Sparse...)
+			if _, err := w.Git(ctx, args...); err != nil {
+				return promotion.StepResult{}, fmt.Errorf("checkout[%d]: sparse checkout: %w", i, err)
+			}
+		}
+		key := co.Path
+		if co.As != "" {
+			key = co.As
+		}
+		commits[key] = w.Head(ctx)
 	}
 	return promotion.StepResult{Output: map[string]any{"commits": commits}}, nil
+}
+
+// checkSparseDir accepts a directory relative to the repository root, as Kargo's
+// sparse does: no globs, no absolute paths, nothing that climbs out.
+func checkSparseDir(d string) error {
+	switch {
+	case d == "":
+		return errors.New("must not be empty")
+	case strings.HasPrefix(d, "/"):
+		return errors.New("must be relative to the repository root")
+	case strings.ContainsAny(d, "*?[!\\"):
+		return errors.New("glob patterns are not supported")
+	}
+	for _, el := range strings.Split(d, "/") {
+		if el == ".." || promotion.IsGitDirName(el) {
+			return errors.New("must stay inside the repository")
+		}
+	}
+	return nil
 }

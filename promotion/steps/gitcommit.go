@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/haul-dev/haul/pkg/gitx"
@@ -9,13 +10,23 @@ import (
 )
 
 type gitCommitConfig struct {
-	Path    string     `json:"path"`
-	Message string     `json:"message,omitempty"`
+	Path string `json:"path"`
+	// Message is required, as in Kargo; steps that edit files offer one as their
+	// commitMessage output.
+	Message string     `json:"message"`
 	Author  *gitAuthor `json:"author,omitempty"`
 }
 
-// gitCommit commits every change in the work tree; with no change it is a no-op whose
-// output is the current commit, which is what makes a replayed Promotion converge.
+func (c *gitCommitConfig) Validate() error {
+	if c.Message == "" {
+		return errors.New("message must not be empty")
+	}
+	return nil
+}
+
+// gitCommit commits every change in the work tree. With no change it is Skipped, as in
+// Kargo, and its output is still the current commit, which is what makes a replayed
+// Promotion converge.
 func gitCommit(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
 	var cfg gitCommitConfig
 	if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
@@ -33,21 +44,14 @@ func gitCommit(ctx context.Context, sc *promotion.StepContext) (promotion.StepRe
 	if err != nil {
 		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("path %q: %w", cfg.Path, err))
 	}
-	msg := cfg.Message
-	if msg == "" {
-		msg = fmt.Sprintf("Promote %s to %s", sc.Freight.Name, sc.Stage)
-		if sc.Freight.Alias != "" {
-			msg = fmt.Sprintf("Promote %s (%s) to %s", sc.Freight.Alias, sc.Freight.Name, sc.Stage)
-		}
-	}
-	sha, made, err := w.CommitAll(ctx, msg)
+	sha, made, err := w.CommitAll(ctx, cfg.Message)
 	if err != nil {
 		return promotion.StepResult{}, err
 	}
 	out := map[string]any{"commit": sha}
 	res := promotion.StepResult{Output: out}
 	if !made {
-		res.Message = "nothing to commit"
+		res.Status, res.Message = promotion.StatusSkipped, "nothing to commit"
 	}
 	return res, nil
 }

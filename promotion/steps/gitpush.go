@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 
 	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/promotion"
@@ -15,11 +17,24 @@ type gitPushConfig struct {
 	GenerateTargetBranch bool   `json:"generateTargetBranch,omitempty"`
 	MaxAttempts          int    `json:"maxAttempts,omitempty"`
 	Force                bool   `json:"force,omitempty"`
+	// Provider names the Git host's kind (azure, bitbucket, gitea, github, gitlab)
+	// for the commitURL output; it is inferred from the host name when empty.
+	Provider string `json:"provider,omitempty"`
+	// Tag is Kargo's tag push; Haul refuses it until gitx can push tags.
+	Tag string `json:"tag,omitempty"`
 }
 
 func (c *gitPushConfig) Validate() error {
 	if c.TargetBranch != "" && c.GenerateTargetBranch {
 		return errors.New("set only one of targetBranch and generateTargetBranch")
+	}
+	switch c.Provider {
+	case "", "azure", "bitbucket", "gitea", "github", "gitlab":
+	default:
+		return fmt.Errorf("provider %q must be one of azure, bitbucket, gitea, github and gitlab", c.Provider)
+	}
+	if c.Tag != "" {
+		return fmt.Errorf("tag %q: pushing tags is not supported yet; push a branch", c.Tag)
 	}
 	if c.MaxAttempts < 0 || c.MaxAttempts > 50 {
 		return fmt.Errorf("maxAttempts %d is out of range 1..50", c.MaxAttempts)
@@ -63,5 +78,49 @@ func gitPush(ctx context.Context, sc *promotion.StepContext) (promotion.StepResu
 		return promotion.StepResult{}, err
 	}
 	gitCache(sc).NotePush(w, branch, sha)
-	return promotion.StepResult{Output: map[string]any{"commit": sha, "branch": branch}}, nil
+	out := map[string]any{"commit": sha, "branch": branch}
+	if u := commitURL(w.URL, cfg.Provider, sha); u != "" {
+		out["commitURL"] = u
+	}
+	return promotion.StepResult{Output: out}, nil
+}
+
+// commitURL is the web page of commit sha on the repository's host, as Kargo's Git
+// providers build it, or "" when the provider is neither given nor recognisable from
+// the host name. Credentials in the remote URL never reach it.
+func commitURL(remote, provider, sha string) string {
+	u, err := url.Parse(remote)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	host := u.Hostname()
+	if provider == "" {
+		switch {
+		case strings.Contains(host, "github") || strings.HasSuffix(host, "ghe.com"):
+			provider = "github"
+		case strings.Contains(host, "gitlab"):
+			provider = "gitlab"
+		case host == "bitbucket.org":
+			provider = "bitbucket"
+		case host == "dev.azure.com" || strings.HasSuffix(host, ".visualstudio.com"):
+			provider = "azure"
+		case strings.Contains(host, "gitea"):
+			provider = "gitea"
+		default:
+			return ""
+		}
+	}
+	path := strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), ".git")
+	base := "https://" + u.Host + path
+	switch provider {
+	case "github", "gitea":
+		return base + "/commit/" + sha
+	case "gitlab":
+		return base + "/-/commit/" + sha
+	case "bitbucket":
+		return base + "/commits/" + sha
+	case "azure":
+		return "https://dev.azure.com" + strings.TrimPrefix(path, "/v3") + "/commit/" + sha
+	}
+	return ""
 }
