@@ -34,6 +34,8 @@ var builtin = []struct {
 	{"kustomize-set-image", kustomizeSetImage},
 	{"set-freight-alias", setFreightAlias},
 	{"set-metadata", setMetadata},
+	{"tar", tarStep},
+	{"untar", untar},
 	{"yaml-merge", yamlMerge},
 	{"yaml-parse", yamlParse},
 	{"yaml-update", yamlUpdate},
