@@ -3,6 +3,7 @@ package promotion_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -202,5 +203,31 @@ func TestStepDoneReportsEveryRun(t *testing.T) {
 		if calls[i] != want[i] {
 			t.Errorf("call %d = %v, want %v", i, calls[i], want[i])
 		}
+	}
+}
+
+func TestAutoNameIsDerivedFromItsInputs(t *testing.T) {
+	long := strings.Repeat("s", 250)
+	for name, tc := range map[string]struct {
+		a, b [3]any
+		same bool
+	}{
+		"same inputs, same name":    {[3]any{"prod", "abc", 1}, [3]any{"prod", "abc", 1}, true},
+		"another attempt":           {[3]any{"prod", "abc", 1}, [3]any{"prod", "abc", 2}, false},
+		"another freight":           {[3]any{"prod", "abc", 1}, [3]any{"prod", "abd", 1}, false},
+		"long stages stay distinct": {[3]any{long + "a", "abc", 1}, [3]any{long + "b", "abc", 1}, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			x := promotion.AutoName(tc.a[0].(string), tc.a[1].(string), tc.a[2].(int))
+			y := promotion.AutoName(tc.b[0].(string), tc.b[1].(string), tc.b[2].(int))
+			if (x == y) != tc.same {
+				t.Fatalf("%s vs %s", x, y)
+			}
+			for _, n := range []string{x, y} {
+				if len(n) > 253 || strings.HasPrefix(n, ".") {
+					t.Fatalf("invalid name %q", n)
+				}
+			}
+		})
 	}
 }

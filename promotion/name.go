@@ -1,24 +1,80 @@
 package promotion
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
 	"strings"
 
 	"github.com/oklog/ulid/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 )
 
-// NewName returns the name Haul gives a Promotion: "<stage>.<ulid>.<first 7 of freight>".
-// The ULID is lowercase, so names of one Stage sort in creation order.
+// AutoPromotionActor is the haul.dev/create-actor of the Promotions auto-promotion creates.
+const AutoPromotionActor = "auto-promotion"
+
+// maxName is the longest Kubernetes object name.
+const maxName = 253
+
+// New is the one constructor of a Promotion: of freight to stage in namespace, as asked
+// by actor (recorded in haul.dev/create-actor, e.g. "cli:alice", "api:oidc:bob" or
+// AutoPromotionActor). Its name is unique: "<stage>.<ulid>.<first 7 of freight>", the
+// ULID lowercase so names of one Stage sort in creation order. Auto-promotion renames it
+// with AutoName before creating it.
+func New(namespace, stage, freight, actor string) *haulv1.Promotion {
+	return &haulv1.Promotion{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace:   namespace,
+			Name:        NewName(stage, freight),
+			Labels:      map[string]string{haulv1.LabelStage: stage, haulv1.LabelFreight: freight},
+			Annotations: map[string]string{haulv1.AnnotationCreateActor: actor},
+		},
+		Spec: haulv1.PromotionSpec{Stage: stage, Freight: freight},
+	}
+}
+
+// NewAuto is New for auto-promotion: the name is AutoName(stage, freight, attempt), so
+// creating the same automatic Promotion twice (a reconcile ahead of its cache, a
+// controller restart, two controller processes) fails with AlreadyExists instead of
+// promoting twice.
+func NewAuto(namespace, stage, freight string, attempt int) *haulv1.Promotion {
+	p := New(namespace, stage, freight, AutoPromotionActor)
+	p.Name = AutoName(stage, freight, attempt)
+	return p
+}
+
+// NewName returns a unique Promotion name: "<stage>.<ulid>.<first 7 of freight>".
 func NewName(stage, freight string) string {
 	id := strings.ToLower(ulid.Make().String())
 	short := freight
 	if len(short) > 7 {
 		short = short[:7]
 	}
-	name := stage + "." + id + "." + short
-	if len(name) > 253 {
-		// Stage names are at most 253 characters; keep the unique part.
-		name = name[len(name)-253:]
-		name = strings.TrimLeft(name, ".-")
+	return fit(stage, "."+id+"."+short)
+}
+
+// AutoName is the name of the attempt-th automatic Promotion of freight to stage
+// (attempts count from 1): "<stage>.auto.<freight>.<attempt>". Nothing random goes
+// in, so the API server's AlreadyExists is the guard against duplicates.
+func AutoName(stage, freight string, attempt int) string {
+	return fit(stage, ".auto."+freight+"."+strconv.Itoa(attempt))
+}
+
+// fit joins stage and suffix within a Kubernetes name's length: a stage name too long
+// for the suffix is shortened and a hash of it kept, so names stay distinct.
+func fit(stage, suffix string) string {
+	if len(stage)+len(suffix) <= maxName {
+		return stage + suffix
 	}
-	return name
+	sum := sha256.Sum256([]byte(stage))
+	h := "-" + hex.EncodeToString(sum[:])[:10]
+	keep := maxName - len(suffix) - len(h)
+	if keep < 1 {
+		// Only a Freight name near the limit gets here; keep the hash and the tail.
+		name := strings.TrimLeft((h + suffix)[len(h+suffix)-maxName:], ".-")
+		return name
+	}
+	return strings.TrimRight(stage[:keep], ".-") + h + suffix
 }

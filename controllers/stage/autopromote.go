@@ -6,7 +6,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -17,7 +16,7 @@ import (
 
 // AutoPromotionActor is the haul.dev/create-actor of Promotions made by this controller;
 // any other value (or none) marks a Promotion as manual.
-const AutoPromotionActor = "auto-promotion"
+const AutoPromotionActor = promotion.AutoPromotionActor
 
 // autoPromote creates at most one Promotion per requested origin when the project's
 // policy enables auto-promotion, and returns the holds that stopped it. For each origin:
@@ -46,10 +45,10 @@ func (r *Reconciler) autoPromote(ctx context.Context, s *haulv1.Stage, obs *obse
 		if cand == nil || pipeline.CurrentFreight(s, req.Origin) == cand.Name {
 			continue
 		}
-		if !r.shouldPromote(s, cand, obs) {
+		if !r.shouldPromote(cand, obs) {
 			continue
 		}
-		if err := r.createPromotion(ctx, s, cand); err != nil {
+		if err := r.createPromotion(ctx, s, cand, autoAttempt(cand, obs)); err != nil {
 			return holds, err
 		}
 	}
@@ -57,23 +56,22 @@ func (r *Reconciler) autoPromote(ctx context.Context, s *haulv1.Stage, obs *obse
 }
 
 // shouldPromote applies the rules about the candidate's own Promotions to this Stage.
-func (r *Reconciler) shouldPromote(s *haulv1.Stage, cand *haulv1.Freight, obs *observation) bool {
+// A Promotion created moments ago that the cache has not delivered yet is no risk: the
+// one created again has the same name (promotion.AutoName) and the API server refuses it.
+func (r *Reconciler) shouldPromote(cand *haulv1.Freight, obs *observation) bool {
 	last := -1
 	for i, p := range obs.promotions {
 		if p.Spec.Freight != cand.Name {
 			continue
 		}
 		if !p.Status.Phase.IsTerminal() {
-			r.created.Delete(s.Namespace + "/" + s.Name + "/" + cand.Name)
 			return false // already queued or running
 		}
 		last = i
 	}
 	if last < 0 {
-		// The informer may not have seen a Promotion created moments ago.
-		return !r.recentlyCreated(s, cand.Name)
+		return true
 	}
-	r.created.Delete(s.Namespace + "/" + s.Name + "/" + cand.Name) // the cache has caught up
 	if obs.promotions[last].Status.Phase != haulv1.PromotionSucceeded {
 		return false // failed, errored or aborted last time: leave it to a human
 	}
@@ -87,11 +85,16 @@ func (r *Reconciler) shouldPromote(s *haulv1.Stage, cand *haulv1.Freight, obs *o
 	return false
 }
 
-// recentlyCreated remembers auto-promotions made in the last minute, so a reconcile
-// that runs before the informer delivers the new Promotion does not make a duplicate.
-func (r *Reconciler) recentlyCreated(s *haulv1.Stage, freight string) bool {
-	v, ok := r.created.Load(s.Namespace + "/" + s.Name + "/" + freight)
-	return ok && r.now().Sub(v.(time.Time)) < time.Minute
+// autoAttempt is which automatic Promotion of cand to this Stage the next one is: one
+// more than those the cache holds.
+func autoAttempt(cand *haulv1.Freight, obs *observation) int {
+	n := 1
+	for _, p := range obs.promotions {
+		if p.Spec.Freight == cand.Name && p.Annotations[haulv1.AnnotationCreateActor] == AutoPromotionActor {
+			n++
+		}
+	}
+	return n
 }
 
 // AnnotationCandidate records, on a manual Promotion, what auto-promotion would have
@@ -151,20 +154,17 @@ func (r *Reconciler) holdFor(ctx context.Context, s *haulv1.Stage, req *haulv1.F
 	}, nil
 }
 
-func (r *Reconciler) createPromotion(ctx context.Context, s *haulv1.Stage, f *haulv1.Freight) error {
-	p := &haulv1.Promotion{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace:   s.Namespace,
-			Name:        promotion.NewName(s.Name, f.Name),
-			Labels:      map[string]string{haulv1.LabelStage: s.Name, haulv1.LabelFreight: f.Name},
-			Annotations: map[string]string{haulv1.AnnotationCreateActor: AutoPromotionActor},
-		},
-		Spec: haulv1.PromotionSpec{Stage: s.Name, Freight: f.Name},
-	}
-	if err := r.Create(ctx, p); err != nil && !apierrors.IsAlreadyExists(err) {
+// createPromotion creates the attempt-th automatic Promotion of f to the Stage. When it
+// exists already (this pass ran ahead of the cache, or another process made it) that is
+// success: the Promotion the Stage needs is there.
+func (r *Reconciler) createPromotion(ctx context.Context, s *haulv1.Stage, f *haulv1.Freight, attempt int) error {
+	p := promotion.NewAuto(s.Namespace, s.Name, f.Name, attempt)
+	switch err := r.Create(ctx, p); {
+	case apierrors.IsAlreadyExists(err):
+		return nil
+	case err != nil:
 		return fmt.Errorf("creating auto-promotion of freight %s to stage %s: %w", f.Name, s.Name, err)
 	}
-	r.created.Store(s.Namespace+"/"+s.Name+"/"+f.Name, r.now())
 	ctrl.LoggerFrom(ctx).Info("Created auto-promotion", "promotion", p.Name, "freight", f.Name)
 	r.Recorder.Eventf(s, "Normal", "AutoPromotionCreated", "Promotion %s created for Freight %s", p.Name, orName(f.Alias, f.Name))
 	return nil

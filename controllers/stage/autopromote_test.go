@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -227,4 +228,29 @@ func TestIdlePipelineMakesNoWrites(t *testing.T) {
 		t.Fatalf("an idle pipeline made %d API writes over %v reconciles, want 0", n, reconciles(t)-passes)
 	}
 	t.Logf("idle: %v reconciles, 0 writes", reconciles(t)-passes)
+}
+
+// A reconcile that runs before its cache shows the auto-promotion it just created (or a
+// second controller process, or one restarted with an empty cache) asks for the same
+// Promotion again; the name derived from (stage, freight, attempt) makes the API server
+// refuse the duplicate.
+func TestAutoPromotionNameIsDerivedSoADuplicateIsRefused(t *testing.T) {
+	startManager(t)
+	ns := project(t, "auto-once", true)
+	must(t, env.Client.Create(ctx, newStage(ns, "test")))
+	f := newFreight(t, ns, "one")
+	waitCurrent(t, ns, "test", f)
+	var list haulv1.PromotionList
+	must(t, env.Client.List(ctx, &list, client.InNamespace(ns)))
+	if len(list.Items) != 1 {
+		t.Fatalf("%d Promotions, want 1", len(list.Items))
+	}
+	want := promotion.AutoName("test", f.Name, 1)
+	if got := list.Items[0].Name; got != want {
+		t.Fatalf("auto-promotion named %s, want %s", got, want)
+	}
+	again := promotion.NewAuto(ns, "test", f.Name, 1)
+	if err := env.Client.Create(ctx, again); !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("creating the same auto-promotion again: %v, want AlreadyExists", err)
+	}
 }

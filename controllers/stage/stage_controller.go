@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"k8s.io/client-go/dynamic"
@@ -49,8 +48,6 @@ type Reconciler struct {
 	// Verifier runs verification steps; nil disables step-based verification.
 	Verifier Verifier
 
-	// created remembers recent auto-promotions by "namespace/stage/freight".
-	created sync.Map
 	// watched maps reconciler objects (Applications, Flux resources) seen in health
 	// checks to the Stages that depend on them.
 	watched watchSet

@@ -232,12 +232,7 @@ func canPromote(ctx context.Context, s *session, ns, stage string) error {
 }
 
 func createPromotion(ctx context.Context, s *session, ns, stage string, f *haulv1.Freight) (*haulv1.Promotion, error) {
-	p := &haulv1.Promotion{}
-	p.Namespace = ns
-	p.Name = promotion.NewName(stage, f.Name)
-	p.Labels = map[string]string{haulv1.LabelStage: stage, haulv1.LabelFreight: f.Name}
-	p.Annotations = map[string]string{haulv1.AnnotationCreateActor: "cli:" + s.whoAmI(ctx)}
-	p.Spec = haulv1.PromotionSpec{Stage: stage, Freight: f.Name}
+	p := promotion.New(ns, stage, f.Name, "cli:"+s.whoAmI(ctx))
 	if err := s.client.Create(ctx, p); err != nil {
 		o := opFor("create", kindByKind("Promotion"), "", ns)
 		return nil, translate(err, o)

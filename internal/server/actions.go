@@ -70,15 +70,7 @@ func (s *Server) checkPromote(ctx context.Context, u *auth.User, p, stage string
 
 // newPromotion is the Promotion the API creates for u.
 func newPromotion(p string, st *haulv1.Stage, f *haulv1.Freight, u *auth.User) *haulv1.Promotion {
-	return &haulv1.Promotion{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace:   p,
-			Name:        promotion.NewName(st.Name, f.Name),
-			Labels:      map[string]string{haulv1.LabelStage: st.Name, haulv1.LabelFreight: f.Name},
-			Annotations: map[string]string{haulv1.AnnotationCreateActor: "api:" + u.Name},
-		},
-		Spec: haulv1.PromotionSpec{Stage: st.Name, Freight: f.Name},
-	}
+	return promotion.New(p, st.Name, f.Name, "api:"+u.Name)
 }
 
 func notAvailable(f *haulv1.Freight, stage, why string) *apiError {
