@@ -126,7 +126,7 @@ func (x *extractor) extractFile(ctx context.Context, in string) error {
 		if err != nil {
 			return promotion.Terminal(fmt.Errorf("reading gzip header: %w", err))
 		}
-		defer gz.Close()
+		defer func() { _ = gz.Close() }()
 		r = gz
 	}
 	x.files = map[string]bool{}
