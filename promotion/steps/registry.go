@@ -27,6 +27,7 @@ var builtin = []struct {
 	{"helm-template", helmTemplate},
 	{"helm-update-chart", helmUpdateChart},
 	{"http", httpStep},
+	{"http-download", httpDownload},
 	{"job", jobStep},
 	{"json-parse", jsonParse},
 	{"json-update", jsonUpdate},
