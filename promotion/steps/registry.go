@@ -36,6 +36,7 @@ var builtin = []struct {
 	{"set-freight-alias", setFreightAlias},
 	{"set-metadata", setMetadata},
 	{"tar", tarStep},
+	{"toml-parse", tomlParse},
 	{"untar", untar},
 	{"yaml-merge", yamlMerge},
 	{"yaml-parse", yamlParse},
