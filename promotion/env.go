@@ -42,6 +42,9 @@ func (e *Engine) env(ctx context.Context, req *Request, st *State, i int) (Env, 
 	for name, fn := range e.funcs(ctx, req, st, i) {
 		env[name] = fn
 	}
+	for name, fn := range kargoRenderFuncs() {
+		env[name] = fn
+	}
 	vars := map[string]any{}
 	env["vars"] = vars
 	for _, list := range [][]haulv1.Var{req.Vars, step.Vars} {

@@ -30,6 +30,7 @@ const (
 var ExprFuncNames = []string{
 	"quote", "imageFrom", "commitFrom", "chartFrom", "warehouse", "secret", "configMap",
 	"success", "failure", "always", "status", "semverParse", "semverDiff",
+	"unsafeQuote", "asJSON", "asYAML",
 }
 
 // ExprFunc is the signature of every expression function.
