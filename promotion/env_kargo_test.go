@@ -44,3 +44,22 @@ func TestKargoRenderFunctions(t *testing.T) {
 		})
 	}
 }
+
+// Kargo's second delimiters let an expression contain "}}".
+func TestKargoPercentDelimiters(t *testing.T) {
+	got, err := EvalTemplate(`${% {"labels": {"app": "nginx"}} %}`, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := got.(map[string]any)
+	if !ok || m["labels"].(map[string]any)["app"] != "nginx" {
+		t.Fatalf("got %#v", got)
+	}
+	got, err = EvalTemplate(`a-${% 1+1 %}-${{ "b" }}`, Env{})
+	if err != nil || got != "a-2-b" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if _, err := EvalTemplate(`x ${% 1`, Env{}); err == nil {
+		t.Fatal("unterminated ${% accepted")
+	}
+}

@@ -319,44 +319,60 @@ func abbrev(s string) string {
 	return s
 }
 
-// EvalTemplate evaluates a string that may hold ${{ }} expressions. A string that is
-// exactly one expression keeps the result's type; otherwise results are spliced into
-// the text. Results are never evaluated again, so Freight data stays data.
-func (e *Evaluator) EvalTemplate(s string, env Env) (any, error) {
-	start := strings.Index(s, "${{")
+// delimiters are the pairs that open and close an expression; Kargo offers ${% %} for
+// expressions that must contain "}}".
+var delimiters = [][2]string{{"${{", "}}"}, {"${%", "%}"}}
+
+// nextExpression splits s around its first expression. found is false when s holds none.
+func nextExpression(s string) (before, body, after string, found bool, err error) {
+	start, d := -1, delimiters[0]
+	for _, c := range delimiters {
+		if i := strings.Index(s, c[0]); i >= 0 && (start < 0 || i < start) {
+			start, d = i, c
+		}
+	}
 	if start < 0 {
+		return "", "", s, false, nil
+	}
+	rest := s[start+len(d[0]):]
+	j := strings.Index(rest, d[1])
+	if j < 0 {
+		return "", "", "", false, fmt.Errorf("unterminated expression: expected %q in %q", d[1], abbrev(s))
+	}
+	return s[:start], rest[:j], rest[j+len(d[1]):], true, nil
+}
+
+// EvalTemplate evaluates a string that may hold ${{ }} (or ${% %}) expressions. A
+// string that is exactly one expression keeps the result's type; otherwise results are
+// spliced into the text. Results are never evaluated again, so Freight data stays data.
+func (e *Evaluator) EvalTemplate(s string, env Env) (any, error) {
+	before, body, after, found, err := nextExpression(s)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
 		return s, nil
 	}
-	trimmed := strings.TrimSpace(s)
-	if strings.HasPrefix(trimmed, "${{") && strings.HasSuffix(trimmed, "}}") &&
-		strings.Count(trimmed, "${{") == 1 && strings.Index(trimmed, "}}") == len(trimmed)-2 {
-		return e.run(trimmed[3:len(trimmed)-2], env)
+	if strings.TrimSpace(before) == "" && strings.TrimSpace(after) == "" {
+		return e.run(body, env)
 	}
 	var b strings.Builder
-	rest := s
-	for {
-		i := strings.Index(rest, "${{")
-		if i < 0 {
-			b.WriteString(rest)
-			break
-		}
-		b.WriteString(rest[:i])
-		j := strings.Index(rest[i+3:], "}}")
-		if j < 0 {
-			return nil, fmt.Errorf("unterminated expression in %q", abbrev(s))
-		}
-		src := rest[i+3 : i+3+j]
-		v, err := e.run(src, env)
+	for found {
+		b.WriteString(before)
+		v, err := e.run(body, env)
 		if err != nil {
 			return nil, err
 		}
 		str, err := stringify(v)
 		if err != nil {
-			return nil, fmt.Errorf("expression %q: %w", abbrev(src), err)
+			return nil, fmt.Errorf("expression %q: %w", abbrev(body), err)
 		}
 		b.WriteString(str)
-		rest = rest[i+3+j+2:]
+		if before, body, after, found, err = nextExpression(after); err != nil {
+			return nil, err
+		}
 	}
+	b.WriteString(after)
 	return b.String(), nil
 }
 
@@ -419,7 +435,7 @@ func (e *Evaluator) EvalValue(v any, env Env, path string) (any, error) {
 func (e *Evaluator) EvalBool(s string, env Env) (bool, error) {
 	var v any
 	var err error
-	if strings.Contains(s, "${{") {
+	if strings.Contains(s, "${{") || strings.Contains(s, "${%") {
 		v, err = e.EvalTemplate(s, env)
 	} else {
 		v, err = e.run(s, env)
