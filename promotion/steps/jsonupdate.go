@@ -38,7 +38,10 @@ func jsonUpdate(ctx context.Context, sc *promotion.StepContext) (promotion.StepR
 	if !json.Valid(data) {
 		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("%s: result is not valid JSON", cfg.Path))
 	}
-	return promotion.StepResult{}, writeFile(p, cfg.Path, data)
+	if err := writeFile(p, cfg.Path, data); err != nil {
+		return promotion.StepResult{}, err
+	}
+	return promotion.StepResult{Output: map[string]any{"commitMessage": updatesCommitMessage(cfg, true)}}, nil
 }
 
 // spliceJSON replaces (or inserts) the value at path in doc.

@@ -64,7 +64,36 @@ func yamlUpdate(ctx context.Context, sc *promotion.StepContext) (promotion.StepR
 	if err != nil {
 		return promotion.StepResult{}, fmt.Errorf("encoding %s: %w", cfg.Path, err)
 	}
-	return promotion.StepResult{}, writeFile(p, cfg.Path, []byte(out))
+	if err := writeFile(p, cfg.Path, []byte(out)); err != nil {
+		return promotion.StepResult{}, err
+	}
+	return promotion.StepResult{Output: map[string]any{"commitMessage": updatesCommitMessage(cfg, false)}}, nil
+}
+
+// updatesCommitMessage is Kargo's commitMessage output of yaml-update and
+// json-update: the file, then one "- key: value" line per update. JSON quotes every
+// string; YAML only those that would not read back as the same string.
+func updatesCommitMessage(cfg fileUpdateConfig, quoteStrings bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Updated %s\n", cfg.Path)
+	for _, u := range cfg.Updates {
+		v := fmt.Sprintf("%v", u.Value)
+		if s, ok := u.Value.(string); ok && (quoteStrings || needsYAMLQuotes(s)) {
+			v = strconv.Quote(s)
+		}
+		fmt.Fprintf(&b, "\n- %s: %s", u.Key, v)
+	}
+	return b.String()
+}
+
+// needsYAMLQuotes reports whether s, written bare, would not read back as the string s.
+func needsYAMLQuotes(s string) bool {
+	var back any
+	if err := yaml.Unmarshal([]byte(s), &back); err != nil {
+		return true
+	}
+	got, ok := back.(string)
+	return !ok || got != s
 }
 
 // splitKey splits a dot path; a backslash escapes a dot inside a key ("a\.b.c").
