@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/redact"
+	"github.com/haul-dev/haul/pkg/redact"
 )
 
 type chartSubscriber struct {

@@ -21,8 +21,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/gitx"
-	"github.com/haul-dev/haul/internal/redact"
+	"github.com/haul-dev/haul/pkg/gitx"
+	"github.com/haul-dev/haul/pkg/redact"
 )
 
 // maxCommitsScanned bounds how far back NewestFromBranch walks looking for commits that

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/pkg/gitx"
 )
 
 // A Warehouse in one project must not read repositories off the controller's disk

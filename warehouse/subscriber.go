@@ -10,7 +10,7 @@ import (
 	"time"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/gitx"
+	"github.com/haul-dev/haul/pkg/gitx"
 )
 
 // Subscriber discovers the versions one subscription can see, best first, at most the

@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/haul-dev/haul/internal/metrics"
-	"github.com/haul-dev/haul/internal/redact"
+	"github.com/haul-dev/haul/pkg/metrics"
+	"github.com/haul-dev/haul/pkg/redact"
 )
 
 // Rate-limit pauses: how long a host is left alone after a 429.
