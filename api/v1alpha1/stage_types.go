@@ -339,7 +339,7 @@ type StageStatus struct {
 // +kubebuilder:printcolumn:name="Freight",type=string,JSONPath=`.status.freightSummary`
 // +kubebuilder:printcolumn:name="Health",type=string,JSONPath=`.status.health.status`
 // +kubebuilder:printcolumn:name="Last Promotion",type=string,JSONPath=`.status.lastPromotion.phase`
-// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,priority=1
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Stage struct {
 	metav1.TypeMeta   `json:",inline"`
