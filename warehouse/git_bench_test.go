@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -111,7 +112,7 @@ func BenchmarkFetchGoGit(b *testing.B) {
 		}
 		fetch := func() {
 			err := rem.FetchContext(context.Background(), &git.FetchOptions{RefSpecs: []gitconfig.RefSpec{"+refs/heads/main:refs/heads/main"}, Tags: git.NoTags})
-			if err != nil && err != git.NoErrAlreadyUpToDate {
+			if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 				b.Fatal(err)
 			}
 		}

@@ -48,12 +48,12 @@ func translate(err error, o op) error {
 		if errors.As(err, &uerr) {
 			var nerr *net.OpError
 			if errors.As(err, &nerr) {
-				return fmt.Errorf("cannot reach the API server at %s: %v", hostOf(uerr.URL, o.host), nerr.Err)
+				return fmt.Errorf("cannot reach the API server at %s: %w", hostOf(uerr.URL, o.host), nerr.Err)
 			}
 			if uerr.Timeout() {
 				return fmt.Errorf("the API server at %s did not answer in time", hostOf(uerr.URL, o.host))
 			}
-			return fmt.Errorf("talking to the API server at %s: %v", hostOf(uerr.URL, o.host), uerr.Err)
+			return fmt.Errorf("talking to the API server at %s: %w", hostOf(uerr.URL, o.host), uerr.Err)
 		}
 		return err
 	}

@@ -332,7 +332,7 @@ func checkConstraint(c string) error {
 		return fmt.Errorf("empty semver constraint")
 	}
 	if _, err := semver.NewConstraint(c); err != nil {
-		return fmt.Errorf("invalid semver constraint %q: %v", c, err)
+		return fmt.Errorf("invalid semver constraint %q: %w", c, err)
 	}
 	return nil
 }
@@ -361,12 +361,12 @@ func checkPathSelectors(path string, sel []string) []string {
 func checkNamePattern(s string) error {
 	if r, ok := strings.CutPrefix(s, "regex:"); ok {
 		if _, err := regexp.Compile(r); err != nil {
-			return fmt.Errorf("invalid regular expression %q: %v", r, err)
+			return fmt.Errorf("invalid regular expression %q: %w", r, err)
 		}
 	}
 	if g, ok := strings.CutPrefix(s, "glob:"); ok {
 		if _, err := filepath.Match(g, ""); err != nil {
-			return fmt.Errorf("invalid glob %q: %v", g, err)
+			return fmt.Errorf("invalid glob %q: %w", g, err)
 		}
 	}
 	return nil

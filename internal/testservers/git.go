@@ -121,11 +121,11 @@ func (s *GitServer) InitBare(name string) (string, error) {
 	}
 	out, err := exec.Command("git", "init", "--bare", "--initial-branch=main", dir).CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("git init --bare: %v: %s", err, out)
+		return "", fmt.Errorf("git init --bare: %w: %s", err, out)
 	}
 	// Allow pushes over http-backend without a hook-based auth setup.
 	if out, err := exec.Command("git", "-C", dir, "config", "http.receivepack", "true").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("git config: %v: %s", err, out)
+		return "", fmt.Errorf("git config: %w: %s", err, out)
 	}
 	return dir, nil
 }

@@ -24,7 +24,7 @@ func BuildHaul(dir, moduleRoot string) (string, error) {
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/haul")
 	cmd.Dir = moduleRoot
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building haul: %v\n%s", err, out)
+		return "", fmt.Errorf("building haul: %w\n%s", err, out)
 	}
 	return bin, nil
 }
@@ -107,7 +107,7 @@ func StartHaulUp(bin, dataDir, addr string, timeout time.Duration, extra ...stri
 		return h, nil
 	case err := <-h.done:
 		h.done <- err
-		return nil, fmt.Errorf("haul up exited early (%v):\n%s", err, h.Output())
+		return nil, fmt.Errorf("haul up exited early (%w):\n%s", err, h.Output())
 	case <-time.After(timeout):
 		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("haul up not ready after %s:\n%s", timeout, h.Output())

@@ -2,14 +2,7 @@ package webhook
 
 import (
 	"testing"
-
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 )
-
-func reconcileRequest(project string) ctrl.Request {
-	return ctrl.Request{NamespacedName: client.ObjectKey{Namespace: project, Name: project}}
-}
 
 // FuzzRepoURLs feeds every provider parser arbitrary payloads: they must never panic
 // and must either name at least one repository or return an error.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/internal/testservers"
+	"github.com/haul-dev/haul/pkg/gitx"
 )
 
 // seededServer serves repository "r" whose main branch holds v=1.

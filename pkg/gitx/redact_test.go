@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/internal/testservers"
+	"github.com/haul-dev/haul/pkg/gitx"
 )
 
 func TestRedact(t *testing.T) {

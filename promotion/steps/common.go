@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -69,11 +70,13 @@ func readCapped(path, rel string) ([]byte, error) {
 
 // stripPath drops the host path from *PathError and friends.
 func stripPath(err error) error {
-	switch e := err.(type) {
-	case *os.PathError:
-		return fmt.Errorf("%s: %w", e.Op, e.Err)
-	case *os.LinkError:
-		return fmt.Errorf("%s: %w", e.Op, e.Err)
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return fmt.Errorf("%s: %w", le.Op, le.Err)
 	}
 	return err
 }

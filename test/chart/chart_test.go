@@ -4,6 +4,7 @@ package chart_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"strings"
@@ -67,7 +68,7 @@ func decode(t *testing.T, manifest string) []*unstructured.Unstructured {
 	for {
 		u := &unstructured.Unstructured{}
 		if err := dec.Decode(&u.Object); err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return out
 			}
 			t.Fatalf("decoding rendered manifest: %v", err)

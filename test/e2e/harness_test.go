@@ -94,7 +94,7 @@ func (s *session) haul(args ...string) (string, error) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	if err != nil {
-		return stdout.String(), fmt.Errorf("haul %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+		return stdout.String(), fmt.Errorf("haul %s: %w: %s", strings.Join(args, " "), err, stderr.String())
 	}
 	return stdout.String(), nil
 }
