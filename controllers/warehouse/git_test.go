@@ -27,7 +27,9 @@ func TestRetaggedCommitMakesNewFreight(t *testing.T) {
 		RepoURL: g.RepoURL("svc"), CommitSelectionStrategy: haulv1.CommitSelectionSemVer, SemverConstraint: ">=1.0.0-0",
 	}})
 	eventually(t, 30*time.Second, "Freight for the rc tag", func() bool { return len(listFreight(t, ns)) == 1 })
-	first := getWarehouse(t, ns, "svc").Status.LastFreightID
+	// The Freight exists before the Warehouse's status names it, so take the
+	// name from the Freight itself.
+	first := listFreight(t, ns)[0].Name
 
 	if err := g.Tag("svc", "v1.0.0", sha, ""); err != nil {
 		t.Fatal(err)
