@@ -10,9 +10,27 @@ const (
 	ConditionPromoting = "Promoting"
 	// ConditionVerified says whether the Stage's current Freight passed verification.
 	ConditionVerified = "Verified"
-	// ConditionReconciling is True while an object waits on something outside it (a
-	// registry's rate-limit pause) without a new result; Ready keeps the last real one.
+	// ConditionReconciling is True while the controller works towards the desired
+	// state or waits on something outside the object (a registry's rate-limit pause, a
+	// running Promotion) and expects to get there without help; Ready keeps the last
+	// real result meanwhile. It is removed once the object is reconciled (kstatus).
 	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when the controller cannot make progress until someone
+	// changes the object or what it refers to (an invalid constraint, a missing
+	// credential, a cycle); it does not retry on a timer. Removed once progress resumes.
+	ConditionStalled = "Stalled"
+)
+
+// Reasons for Reconciling and Stalled, set by the shared reconcile summary
+// (pkg/reconcile) when a sub-reconciler gives no more specific one.
+const (
+	// ReasonProgressing: the controller is working and will report again shortly.
+	ReasonProgressing = "Progressing"
+	// ReasonRetrying: the last attempt failed with an error that may pass; the
+	// controller retries with backoff.
+	ReasonRetrying = "Retrying"
+	// ReasonInvalidSpec: the object's spec cannot be acted on as written.
+	ReasonInvalidSpec = "InvalidSpec"
 )
 
 // Reasons for conditions and the events that mirror them. CamelCase, and each one
