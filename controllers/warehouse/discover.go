@@ -12,11 +12,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/pkg/credentials"
 	"github.com/haul-dev/haul/pkg/metrics"
+	"github.com/haul-dev/haul/pkg/reconcile"
 	"github.com/haul-dev/haul/pkg/redact"
 	"github.com/haul-dev/haul/warehouse"
 )
@@ -24,98 +24,95 @@ import (
 // maxParallelSubscriptions bounds how many subscriptions of one Warehouse are polled at once.
 const maxParallelSubscriptions = 4
 
-// discover runs one discovery pass and writes status only if something changed. Every
-// message it writes or returns (and so logs) is masked: the credentials the pass used
-// and anything credential-like an upstream server echoed (see redact).
-func (r *Reconciler) discover(ctx context.Context, wh *haulv1.Warehouse) (ctrl.Result, error) {
-	var used redact.Values
-	res, err := r.discoverMasked(ctx, wh, &used)
-	return res, used.Error(err)
+// scope is what one reconcile pass of a Warehouse works on. The sub-reconcilers run
+// in order and each fills the fields the next one reads; status is patched once, by
+// Reconcile, after the last one.
+type scope struct {
+	// wh is the Warehouse as read; it is never modified.
+	wh *haulv1.Warehouse
+	// st is the status being built; it starts as a copy of wh.Status, so a failed
+	// pass keeps the last good artifacts and lastFreightID.
+	st *haulv1.WarehouseStatus
+	// used holds the credentials handed out in this pass: every message written or
+	// returned is masked with it, as is anything credential-like a server echoed.
+	used redact.Values
+
+	// criteria and subs are the compiled spec (reconcileSubscriptions).
+	criteria *warehouse.Criteria
+	subs     []warehouse.Subscriber
+	// results are what every subscription found (reconcileDiscovery).
+	results []*warehouse.Result
+	// message is Ready's message on success.
+	message string
 }
 
-func (r *Reconciler) discoverMasked(ctx context.Context, wh *haulv1.Warehouse, used *redact.Values) (ctrl.Result, error) {
-	st := wh.Status.DeepCopy()
-	st.LastHandledRefresh = wh.Annotations[haulv1.AnnotationRefresh]
-	failed := func(reason string, err error) { setFailed(st, wh.Generation, reason, used.String(err.Error())) }
-
-	criteria, subs, err := r.subscribers(wh, used)
+// reconcileSubscriptions compiles the spec. A spec that cannot work as written
+// stalls: retrying cannot help until it changes.
+func (r *Reconciler) reconcileSubscriptions(_ context.Context, sc *scope) error {
+	criteria, subs, err := r.subscribers(sc.wh, &sc.used)
 	if err != nil {
-		// The spec cannot work as written; wait for it to change instead of retrying.
-		failed(haulv1.ReasonInvalidConstraint, err)
-		meta.RemoveStatusCondition(&st.Conditions, haulv1.ConditionReconciling)
-		if perr := r.patchStatus(ctx, wh, st); perr != nil {
-			return ctrl.Result{}, perr
-		}
-		return ctrl.Result{RequeueAfter: jitter(r.interval(wh))}, nil
+		r.setHealthy(sc, metav1.ConditionFalse, haulv1.ReasonDiscoveryFailed, err.Error())
+		return reconcile.Stall(haulv1.ReasonInvalidConstraint, err)
 	}
+	sc.criteria, sc.subs = criteria, subs
+	return nil
+}
 
+// reconcileDiscovery polls every subscription and records the artifacts found. A
+// failure of the Warehouse's own is transient (backoff); a 429 answered to it waits
+// for the Retry-After; a pause another Warehouse's 429 caused waits beside the last
+// real result.
+func (r *Reconciler) reconcileDiscovery(ctx context.Context, sc *scope) error {
 	dctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
-	results, errs := runAll(dctx, subs)
+	results, errs := runAll(dctx, sc.subs)
 	cancel()
 	out := classify(errs)
-	// A pause this Warehouse did not cause is shown beside its last real result,
-	// never in place of it.
-	if out.paused != nil {
-		setCondition(st, wh.Generation, haulv1.ConditionReconciling, metav1.ConditionTrue, haulv1.ReasonWaitingForRateLimit, out.paused.Error())
-	} else {
-		meta.RemoveStatusCondition(&st.Conditions, haulv1.ConditionReconciling)
-	}
 	switch {
 	case out.failed != nil:
-		failed(haulv1.ReasonDiscoveryFailed, out.failed)
-		if perr := r.patchStatus(ctx, wh, st); perr != nil {
-			return ctrl.Result{}, perr
-		}
-		return ctrl.Result{}, out.failed // controller-runtime backs off exponentially
+		r.setHealthy(sc, metav1.ConditionFalse, haulv1.ReasonDiscoveryFailed, out.failed.Error())
+		return reconcile.Retry(haulv1.ReasonDiscoveryFailed, out.failed)
 	case out.limited != nil:
-		// This Warehouse's own request was answered 429: that is its result.
-		failed(haulv1.ReasonRateLimited, out.limited)
-		if perr := r.patchStatus(ctx, wh, st); perr != nil {
-			return ctrl.Result{}, perr
-		}
-		return ctrl.Result{RequeueAfter: jitter(max(out.limited.RetryAfter, time.Second))}, nil
+		r.setHealthy(sc, metav1.ConditionFalse, haulv1.ReasonRateLimited, out.limited.Error())
+		return reconcile.Wait(haulv1.ReasonRateLimited, jitter(max(out.limited.RetryAfter, time.Second)), out.limited)
 	case out.paused != nil:
-		if perr := r.patchStatus(ctx, wh, st); perr != nil {
-			return ctrl.Result{}, perr
-		}
-		return ctrl.Result{RequeueAfter: jitter(max(out.paused.Until.Sub(r.Now()), time.Second))}, nil
+		return reconcile.Pause(haulv1.ReasonWaitingForRateLimit, jitter(max(out.paused.Until.Sub(r.Now()), time.Second)), out.paused)
 	}
+	r.setHealthy(sc, metav1.ConditionTrue, haulv1.ReasonDiscoverySucceeded, "All subscriptions answered")
 
 	artifacts := toArtifacts(results)
-	if old := wh.Status.DiscoveredArtifacts; old != nil && sameArtifacts(old, artifacts) {
+	if old := sc.wh.Status.DiscoveredArtifacts; old != nil && sameArtifacts(old, artifacts) {
 		artifacts.DiscoveredAt = old.DiscoveredAt
 	} else {
 		now := metav1.NewTime(r.Now().UTC().Truncate(time.Second))
 		artifacts.DiscoveredAt = &now
 	}
-	st.DiscoveredArtifacts = artifacts
+	sc.st.DiscoveredArtifacts = artifacts
+	sc.results = results
+	sc.message = fmt.Sprintf("Discovered artifacts for %d subscription(s)", len(results))
+	return nil
+}
 
-	msg := fmt.Sprintf("Discovered artifacts for %d subscription(s)", len(results))
-	policy := wh.Spec.FreightCreationPolicy
-	if policy == "" || policy == haulv1.FreightCreationAutomatic {
-		fm, err := r.mintFreight(ctx, wh, st, results, criteria)
-		if err != nil {
-			reason := haulv1.ReasonDiscoveryFailed
-			if warehouse.IsInvalidConstraint(err) {
-				reason = haulv1.ReasonInvalidConstraint
-			}
-			failed(reason, err)
-			if perr := r.patchStatus(ctx, wh, st); perr != nil {
-				return ctrl.Result{}, perr
-			}
-			if reason == haulv1.ReasonInvalidConstraint {
-				return ctrl.Result{RequeueAfter: jitter(r.interval(wh))}, nil
-			}
-			return ctrl.Result{}, err
-		}
-		msg += "; " + fm
-	} else {
-		msg += "; freightCreationPolicy is Manual"
+// reconcileFreight mints the Freight for this discovery when the policy is
+// Automatic. Creation criteria that cannot be evaluated stall.
+func (r *Reconciler) reconcileFreight(ctx context.Context, sc *scope) error {
+	if policy := sc.wh.Spec.FreightCreationPolicy; policy != "" && policy != haulv1.FreightCreationAutomatic {
+		sc.message += "; freightCreationPolicy is Manual"
+		return nil
 	}
-	setCondition(st, wh.Generation, haulv1.ConditionHealthy, metav1.ConditionTrue, haulv1.ReasonDiscoverySucceeded, "All subscriptions answered")
-	setCondition(st, wh.Generation, haulv1.ConditionReady, metav1.ConditionTrue, haulv1.ReasonDiscoverySucceeded, msg)
-	st.ObservedGeneration = wh.Generation
-	return ctrl.Result{}, r.patchStatus(ctx, wh, st)
+	msg, err := r.mintFreight(ctx, sc.wh, sc.st, sc.results, sc.criteria)
+	if err != nil {
+		if warehouse.IsInvalidConstraint(err) {
+			return reconcile.Stall(haulv1.ReasonInvalidConstraint, err)
+		}
+		return err
+	}
+	sc.message += "; " + msg
+	return nil
+}
+
+// setHealthy records whether the subscriptions answered, masked like every message.
+func (r *Reconciler) setHealthy(sc *scope, status metav1.ConditionStatus, reason, msg string) {
+	setCondition(sc.st, sc.wh.Generation, haulv1.ConditionHealthy, status, reason, sc.used.String(strings.TrimSpace(msg)))
 }
 
 // subscribers validates the spec and builds one subscriber per subscription; the
@@ -253,18 +250,6 @@ func setCondition(st *haulv1.WarehouseStatus, gen int64, typ string, status meta
 		msg = msg[:1021] + "..."
 	}
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: gen})
-}
-
-// setFailed records a failed pass on both conditions; discovered artifacts and
-// lastFreightID keep their last good values.
-func setFailed(st *haulv1.WarehouseStatus, gen int64, reason, msg string) {
-	msg = strings.TrimSpace(msg)
-	healthyReason := reason
-	if reason == haulv1.ReasonInvalidConstraint {
-		healthyReason = haulv1.ReasonDiscoveryFailed
-	}
-	setCondition(st, gen, haulv1.ConditionHealthy, metav1.ConditionFalse, healthyReason, msg)
-	setCondition(st, gen, haulv1.ConditionReady, metav1.ConditionFalse, reason, msg)
 }
 
 func ready(wh *haulv1.Warehouse) bool {

@@ -80,7 +80,7 @@ func (r *Reconciler) mintFreight(ctx context.Context, wh *haulv1.Warehouse, st *
 	f.Alias = alias
 	f.Labels = map[string]string{haulv1.LabelAlias: alias}
 	// creationTimestamp has whole seconds; two releases a second apart must still order.
-	f.Annotations = map[string]string{haulv1.AnnotationCreatedAt: time.Now().UTC().Format(time.RFC3339Nano)}
+	f.Annotations = map[string]string{haulv1.AnnotationCreatedAt: r.Now().UTC().Format(time.RFC3339Nano)}
 	if err := r.Create(ctx, f); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return msg, nil // another pass or replica won the race: same content, same name

@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/pkg/credentials"
 	"github.com/haul-dev/haul/pkg/gitx"
+	"github.com/haul-dev/haul/pkg/reconcile"
 	"github.com/haul-dev/haul/warehouse"
 )
 
@@ -106,8 +108,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-// Reconcile runs discovery when it is due and requeues for the next interval.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+// Reconcile runs discovery when it is due and requeues for the next interval. Its
+// shape is the one every Haul reconciler has (pkg/reconcile): get the object, run
+// the sub-reconcilers in order, then summarise their outcome into Ready, Reconciling
+// and Stalled and patch status once.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	wh := &haulv1.Warehouse{}
 	if err := r.Get(ctx, req.NamespacedName, wh); err != nil {
 		if client.IgnoreNotFound(err) == nil {
@@ -123,15 +128,29 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	log.FromContext(ctx).V(1).Info("Running discovery")
-	res, err := r.discover(ctx, wh)
-	r.lastRun.Store(req.NamespacedName, r.Now())
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if res.RequeueAfter == 0 {
-		res.RequeueAfter = jitter(interval)
-	}
-	return res, nil
+
+	sc := &scope{wh: wh, st: wh.Status.DeepCopy()}
+	sc.st.LastHandledRefresh = wh.Annotations[haulv1.AnnotationRefresh]
+	defer func() {
+		r.lastRun.Store(req.NamespacedName, r.Now())
+		out := reconcile.Summary{
+			Generation:    wh.Generation,
+			Err:           sc.used.Error(retErr), // every message is masked
+			ReadyReason:   haulv1.ReasonDiscoverySucceeded,
+			ReadyMessage:  sc.message,
+			FailureReason: haulv1.ReasonDiscoveryFailed,
+			Interval:      jitter(interval),
+		}.Apply(&sc.st.Conditions)
+		if out.Observed {
+			sc.st.ObservedGeneration = wh.Generation
+		}
+		if err := r.patchStatus(ctx, wh, sc.st); err != nil {
+			result, retErr = ctrl.Result{}, errors.Join(out.Err, err)
+			return
+		}
+		result, retErr = out.Result, out.Err
+	}()
+	return ctrl.Result{}, reconcile.Run(ctx, sc, r.reconcileSubscriptions, r.reconcileDiscovery, r.reconcileFreight)
 }
 
 func (r *Reconciler) interval(wh *haulv1.Warehouse) time.Duration {

@@ -149,6 +149,13 @@ func TestInvalidConstraintMakesNoFreight(t *testing.T) {
 	if !strings.Contains(ready.Message, "spec.subscriptions[0].image.constraint") || !strings.Contains(ready.Message, ">=1.x.y") {
 		t.Errorf("message does not name the field and value: %s", ready.Message)
 	}
+	// kstatus: a spec that cannot work is Stalled, not Reconciling.
+	if st := condition(wh, haulv1.ConditionStalled); st == nil || st.Status != metav1.ConditionTrue || st.Reason != haulv1.ReasonInvalidConstraint {
+		t.Errorf("Stalled is %+v; want True/%s", st, haulv1.ReasonInvalidConstraint)
+	}
+	if rc := condition(wh, haulv1.ConditionReconciling); rc != nil {
+		t.Errorf("a stalled Warehouse says Reconciling %s/%s", rc.Status, rc.Reason)
+	}
 	rv := wh.ResourceVersion
 	time.Sleep(2 * time.Second)
 	if n := len(listFreight(t, ns)); n != 0 {
@@ -195,6 +202,13 @@ func TestRegistryFaultsKeepFreightAndSurface(t *testing.T) {
 		if h := condition(wh, haulv1.ConditionHealthy); h.Reason != tc.reason {
 			t.Errorf("%s: Healthy reason %s", tc.mode, h.Reason)
 		}
+		// An upstream fault is worked on, not stalled: Reconciling says so.
+		if rc := condition(wh, haulv1.ConditionReconciling); rc == nil || rc.Status != metav1.ConditionTrue {
+			t.Errorf("%s: Reconciling is %+v; want True while the controller retries", tc.mode, rc)
+		}
+		if st := condition(wh, haulv1.ConditionStalled); st != nil {
+			t.Errorf("%s: an upstream fault stalls the Warehouse (%s)", tc.mode, st.Reason)
+		}
 		if wh.Status.LastFreightID != good.Status.LastFreightID || !sameArtifacts(wh.Status.DiscoveredArtifacts, good.Status.DiscoveredArtifacts) {
 			t.Errorf("%s: a failed discovery changed the recorded artifacts", tc.mode)
 		}
@@ -203,6 +217,12 @@ func TestRegistryFaultsKeepFreightAndSurface(t *testing.T) {
 		}
 	}
 	mode.Store("ok")
+	refresh(t, ns, "app")
+	eventually(t, 60*time.Second, "recovery to clear Reconciling", func() bool {
+		wh := getWarehouse(t, ns, "app")
+		c := condition(wh, haulv1.ConditionReady)
+		return c != nil && c.Status == metav1.ConditionTrue && condition(wh, haulv1.ConditionReconciling) == nil
+	})
 }
 
 func TestTwoWarehousesSameArtifactsGetDistinctFreight(t *testing.T) {
