@@ -31,6 +31,9 @@ const (
 	ReasonRetrying = "Retrying"
 	// ReasonInvalidSpec: the object's spec cannot be acted on as written.
 	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonReconcileError: a Project's namespace or roles could not be written; the
+	// message holds the API server's answer and the controller retries.
+	ReasonReconcileError = "ReconcileError"
 )
 
 // Reasons for conditions and the events that mirror them. CamelCase, and each one
