@@ -2,6 +2,7 @@ package project
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"time"
@@ -16,9 +17,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/pkg/reconcile"
 )
 
 // Finalizer lets the controller remove the project's namespace before the Project goes.
@@ -47,12 +48,12 @@ type Reconciler struct {
 // objects counted in Project status, mapping each to the Project of the same name.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	r := &Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor("project-controller"), Options: opts}
-	byNamespace := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+	byNamespace := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
 		ns := o.GetNamespace()
 		if ns == "" {
 			ns = o.GetName() // a Namespace maps to the Project of its own name
 		}
-		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: ns}}}
+		return []ctrl.Request{{NamespacedName: client.ObjectKey{Name: ns}}}
 	})
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&haulv1.Project{}).
@@ -63,8 +64,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Complete(r)
 }
 
-// Reconcile makes the namespace and roles match the Project, or removes them on deletion.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+// Reconcile makes the namespace and roles match the Project, or removes them on
+// deletion: get, finalizer, the sub-reconcilers in order, then one status write that
+// summarises them into Ready, Reconciling and Stalled (pkg/reconcile).
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	p := &haulv1.Project{}
 	if err := r.Get(ctx, req.NamespacedName, p); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -77,26 +80,33 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 	}
-
 	before := p.Status.DeepCopy()
-	result, err := r.reconcileNamespace(ctx, p)
-	if err == nil && meta.IsStatusConditionTrue(p.Status.Conditions, haulv1.ConditionReady) {
-		err = r.reconcileStats(ctx, p)
-	}
-	if err != nil {
-		setReady(p, metav1.ConditionFalse, "ReconcileError", err.Error())
-	}
-	if !reflect.DeepEqual(before, &p.Status) {
-		if perr := r.Status().Update(ctx, p); perr != nil && !apierrors.IsConflict(perr) {
-			return ctrl.Result{}, perr
-		} else if perr != nil {
-			return ctrl.Result{RequeueAfter: time.Second}, nil
+	defer func() {
+		out := reconcile.Summary{
+			Generation:    p.Generation,
+			Err:           retErr,
+			ReadyMessage:  fmt.Sprintf("namespace %s and roles are in place", p.Name),
+			FailureReason: haulv1.ReasonReconcileError,
+		}.Apply(&p.Status.Conditions)
+		if out.Observed {
+			p.Status.ObservedGeneration = p.Generation
 		}
-	}
-	return result, err
+		result, retErr = out.Result, out.Err
+		if reflect.DeepEqual(before, &p.Status) {
+			return
+		}
+		if err := r.Status().Update(ctx, p); apierrors.IsConflict(err) {
+			result, retErr = ctrl.Result{RequeueAfter: time.Second}, nil
+		} else if err != nil {
+			result, retErr = ctrl.Result{}, err
+		}
+	}()
+	return ctrl.Result{}, reconcile.Run(ctx, p, r.reconcileNamespace, r.reconcileRoles, r.reconcileStats)
 }
 
-func (r *Reconciler) reconcileNamespace(ctx context.Context, p *haulv1.Project) (ctrl.Result, error) {
+// reconcileNamespace creates the project namespace, or adopts one labelled for it.
+// A namespace someone else owns stalls the Project; one still terminating waits.
+func (r *Reconciler) reconcileNamespace(ctx context.Context, p *haulv1.Project) error {
 	ns := &corev1.Namespace{}
 	err := r.Get(ctx, client.ObjectKey{Name: p.Name}, ns)
 	switch {
@@ -106,32 +116,31 @@ func (r *Reconciler) reconcileNamespace(ctx context.Context, p *haulv1.Project) 
 			Labels: map[string]string{haulv1.LabelProject: "true"},
 		}}
 		if err := r.Create(ctx, ns); err != nil {
-			return ctrl.Result{}, fmt.Errorf("creating namespace %s: %w", p.Name, err)
+			return fmt.Errorf("creating namespace %s: %w", p.Name, err)
 		}
 		r.Recorder.Eventf(p, corev1.EventTypeNormal, haulv1.ReasonNamespaceCreated, "Created namespace %s", p.Name)
 	case err != nil:
-		return ctrl.Result{}, err
+		return fmt.Errorf("reading namespace %s: %w", p.Name, err)
 	case ns.Labels[haulv1.LabelProject] != "true":
 		msg := fmt.Sprintf("namespace %s already exists and is not labelled %s=\"true\"; label it to let this Project adopt it", p.Name, haulv1.LabelProject)
-		if setReady(p, metav1.ConditionFalse, haulv1.ReasonNamespaceNotOwned, msg) {
+		if c := meta.FindStatusCondition(p.Status.Conditions, haulv1.ConditionReady); c == nil || c.Reason != haulv1.ReasonNamespaceNotOwned {
 			r.Recorder.Event(p, corev1.EventTypeWarning, haulv1.ReasonNamespaceNotOwned, msg)
 		}
-		return ctrl.Result{}, nil
+		return reconcile.Stall(haulv1.ReasonNamespaceNotOwned, errors.New(msg))
 	case !ns.DeletionTimestamp.IsZero():
-		setReady(p, metav1.ConditionFalse, haulv1.ReasonNamespaceTerminating, fmt.Sprintf("namespace %s is being deleted", p.Name))
-		return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
+		return reconcile.Wait(haulv1.ReasonNamespaceTerminating, 2*time.Second, fmt.Errorf("namespace %s is being deleted", p.Name))
 	}
+	return nil
+}
+
+// reconcileRoles keeps the per-project roles and Haul's own access binding in place.
+func (r *Reconciler) reconcileRoles(ctx context.Context, p *haulv1.Project) error {
 	for name, rules := range RoleRules() {
 		if err := r.ensureRole(ctx, p.Name, name, rules); err != nil {
-			return ctrl.Result{}, err
+			return err
 		}
 	}
-	if err := r.ensureAccessBinding(ctx, p.Name); err != nil {
-		return ctrl.Result{}, err
-	}
-	setReady(p, metav1.ConditionTrue, haulv1.ReasonReconciled, fmt.Sprintf("namespace %s and roles are in place", p.Name))
-	p.Status.ObservedGeneration = p.Generation
-	return ctrl.Result{}, nil
+	return r.ensureAccessBinding(ctx, p.Name)
 }
 
 func (r *Reconciler) ensureRole(ctx context.Context, ns, name string, rules []rbacv1.PolicyRule) error {
@@ -173,6 +182,7 @@ func (r *Reconciler) ensureAccessBinding(ctx context.Context, ns string) error {
 	return nil
 }
 
+// reconcileStats counts the project's Stages and Warehouses for its status.
 func (r *Reconciler) reconcileStats(ctx context.Context, p *haulv1.Project) error {
 	var stages haulv1.StageList
 	if err := r.List(ctx, &stages, client.InNamespace(p.Name)); err != nil {
@@ -211,12 +221,4 @@ func (r *Reconciler) finalize(ctx context.Context, p *haulv1.Project) (ctrl.Resu
 	}
 	controllerutil.RemoveFinalizer(p, Finalizer)
 	return ctrl.Result{}, r.Update(ctx, p)
-}
-
-// setReady sets the Ready condition and reports whether it changed.
-func setReady(p *haulv1.Project, status metav1.ConditionStatus, reason, msg string) bool {
-	return meta.SetStatusCondition(&p.Status.Conditions, metav1.Condition{
-		Type: haulv1.ConditionReady, Status: status, Reason: reason, Message: msg,
-		ObservedGeneration: p.Generation,
-	})
 }

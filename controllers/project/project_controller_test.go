@@ -170,6 +170,14 @@ func TestProjectRefusesUnlabelledNamespace(t *testing.T) {
 	if c := readyCondition("taken"); c == nil || c.Message == "" {
 		t.Fatal("refusal has no message")
 	}
+	// Someone else's namespace cannot be fixed by retrying: the Project is Stalled.
+	p := &haulv1.Project{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: "taken"}, p); err != nil {
+		t.Fatal(err)
+	}
+	if c := meta.FindStatusCondition(p.Status.Conditions, haulv1.ConditionStalled); c == nil || c.Status != metav1.ConditionTrue || c.Reason != haulv1.ReasonNamespaceNotOwned {
+		t.Errorf("Stalled is %+v; want True/%s", c, haulv1.ReasonNamespaceNotOwned)
+	}
 	roles := &rbacv1.RoleList{}
 	_ = env.Client.List(ctx, roles, client.InNamespace("taken"))
 	if len(roles.Items) != 0 {
