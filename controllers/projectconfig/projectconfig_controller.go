@@ -3,15 +3,18 @@ package projectconfig
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/pkg/reconcile"
 )
 
 // Options configure the ProjectConfig reconciler.
@@ -41,12 +44,41 @@ func ReceiverPath(project, receiver string) string {
 	return haulv1.WebhookReceiverPathPrefix + project + "/" + receiver
 }
 
-// Reconcile writes status.webhookReceivers when it differs from the spec.
+// Reconcile publishes status.webhookReceivers from the spec and summarises the
+// pass into Ready (pkg/reconcile); status is written only when it changed.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	pc := &haulv1.ProjectConfig{}
 	if err := r.Get(ctx, req.NamespacedName, pc); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	st := pc.Status.DeepCopy()
+	st.WebhookReceivers = r.receivers(pc)
+	out := reconcile.Summary{
+		Generation:   pc.Generation,
+		ReadyMessage: fmt.Sprintf("%d webhook receiver(s) published", len(st.WebhookReceivers)),
+	}.Apply(&st.Conditions)
+	if out.Observed {
+		st.ObservedGeneration = pc.Generation
+	}
+	if equality.Semantic.DeepEqual(&pc.Status, st) {
+		return out.Result, out.Err
+	}
+	base := pc.DeepCopy()
+	pc.Status = *st
+	if err := r.Status().Patch(ctx, pc, client.MergeFrom(base)); err != nil {
+		return ctrl.Result{}, fmt.Errorf("patching status of ProjectConfig %s: %w", pc.Name, err)
+	}
+	if st.WebhookReceivers == nil && base.Status.WebhookReceivers != nil {
+		// A merge patch drops an empty list instead of clearing it: clear it explicitly.
+		if err := r.Status().Patch(ctx, pc, client.RawPatch(types.MergePatchType, []byte(`{"status":{"webhookReceivers":null}}`))); err != nil {
+			return ctrl.Result{}, fmt.Errorf("clearing webhook receivers of ProjectConfig %s: %w", pc.Name, err)
+		}
+	}
+	return out.Result, out.Err
+}
+
+// receivers is where each receiver of the spec listens.
+func (r *Reconciler) receivers(pc *haulv1.ProjectConfig) []haulv1.WebhookReceiverStatus {
 	var want []haulv1.WebhookReceiverStatus
 	for _, rc := range pc.Spec.WebhookReceivers {
 		p := ReceiverPath(pc.Namespace, rc.Name)
@@ -56,14 +88,5 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		want = append(want, s)
 	}
-	if equality.Semantic.DeepEqual(pc.Status.WebhookReceivers, want) {
-		return ctrl.Result{}, nil
-	}
-	base := pc.DeepCopy()
-	pc.Status.WebhookReceivers = want
-	if want == nil {
-		// A merge patch needs an explicit null to clear the list.
-		return ctrl.Result{}, r.Status().Patch(ctx, pc, client.RawPatch("application/merge-patch+json", []byte(`{"status":{"webhookReceivers":null}}`)))
-	}
-	return ctrl.Result{}, r.Status().Patch(ctx, pc, client.MergeFrom(base))
+	return want
 }

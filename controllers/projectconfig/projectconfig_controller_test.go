@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -51,6 +52,9 @@ func TestReceiverStatusPublished(t *testing.T) {
 	got := pc.Status.WebhookReceivers[0]
 	if got.Name != "gh" || got.Path != "/webhooks/hooks-status/gh" || got.URL != "https://haul.example.com/webhooks/hooks-status/gh" {
 		t.Fatalf("receiver status %+v", got)
+	}
+	if c := meta.FindStatusCondition(pc.Status.Conditions, haulv1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue || pc.Status.ObservedGeneration != pc.Generation {
+		t.Fatalf("Ready %+v at observedGeneration %d; want True at generation %d", c, pc.Status.ObservedGeneration, pc.Generation)
 	}
 	rv := pc.ResourceVersion
 	if _, err := r.Reconcile(context.Background(), req); err != nil {
