@@ -34,6 +34,10 @@ const (
 	// ReasonReconcileError: a Project's namespace or roles could not be written; the
 	// message holds the API server's answer and the controller retries.
 	ReasonReconcileError = "ReconcileError"
+	// ReasonReconcilePanic: reconciling the object panicked (a bug in Haul); the
+	// message and an Event hold the panic, and the controller retries after its
+	// interval rather than in a crash loop.
+	ReasonReconcilePanic = "ReconcilePanic"
 )
 
 // Reasons for conditions and the events that mirror them. CamelCase, and each one
