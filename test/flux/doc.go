@@ -1,4 +1,6 @@
-// Package flux tests the flux-reconcile step and Flux health checks against the real
-// Flux CRDs (vendored under testdata) on a real API server, with a test double playing
-// the Flux controllers by Flux's documented status contract.
+// Package flux tests the flux-reconcile step and Stage health from Flux objects. Built
+// with the flux tag (make test-flux) it runs them against the real source-controller and
+// kustomize-controller (hack/flux/build.sh) on a real API server; HelmRelease, whose
+// controller the module proxy does not serve, is tested against a named helm-controller
+// double in every build.
 package flux

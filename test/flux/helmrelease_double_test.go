@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,58 +14,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
-	"github.com/haul-dev/haul/internal/testenv"
 	"github.com/haul-dev/haul/promotion"
 	"github.com/haul-dev/haul/promotion/steps"
 )
 
-var env *testenv.Env
-
-func TestMain(m *testing.M) { os.Exit(testenv.Run(m, &env)) }
-
-var (
-	kustomizationGVR = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
-	helmReleaseGVR   = schema.GroupVersionResource{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"}
-)
-
-// installFluxCRDs installs the vendored Flux CRDs once.
-var installOnce sync.Once
-
-func installFluxCRDs(t *testing.T) {
-	t.Helper()
-	installOnce.Do(func() {
-		files, _ := filepath.Glob("testdata/crds/*.yaml")
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			crd := &apiextensionsv1.CustomResourceDefinition{}
-			if err := yaml.Unmarshal(b, crd); err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			if err := env.Client.Create(context.Background(), crd); err != nil {
-				t.Fatalf("installing %s: %v", crd.Name, err)
-			}
-			waitFor(t, "CRD "+crd.Name+" established", func() bool {
-				got := &apiextensionsv1.CustomResourceDefinition{}
-				if env.Client.Get(context.Background(), client.ObjectKey{Name: crd.Name}, got) != nil {
-					return false
-				}
-				for _, c := range got.Status.Conditions {
-					if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-						return true
-					}
-				}
-				return false
-			})
-		}
-	})
-}
+var helmReleaseGVR = schema.GroupVersionResource{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"}
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -81,40 +34,34 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-// fluxControllerTestDouble plays kustomize-controller (or helm-controller) for the
-// tests. Following Flux's status contract, when an object's
+// helmControllerTestDouble plays helm-controller, which the Go module proxy does not
+// serve and so cannot run here. Following Flux's status contract, when a HelmRelease's
 // reconcile.fluxcd.io/requestedAt annotation changes it reconciles once: it records the
 // request in status.lastHandledReconcileAt, sets observedGeneration, and either reports
-// Ready=True with the revision attempted and applied, or (when fail is set) Ready=False
-// with failReason and only the attempted revision moved.
-type fluxControllerTestDouble struct {
-	dyn        dynamic.Interface
-	ns         string
-	gvr        schema.GroupVersionResource
-	failReason string
+// Ready=True at the chart version attempted, or (when fail is set) Ready=False with
+// UpgradeFailed.
+type helmControllerTestDouble struct {
+	dyn dynamic.Interface
+	ns  string
 
 	mu       sync.Mutex
-	revision string // the source's current revision: "main@sha1:<sha>", or a chart version
+	revision string // the chart version it "installs", e.g. 0.1.0+<commit> for a chart built from Git
 	fail     bool
 }
 
-func newKustomizeControllerTestDouble(dyn dynamic.Interface, ns string) *fluxControllerTestDouble {
-	return &fluxControllerTestDouble{dyn: dyn, ns: ns, gvr: kustomizationGVR, failReason: "ReconciliationFailed"}
+func newHelmControllerTestDouble(dyn dynamic.Interface, ns string) *helmControllerTestDouble {
+	return &helmControllerTestDouble{dyn: dyn, ns: ns}
 }
 
-func newHelmControllerTestDouble(dyn dynamic.Interface, ns string) *fluxControllerTestDouble {
-	return &fluxControllerTestDouble{dyn: dyn, ns: ns, gvr: helmReleaseGVR, failReason: "UpgradeFailed"}
-}
-
-func (d *fluxControllerTestDouble) set(revision string, fail bool) {
+func (d *helmControllerTestDouble) set(revision string, fail bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.revision, d.fail = revision, fail
 }
 
-func (d *fluxControllerTestDouble) run(ctx context.Context) {
+func (d *helmControllerTestDouble) run(ctx context.Context) {
 	for ctx.Err() == nil {
-		list, err := d.dyn.Resource(d.gvr).Namespace(d.ns).List(ctx, metav1.ListOptions{})
+		list, err := d.dyn.Resource(helmReleaseGVR).Namespace(d.ns).List(ctx, metav1.ListOptions{})
 		if err == nil {
 			for i := range list.Items {
 				d.reconcile(ctx, &list.Items[i])
@@ -124,7 +71,7 @@ func (d *fluxControllerTestDouble) run(ctx context.Context) {
 	}
 }
 
-func (d *fluxControllerTestDouble) reconcile(ctx context.Context, k *unstructured.Unstructured) {
+func (d *helmControllerTestDouble) reconcile(ctx context.Context, k *unstructured.Unstructured) {
 	req := k.GetAnnotations()["reconcile.fluxcd.io/requestedAt"]
 	handled, _, _ := unstructured.NestedString(k.Object, "status", "lastHandledReconcileAt")
 	if req == "" || req == handled {
@@ -144,28 +91,11 @@ func (d *fluxControllerTestDouble) reconcile(ctx context.Context, k *unstructure
 	cond := map[string]any{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded",
 		"message": "Applied revision: " + rev, "lastTransitionTime": now, "observedGeneration": k.GetGeneration()}
 	if fail {
-		cond["status"], cond["reason"], cond["message"] = "False", d.failReason, "ConfigMap/app/web dry-run failed: invalid value"
-	} else if d.gvr == kustomizationGVR {
-		status["lastAppliedRevision"] = rev
+		cond["status"], cond["reason"], cond["message"] = "False", "UpgradeFailed", "Helm upgrade failed for release app/web: invalid value"
 	}
 	status["conditions"] = []any{cond}
 	k.Object["status"] = status
-	_, _ = d.dyn.Resource(d.gvr).Namespace(d.ns).UpdateStatus(ctx, k, metav1.UpdateOptions{})
-}
-
-func createKustomization(t *testing.T, dyn dynamic.Interface, ns, name string) {
-	t.Helper()
-	k := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
-		"metadata": map[string]any{"name": name, "namespace": ns},
-		"spec": map[string]any{
-			"interval": "10m", "prune": true, "path": "./env/test",
-			"sourceRef": map[string]any{"kind": "GitRepository", "name": "app"},
-		},
-	}}
-	if _, err := dyn.Resource(kustomizationGVR).Namespace(ns).Create(context.Background(), k, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	_, _ = d.dyn.Resource(helmReleaseGVR).Namespace(d.ns).UpdateStatus(ctx, k, metav1.UpdateOptions{})
 }
 
 // runStep runs a one-step list through the engine until it stops being Running.
@@ -189,81 +119,11 @@ func runStep(t *testing.T, dyn dynamic.Interface, ns string, cfg map[string]any,
 	}
 }
 
-func TestFluxReconcileWithKustomizeControllerTestDouble(t *testing.T) {
-	installFluxCRDs(t)
-	ns := env.Namespace(t, "flux-ok")
-	dyn := dynamic.NewForConfigOrDie(env.Config)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	double := newKustomizeControllerTestDouble(dyn, ns)
-	go double.run(ctx)
-	createKustomization(t, dyn, ns, "app")
-
-	sha := strings.Repeat("ab", 20)
-	double.set("main@sha1:"+sha, false)
-	// The revision defaults to what git-push pushed in this Promotion.
-	res, st := runStep(t, dyn, ns, map[string]any{"resources": []any{map[string]any{"kind": "Kustomization", "name": "app", "namespace": ns}}},
-		map[string]any{"push": map[string]any{"commit": sha, "branch": "stage/test"}})
-	if res.Phase != haulv1.PromotionSucceeded {
-		t.Fatalf("phase %s: %s", res.Phase, res.Message)
-	}
-	k, err := dyn.Resource(kustomizationGVR).Namespace(ns).Get(ctx, "app", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if k.GetAnnotations()["reconcile.fluxcd.io/requestedAt"] == "" {
-		t.Error("the step did not request a reconciliation")
-	}
-	if len(st.HealthChecks) != 1 || st.HealthChecks[0].Uses != "flux-reconcile" {
-		t.Fatalf("health checks = %+v, want one flux-reconcile check", st.HealthChecks)
-	}
-	h := steps.FluxHealth(ctx, dyn, st.HealthChecks[0].Config)
-	if h.Status != haulv1.HealthHealthy {
-		t.Errorf("health = %s %v, want Healthy", h.Status, h.Issues)
-	}
-	if len(h.Objects) != 1 || h.Objects[0].Kind != "Kustomization" || h.Objects[0].Name != "app" {
-		t.Errorf("health objects = %+v", h.Objects)
-	}
-
-	// Flux later fails to apply: the Stage's health check turns Unhealthy, naming why.
-	double.set("main@sha1:"+sha, true)
-	patch := fmt.Sprintf(`{"metadata":{"annotations":{"reconcile.fluxcd.io/requestedAt":%q}}}`, time.Now().String())
-	if _, err := dyn.Resource(kustomizationGVR).Namespace(ns).Patch(ctx, "app", "application/merge-patch+json", []byte(patch), metav1.PatchOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "Unhealthy", func() bool {
-		h = steps.FluxHealth(ctx, dyn, st.HealthChecks[0].Config)
-		return h.Status == haulv1.HealthUnhealthy
-	})
-	if !strings.Contains(strings.Join(h.Issues, ";"), "ReconciliationFailed") {
-		t.Errorf("issues %v do not say why", h.Issues)
-	}
-}
-
-func TestFluxReconcileFailsWhenFluxCannotApply_KustomizeControllerTestDouble(t *testing.T) {
-	installFluxCRDs(t)
-	ns := env.Namespace(t, "flux-fail")
-	dyn := dynamic.NewForConfigOrDie(env.Config)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	double := newKustomizeControllerTestDouble(dyn, ns)
-	go double.run(ctx)
-	createKustomization(t, dyn, ns, "app")
-
-	sha := strings.Repeat("cd", 20)
-	double.set("main@sha1:"+sha, true)
-	res, _ := runStep(t, dyn, ns, map[string]any{"resources": []any{map[string]any{"kind": "Kustomization", "name": "app", "namespace": ns}}, "revision": sha}, nil)
-	if res.Phase != haulv1.PromotionFailed || !strings.Contains(res.Message, "dry-run failed") {
-		t.Fatalf("phase %s: %s; want Failed with Flux's message", res.Phase, res.Message)
-	}
-}
-
 func TestFluxReconcileNamesAMissingResource(t *testing.T) {
-	installFluxCRDs(t)
 	ns := env.Namespace(t, "flux-missing")
 	dyn := dynamic.NewForConfigOrDie(env.Config)
-	res, _ := runStep(t, dyn, ns, map[string]any{"resources": []any{map[string]any{"kind": "Kustomization", "name": "nope", "namespace": ns}}, "revision": "abc"}, nil)
-	if res.Phase != haulv1.PromotionErrored || !strings.Contains(res.Message, "Kustomization "+ns+"/nope not found") {
+	res, _ := runStep(t, dyn, ns, map[string]any{"resources": []any{map[string]any{"kind": "HelmRelease", "name": "nope", "namespace": ns}}, "revision": "abc"}, nil)
+	if res.Phase != haulv1.PromotionErrored || !strings.Contains(res.Message, "HelmRelease "+ns+"/nope not found") {
 		t.Fatalf("phase %s: %s", res.Phase, res.Message)
 	}
 }
@@ -292,7 +152,6 @@ func createHelmRelease(t *testing.T, dyn dynamic.Interface, ns, name string) {
 // upgrade fails the step with helm-controller's reason; a chart from a Helm repository
 // (no commit in its version) is done once the requested reconcile is handled and Ready.
 func TestFluxReconcileHelmRelease_HelmControllerTestDouble(t *testing.T) {
-	installFluxCRDs(t)
 	dyn := dynamic.NewForConfigOrDie(env.Config)
 	sha := strings.Repeat("12", 20)
 	pushed := map[string]any{"push": map[string]any{"commit": sha, "branch": "stage/test"}}
