@@ -68,6 +68,9 @@ func (r *Reconciler) assessHealth(ctx context.Context, s *haulv1.Stage, _ *obser
 			}
 		}
 		res := check(ctx, r.Dynamic, cfg)
+		if hc.Uses == "flux-reconcile" {
+			res = r.withFluxInventory(ctx, cfg, res)
+		}
 		objects = append(objects, res.Objects...)
 		for _, issue := range res.Issues {
 			worsen(out, res.Status, issue)
