@@ -6,8 +6,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -54,23 +56,28 @@ func TestPathsAreConfinedToTheWorkDir(t *testing.T) {
 	outside := t.TempDir()
 	secret := filepath.Join(outside, "secret")
 	_ = os.WriteFile(secret, []byte("s3cr3t"), 0o600)
-	cases := map[string]haulv1.PromotionStep{
-		"dot-dot":         step("copy", "x", map[string]any{"inPath": "../../etc/passwd", "outPath": "p"}),
-		"absolute":        step("file-write", "x", map[string]any{"path": "/etc/haul-test", "contents": "x"}),
-		"percent-encoded": step("delete", "x", map[string]any{"path": "%2e%2e/%2e%2e/x"}),
-		"symlink-out":     step("yaml-update", "x", map[string]any{"path": "values.yaml", "updates": []any{map[string]any{"key": "a", "value": "b"}}}),
-		"symlink-write":   step("file-write", "x", map[string]any{"path": "values.yaml", "contents": "x"}),
-		"dangling":        step("yaml-update", "x", map[string]any{"path": "dangling.yaml", "updates": []any{map[string]any{"key": "a", "value": "b"}}}),
-		"loop":            step("copy", "x", map[string]any{"inPath": "loop", "outPath": "y"}),
+	// want is the refusal reason: a step that failed for another reason (a missing
+	// file, say) must not count as confinement.
+	cases := map[string]struct {
+		step haulv1.PromotionStep
+		want string
+	}{
+		"dot-dot":         {step("copy", "x", map[string]any{"inPath": "../../etc/passwd", "outPath": "p"}), `inPath "../../etc/passwd": must not contain '..'`},
+		"absolute":        {step("file-write", "x", map[string]any{"path": "/etc/haul-test", "contents": "x"}), "must be relative to the work directory"},
+		"percent-encoded": {step("delete", "x", map[string]any{"path": "%2e%2e/%2e%2e/x"}), "must not contain '..'"},
+		"symlink-out":     {step("yaml-update", "x", map[string]any{"path": "values.yaml", "updates": []any{map[string]any{"key": "a", "value": "b"}}}), "symlink that leads outside the work directory"},
+		"symlink-write":   {step("file-write", "x", map[string]any{"path": "values.yaml", "contents": "x"}), "symlink that leads outside the work directory"},
+		"dangling":        {step("yaml-update", "x", map[string]any{"path": "dangling.yaml", "updates": []any{map[string]any{"key": "a", "value": "b"}}}), "dangling or looping symlink"},
+		"loop":            {step("copy", "x", map[string]any{"inPath": "loop", "outPath": "y"}), "dangling or looping symlink"},
 	}
-	for name, s := range cases {
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			_ = os.Symlink(secret, filepath.Join(dir, "values.yaml"))
 			_ = os.Symlink("nowhere", filepath.Join(dir, "dangling.yaml"))
 			_ = os.Symlink("loop", filepath.Join(dir, "loop"))
-			res, _ := runIn(t, dir, freight("1"), nil, s)
-			mustFail(t, res)
+			res, _ := runIn(t, dir, freight("1"), nil, c.step)
+			mustFail(t, res, c.want)
 			if strings.Contains(res.Message, dir) || strings.Contains(res.Message, outside) {
 				t.Fatalf("error leaks a host path: %s", res.Message)
 			}
@@ -88,13 +95,17 @@ func TestYAMLBombsAndHugeFilesAreRefused(t *testing.T) {
 		"j: &j [*i,*i,*i,*i,*i,*i,*i,*i,*i]\nk: &k [*j,*j,*j,*j,*j,*j,*j,*j,*j]\nl: &l [*k,*k,*k,*k,*k,*k,*k,*k,*k]\n"
 	deep := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
 	huge := "a: " + strings.Repeat("x", 9<<20)
-	for name, content := range map[string]string{"billion-laughs": bomb, "deep": "a: " + deep, "huge": huge} {
+	for name, c := range map[string]struct{ content, want string }{
+		"billion-laughs": {bomb, "refusing a possible alias-expansion bomb"},
+		"deep":           {"a: " + deep, "nesting is deeper than"},
+		"huge":           {huge, "larger than the limit"},
+	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			_ = os.WriteFile(filepath.Join(dir, "v.yaml"), []byte(content), 0o644)
+			_ = os.WriteFile(filepath.Join(dir, "v.yaml"), []byte(c.content), 0o644)
 			res, _ := runIn(t, dir, freight("1"), nil, step("yaml-update", "x", map[string]any{"path": "v.yaml",
 				"updates": []any{map[string]any{"key": "z", "value": "1"}}}))
-			mustFail(t, res)
+			mustFail(t, res, "v.yaml", c.want)
 		})
 	}
 }
@@ -127,34 +138,41 @@ func TestYAMLUpdateKeepsCommentsAndTreatsFreightAsData(t *testing.T) {
 func TestExpressions(t *testing.T) {
 	vars := []haulv1.Var{{Name: "a", Value: "x"}}
 	cases := map[string]struct {
-		expr string
-		want string // substring of the error, or "" for success
+		expr  string
+		want  string // substring of the error, or "" for success
+		value any    // the output on success, when the case checks it
 	}{
-		"missing var named":       {"${{ vars.nope }}", "vars.nope is not defined"},
-		"missing output named":    {"${{ outputs['x'].y }}", `outputs.x is not defined`},
-		"unknown top-level":       {"${{ nope }}", "unknown name nope"},
-		"nil in text refused":     {"tag-${{ vars.a == 'x' ? nil : 1 }}", "nil"},
-		"huge expression":         {"${{ " + strings.Repeat("1+", 600000) + "1 }}", "longer than the limit"},
-		"node limit":              {"${{ " + strings.Repeat("1+", 2000) + "1 }}", "node"},
-		"deep nesting":            {"${{ " + strings.Repeat("(", 3000) + "1" + strings.Repeat(")", 3000) + " }}", ""},
-		"other project secret":    {"${{ secret('other-ns/x') }}", "own namespace"},
-		"shared secret":           {"${{ sharedSecret('git-creds') }}", "unknown name sharedSecret"},
-		"repeat disabled":         {"${{ repeat('x', 1000000000) }}", "repeat"},
-		"optional chain lenient":  {"${{ vars?.nope ?? 'dflt' }}", ""},
-		"present var":             {"${{ vars.a }}", ""},
-		"semver":                  {"${{ semverDiff('1.2.3', '1.3.0') == 'Minor' && semverParse('v1.2.3').major == 1 }}", ""},
-		"flatten deep is bounded": {"${{ flatten(" + strings.Repeat("[", 400) + "1" + strings.Repeat("]", 400) + ") }}", ""},
+		"missing var named":    {"${{ vars.nope }}", "vars.nope is not defined", nil},
+		"missing output named": {"${{ outputs['x'].y }}", `outputs.x is not defined`, nil},
+		"unknown top-level":    {"${{ nope }}", "unknown name nope", nil},
+		"nil in text refused":  {"tag-${{ vars.a == 'x' ? nil : 1 }}", "nil", nil},
+		"huge expression":      {"${{ " + strings.Repeat("1+", 600000) + "1 }}", "longer than the limit", nil},
+		"node limit":           {"${{ " + strings.Repeat("1+", 2000) + "1 }}", "node", nil},
+		// Parentheses add no nodes: 3000 of them must evaluate, not overflow the stack.
+		"deep nesting":            {"${{ " + strings.Repeat("(", 3000) + "1" + strings.Repeat(")", 3000) + " }}", "", 1},
+		"deep array nesting":      {"${{ " + strings.Repeat("[", 3000) + "1" + strings.Repeat("]", 3000) + " }}", "node", nil},
+		"other project secret":    {"${{ secret('other-ns/x') }}", "own namespace", nil},
+		"shared secret":           {"${{ sharedSecret('git-creds') }}", "unknown name sharedSecret", nil},
+		"repeat disabled":         {"${{ repeat('x', 1000000000) }}", "repeat", nil},
+		"optional chain lenient":  {"${{ vars?.nope ?? 'dflt' }}", "", "dflt"},
+		"present var":             {"${{ vars.a }}", "", "x"},
+		"semver":                  {"${{ semverDiff('1.2.3', '1.3.0') == 'Minor' && semverParse('v1.2.3').major == 1 }}", "", true},
+		"flatten deep is bounded": {"${{ flatten(" + strings.Repeat("[", 400) + "1" + strings.Repeat("]", 400) + ") }}", "", []any{1}},
+		"flatten past the limit":  {"${{ flatten(" + strings.Repeat("[", 1200) + "1" + strings.Repeat("]", 1200) + ") }}", "node", nil},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			res, _ := runIn(t, t.TempDir(), freight("1"), vars,
+			res, st := runIn(t, t.TempDir(), freight("1"), vars,
 				step("compose-output", "x", map[string]any{"v": c.expr}))
 			if c.want == "" {
-				if name == "deep nesting" || name == "flatten deep is bounded" {
-					return // must merely not crash the process
-				}
 				if res.Phase != haulv1.PromotionSucceeded {
 					t.Fatalf("%s: %s", res.Phase, res.Message)
+				}
+				if c.value != nil {
+					got := st.Outputs["x"].(map[string]any)["v"]
+					if !reflect.DeepEqual(got, c.value) {
+						t.Fatalf("output %#v (%T), want %#v", got, got, c.value)
+					}
 				}
 				return
 			}
@@ -199,26 +217,36 @@ func TestHTTPStepRefusesMetadataAndLinkLocal(t *testing.T) {
 		fmt.Fprint(w, `{"ready": true, "version": "1.2.3"}`)
 	}))
 	defer ok.Close()
-	for name, u := range map[string]string{
-		"metadata IP":            "http://169.254.169.254/latest/meta-data/",
-		"link-local v6":          "http://[fe80::1]/",
-		"redirect to metadata":   redirect.URL,
-		"name resolving to meta": "http://metadata.haul.test/",
+	for name, c := range map[string]struct{ url, want string }{
+		"metadata IP":          {"http://169.254.169.254/latest/meta-data/", "connecting to 169.254.169.254 is not allowed: link-local"},
+		"link-local v6":        {"http://[fe80::1]/", "connecting to fe80::1 is not allowed: link-local"},
+		"redirect to metadata": {redirect.URL, "connecting to 169.254.169.254 is not allowed"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if name == "name resolving to meta" {
-				// No DNS here; resolve through the test's own resolver override instead.
-				old := net.DefaultResolver
-				defer func() { net.DefaultResolver = old }()
-				net.DefaultResolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-					return nil, fmt.Errorf("no dns")
-				}}
-				t.Skip("no resolver in the sandbox; covered by dial-time checks on IPs")
-			}
-			res, _ := runIn(t, t.TempDir(), freight("1"), nil, step("http", "h", map[string]any{"url": u, "timeout": "3s"}))
-			mustFail(t, res, "not allowed")
+			res, _ := runIn(t, t.TempDir(), freight("1"), nil, step("http", "h", map[string]any{"url": c.url, "timeout": "3s"}))
+			mustFail(t, res, c.want)
 		})
 	}
+	t.Run("name resolving to metadata", func(t *testing.T) {
+		// A local DNS server answers for the test names, so the guard must refuse the
+		// address the name resolves to, not the name. The control name resolving to
+		// loopback proves the resolver works: the refusal is not a lookup failure.
+		_, port, _ := net.SplitHostPort(strings.TrimPrefix(ok.URL, "http://"))
+		answered := startDNS(t, map[string]netip.Addr{
+			"metadata.haul.test": netip.MustParseAddr("169.254.169.254"),
+			"app.haul.test":      netip.MustParseAddr("127.0.0.1"),
+		})
+		res, _ := runIn(t, t.TempDir(), freight("1"), nil, step("http", "h", map[string]any{"url": "http://metadata.haul.test:" + port + "/", "timeout": "3s"}))
+		mustFail(t, res, "connecting to 169.254.169.254 is not allowed")
+		if answered() == 0 {
+			t.Fatal("the local resolver was never asked: the test did not exercise DNS")
+		}
+		res, _ = runIn(t, t.TempDir(), freight("1"), nil, step("http", "h", map[string]any{"url": "http://app.haul.test:" + port + "/", "timeout": "3s",
+			"successExpression": "response.status == 200"}))
+		if res.Phase != haulv1.PromotionSucceeded {
+			t.Fatalf("control name resolving to loopback: %s: %s", res.Phase, res.Message)
+		}
+	})
 	res, st := runIn(t, t.TempDir(), freight("1"), nil, step("http", "h", map[string]any{
 		"url": ok.URL, "successExpression": "response.status == 200 && response.body.ready",
 		"outputs": []any{map[string]any{"name": "version", "fromExpression": "response.body.version"}},
@@ -232,21 +260,23 @@ func TestHTTPStepRefusesMetadataAndLinkLocal(t *testing.T) {
 }
 
 func TestKustomizeRemoteBaseAndPluginsRefused(t *testing.T) {
-	cases := map[string]string{
-		"remote base": "resources:\n- https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v3.3.1\n",
-		"github base": "resources:\n- github.com/org/repo/base\n",
-		"helm charts": "helmCharts:\n- name: x\n  repo: https://charts.example.com\n",
-		"exec plugin": "generators:\n- gen.yaml\n",
-		"escape":      "resources:\n- ../../../../etc\n",
+	// want is the refusal reason, so that a remote base cannot pass because the
+	// network is down.
+	cases := map[string]struct{ kustomization, want string }{
+		"remote base": {"resources:\n- https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v3.3.1\n", "remote bases are refused"},
+		"github base": {"resources:\n- github.com/org/repo/base\n", "remote bases are refused"},
+		"helm charts": {"helmCharts:\n- name: x\n  repo: https://charts.example.com\n", "helmCharts needs the helm binary and is not supported"},
+		"exec plugin": {"generators:\n- gen.yaml\n", "external plugins disabled"},
+		"escape":      {"resources:\n- ../../../../etc\n", "must not contain '..'"},
 	}
-	for name, k := range cases {
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			_ = os.MkdirAll(filepath.Join(dir, "app"), 0o755)
-			_ = os.WriteFile(filepath.Join(dir, "app/kustomization.yaml"), []byte(k), 0o644)
+			_ = os.WriteFile(filepath.Join(dir, "app/kustomization.yaml"), []byte(c.kustomization), 0o644)
 			_ = os.WriteFile(filepath.Join(dir, "app/gen.yaml"), []byte("apiVersion: x/v1\nkind: Exec\nmetadata:\n  name: g\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: /bin/sh\n"), 0o644)
 			res, _ := runIn(t, dir, freight("1"), nil, step("kustomize-build", "b", map[string]any{"path": "app", "outPath": "out.yaml"}))
-			mustFail(t, res)
+			mustFail(t, res, c.want)
 		})
 	}
 	t.Run("object name escaping outPath", func(t *testing.T) {
