@@ -2,14 +2,24 @@ package v1alpha1
 
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-// StageSelector picks Stages by name (exact, `glob:PATTERN` or `regex:PATTERN`) and/or labels.
+// StageSelector picks Stages by name (exact, `glob:PATTERN` or `regex:PATTERN`) and/or
+// labels. A Stage is selected when its name and its labels both match; an empty selector
+// selects every Stage of the project. A pattern or label expression that cannot be
+// parsed selects nothing, so a typo never switches automation on.
 type StageSelector struct {
-	// Name is an exact stage name, or `glob:PATTERN`, or `regex:PATTERN`.
+	// Name is an exact Stage name, `glob:PATTERN` (a shell pattern such as
+	// `glob:prod-*`) or `regex:PATTERN` (an unanchored Go regular expression). Empty
+	// matches every name. At most 253 characters.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name,omitempty"`
+	// MatchLabels selects Stages whose labels hold every key and value listed, as in a
+	// Kubernetes label selector. Kargo inlines a LabelSelector here, with the same keys.
 	// +optional
 	MatchLabels map[string]string `json:"matchLabels,omitempty"`
+	// MatchExpressions are label selector requirements (key, operator In, NotIn,
+	// Exists or DoesNotExist, values) that a selected Stage's labels must all meet.
+	// At most 20.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
 	MatchExpressions []metav1.LabelSelectorRequirement `json:"matchExpressions,omitempty"`
@@ -17,9 +27,12 @@ type StageSelector struct {
 
 // PromotionPolicy switches automation on for the Stages it selects.
 type PromotionPolicy struct {
+	// StageSelector picks the Stages this policy applies to.
 	// +required
 	StageSelector StageSelector `json:"stageSelector"`
-	// AutoPromotionEnabled lets Haul create Promotions for the selected Stages by itself.
+	// AutoPromotionEnabled lets Haul create Promotions for the selected Stages by itself,
+	// whenever newer Freight becomes available to them. Default false: Stages that no
+	// policy selects are promoted only by hand.
 	// +optional
 	// +kubebuilder:default=false
 	AutoPromotionEnabled bool `json:"autoPromotionEnabled"`
@@ -27,6 +40,7 @@ type PromotionPolicy struct {
 
 // SecretRef names a Secret in the project namespace.
 type SecretRef struct {
+	// Name is the Secret's name, 1 to 253 characters.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
@@ -35,7 +49,8 @@ type SecretRef struct {
 
 // WebhookProvider configures how one kind of webhook is authenticated.
 type WebhookProvider struct {
-	// SecretRef names the Secret whose `secret` key holds the shared secret or token.
+	// SecretRef names the Secret, in the project namespace, whose `secret` key holds the
+	// shared secret (github, gitlab, generic) or bearer token (dockerhub, quay, harbor).
 	// +required
 	SecretRef SecretRef `json:"secretRef"`
 }
@@ -45,29 +60,47 @@ type WebhookProvider struct {
 //
 // +kubebuilder:validation:XValidation:rule="[has(self.github), has(self.gitlab), has(self.dockerhub), has(self.quay), has(self.harbor), has(self.generic)].filter(x, x).size() == 1",message="webhookReceivers[]: exactly one of github, gitlab, dockerhub, quay, harbor or generic must be set"
 type WebhookReceiver struct {
+	// Name is the last segment of the receiver's path, a DNS label of at most 63
+	// characters, unique in the project.
 	// +required
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +kubebuilder:validation:MaxLength=63
 	Name string `json:"name"`
+	// GitHub accepts GitHub push events signed with X-Hub-Signature-256 (HMAC-SHA256 of
+	// the body with the shared secret).
 	// +optional
 	GitHub *WebhookProvider `json:"github,omitempty"`
+	// GitLab accepts GitLab push events whose X-Gitlab-Token header equals the secret.
 	// +optional
 	GitLab *WebhookProvider `json:"gitlab,omitempty"`
+	// DockerHub accepts Docker Hub push notifications carrying the secret as a bearer
+	// token, in the URL's ?token= query or the Authorization header.
 	// +optional
 	DockerHub *WebhookProvider `json:"dockerhub,omitempty"`
+	// Quay accepts Quay repository push notifications carrying the secret as a bearer
+	// token, in the URL's ?token= query or the Authorization header.
 	// +optional
 	Quay *WebhookProvider `json:"quay,omitempty"`
+	// Harbor accepts Harbor PUSH_ARTIFACT events carrying the secret as a bearer token,
+	// in the URL's ?token= query or the Authorization header.
 	// +optional
 	Harbor *WebhookProvider `json:"harbor,omitempty"`
+	// Generic accepts a JSON body {"repoURL": "..."} or {"repoURLs": [...]} signed with
+	// X-Haul-Signature (HMAC-SHA256 of the body with the shared secret), for CI systems
+	// and hosts without their own format.
 	// +optional
 	Generic *WebhookProvider `json:"generic,omitempty"`
 }
 
 // Link is a URL template shown in the dashboard next to Freight or Stages.
 type Link struct {
+	// Name is the link's label in the dashboard, at most 100 characters.
 	// +required
 	// +kubebuilder:validation:MaxLength=100
 	Name string `json:"name"`
+	// URL is an http(s) URL template, at most 2048 characters. The dashboard fills
+	// {{project}}, and {{freight}} and {{alias}} for Freight links or {{stage}} for
+	// Stage links, URL-escaped; a link that does not expand to an http(s) URL is hidden.
 	// +required
 	// +kubebuilder:validation:MaxLength=2048
 	URL string `json:"url"`
@@ -75,18 +108,27 @@ type Link struct {
 
 // ProjectConfigSpec holds a project's policies.
 type ProjectConfigSpec struct {
-	// PromotionPolicies are evaluated in order; the first one that selects a Stage wins.
+	// PromotionPolicies are evaluated in order; the first one that selects a Stage
+	// decides whether it auto-promotes. At most 100.
 	// +optional
 	// +kubebuilder:validation:MaxItems=100
 	PromotionPolicies []PromotionPolicy `json:"promotionPolicies,omitempty"`
+	// WebhookReceivers are endpoints that Git hosts and registries call on a push, so
+	// that subscribed Warehouses discover at once instead of at their next interval. At
+	// most 20, with unique names.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
 	// +listType=map
 	// +listMapKey=name
 	WebhookReceivers []WebhookReceiver `json:"webhookReceivers,omitempty"`
+	// FreightLinks are shown in the dashboard on every Freight of the project (a CI run,
+	// a changelog). At most 20. Kargo also has these; its URLs are expressions.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
 	FreightLinks []Link `json:"freightLinks,omitempty"`
+	// StageLinks are shown in the dashboard on every Stage of the project (a dashboard,
+	// the Argo CD application). At most 20. Kargo also has these; its URLs are
+	// expressions.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
 	StageLinks []Link `json:"stageLinks,omitempty"`
@@ -94,22 +136,36 @@ type ProjectConfigSpec struct {
 
 // WebhookReceiverStatus publishes where a receiver listens.
 type WebhookReceiverStatus struct {
+	// Name is the receiver's name in spec.webhookReceivers.
+	// +required
+	// +kubebuilder:validation:MaxLength=63
 	Name string `json:"name"`
 	// Path is the receiver's path on the Haul server, e.g. /webhooks/demo/github.
+	// +required
+	// +kubebuilder:validation:MaxLength=2048
 	Path string `json:"path"`
+	// URL is the full address to give the Git host or registry: the server's configured
+	// external URL followed by path. Empty when no external URL is configured.
 	// +optional
+	// +kubebuilder:validation:MaxLength=2048
 	URL string `json:"url,omitempty"`
 }
 
 // ProjectConfigStatus reports the receivers and whether the config is valid.
 type ProjectConfigStatus struct {
+	// ObservedGeneration is the metadata.generation last reconciled. Not set today.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions are reserved for the config's validity; Haul sets none today (invalid
+	// selectors select nothing rather than fail).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=32
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// WebhookReceivers publishes where each receiver of spec.webhookReceivers listens.
 	// +optional
+	// +kubebuilder:validation:MaxItems=20
 	WebhookReceivers []WebhookReceiverStatus `json:"webhookReceivers,omitempty"`
 }
 
@@ -124,8 +180,10 @@ type ProjectConfig struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
+	// Spec holds the project's policies, receivers and dashboard links.
 	// +optional
 	Spec ProjectConfigSpec `json:"spec,omitzero"`
+	// Status is written by the ProjectConfig controller.
 	// +optional
 	Status ProjectConfigStatus `json:"status,omitzero"`
 }
@@ -136,7 +194,8 @@ type ProjectConfig struct {
 type ProjectConfigList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
-	Items           []ProjectConfig `json:"items"`
+	// Items are the ProjectConfigs.
+	Items []ProjectConfig `json:"items"`
 }
 
 // WebhookReceiverPathPrefix is the URL path under which the Haul server serves every
