@@ -32,6 +32,10 @@ build: $(if $(HAVE_NPM),ui) ## Build bin/haul (with the dashboard when npm is av
 controlplane: ## Compile kube-apiserver, kube-controller-manager and etcd from the Go module proxy into the cache (once)
 	@hack/controlplane/build.sh >/dev/null
 
+.PHONY: gitea
+gitea: ## Compile the Gitea server (the forge the pull-request steps are tested against) from the Go module proxy into the cache (once)
+	@hack/gitea/build.sh >/dev/null
+
 .PHONY: test
 test: controlplane $(if $(HAVE_NPM),test-ui) ## Unit and integration tests (real API server, -race), and the dashboard's when npm is present
 	go test $(GO_TEST_FLAGS) ./...
