@@ -263,8 +263,8 @@ func TestKustomizeRemoteBaseAndPluginsRefused(t *testing.T) {
 	// want is the refusal reason, so that a remote base cannot pass because the
 	// network is down.
 	cases := map[string]struct{ kustomization, want string }{
-		"remote base": {"resources:\n- https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v3.3.1\n", "remote bases are refused"},
-		"github base": {"resources:\n- github.com/org/repo/base\n", "remote bases are refused"},
+		"remote base": {"resources:\n- https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v3.3.1\n", "is remote; remote bases are refused"},
+		"github base": {"resources:\n- github.com/org/repo/base\n", "is remote; remote bases are refused"},
 		"helm charts": {"helmCharts:\n- name: x\n  repo: https://charts.example.com\n", "helmCharts needs the helm binary and is not supported"},
 		"exec plugin": {"generators:\n- gen.yaml\n", "external plugins disabled"},
 		"escape":      {"resources:\n- ../../../../etc\n", "must not contain '..'"},
