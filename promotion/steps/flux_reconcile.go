@@ -106,11 +106,15 @@ func fluxReconcile(ctx context.Context, sc *promotion.StepContext) (promotion.St
 			continue
 		}
 		if handled := stringOf(obj.Object, "status", "lastHandledReconcileAt"); handled != token {
-			waiting = append(waiting, fmt.Sprintf("waiting for Flux to reconcile %s", key))
+			msg := "waiting for Flux to reconcile " + key
+			if suspended, _, _ := unstructured.NestedBool(obj.Object, "spec", "suspend"); suspended {
+				msg += ", which is suspended in Flux (spec.suspend)"
+			}
+			waiting = append(waiting, msg)
 			checks = append(checks, fluxCheck(r, rev))
 			continue
 		}
-		st, issue := fluxObjectHealth(obj, r.Kind, rev)
+		st, issue := fluxObjectHealth(obj, r.Kind, rev, true)
 		switch st {
 		case haulv1.HealthHealthy:
 		case haulv1.HealthUnhealthy:
@@ -150,40 +154,65 @@ func helmRevisionMatches(reported, want string) bool {
 	return version != "" && version == want
 }
 
+// fluxWaitReasons are Ready=False reasons that mean a Flux object waits for another (its
+// source has no artifact yet, a dependency is not Ready), not that it failed; Flux
+// retries after --requeue-dependency.
+var fluxWaitReasons = map[string]bool{"ArtifactFailed": true, "DependencyNotReady": true}
+
 // fluxObjectHealth reads Flux's status contract: Ready=True at the wanted revision is
-// Healthy; Ready=False that is not still reconciling (and, when the revision is known,
-// was attempted at it) is Unhealthy; everything else is Progressing.
-func fluxObjectHealth(obj *unstructured.Unstructured, kind, rev string) (haulv1.HealthState, string) {
+// Healthy; a current Ready=False that Flux has given up on for now (no Reconciling
+// condition, or Reconciling with reason ProgressingWithRetry, which Flux leaves on a
+// failed attempt it will retry) is Unhealthy; a suspended object and everything else
+// is Progressing.
+//
+// attemptedOnly says a failure counts only when Flux attempted the wanted revision: the
+// step sets it, because the reconciliation it requested may have run on the source's
+// previous artifact, before the source fetched the pushed commit. A Stage's health check
+// does not: a Kustomization failing to apply a later commit from the same branch is
+// an unhealthy Stage.
+func fluxObjectHealth(obj *unstructured.Unstructured, kind, rev string, attemptedOnly bool) (haulv1.HealthState, string) {
 	key := fmt.Sprintf("%s %s/%s", kind, obj.GetNamespace(), obj.GetName())
 	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
-	cond := func(t string) (status, reason, msg string) {
+	cond := func(t string) (status, reason, msg string, generation int64) {
 		for _, c := range conds {
 			m, _ := c.(map[string]any)
 			if m["type"] == t {
 				status, _ = m["status"].(string)
 				reason, _ = m["reason"].(string)
 				msg, _ = m["message"].(string)
+				generation, _, _ = unstructured.NestedInt64(m, "observedGeneration")
 			}
 		}
-		return
+		return status, reason, msg, generation
 	}
+	if suspended, _, _ := unstructured.NestedBool(obj.Object, "spec", "suspend"); suspended {
+		return haulv1.HealthProgressing, fmt.Sprintf("%s is suspended in Flux (spec.suspend): it is not reconciled until resumed", key)
+	}
+	// Flux moves status.observedGeneration only on success; the conditions it sets
+	// carry the generation they judged, so a failure of this generation is current too.
 	observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
-	if observed < obj.GetGeneration() {
+	ready, reason, msg, readyGeneration := cond("Ready")
+	if observed < obj.GetGeneration() && (ready != "False" || readyGeneration < obj.GetGeneration()) {
 		return haulv1.HealthProgressing, fmt.Sprintf("%s: Flux has not yet observed generation %d", key, obj.GetGeneration())
 	}
 	applied, attempted := fluxRevisions(obj, kind)
-	ready, reason, msg := cond("Ready")
-	reconciling, _, _ := cond("Reconciling")
+	reconciling, reconcilingReason, _, _ := cond("Reconciling")
+	stalled, _, _, _ := cond("Stalled")
+	retrying := reconciling == "True" && reconcilingReason == "ProgressingWithRetry"
 	matches := revisionMatches
 	if kind == "HelmRelease" {
 		matches = helmRevisionMatches
+	}
+	failedAtRev := rev == "" || attempted == "" || matches(attempted, rev) || !attemptedOnly
+	if attemptedOnly && fluxWaitReasons[reason] {
+		failedAtRev = false // Flux retries once the source has an artifact
 	}
 	switch {
 	case ready == "True" && (rev == "" || matches(applied, rev)):
 		return haulv1.HealthHealthy, ""
 	case ready == "True":
 		return haulv1.HealthProgressing, fmt.Sprintf("%s is Ready at %s, waiting for %s", key, orUnknown(applied), rev)
-	case ready == "False" && reconciling != "True" && (rev == "" || attempted == "" || matches(attempted, rev)):
+	case ready == "False" && (reconciling != "True" || retrying || stalled == "True") && failedAtRev:
 		return haulv1.HealthUnhealthy, fmt.Sprintf("%s is not Ready (%s): %s", key, reason, msg)
 	default:
 		return haulv1.HealthProgressing, fmt.Sprintf("%s is reconciling: %s", key, orUnknown(msg))
@@ -231,7 +260,7 @@ func FluxHealth(ctx context.Context, dyn dynamic.Interface, config map[string]an
 			out.Issues = append(out.Issues, fmt.Sprintf("reading %s %s/%s: %v", kind, ns, name, err))
 			continue
 		}
-		st, issue := fluxObjectHealth(obj, kind, rev)
+		st, issue := fluxObjectHealth(obj, kind, rev, false)
 		out.Status = worse(out.Status, st)
 		if issue != "" {
 			out.Issues = append(out.Issues, issue)
