@@ -52,6 +52,14 @@ test-e2e: controlplane build ## End-to-end tests driving the haul binary, real s
 test-argocd: controlplane ## Tests against a real Argo CD (builds it once; needs root for a network namespace, git, redis-server)
 	hack/argocd/test.sh
 
+.PHONY: flux
+flux: ## Compile Flux's source-controller and kustomize-controller from the Go module proxy into the cache (once)
+	@hack/flux/build.sh >/dev/null
+
+.PHONY: test-flux
+test-flux: controlplane flux ## flux-reconcile and Flux health against the real source- and kustomize-controller (tag flux)
+	go test -race -tags flux -count=1 -timeout 20m ./test/flux/
+
 .PHONY: bench
 bench: controlplane ## Benchmarks (figures via b.ReportMetric)
 	go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
