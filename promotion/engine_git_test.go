@@ -49,15 +49,18 @@ func TestPromotionWritesExactlyTheChangeAndIsIdempotent(t *testing.T) {
 		t.Fatalf("push output: %v", st.Outputs["push"])
 	}
 	before := commitCount(t, srv, "stage/test")
-	res, st = run(t, e, editSteps(repo, "test", "stage/test"), freight("1.2.3"), promotion.State{})
+	tip, _ := srv.RevParse("gitops", "stage/test")
+	res, _ = run(t, e, editSteps(repo, "test", "stage/test"), freight("1.2.3"), promotion.State{})
 	if res.Phase != haulv1.PromotionSucceeded {
 		t.Fatalf("second promotion: %s: %s", res.Phase, res.Message)
 	}
-	_ = st
 	// The second run clones main (not stage/test), so it recreates the same change; the
 	// push must integrate without adding history when the content is identical.
-	if after := commitCount(t, srv, "stage/test"); after > before+1 {
-		t.Fatalf("same Freight again added %d commits", after-before)
+	if after := commitCount(t, srv, "stage/test"); after != before {
+		t.Fatalf("same Freight again: stage/test has %d commits, want the %d it had", after, before)
+	}
+	if again, _ := srv.RevParse("gitops", "stage/test"); again != tip {
+		t.Fatalf("same Freight again moved stage/test from %s to %s", tip, again)
 	}
 }
 

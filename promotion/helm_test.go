@@ -45,15 +45,20 @@ func TestHelmTemplateRendersWithTheSDK(t *testing.T) {
 func TestHelmTemplateRefusesHostileCharts(t *testing.T) {
 	outside := filepath.Join(t.TempDir(), "secret.yaml")
 	_ = os.WriteFile(outside, []byte("token: s3cr3t\n"), 0o600)
-	cases := map[string]func(dir string){
-		"name escaping outPath": func(dir string) {
+	// want is the refusal reason: a chart that fails to render for another reason
+	// must not count.
+	cases := map[string]struct {
+		want   string
+		mutate func(dir string)
+	}{
+		"name escaping outPath": {`ConfigMap "../../x": metadata.name is not a valid object name`, func(dir string) {
 			_ = os.WriteFile(filepath.Join(dir, "chart/values.yaml"), []byte("name: ../../x\nimage:\n  tag: a\n"), 0o644)
-		},
-		"symlinked values outside": func(dir string) {
+		}},
+		"symlinked values outside": {"values.yaml is a symlink leading outside the work directory", func(dir string) {
 			_ = os.Remove(filepath.Join(dir, "chart/values.yaml"))
 			_ = os.Symlink(outside, filepath.Join(dir, "chart/values.yaml"))
-		},
-		"values bomb": func(dir string) {
+		}},
+		"values bomb": {"refusing a possible alias-expansion bomb", func(dir string) {
 			bomb := "a: &a [x,x,x,x,x,x,x,x,x]\n"
 			prev := "a"
 			for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i", "j", "k"} {
@@ -61,15 +66,15 @@ func TestHelmTemplateRefusesHostileCharts(t *testing.T) {
 				prev = n
 			}
 			_ = os.WriteFile(filepath.Join(dir, "chart/values.yaml"), []byte(bomb), 0o644)
-		},
+		}},
 	}
-	for name, mutate := range cases {
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeChart(t, dir)
-			mutate(dir)
+			c.mutate(dir)
 			res, _ := runIn(t, dir, freight("1"), nil, step("helm-template", "h", map[string]any{"path": "chart", "outPath": "out.yaml"}))
-			mustFail(t, res)
+			mustFail(t, res, c.want)
 			if strings.Contains(res.Message, dir) {
 				t.Fatalf("error leaks the host path: %s", res.Message)
 			}
