@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/oklog/ulid/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,13 +27,34 @@ const maxName = 253
 func New(namespace, stage, freight, actor string) *haulv1.Promotion {
 	return &haulv1.Promotion{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace:   namespace,
-			Name:        NewName(stage, freight),
-			Labels:      map[string]string{haulv1.LabelStage: stage, haulv1.LabelFreight: freight},
-			Annotations: map[string]string{haulv1.AnnotationCreateActor: actor},
+			Namespace: namespace,
+			Name:      NewName(stage, freight),
+			Labels:    map[string]string{haulv1.LabelStage: stage, haulv1.LabelFreight: freight},
+			Annotations: map[string]string{
+				haulv1.AnnotationCreateActor: actor,
+				// creationTimestamp has whole seconds; Promotions of one Stage created
+				// within a second must still queue (and so be recorded) in order.
+				haulv1.AnnotationCreatedAt: time.Now().UTC().Format(time.RFC3339Nano),
+			},
 		},
 		Spec: haulv1.PromotionSpec{Stage: stage, Freight: freight},
 	}
+}
+
+// QueueLess orders a Stage's Promotions as they run, one at a time: by creation,
+// to the nanosecond where both carry haul.dev/created-at (New sets it; Promotions
+// made with kubectl have only creationTimestamp's whole seconds), then by name.
+func QueueLess(a, b *haulv1.Promotion) bool {
+	ta, tb := a.CreationTimestamp.Time, b.CreationTimestamp.Time
+	if !ta.Equal(tb) {
+		return ta.Before(tb)
+	}
+	na, errA := time.Parse(time.RFC3339Nano, a.Annotations[haulv1.AnnotationCreatedAt])
+	nb, errB := time.Parse(time.RFC3339Nano, b.Annotations[haulv1.AnnotationCreatedAt])
+	if errA == nil && errB == nil && !na.Equal(nb) {
+		return na.Before(nb)
+	}
+	return a.Name < b.Name
 }
 
 // NewAuto is New for auto-promotion: the name is AutoName(stage, freight, attempt), so

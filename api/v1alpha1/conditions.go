@@ -90,8 +90,9 @@ const (
 	AnnotationAuthorizedStage = "haul.dev/authorized-stage"
 	// AnnotationKargoAuthorizedStage is Kargo's equivalent, honoured for migrating users.
 	AnnotationKargoAuthorizedStage = "kargo.akuity.io/authorized-stage"
-	// AnnotationCreatedAt on Freight records when it was minted, to the nanosecond, so
-	// Freight made within one second (creationTimestamp's resolution) still orders.
+	// AnnotationCreatedAt on Freight and Promotions records when it was made, to the
+	// nanosecond, so objects made within one second (creationTimestamp's resolution)
+	// still order.
 	AnnotationCreatedAt = "haul.dev/created-at"
 	// AnnotationCreateActor records who asked for a Promotion (user, "auto-promotion", ...).
 	AnnotationCreateActor = "haul.dev/create-actor"

@@ -44,10 +44,20 @@ func (r *Reconciler) lockHolderName(ctx context.Context, p *haulv1.Promotion) (s
 	return *l.Spec.HolderIdentity, l, nil
 }
 
-// acquireLock makes p the holder of its Stage's Lease. lease is the copy read just
-// before (nil when there was none). A lost race returns a Conflict or AlreadyExists
-// error, which callers retry after a fresh read.
-func (r *Reconciler) acquireLock(ctx context.Context, stage *haulv1.Stage, p *haulv1.Promotion, lease *coordinationv1.Lease) error {
+// lockSequence is the place of the lock's current holder in the order the Stage's
+// Promotions took it: 1 for the first, then one more per transition.
+func lockSequence(l *coordinationv1.Lease) int64 {
+	if l == nil || l.Spec.LeaseTransitions == nil {
+		return 1
+	}
+	return int64(*l.Spec.LeaseTransitions) + 1
+}
+
+// acquireLock makes p the holder of its Stage's Lease and returns p's sequence (see
+// lockSequence). lease is the copy read just before (nil when there was none). A
+// lost race returns a Conflict or AlreadyExists error, which callers retry after a
+// fresh read.
+func (r *Reconciler) acquireLock(ctx context.Context, stage *haulv1.Stage, p *haulv1.Promotion, lease *coordinationv1.Lease) (int64, error) {
 	now := metav1.NewMicroTime(r.now())
 	holder := p.Name
 	if lease == nil {
@@ -62,7 +72,7 @@ func (r *Reconciler) acquireLock(ctx context.Context, stage *haulv1.Stage, p *ha
 			},
 			Spec: coordinationv1.LeaseSpec{HolderIdentity: &holder, AcquireTime: &now},
 		}
-		return r.Create(ctx, l)
+		return lockSequence(l), r.Create(ctx, l)
 	}
 	l := lease.DeepCopy()
 	l.Spec.HolderIdentity, l.Spec.AcquireTime = &holder, &now
@@ -71,7 +81,7 @@ func (r *Reconciler) acquireLock(ctx context.Context, stage *haulv1.Stage, p *ha
 		transitions = *l.Spec.LeaseTransitions + 1
 	}
 	l.Spec.LeaseTransitions = &transitions
-	return r.Update(ctx, l)
+	return lockSequence(l), r.Update(ctx, l)
 }
 
 // releaseLock frees the Stage's Lease if p holds it. released says whether this call

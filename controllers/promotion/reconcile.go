@@ -75,6 +75,7 @@ func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, 
 		return res, err
 	}
 	mine := lease != nil && lease.Spec.HolderIdentity != nil && *lease.Spec.HolderIdentity == p.Name
+	seq := lockSequence(lease)
 	if !mine {
 		first, err := r.firstInLine(ctx, p)
 		if err != nil {
@@ -86,7 +87,7 @@ func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, 
 		if c := meta.FindStatusCondition(stage.Status.Conditions, haulv1.ConditionVerified); c != nil && c.Reason == haulv1.ReasonVerificationRunning {
 			return wait("waiting for the Stage's verification to finish", 5*time.Second)
 		}
-		if err := r.acquireLock(ctx, stage, p, lease); err != nil {
+		if seq, err = r.acquireLock(ctx, stage, p, lease); err != nil {
 			if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
 				// Another worker or controller took or changed the lock in between:
 				// look again at once with a fresh read.
@@ -95,7 +96,7 @@ func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, 
 			return ctrl.Result{}, err
 		}
 	}
-	return r.start(ctx, p, stage)
+	return r.start(ctx, p, stage, seq)
 }
 
 // lockHolderState is what became of the Promotion named as a Stage's lock holder.
@@ -178,13 +179,7 @@ func (r *Reconciler) firstInLine(ctx context.Context, p *haulv1.Promotion) (bool
 		queue = append(queue, o)
 	}
 	queue = append(queue, *p)
-	sort.SliceStable(queue, func(i, j int) bool {
-		a, b := queue[i].CreationTimestamp, queue[j].CreationTimestamp
-		if !a.Equal(&b) {
-			return a.Before(&b)
-		}
-		return queue[i].Name < queue[j].Name
-	})
+	sort.SliceStable(queue, func(i, j int) bool { return promotion.QueueLess(&queue[i], &queue[j]) })
 	return queue[0].Name == p.Name, nil
 }
 
@@ -206,7 +201,7 @@ func (r *Reconciler) run(ctx context.Context, p *haulv1.Promotion, stage *haulv1
 			return res, err
 		}
 		if lease == nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != p.Name {
-			if err := r.acquireLock(ctx, stage, p, lease); err != nil {
+			if _, err := r.acquireLock(ctx, stage, p, lease); err != nil {
 				if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
 					return ctrl.Result{RequeueAfter: conflictRetry}, nil
 				}

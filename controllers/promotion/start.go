@@ -19,7 +19,7 @@ import (
 const MsgNotAvailable = "Freight is not available to this Stage"
 
 // start checks the Freight, snapshots steps, vars and Freight into the status and runs.
-func (r *Reconciler) start(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage) (ctrl.Result, error) {
+func (r *Reconciler) start(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage, seq int64) (ctrl.Result, error) {
 	// Freight content is immutable, so the cached copy serves unless it says no: then
 	// the API server decides (the cache may not have seen a new Freight or approval yet).
 	key := client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Freight}
@@ -65,6 +65,7 @@ func (r *Reconciler) start(ctx context.Context, p *haulv1.Promotion, stage *haul
 		st.Phase = haulv1.PromotionRunning
 		st.Message = "running"
 		st.StartedAt = &startedAt
+		st.Sequence = seq
 		st.Freight = &ref
 		st.Steps = expanded
 		st.Vars = vars

@@ -10,6 +10,7 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/pkg/pipeline"
+	"github.com/haul-dev/haul/promotion"
 )
 
 // observation is what one reconcile pass read about the world around a Stage. Its
@@ -93,15 +94,6 @@ func (r *Reconciler) observe(ctx context.Context, s *haulv1.Stage) (*observation
 	for i := range promos.Items {
 		obs.promotions = append(obs.promotions, &promos.Items[i])
 	}
-	sort.SliceStable(obs.promotions, func(i, j int) bool { return queueLess(obs.promotions[i], obs.promotions[j]) })
+	sort.SliceStable(obs.promotions, func(i, j int) bool { return promotion.QueueLess(obs.promotions[i], obs.promotions[j]) })
 	return obs, nil
-}
-
-// queueLess orders Promotions by creation time, then name.
-func queueLess(a, b *haulv1.Promotion) bool {
-	ta, tb := a.CreationTimestamp.Time, b.CreationTimestamp.Time
-	if !ta.Equal(tb) {
-		return ta.Before(tb)
-	}
-	return a.Name < b.Name
 }

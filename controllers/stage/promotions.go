@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/promotion"
 )
 
 // maxFreightHistory is how many FreightCollections a Stage keeps.
@@ -92,11 +93,15 @@ func reference(p *haulv1.Promotion) *haulv1.PromotionReference {
 // resolution, so ties fall back to queue order: a Stage runs its Promotions one at a
 // time in that order.
 func finishedBefore(a, b *haulv1.Promotion) bool {
+	// The lock counts starts, and one Promotion runs at a time: that is the order.
+	if sa, sb := a.Status.Sequence, b.Status.Sequence; sa > 0 && sb > 0 && sa != sb {
+		return sa < sb
+	}
 	ta, tb := finishedAt(a), finishedAt(b)
 	if !ta.Equal(&tb) {
 		return ta.Before(&tb)
 	}
-	return queueLess(a, b)
+	return promotion.QueueLess(a, b)
 }
 
 func finishedAt(p *haulv1.Promotion) metav1.Time {

@@ -54,6 +54,14 @@ func TestRecordPromotionsTurnsPromotionsIntoStageStatus(t *testing.T) {
 			},
 			wantLast: "aa", want: []string{"aa", "zz"},
 		},
+		"a promotion created and finished in the same second as the one before it runs after it (the lock's sequence)": {
+			history: []string{"test.auto.f2.1"},
+			promos: []*haulv1.Promotion{
+				withSequence(promo("test.auto.f2.1", 1, 3, haulv1.PromotionSucceeded, "f2"), 1),
+				withSequence(promo("test.01m8manual", 1, 3, haulv1.PromotionSucceeded, "f1"), 2),
+			},
+			wantLast: "test.01m8manual", want: []string{"test.01m8manual", "test.auto.f2.1"},
+		},
 		"a running promotion is current": {
 			history: []string{"a"}, last: "a",
 			promos: []*haulv1.Promotion{
@@ -109,6 +117,11 @@ func TestRecordPromotionsTurnsPromotionsIntoStageStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withSequence(p *haulv1.Promotion, seq int64) *haulv1.Promotion {
+	p.Status.Sequence = seq
+	return p
 }
 
 func refName(r *haulv1.PromotionReference) string {

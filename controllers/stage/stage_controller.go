@@ -2,10 +2,13 @@ package stage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
@@ -17,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/pkg/reconcile"
 )
 
 // Options configure the Stage controller; zero values mean the defaults.
@@ -116,11 +120,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if !s.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
+	// Every pass ends in status: an error is summarised into Ready, Reconciling and
+	// Stalled (pkg/reconcile) on top of what the last good pass wrote, and a panic
+	// is reported there too and retried after the interval, never in a crash loop.
 	defer func() {
 		if p := recover(); p != nil {
 			log.Error(fmt.Errorf("panic: %v", p), "Recovered from a panic while reconciling the Stage")
-			r.Recorder.Eventf(s, "Warning", "ReconcilePanic", "recovered from a panic: %v", p)
-			res, retErr = ctrl.Result{RequeueAfter: r.Options.Interval}, nil
+			r.Recorder.Eventf(s, corev1.EventTypeWarning, haulv1.ReasonReconcilePanic, "recovered from a panic: %v", p)
+			res, retErr = ctrl.Result{}, reconcile.Wait(haulv1.ReasonReconcilePanic, r.Options.Interval, fmt.Errorf("recovered from a panic: %v", p))
+		}
+		if retErr != nil {
+			res, retErr = r.reportError(ctx, s, retErr)
 		}
 	}()
 
@@ -181,6 +191,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	after := soonest(r.jitter(r.Options.Interval), requeue...)
 	log.V(1).Info("Reconciled the Stage", "requeueAfter", after)
 	return ctrl.Result{RequeueAfter: after}, nil
+}
+
+// reportError writes what a failed pass means into the Stage's summary conditions
+// and returns what Reconcile returns. A write conflict is only retried: the next
+// pass sees the newer object, and flipping Ready for it would be noise.
+func (r *Reconciler) reportError(ctx context.Context, s *haulv1.Stage, err error) (ctrl.Result, error) {
+	if apierrors.IsConflict(err) {
+		return ctrl.Result{}, err
+	}
+	var out reconcile.Outcome
+	perr := r.patchStatus(ctx, s, func(cur *haulv1.Stage) {
+		out = reconcile.Summary{Generation: cur.Generation, Err: err, Interval: r.Options.Interval}.Apply(&cur.Status.Conditions)
+	})
+	if perr != nil {
+		return ctrl.Result{}, errors.Join(err, perr)
+	}
+	return out.Result, out.Err
 }
 
 // jitter spreads periodic re-checks of many Stages over ±10% of d.

@@ -88,10 +88,14 @@ func (u *statusUpdate) apply(s *haulv1.Stage) {
 	if u.cycle != nil {
 		u.set(s, haulv1.ConditionReady, condition{metav1.ConditionFalse, haulv1.ReasonCycleDetected,
 			fmt.Sprintf("upstream stages form a cycle: %s; the Stage is not promoted until the cycle is removed", pipeline.FormatCycle(u.cycle))})
+		u.set(s, haulv1.ConditionStalled, condition{metav1.ConditionTrue, haulv1.ReasonCycleDetected,
+			"the upstream stages form a cycle; edit one of them to break it"})
+		meta.RemoveStatusCondition(&s.Status.Conditions, haulv1.ConditionReconciling)
 		s.Status.AutoPromotionHolds = nil
 		s.Status.ObservedGeneration = u.generation
 		return
 	}
+	meta.RemoveStatusCondition(&s.Status.Conditions, haulv1.ConditionStalled)
 
 	if u.health == nil {
 		s.Status.Health = nil
@@ -152,6 +156,16 @@ func (u *statusUpdate) apply(s *haulv1.Stage) {
 		ready = condition{metav1.ConditionUnknown, verified.reason, verified.message}
 	}
 	u.set(s, haulv1.ConditionReady, ready)
+
+	// kstatus: the Stage is in progress while a Promotion or a verification runs.
+	switch {
+	case s.Status.CurrentPromotion != nil:
+		u.set(s, haulv1.ConditionReconciling, condition{metav1.ConditionTrue, haulv1.ReasonPromotionRunning, promoting.message})
+	case verified.reason == haulv1.ReasonVerificationRunning:
+		u.set(s, haulv1.ConditionReconciling, condition{metav1.ConditionTrue, verified.reason, verified.message})
+	default:
+		meta.RemoveStatusCondition(&s.Status.Conditions, haulv1.ConditionReconciling)
+	}
 
 	s.Status.AutoPromotionEnabled = u.autoPromotionEnabled
 	s.Status.AutoPromotionHolds = u.holds
