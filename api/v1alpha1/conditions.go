@@ -41,63 +41,99 @@ const (
 )
 
 // Reasons for conditions and the events that mirror them. CamelCase, and each one
-// names what a human should look at.
+// names what a human should look at. An event's reason equals the reason of the
+// condition it reports.
 const (
-	ReasonReconciled           = "Reconciled"
-	ReasonNamespaceCreated     = "NamespaceCreated"
-	ReasonNamespaceNotOwned    = "NamespaceNotOwned"
+	// ReasonReconciled (Ready=True on a Project or Stage): everything the object asks
+	// for is in place.
+	ReasonReconciled = "Reconciled"
+
+	// ReasonNamespaceCreated (event on a Project): its namespace was created.
+	ReasonNamespaceCreated = "NamespaceCreated"
+	// ReasonNamespaceNotOwned (Ready=False on a Project): a namespace of the same name
+	// exists without the haul.dev/project label, so Haul will not adopt it.
+	ReasonNamespaceNotOwned = "NamespaceNotOwned"
+	// ReasonNamespaceTerminating (Ready=False on a Project): its namespace is being
+	// deleted.
 	ReasonNamespaceTerminating = "NamespaceTerminating"
-	ReasonDiscoveryFailed      = "DiscoveryFailed"
-	ReasonDiscoverySucceeded   = "DiscoverySucceeded"
-	ReasonRateLimited          = "RateLimited"
-	ReasonInvalidConstraint    = "InvalidConstraint"
-	ReasonFreightCreated       = "FreightCreated"
-	ReasonCycleDetected        = "CycleDetected"
-	ReasonPromotionRunning     = "PromotionRunning"
-	ReasonPromotionSucceeded   = "PromotionSucceeded"
-	ReasonPromotionFailed      = "PromotionFailed"
-	ReasonPromotionErrored     = "PromotionErrored"
-	ReasonPromotionAborted     = "PromotionAborted"
-	ReasonFreightNotAvailable  = "FreightNotAvailable"
-	ReasonVerificationPassed   = "VerificationPassed"
-	ReasonVerificationFailed   = "VerificationFailed"
-	ReasonVerificationRunning  = "VerificationRunning"
-	ReasonWaitingForHealth     = "WaitingForHealth"
-	ReasonNoFreight            = "NoFreight"
-)
 
-// Well-known labels and annotations.
-const (
-	// LabelProject marks a namespace as owned by a Haul Project.
-	LabelProject = "haul.dev/project"
-	// LabelAlias mirrors Freight.alias so Freight can be selected by alias.
-	LabelAlias = "haul.dev/alias"
-	// LabelCredType marks a Secret as a credential: git, image, helm or generic.
-	LabelCredType = "haul.dev/cred-type"
-	// LabelStage and LabelFreight on Promotions allow listing by stage or freight.
-	LabelStage   = "haul.dev/stage"
-	LabelFreight = "haul.dev/freight"
-	// AnnotationRefresh set to a new value forces a Warehouse discovery or Stage re-evaluation.
-	AnnotationRefresh = "haul.dev/refresh"
-	// AnnotationAbort on a Promotion aborts it; on a Stage it aborts the running verification.
-	AnnotationAbort = "haul.dev/abort"
-	// AnnotationReverify on a Stage re-runs verification of its current Freight.
-	AnnotationReverify = "haul.dev/reverify"
-	// AnnotationKeepNamespace on a Project keeps its namespace when the Project is deleted.
-	AnnotationKeepNamespace = "haul.dev/keep-namespace"
-	// AnnotationAuthorizedStage on an Argo CD Application names the "<project>:<stage>"
-	// allowed to change it.
-	AnnotationAuthorizedStage = "haul.dev/authorized-stage"
-	// AnnotationKargoAuthorizedStage is Kargo's equivalent, honoured for migrating users.
-	AnnotationKargoAuthorizedStage = "kargo.akuity.io/authorized-stage"
-	// AnnotationCreatedAt on Freight and Promotions records when it was made, to the
-	// nanosecond, so objects made within one second (creationTimestamp's resolution)
-	// still order.
-	AnnotationCreatedAt = "haul.dev/created-at"
-	// AnnotationCreateActor records who asked for a Promotion (user, "auto-promotion", ...).
-	AnnotationCreateActor = "haul.dev/create-actor"
-)
+	// ReasonDiscoveryFailed (Ready and Healthy=False on a Warehouse): a subscription's
+	// repository could not be read; the message names it.
+	ReasonDiscoveryFailed = "DiscoveryFailed"
+	// ReasonDiscoverySucceeded (Ready and Healthy=True on a Warehouse): every
+	// subscription answered.
+	ReasonDiscoverySucceeded = "DiscoverySucceeded"
+	// ReasonRateLimited (Ready=False on a Warehouse): a registry answered 429; discovery
+	// waits as long as it asked.
+	ReasonRateLimited = "RateLimited"
+	// ReasonWaitingForRateLimit (Reconciling=True on a Warehouse): the host is paused
+	// after a 429 answered to another request, often another Warehouse's; nothing was
+	// asked this time.
+	ReasonWaitingForRateLimit = "WaitingForRateLimit"
+	// ReasonInvalidConstraint (Ready=False and Stalled on a Warehouse): a constraint,
+	// regex, platform or expression of the spec does not parse; fix the named field.
+	ReasonInvalidConstraint = "InvalidConstraint"
+	// ReasonFreightCreated (event on a Warehouse): discovery minted new Freight.
+	ReasonFreightCreated = "FreightCreated"
 
-// ReasonWaitingForRateLimit (on Reconciling): the host is paused after a 429 answered
-// to another request, often another Warehouse's; nothing was asked this time.
-const ReasonWaitingForRateLimit = "WaitingForRateLimit"
+	// ReasonCycleDetected (Ready=False and Stalled on a Stage): its upstream stages lead
+	// back to it; fix requestedFreight[].sources.stages.
+	ReasonCycleDetected = "CycleDetected"
+	// ReasonNoFreight (Healthy and Verified=Unknown on a Stage): it holds no Freight yet.
+	ReasonNoFreight = "NoFreight"
+	// ReasonFreightNotAvailable: the Freight asked for is not available to the Stage
+	// (not verified upstream, soaking, or not approved). Reserved; Promotions report
+	// this in their message today.
+	ReasonFreightNotAvailable = "FreightNotAvailable"
+	// ReasonAutoPromotionCreated (event on a Stage): auto-promotion created a Promotion.
+	ReasonAutoPromotionCreated = "AutoPromotionCreated"
+
+	// ReasonPromotionRunning (Promoting=True on a Stage): a Promotion holds the Stage.
+	ReasonPromotionRunning = "PromotionRunning"
+	// ReasonNotPromoting (Promoting=False on a Stage): no Promotion is running.
+	ReasonNotPromoting = "NotPromoting"
+	// ReasonPromotionSucceeded (event on a Promotion; Ready on its Stage): every step
+	// succeeded.
+	ReasonPromotionSucceeded = "PromotionSucceeded"
+	// ReasonPromotionFailed (Warning event on a Promotion; Ready=False on its Stage): a
+	// step failed; the message names it.
+	ReasonPromotionFailed = "PromotionFailed"
+	// ReasonPromotionErrored (Warning event on a Promotion; Ready=False on its Stage):
+	// a step or the Promotion could not run.
+	ReasonPromotionErrored = "PromotionErrored"
+	// ReasonPromotionAborted (event on a Promotion; Ready=False on its Stage): the
+	// haul.dev/abort annotation stopped it.
+	ReasonPromotionAborted = "PromotionAborted"
+
+	// ReasonHealthy (Healthy=True on a Stage): every health check passes.
+	ReasonHealthy = "Healthy"
+	// ReasonUnhealthy (Healthy=False on a Stage; Verified=False while verification
+	// waits): a health check failed; the message lists the issues.
+	ReasonUnhealthy = "Unhealthy"
+	// ReasonNoHealthChecks (Healthy=True on a Stage): the current Freight's Promotion
+	// left nothing to check.
+	ReasonNoHealthChecks = "NoHealthChecks"
+	// ReasonControlFlow (Healthy and Verified=True on a Stage): the Stage has no steps;
+	// it only routes Freight, which counts as verified once available.
+	ReasonControlFlow = "ControlFlow"
+	// ReasonWaitingForHealth (Verified=Unknown on a Stage): verification waits for the
+	// Stage to become healthy.
+	ReasonWaitingForHealth = "WaitingForHealth"
+
+	// ReasonVerificationRunning (Verified=Unknown on a Stage, and its event): a
+	// verification run started or is in progress.
+	ReasonVerificationRunning = "VerificationRunning"
+	// ReasonVerificationPassed (Verified=True on a Stage; event on the Freight): the
+	// current Freight passed verification, or there was none to run.
+	ReasonVerificationPassed = "VerificationPassed"
+	// ReasonVerificationSucceeded (event on a Stage): a verification run succeeded.
+	ReasonVerificationSucceeded = "Verification" + string(VerificationSucceeded)
+	// ReasonVerificationFailed (Verified=False on a Stage, and its event): a
+	// verification run failed.
+	ReasonVerificationFailed = "Verification" + string(VerificationFailed)
+	// ReasonVerificationErrored (event on a Stage): a verification run could not run.
+	ReasonVerificationErrored = "Verification" + string(VerificationErrored)
+	// ReasonVerificationAborted (event on a Stage): the haul.dev/abort annotation
+	// stopped a verification run.
+	ReasonVerificationAborted = "Verification" + string(VerificationAborted)
+)
