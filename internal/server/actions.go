@@ -102,7 +102,7 @@ func (s *Server) promote(r *http.Request, u *auth.User) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if ok, why := pipeline.IsAvailable(f, st, time.Now()); !ok {
+	if ok, why := pipeline.IsAvailable(f, st, s.now()); !ok {
 		return 0, nil, notAvailable(f, st.Name, why)
 	}
 	promo := newPromotion(p, st, f, u)
@@ -159,7 +159,7 @@ func (s *Server) promoteDownstream(r *http.Request, u *auth.User) (int, any, err
 	}
 	out := list[client.Object]{Items: []client.Object{}}
 	var refused *apiError
-	now := time.Now()
+	now := s.now()
 	for _, ds := range downstream {
 		if ok, why := pipeline.IsAvailable(f, ds, now); !ok {
 			if refused == nil {
@@ -212,7 +212,7 @@ func (s *Server) approve(r *http.Request, u *auth.User) (int, any, error) {
 	// server writes the approval with its own rights once the caller may promote to the
 	// Stage, recording who approved.
 	patch, _ := json.Marshal(map[string]any{"status": map[string]any{"approvedFor": map[string]any{
-		st.Name: haulv1.ApprovedStage{ApprovedAt: &metav1.Time{Time: time.Now()}, ApprovedBy: u.Name},
+		st.Name: haulv1.ApprovedStage{ApprovedAt: &metav1.Time{Time: s.now()}, ApprovedBy: u.Name},
 	}}})
 	if err := s.client.Status().Patch(ctx, f, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(fieldManager)); err != nil {
 		return 0, nil, s.access.kubeErr(ctx, u, err, p, "Freight", name, "approve Freight")
@@ -306,7 +306,7 @@ func (s *Server) annotate(r *http.Request, u *auth.User, act action, obj client.
 	}
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
 		"annotations": map[string]string{
-			act.key:               time.Now().UTC().Format(time.RFC3339Nano),
+			act.key:               s.now().UTC().Format(time.RFC3339Nano),
 			AnnotationActionActor: "api:" + u.Name,
 		},
 	}})

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -48,6 +49,17 @@ type Config struct {
 	// Limits cap request bodies on every route; its timeouts are for the http.Server
 	// that serves this handler (see Limits.HTTPServer). Zero fields take defaults.
 	Limits Limits
+	// Now is the clock for approvals, availability and promotion requests; time.Now
+	// when nil. Tests replace it.
+	Now func() time.Time
+}
+
+// now reads the server's clock.
+func (s *Server) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
 }
 
 // Server is the REST API. It is an http.Handler.
