@@ -136,7 +136,9 @@ func New(opts Options) (Provider, error) {
 		return newGitea(repo, opts, hc)
 	case ProviderGitHub:
 		return newGitHub(repo, opts, hc)
-	case ProviderAzure, ProviderBitbucket, ProviderGitLab:
+	case ProviderGitLab:
+		return newGitLab(opts.RepoURL, opts, hc)
+	case ProviderAzure, ProviderBitbucket:
 		return nil, fmt.Errorf("provider %q: %w: not implemented in Haul yet", name, ErrUnsupported)
 	default:
 		return nil, fmt.Errorf("provider %q: %w: must be one of azure, bitbucket, gitea, github and gitlab", name, ErrUnsupported)
