@@ -65,13 +65,14 @@ bench: controlplane ## Benchmarks (figures via b.ReportMetric)
 	go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
 
 .PHONY: generate
-generate: ## Regenerate deepcopy code and CRDs (controller-gen pinned in go.mod)
+generate: ## Regenerate deepcopy code, CRDs (controller-gen pinned in go.mod) and docs/reference/api.md
 	go tool controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	go tool controller-gen crd paths=./api/... output:crd:artifacts:config=charts/haul/crds
+	go run ./hack/apiref -api api/v1alpha1 -out docs/reference/api.md
 
 .PHONY: verify
 verify: generate lint ## Regenerate and fail on any diff, go vet, golangci-lint
-	@git diff --exit-code -- api charts/haul/crds || { echo "generated files are out of date: run make generate and commit"; exit 1; }
+	@git diff --exit-code -- api charts/haul/crds docs/reference || { echo "generated files are out of date: run make generate and commit"; exit 1; }
 	go vet ./...
 
 $(LINT):
