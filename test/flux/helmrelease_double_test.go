@@ -22,18 +22,6 @@ import (
 
 var helmReleaseGVR = schema.GroupVersionResource{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"}
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // helmControllerTestDouble plays helm-controller, which the Go module proxy does not
 // serve and so cannot run here. Following Flux's status contract, when a HelmRelease's
 // reconcile.fluxcd.io/requestedAt annotation changes it reconciles once: it records the
