@@ -128,8 +128,8 @@ func (g *gitlabProvider) convert(mr *gitlab.BasicMergeRequest) *PullRequest {
 	default:
 		out.State = StateOpen
 	}
-	if mr.MergedBy != nil {
-		out.MergedBy = mr.MergedBy.Username
+	if mr.MergeUser != nil {
+		out.MergedBy = mr.MergeUser.Username
 	}
 	if mr.ClosedBy != nil {
 		out.ClosedBy = mr.ClosedBy.Username

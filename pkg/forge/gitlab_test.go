@@ -61,7 +61,7 @@ func newFakeGitLabProvider(t *testing.T) (*fakeGitLab, Provider) {
 				write(f.acceptStatus, map[string]any{"message": "405 Method Not Allowed"})
 				return
 			}
-			f.mr["state"], f.mr["squash_commit_sha"], f.mr["merged_by"] = "merged", "squash4", map[string]any{"username": "tanuki"}
+			f.mr["state"], f.mr["squash_commit_sha"], f.mr["merge_user"] = "merged", "squash4", map[string]any{"username": "tanuki"}
 			write(http.StatusOK, f.mr)
 		default:
 			write(http.StatusNotFound, map[string]any{"message": "404 Not Found"})
