@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -166,6 +167,6 @@ func (r *Reconciler) createPromotion(ctx context.Context, s *haulv1.Stage, f *ha
 		return fmt.Errorf("creating auto-promotion of freight %s to stage %s: %w", f.Name, s.Name, err)
 	}
 	ctrl.LoggerFrom(ctx).Info("Created auto-promotion", "promotion", p.Name, "freight", f.Name)
-	r.Recorder.Eventf(s, "Normal", "AutoPromotionCreated", "Promotion %s created for Freight %s", p.Name, orName(f.Alias, f.Name))
+	r.Recorder.Eventf(s, corev1.EventTypeNormal, haulv1.ReasonAutoPromotionCreated, "Promotion %s created for Freight %s", p.Name, orName(f.Alias, f.Name))
 	return nil
 }

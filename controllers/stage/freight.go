@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -65,7 +66,7 @@ func (r *Reconciler) markVerified(ctx context.Context, f *haulv1.Freight, stage 
 		return fmt.Errorf("recording freight %s verified in stage %s: %w", f.Name, stage, err)
 	}
 	if v.VerifiedAt != nil {
-		r.Recorder.Eventf(f, "Normal", haulv1.ReasonVerificationPassed, "Freight verified in stage %s", stage)
+		r.Recorder.Eventf(f, corev1.EventTypeNormal, haulv1.ReasonVerificationPassed, "Freight verified in stage %s", stage)
 	}
 	return nil
 }

@@ -18,22 +18,6 @@ import (
 	"github.com/haul-dev/haul/pkg/pipeline"
 )
 
-// Reasons this controller uses beyond the shared ones in the API package.
-const (
-	// ReasonUnhealthy: a health check reports a problem; the issues say which.
-	ReasonUnhealthy = "Unhealthy"
-	// ReasonHealthy: every health check passes.
-	ReasonHealthy = "Healthy"
-	// ReasonProgressing: the reconciler is still rolling the change out.
-	ReasonProgressing = "Progressing"
-	// ReasonNoHealthChecks: the current Freight's promotion left nothing to check.
-	ReasonNoHealthChecks = "NoHealthChecks"
-	// ReasonNotPromoting: no Promotion is running.
-	ReasonNotPromoting = "NotPromoting"
-	// ReasonControlFlow: the Stage has no steps; it only routes Freight.
-	ReasonControlFlow = "ControlFlow"
-)
-
 // condition is one desired condition.
 type condition struct {
 	status  metav1.ConditionStatus
@@ -133,7 +117,7 @@ func (u *statusUpdate) apply(s *haulv1.Stage) {
 		s.Status.LastHandledAbort = *u.abort
 	}
 
-	promoting := condition{metav1.ConditionFalse, ReasonNotPromoting, "no Promotion is running"}
+	promoting := condition{metav1.ConditionFalse, haulv1.ReasonNotPromoting, "no Promotion is running"}
 	if cur := s.Status.CurrentPromotion; cur != nil {
 		promoting = condition{metav1.ConditionTrue, haulv1.ReasonPromotionRunning,
 			fmt.Sprintf("promoting Freight %s (%s)", orName(cur.FreightAlias, cur.Freight), cur.Name)}
@@ -175,7 +159,7 @@ func (u *statusUpdate) apply(s *haulv1.Stage) {
 
 func healthCondition(s *haulv1.Stage, h *haulv1.Health) condition {
 	if isControlFlow(s) {
-		return condition{metav1.ConditionTrue, ReasonControlFlow, "the Stage has no steps; it only routes Freight"}
+		return condition{metav1.ConditionTrue, haulv1.ReasonControlFlow, "the Stage has no steps; it only routes Freight"}
 	}
 	if h == nil {
 		return condition{metav1.ConditionUnknown, haulv1.ReasonNoFreight, "the Stage holds no Freight yet"}
@@ -183,13 +167,13 @@ func healthCondition(s *haulv1.Stage, h *haulv1.Health) condition {
 	msg := strings.Join(h.Issues, "; ")
 	switch h.Status {
 	case haulv1.HealthHealthy:
-		return condition{metav1.ConditionTrue, ReasonHealthy, "every health check passes"}
+		return condition{metav1.ConditionTrue, haulv1.ReasonHealthy, "every health check passes"}
 	case haulv1.HealthNotApplicable:
-		return condition{metav1.ConditionTrue, ReasonNoHealthChecks, "the current Freight's Promotion left no health checks"}
+		return condition{metav1.ConditionTrue, haulv1.ReasonNoHealthChecks, "the current Freight's Promotion left no health checks"}
 	case haulv1.HealthUnhealthy:
-		return condition{metav1.ConditionFalse, ReasonUnhealthy, msg}
+		return condition{metav1.ConditionFalse, haulv1.ReasonUnhealthy, msg}
 	case haulv1.HealthProgressing:
-		return condition{metav1.ConditionUnknown, ReasonProgressing, msg}
+		return condition{metav1.ConditionUnknown, haulv1.ReasonProgressing, msg}
 	default:
 		return condition{metav1.ConditionUnknown, string(haulv1.HealthUnknown), msg}
 	}

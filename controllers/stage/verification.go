@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oklog/ulid/v2"
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -59,7 +60,7 @@ func hasVerification(s *haulv1.Stage) bool {
 // returns when to look again.
 func (r *Reconciler) reconcileVerification(ctx context.Context, s *haulv1.Stage, obs *observation, st *statusUpdate, now time.Time) (time.Duration, error) {
 	if isControlFlow(s) {
-		st.verified = &condition{metav1.ConditionTrue, ReasonControlFlow, "the Stage has no steps; available Freight counts as verified"}
+		st.verified = &condition{metav1.ConditionTrue, haulv1.ReasonControlFlow, "the Stage has no steps; available Freight counts as verified"}
 		return 0, nil
 	}
 	if len(s.Status.FreightHistory) == 0 {
@@ -116,7 +117,7 @@ func (r *Reconciler) reconcileVerification(ctx context.Context, s *haulv1.Stage,
 		edits = append(edits, func(c *haulv1.FreightCollection) {
 			finishRun(c, id, VerificationAborted, "aborted by the "+haulv1.AnnotationAbort+" annotation", now)
 		})
-		r.Recorder.Eventf(s, "Normal", "VerificationAborted", "Verification %s aborted", id)
+		r.Recorder.Eventf(s, corev1.EventTypeNormal, haulv1.ReasonVerificationAborted, "Verification %s aborted", id)
 		latest = &haulv1.VerificationResult{ID: id, Phase: VerificationAborted, Message: "aborted by the " + haulv1.AnnotationAbort + " annotation"}
 		running = false
 	case reverify != "":
@@ -147,7 +148,7 @@ func (r *Reconciler) reconcileVerification(ctx context.Context, s *haulv1.Stage,
 				c.VerificationHistory = c.VerificationHistory[:10]
 			}
 		})
-		r.Recorder.Eventf(s, "Normal", haulv1.ReasonVerificationRunning, "Verification %s of Freight %s started", latest.ID, freightSummary(s))
+		r.Recorder.Eventf(s, corev1.EventTypeNormal, haulv1.ReasonVerificationRunning, "Verification %s of Freight %s started", latest.ID, freightSummary(s))
 		running = true
 	}
 
@@ -197,7 +198,7 @@ func healthGate(st *statusUpdate) *condition {
 	case haulv1.HealthHealthy, haulv1.HealthNotApplicable:
 		return nil
 	case haulv1.HealthUnhealthy:
-		return &condition{metav1.ConditionFalse, ReasonUnhealthy, "verification waits for the Stage to become healthy: " + strings.Join(st.health.Issues, "; ")}
+		return &condition{metav1.ConditionFalse, haulv1.ReasonUnhealthy, "verification waits for the Stage to become healthy: " + strings.Join(st.health.Issues, "; ")}
 	default:
 		// Not VerificationRunning: a Stage stuck Progressing must not block the next
 		// Promotion (which may be the fix), only a verification actually running does.
@@ -323,7 +324,7 @@ func (r *Reconciler) runVerification(ctx context.Context, s *haulv1.Stage, c *ha
 			}
 			run.Phase, run.FinishedAt = phase, &metav1.Time{Time: now}
 			_ = os.RemoveAll(dir)
-			r.Recorder.Eventf(s, "Normal", "Verification"+string(run.Phase), "Verification %s %s: %s", run.ID, strings.ToLower(string(run.Phase)), run.Message)
+			r.Recorder.Eventf(s, corev1.EventTypeNormal, verificationReason(run.Phase), "Verification %s %s: %s", run.ID, strings.ToLower(string(run.Phase)), run.Message)
 			return 0, nil
 		}
 	}
@@ -342,7 +343,7 @@ func (r *Reconciler) runVerification(ctx context.Context, s *haulv1.Stage, c *ha
 	}
 	run.FinishedAt = &metav1.Time{Time: now}
 	_ = os.RemoveAll(dir)
-	r.Recorder.Eventf(s, "Normal", "Verification"+string(run.Phase), "Verification %s %s: %s", run.ID, strings.ToLower(string(run.Phase)), run.Message)
+	r.Recorder.Eventf(s, corev1.EventTypeNormal, verificationReason(run.Phase), "Verification %s %s: %s", run.ID, strings.ToLower(string(run.Phase)), run.Message)
 	return 0, nil
 }
 
@@ -383,4 +384,19 @@ func (r *Reconciler) taskGetter(ns string) promotion.TaskGetter {
 		}
 		return &t.Spec, nil
 	}
+}
+
+// verificationReason is the event reason for a verification run that ended in phase.
+func verificationReason(phase haulv1.VerificationPhase) string {
+	switch phase {
+	case haulv1.VerificationSucceeded:
+		return haulv1.ReasonVerificationSucceeded
+	case haulv1.VerificationFailed:
+		return haulv1.ReasonVerificationFailed
+	case haulv1.VerificationAborted:
+		return haulv1.ReasonVerificationAborted
+	case haulv1.VerificationErrored:
+		return haulv1.ReasonVerificationErrored
+	}
+	return haulv1.ReasonVerificationRunning
 }
