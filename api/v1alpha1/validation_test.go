@@ -130,6 +130,14 @@ func TestCreateValidation(t *testing.T) {
 			Origin: haulv1.FreightOrigin{Kind: "Warehouse", Name: "w"}, Images: []haulv1.Image{{RepoURL: "ghcr.io/a/b", Tag: "1.0.0"}}}, ""},
 		{"freight without artifacts rejected", &haulv1.Freight{ObjectMeta: metav1.ObjectMeta{Name: name("f"), Namespace: ns},
 			Origin: haulv1.FreightOrigin{Kind: "Warehouse", Name: "w"}}, "at least one of images, commits or charts"},
+		{"freight commit message at its bound accepted", freightWithCommit(ns, strings.Repeat("m", 4096)), ""},
+		{"freight commit message over its bound rejected", freightWithCommit(ns, strings.Repeat("m", 4097)), "commits[0].message"},
+		{"legacy writeBranch over its bound rejected", func() client.Object {
+			s := stage(ns, req("w", true))
+			s.Spec.PromotionMechanisms = &haulv1.PromotionMechanisms{GitRepoUpdates: []haulv1.GitRepoUpdate{{
+				RepoURL: "https://example.com/x.git", WriteBranch: strings.Repeat("b", 1025)}}}
+			return s
+		}(), "writeBranch"},
 		{"promotion accepted", &haulv1.Promotion{ObjectMeta: metav1.ObjectMeta{Name: name("p"), Namespace: ns}, Spec: haulv1.PromotionSpec{Stage: "test", Freight: "abc"}}, ""},
 		{"promotion without stage rejected", &haulv1.Promotion{ObjectMeta: metav1.ObjectMeta{Name: name("p"), Namespace: ns}, Spec: haulv1.PromotionSpec{Freight: "abc"}}, "spec.stage"},
 	}
@@ -275,4 +283,10 @@ func TestCreatingAPromotionNeedsThePromoteVerb(t *testing.T) {
 	if err := create(createOnly, promote); err != nil {
 		t.Fatalf("create with promote on stage prod was refused: %v", err)
 	}
+}
+
+func freightWithCommit(ns, message string) *haulv1.Freight {
+	return &haulv1.Freight{ObjectMeta: metav1.ObjectMeta{Name: name("f"), Namespace: ns},
+		Origin:  haulv1.FreightOrigin{Kind: "Warehouse", Name: "w"},
+		Commits: []haulv1.GitCommit{{RepoURL: "https://example.com/x.git", ID: strings.Repeat("a", 40), Message: message}}}
 }
