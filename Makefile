@@ -12,6 +12,8 @@ VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo d
 COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS    := -X github.com/haul-dev/haul/internal/version.Version=$(VERSION) -X github.com/haul-dev/haul/internal/version.Commit=$(COMMIT)
 GO_TEST_FLAGS ?= -race -timeout 30m
+BENCHTIME  ?= 1x
+FUZZTIME   ?= 10s
 HAVE_NPM   := $(shell command -v npm >/dev/null 2>&1 && echo yes)
 
 .DEFAULT_GOAL := help
@@ -61,8 +63,23 @@ test-flux: controlplane flux ## flux-reconcile and Flux health against the real 
 	go test -race -tags flux -count=1 -timeout 20m ./test/flux/
 
 .PHONY: bench
-bench: controlplane ## Benchmarks (figures via b.ReportMetric)
-	go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
+bench: controlplane ## Benchmarks (figures via b.ReportMetric); BENCHTIME=1x by default
+	go test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 30m ./...
+
+# FUZZERS lists package:FuzzName; `go test` runs each one's seeds (testdata/fuzz) anyway.
+FUZZERS := \
+	./promotion:FuzzSecurePath ./promotion:FuzzEvalTemplate \
+	./warehouse:FuzzSelectTags ./warehouse:FuzzNormalizeRepoURL ./warehouse:FuzzRetryAfter \
+	./internal/webhook:FuzzRepoURLs ./internal/manifest:FuzzLoadAndValidate \
+	./internal/server/auth:FuzzSafeRedirect ./internal/server/auth:FuzzUnverifiedIssuer \
+	./pkg/gitx:FuzzCheckURL ./pkg/redact:FuzzValues
+
+.PHONY: fuzz
+fuzz: ## Run every fuzzer for FUZZTIME (default 10s) each
+	@set -e; for f in $(FUZZERS); do \
+	  echo "== $${f#*:} ($${f%%:*})"; \
+	  go test -run '^$$' -fuzz "^$${f#*:}\$$" -fuzztime $(FUZZTIME) $${f%%:*}; \
+	done
 
 .PHONY: generate
 generate: ## Regenerate deepcopy code, CRDs (controller-gen pinned in go.mod) and docs/reference/api.md
