@@ -152,7 +152,10 @@ func StartFlux(ctx context.Context, c client.Client, opts FluxOptions) (*Flux, e
 	if err := f.start("source-controller", opts.SourceController, env, source...); err != nil {
 		return nil, err
 	}
-	if err := f.start("kustomize-controller", opts.KustomizeController, env, common(ports[3], ports[4])...); err != nil {
+	// A Kustomization whose source has no artifact yet is retried after
+	// --requeue-dependency (30s by default); tests push and wait for seconds, not minutes.
+	kustomize := append(common(ports[3], ports[4]), "--requeue-dependency=2s")
+	if err := f.start("kustomize-controller", opts.KustomizeController, env, kustomize...); err != nil {
 		f.Stop()
 		return nil, err
 	}
@@ -187,7 +190,7 @@ func (f *Flux) start(name, bin string, env []string, args ...string) error {
 // waitReady polls a controller's readiness endpoint until it answers 200.
 func waitReady(ctx context.Context, url string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	var last error = errors.New("no answer yet")
+	last := errors.New("no answer yet")
 	for time.Now().Before(deadline) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
