@@ -178,7 +178,7 @@ func TestVerificationHTTPRepeatsChecks(t *testing.T) {
 		t.Errorf("the check ran %d times, want count=3", n)
 	}
 	if !strings.Contains(run.Message, "all steps succeeded") {
-		t.Logf("run message: %s", run.Message)
+		t.Errorf("a passed verification says %q, want it to say all steps succeeded", run.Message)
 	}
 
 	// Re-verification runs the checks again; with the service down, more than
