@@ -1,12 +1,17 @@
 package forge
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"code.gitea.io/sdk/gitea"
 )
@@ -15,6 +20,7 @@ import (
 type giteaProvider struct {
 	repo  repoRef
 	opts  []gitea.ClientOption
+	hc    *http.Client
 	token string
 }
 
@@ -32,7 +38,7 @@ func newGitea(repo repoRef, o Options, hc *http.Client) (Provider, error) {
 	case o.Password != "":
 		opts = append(opts, gitea.SetToken(o.Password))
 	}
-	return &giteaProvider{repo: repo, opts: opts, token: o.Password}, nil
+	return &giteaProvider{repo: repo, opts: opts, hc: hc, token: o.Password}, nil
 }
 
 func (g *giteaProvider) client(ctx context.Context) (*gitea.Client, error) {
@@ -158,6 +164,19 @@ func (g *giteaProvider) MergePR(ctx context.Context, number int64, o MergeOption
 	case StateClosed:
 		return pr, fmt.Errorf("merging pull request %d of %s: %w", number, g.repo, ErrClosed)
 	}
+	// Gitea checks mergeability in the background after every push and reports
+	// false until it is done, so a pull request opened a moment ago is given a few
+	// seconds before a conflict is believed.
+	for i := 0; !pr.Mergeable && i < 12; i++ {
+		select {
+		case <-ctx.Done():
+			return pr, fmt.Errorf("merging pull request %d of %s: %w", number, g.repo, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+		if pr, err = g.get(c, number); err != nil {
+			return nil, err
+		}
+	}
 	if !pr.Mergeable {
 		return pr, &NotMergeableError{Number: number, Reason: pr.MergeableReason}
 	}
@@ -170,13 +189,18 @@ func (g *giteaProvider) MergePR(ctx context.Context, number int64, o MergeOption
 	default:
 		return pr, fmt.Errorf("mergeMethod %q: Gitea merges with merge, rebase, rebase-merge, squash or fast-forward-only", o.Method)
 	}
+	// The SDK keeps only the status of a refused merge; the message, Gitea's
+	// reason, is read from the response on the way.
+	capture := &messageCapture{}
+	c, err = gitea.NewClient(g.repo.base, append(slices.Clone(g.opts), gitea.SetContext(ctx), gitea.SetHTTPClient(capture.client(g.hc)))...)
+	if err != nil {
+		return pr, fmt.Errorf("gitea client for %s: %w", g.repo.base, scrub(err, g.token))
+	}
 	ok, resp, err := c.MergePullRequest(g.repo.owner, g.repo.name, number, gitea.MergePullRequestOption{Style: style, HeadCommitId: pr.HeadSHA})
 	if err != nil {
 		return pr, g.err(fmt.Sprintf("merging pull request %d of %s", number, g.repo), resp, err)
 	}
 	if !ok {
-		// The SDK keeps only the status: 405 is Gitea's "not allowed" (conflict,
-		// required approvals or checks, merge style disabled), 409 a head that moved.
 		status := 0
 		if resp != nil {
 			status = resp.StatusCode
@@ -186,11 +210,11 @@ func (g *giteaProvider) MergePR(ctx context.Context, number int64, o MergeOption
 			return after, nil
 		}
 		reason := fmt.Sprintf("Gitea refused the %s merge (HTTP %d)", style, status)
-		switch status {
-		case http.StatusMethodNotAllowed:
-			reason += ": a conflict, missing approvals or checks, or a merge style the repository disables"
-		case http.StatusConflict:
-			reason += ": the source branch moved while merging; try again"
+		if m := capture.message(); m != "" {
+			reason += ": " + m
+		}
+		if gerr == nil && !after.Mergeable {
+			reason = after.MergeableReason + " (" + reason + ")"
 		}
 		return pr, &NotMergeableError{Number: number, Reason: reason}
 	}
@@ -234,4 +258,50 @@ func (g *giteaProvider) err(op string, resp *gitea.Response, err error) error {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return fmt.Errorf("%s: %w", op, scrub(err, g.token))
+}
+
+// messageCapture keeps the "message" of the last error response a client received.
+type messageCapture struct {
+	mu   sync.Mutex
+	msg  string
+	next http.RoundTripper
+}
+
+func (m *messageCapture) client(hc *http.Client) *http.Client {
+	c := *hc
+	m.next = hc.Transport
+	if m.next == nil {
+		m.next = http.DefaultTransport
+	}
+	c.Transport = m
+	return &c
+}
+
+// RoundTrip implements http.RoundTripper.
+func (m *messageCapture) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := m.next.RoundTrip(r)
+	if err != nil || resp.StatusCode < 400 {
+		return resp, err
+	}
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if rerr != nil {
+		return resp, nil
+	}
+	var e struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Message != "" {
+		m.mu.Lock()
+		m.msg = e.Message
+		m.mu.Unlock()
+	}
+	return resp, nil
+}
+
+func (m *messageCapture) message() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.msg
 }

@@ -192,17 +192,11 @@ func TestGitPullRequestStepsAgainstGitea(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := prID(t, res)
-		var merged promotion.StepResult
-		// Gitea checks mergeability in the background right after opening: wait lets
-		// the step retry until it is done.
-		for i := 0; i < 50; i++ {
-			if merged, err = r.run(gitMergePR, "merge", map[string]any{"prNumber": n, "mergeMethod": "squash", "wait": true}); err != nil {
-				t.Fatal(err)
-			}
-			if merged.Status != promotion.StatusRunning {
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
+		// Right after opening, Gitea is still checking mergeability; the merge
+		// waits for the check rather than calling that a conflict.
+		merged, err := r.run(gitMergePR, "merge", map[string]any{"prNumber": n, "mergeMethod": "squash"})
+		if err != nil {
+			t.Fatal(err)
 		}
 		if merged.Status != "" && merged.Status != promotion.StatusSucceeded {
 			t.Fatalf("merge: status %q (%s)", merged.Status, merged.Message)
@@ -268,6 +262,27 @@ func TestGitPullRequestStepsAgainstGitea(t *testing.T) {
 		}
 		if after, _ := g.BranchHead(ctx, r.repo, "main"); after != before {
 			t.Errorf("main moved from %s to %s although the merge was refused", before, after)
+		}
+	})
+
+	t.Run("merge-pr with a merge style the repository disables fails with Gitea's message", func(t *testing.T) {
+		r := newPRRun(t, g, "nosquash", map[string]string{"app.yaml": "tag: 1\n"})
+		if err := g.API(ctx, "PATCH", "/repos/"+g.AdminUser+"/"+r.repo, "", map[string]any{"allow_squash_merge": false}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.Push(ctx, r.repo, "main", "haul/prod", map[string]string{"app.yaml": "tag: 2\n"}, "tag 2"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.run(gitOpenPR, "open-pr", map[string]any{"sourceBranch": "haul/prod", "targetBranch": "main"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused, err := r.run(gitMergePR, "merge", map[string]any{"prNumber": prID(t, res), "mergeMethod": "squash"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if refused.Status != promotion.StatusFailed || !strings.Contains(refused.Message, "squash is not allowed") {
+			t.Fatalf("status %q, message %q; want Failed with Gitea's message about squash", refused.Status, refused.Message)
 		}
 	})
 
