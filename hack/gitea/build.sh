@@ -14,7 +14,7 @@ export GOTOOLCHAIN=local CGO_ENABLED=1 GOFLAGS=-mod=mod
 tags='sqlite sqlite_unlock_notify'
 
 if [ ! -x "$out/gitea" ]; then
-  echo "building gitea $version into $out (about 4 minutes on 2 cores)" >&2
+  echo "building gitea $version into $out (measured: 8 minutes on 2 cores shared with other builds)" >&2
   (cd "$here" && go build -trimpath -tags "$tags" \
       -ldflags "-s -w -X 'main.Version=${version#v}' -X 'main.Tags=$tags'" \
       -o "$out/gitea.tmp" code.gitea.io/gitea \
