@@ -2,7 +2,11 @@ package promotion_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,24 +147,45 @@ func TestPromotionOfUnavailableFreightErrors(t *testing.T) {
 func TestPromotionsOfOneStageRunInOrder(t *testing.T) {
 	ns := env.Namespace(t, "promo-queue")
 	startController(t, t.TempDir())
-	makeStage(t, ns, "q", []haulv1.PromotionStep{rawStep("compose-output", "x", map[string]any{"a": "${{ ctx.promotion }}"})})
+	// Each Promotion's one step calls this server, which records the order the
+	// Promotions ran in and how many ran at once: StartedAt has one-second resolution,
+	// so it cannot tell five quick Promotions apart.
+	var mu sync.Mutex
+	var order []string
+	inFlight, maxInFlight := 0, 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		order = append(order, r.URL.Query().Get("p"))
+		inFlight++
+		maxInFlight = max(maxInFlight, inFlight)
+		mu.Unlock()
+		time.Sleep(100 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		fmt.Fprint(w, `{"ok": true}`)
+	}))
+	defer srv.Close()
+	makeStage(t, ns, "q", []haulv1.PromotionStep{rawStep("http", "x", map[string]any{
+		"url": srv.URL + "/?p=${{ ctx.promotion }}", "successExpression": "response.status == 200"})})
 	makeFreight(t, ns, "dddddddddddd4", "1.0.0")
 	var names []string
 	for range 5 {
 		names = append(names, promote(t, ns, "q", "dddddddddddd4"))
 	}
-	var finished []time.Time
 	for _, n := range names {
 		p := waitTerminal(t, ns, n, 60*time.Second)
 		if p.Status.Phase != haulv1.PromotionSucceeded {
 			t.Fatalf("%s: %s: %s", n, p.Status.Phase, p.Status.Message)
 		}
-		finished = append(finished, p.Status.StartedAt.Time)
 	}
-	for i := 1; i < len(finished); i++ {
-		if finished[i].Before(finished[i-1]) {
-			t.Fatalf("promotion %d started before promotion %d", i, i-1)
-		}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(order, ",") != strings.Join(names, ",") {
+		t.Errorf("promotions ran in the order %v, want creation order %v", order, names)
+	}
+	if maxInFlight != 1 {
+		t.Errorf("%d promotions of one stage ran at once, want 1", maxInFlight)
 	}
 }
 
