@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,8 +23,9 @@ func TestPrivateRepositoriesUseProjectCredentials(t *testing.T) {
 	reg.Wrap = func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if u, p, ok := r.BasicAuth(); !ok || u != "robot" || p != "registry-pass" {
+				// Like registries seen in the wild, echo what the client sent.
 				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				http.Error(w, "unauthorized: "+r.Header.Get("Authorization")+" password "+p, http.StatusUnauthorized)
 				return
 			}
 			h.ServeHTTP(w, r)
@@ -40,6 +42,20 @@ func TestPrivateRepositoriesUseProjectCredentials(t *testing.T) {
 	}
 	g.Username, g.Password = "bot", "git-pass"
 
+	// Credentials exist but are wrong: the failure must name neither password, in the
+	// condition or in an Event, even though the registry echoes what it was sent.
+	secrets := []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "registry", Labels: map[string]string{haulv1.LabelCredType: "image"}},
+			StringData: map[string]string{"repoURL": reg.Repo("private"), "username": "robot", "password": "wrong-registry-pass"}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "git", Labels: map[string]string{haulv1.LabelCredType: "git"}},
+			StringData: map[string]string{"repoURL": `^http://127\.0\.0\.1:[0-9]+/.*`, "repoURLIsRegex": "true", "username": "bot", "password": "wrong-git-pass"}},
+	}
+	for _, s := range secrets {
+		if err := env.Client.Create(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leaks := []string{"wrong-registry-pass", "wrong-git-pass", base64.StdEncoding.EncodeToString([]byte("robot:wrong-registry-pass"))}
 	startController(t, ns, Options{})
 	createWarehouse(t, ns, "private", time.Hour,
 		imageSub(reg.Repo("private")),
@@ -48,16 +64,19 @@ func TestPrivateRepositoriesUseProjectCredentials(t *testing.T) {
 		c := condition(getWarehouse(t, ns, "private"), haulv1.ConditionReady)
 		return c != nil && c.Reason == haulv1.ReasonDiscoveryFailed
 	})
-	if msg := condition(getWarehouse(t, ns, "private"), haulv1.ConditionReady).Message; containsAny(msg, "registry-pass", "git-pass") {
+	if msg := condition(getWarehouse(t, ns, "private"), haulv1.ConditionReady).Message; containsAny(msg, leaks...) {
 		t.Fatalf("condition leaks a secret: %s", msg)
 	}
-	for _, s := range []*corev1.Secret{
-		{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "registry", Labels: map[string]string{haulv1.LabelCredType: "image"}},
-			StringData: map[string]string{"repoURL": reg.Repo("private"), "username": "robot", "password": "registry-pass"}},
-		{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "git", Labels: map[string]string{haulv1.LabelCredType: "git"}},
-			StringData: map[string]string{"repoURL": `^http://127\.0\.0\.1:[0-9]+/.*`, "repoURLIsRegex": "true", "username": "bot", "password": "git-pass"}},
-	} {
-		if err := env.Client.Create(context.Background(), s); err != nil {
+	var evs corev1.EventList
+	_ = env.Client.List(context.Background(), &evs, client.InNamespace(ns))
+	for _, e := range evs.Items {
+		if containsAny(e.Message, leaks...) {
+			t.Fatalf("event %s leaks a secret: %s", e.Reason, e.Message)
+		}
+	}
+	for _, s := range secrets {
+		s.Data["password"] = []byte(strings.TrimPrefix(string(s.Data["password"]), "wrong-"))
+		if err := env.Client.Update(context.Background(), s); err != nil {
 			t.Fatal(err)
 		}
 	}
