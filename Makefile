@@ -88,8 +88,9 @@ generate: ## Regenerate deepcopy code, CRDs (controller-gen pinned in go.mod) an
 	go run ./hack/apiref -api api/v1alpha1 -out docs/reference/api.md
 
 .PHONY: verify
-verify: generate lint ## Regenerate and fail on any diff, go vet, golangci-lint
+verify: generate lint ## Regenerate and fail on any diff, go mod tidy, go vet, golangci-lint
 	@git diff --exit-code -- api charts/haul/crds docs/reference || { echo "generated files are out of date: run make generate and commit"; exit 1; }
+	go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit"; exit 1; }
 	go vet ./...
 
 $(LINT):

@@ -10,18 +10,18 @@ import (
 type PromotionPhase string
 
 const (
-	// PromotionPending: the Promotion waits for its Stage's lock or its Freight.
+	// PromotionPending means the Promotion waits for its Stage's lock or its Freight.
 	PromotionPending PromotionPhase = "Pending"
-	// PromotionRunning: the Promotion holds the Stage and runs its steps.
+	// PromotionRunning means the Promotion holds the Stage and runs its steps.
 	PromotionRunning PromotionPhase = "Running"
-	// PromotionSucceeded: every step succeeded (or was skipped); the Freight is in the Stage.
+	// PromotionSucceeded means every step succeeded (or was skipped); the Freight is in the Stage.
 	PromotionSucceeded PromotionPhase = "Succeeded"
-	// PromotionFailed: a step failed on its own terms (e.g. a check did not pass).
+	// PromotionFailed means a step failed on its own terms (e.g. a check did not pass).
 	PromotionFailed PromotionPhase = "Failed"
-	// PromotionErrored: a step or the Promotion could not run (bad config, Freight not
+	// PromotionErrored means a step or the Promotion could not run (bad config, Freight not
 	// available, errors past the threshold).
 	PromotionErrored PromotionPhase = "Errored"
-	// PromotionAborted: the haul.dev/abort annotation stopped the Promotion.
+	// PromotionAborted means the haul.dev/abort annotation stopped the Promotion.
 	PromotionAborted PromotionPhase = "Aborted"
 )
 
@@ -39,19 +39,19 @@ func (p PromotionPhase) IsTerminal() bool {
 type StepStatus string
 
 const (
-	// StepPending: the step has not started.
+	// StepPending means the step has not started.
 	StepPending StepStatus = "Pending"
-	// StepRunning: the step started and reports again later (e.g. waits for a sync).
+	// StepRunning means the step started and reports again later (e.g. waits for a sync).
 	StepRunning StepStatus = "Running"
-	// StepSucceeded: the step did its work.
+	// StepSucceeded means the step did its work.
 	StepSucceeded StepStatus = "Succeeded"
-	// StepFailed: the step ran and its outcome was negative.
+	// StepFailed means the step ran and its outcome was negative.
 	StepFailed StepStatus = "Failed"
-	// StepErrored: the step could not run, or erred errorThreshold times.
+	// StepErrored means the step could not run, or erred errorThreshold times.
 	StepErrored StepStatus = "Errored"
-	// StepSkipped: the step's if was false, or it had nothing to do.
+	// StepSkipped means the step's if was false, or it had nothing to do.
 	StepSkipped StepStatus = "Skipped"
-	// StepAborted: the Promotion was aborted while the step ran.
+	// StepAborted means the Promotion was aborted while the step ran.
 	StepAborted StepStatus = "Aborted"
 )
 

@@ -261,15 +261,15 @@ type StageSpec struct {
 type HealthState string
 
 const (
-	// HealthHealthy: every health check passes.
+	// HealthHealthy means every health check passes.
 	HealthHealthy HealthState = "Healthy"
-	// HealthProgressing: a reconciler is still syncing or rolling out.
+	// HealthProgressing means a reconciler is still syncing or rolling out.
 	HealthProgressing HealthState = "Progressing"
-	// HealthUnhealthy: a health check failed; issues says which.
+	// HealthUnhealthy means a health check failed; issues says which.
 	HealthUnhealthy HealthState = "Unhealthy"
-	// HealthUnknown: a health check could not be assessed.
+	// HealthUnknown means a health check could not be assessed.
 	HealthUnknown HealthState = "Unknown"
-	// HealthNotApplicable: the Stage has nothing to check.
+	// HealthNotApplicable means the Stage has nothing to check.
 	HealthNotApplicable HealthState = "NotApplicable"
 )
 
@@ -322,17 +322,17 @@ type FreightReference struct {
 type VerificationPhase string
 
 const (
-	// VerificationPending: the run is recorded but has not started its steps.
+	// VerificationPending means the run is recorded but has not started its steps.
 	VerificationPending VerificationPhase = "Pending"
-	// VerificationRunning: the run's steps or AnalysisRun are in progress.
+	// VerificationRunning means the run's steps or AnalysisRun are in progress.
 	VerificationRunning VerificationPhase = "Running"
-	// VerificationSucceeded: every check passed; the Freight is verified in the Stage.
+	// VerificationSucceeded means every check passed; the Freight is verified in the Stage.
 	VerificationSucceeded VerificationPhase = "Succeeded"
-	// VerificationFailed: a check ran and failed.
+	// VerificationFailed means a check ran and failed.
 	VerificationFailed VerificationPhase = "Failed"
-	// VerificationErrored: the checks could not run (bad config, missing engine).
+	// VerificationErrored means the checks could not run (bad config, missing engine).
 	VerificationErrored VerificationPhase = "Errored"
-	// VerificationAborted: the run was stopped by the haul.dev/abort annotation.
+	// VerificationAborted means the run was stopped by the haul.dev/abort annotation.
 	VerificationAborted VerificationPhase = "Aborted"
 )
 

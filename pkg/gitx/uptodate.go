@@ -90,7 +90,7 @@ func localRefs(gitDir string) (map[string]string, error) {
 		if !cachedRef(name) {
 			return nil
 		}
-		b, err := os.ReadFile(path)
+		b, err := os.ReadFile(path) //nolint:gosec // G122: walks the process's own Git cache, which no user writes into
 		if err != nil {
 			return err
 		}
@@ -253,7 +253,7 @@ func linkObject(src, dst string) error {
 		return err
 	}
 	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		_ = os.Remove(tmp.Name())
 		return err
 	}

@@ -312,7 +312,7 @@ func (w *Worktree) Head(ctx context.Context) string {
 	if !ok {
 		return head
 	}
-	if b, err := os.ReadFile(filepath.Join(gd, filepath.FromSlash(ref))); err == nil {
+	if b, err := os.ReadFile(filepath.Join(gd, filepath.FromSlash(ref))); err == nil { //nolint:gosec // G703: HEAD of a repository in the process's own cache; git validated the ref name
 		return strings.TrimSpace(string(b))
 	}
 	// Packed refs (git may pack them); fall back to git itself.

@@ -95,6 +95,7 @@ func (a *Authenticator) handleLogin(w http.ResponseWriter, r *http.Request) {
 		RedirectTo: SafeRedirect(r.URL.Query().Get("redirectTo")),
 		Expires:    time.Now().Add(loginTTL).Unix(),
 	}
+	//nolint:gosec // G124: Secure follows the external URL (see secure); local mode is plain http on loopback
 	http.SetCookie(w, &http.Cookie{
 		Name: loginCookie, Value: a.seal(st), Path: "/auth/", MaxAge: int(loginTTL.Seconds()),
 		HttpOnly: true, Secure: a.secure(), SameSite: http.SameSiteLaxMode,
@@ -119,7 +120,8 @@ func (a *Authenticator) handleCallback(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "BadRequest", "login state "+err.Error()+": start again at /auth/login")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/auth/", MaxAge: -1, HttpOnly: true, Secure: a.secure()})
+	//nolint:gosec // G124: Secure follows the external URL (see secure); local mode is plain http on loopback
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/auth/", MaxAge: -1, HttpOnly: true, Secure: a.secure(), SameSite: http.SameSiteLaxMode})
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
 		writeError(w, http.StatusUnauthorized, "Unauthorized", fmt.Sprintf("identity provider refused the login: %s", e))
@@ -178,11 +180,13 @@ func (a *Authenticator) handleSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Authenticator) handleLogout(w http.ResponseWriter, _ *http.Request) {
+	//nolint:gosec // G124: Secure follows the external URL (see secure)
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: a.secure(), SameSite: http.SameSiteLaxMode})
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (a *Authenticator) setSession(w http.ResponseWriter, tok string, exp time.Time) {
+	//nolint:gosec // G124: Secure follows the external URL (see secure)
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: tok, Path: "/", Expires: exp,
 		HttpOnly: true, Secure: a.secure(), SameSite: http.SameSiteLaxMode,
