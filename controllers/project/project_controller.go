@@ -23,7 +23,7 @@ import (
 )
 
 // Finalizer lets the controller remove the project's namespace before the Project goes.
-const Finalizer = "haul.dev/project"
+const Finalizer = haulv1.FinalizerProject
 
 // Options configure the Project controller.
 type Options struct {

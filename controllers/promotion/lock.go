@@ -114,4 +114,4 @@ func (r *Reconciler) releaseLock(ctx context.Context, p *haulv1.Promotion) (rele
 }
 
 // labelPromotionLock marks the Leases that are Stage promotion locks.
-const labelPromotionLock = "haul.dev/promotion-lock"
+const labelPromotionLock = haulv1.LabelPromotionLock

@@ -101,7 +101,7 @@ func autoAttempt(cand *haulv1.Freight, obs *observation) int {
 // AnnotationCandidate records, on a manual Promotion, what auto-promotion would have
 // picked when the Stage controller first saw it ("none" if nothing). It is written
 // once, so later Freight cannot change whether that Promotion was a rollback or pin.
-const AnnotationCandidate = "haul.dev/auto-promotion-candidate"
+const AnnotationCandidate = haulv1.AnnotationAutoPromotionCandidate
 
 // holdFor returns the hold on req's origin, if any. The newest manual Promotion of
 // the origin decides: if it promoted Freight other than what auto-promotion would have

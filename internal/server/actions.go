@@ -266,7 +266,7 @@ func (s *Server) setAlias(r *http.Request, u *auth.User) (int, any, error) {
 
 // AnnotationActionActor records, next to an action annotation the server wrote, who
 // asked for it ("api:<user>"): the write itself is made with the server's rights.
-const AnnotationActionActor = "haul.dev/action-actor"
+const AnnotationActionActor = haulv1.AnnotationActionActor
 
 // action is one annotation-setting action: the custom verb the caller needs on the
 // object, the annotation the controllers act on, and how a refusal names it.

@@ -27,7 +27,7 @@ var applicationKind = schema.GroupKind{Group: "argoproj.io", Kind: "Application"
 
 // operationInfoKey marks sync operations Haul started, with the Promotion as value, so
 // a replayed step recognises its own operation instead of starting another.
-const operationInfoKey = "haul.dev/promotion"
+const operationInfoKey = haulv1.AnnotationPromotion
 
 type argoCDAppRef struct {
 	Name      string                `json:"name,omitempty"`

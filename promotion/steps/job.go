@@ -19,7 +19,7 @@ import (
 )
 
 // LabelJobStep marks Jobs made by the job step, with the Stage as value.
-const LabelJobStep = "haul.dev/job-step"
+const LabelJobStep = haulv1.LabelJobStep
 
 type jobConfig struct {
 	// Template is a batch/v1 JobSpec.
@@ -65,8 +65,8 @@ func jobStep(ctx context.Context, sc *promotion.StepContext) (promotion.StepResu
 				Namespace: sc.Project,
 				Labels:    map[string]string{LabelJobStep: sc.Stage, haulv1.LabelStage: sc.Stage},
 				Annotations: map[string]string{
-					"haul.dev/promotion": sc.Promotion,
-					"haul.dev/step":      sc.Alias,
+					haulv1.AnnotationPromotion: sc.Promotion,
+					haulv1.AnnotationStep:      sc.Alias,
 				},
 			},
 			Spec: *spec,
