@@ -107,16 +107,16 @@ func (p RemotePolicy) Check(field, u string) error {
 	return nil
 }
 
-// isSchemeName reports whether s is a URL scheme (RFC 3986: ALPHA *( ALPHA / DIGIT /
-// "+" / "-" / "." )).
+// isSchemeName reports whether git reads s as a URL scheme: git's is_urlschemechar
+// allows a digit first ("0://x" runs git-remote-0), unlike RFC 3986, so this does too.
 func isSchemeName(s string) bool {
 	if s == "" {
 		return false
 	}
 	for i, r := range s {
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
-		case i > 0 && (r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.'):
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case i > 0 && (r == '+' || r == '-' || r == '.'):
 		default:
 			return false
 		}
