@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -63,16 +62,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if equality.Semantic.DeepEqual(&pc.Status, st) {
 		return out.Result, out.Err
 	}
+	// The merge patch sends null for a list that became empty, so one write clears it.
 	base := pc.DeepCopy()
 	pc.Status = *st
 	if err := r.Status().Patch(ctx, pc, client.MergeFrom(base)); err != nil {
 		return ctrl.Result{}, fmt.Errorf("patching status of ProjectConfig %s: %w", pc.Name, err)
-	}
-	if st.WebhookReceivers == nil && base.Status.WebhookReceivers != nil {
-		// A merge patch drops an empty list instead of clearing it: clear it explicitly.
-		if err := r.Status().Patch(ctx, pc, client.RawPatch(types.MergePatchType, []byte(`{"status":{"webhookReceivers":null}}`))); err != nil {
-			return ctrl.Result{}, fmt.Errorf("clearing webhook receivers of ProjectConfig %s: %w", pc.Name, err)
-		}
 	}
 	return out.Result, out.Err
 }

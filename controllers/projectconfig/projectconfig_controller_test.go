@@ -65,3 +65,33 @@ func TestReceiverStatusPublished(t *testing.T) {
 		t.Fatal("unchanged receivers were written again")
 	}
 }
+
+func TestRemovingEveryReceiverClearsTheStatus(t *testing.T) {
+	const p = "hooks-cleared"
+	setupProject(t, p)
+	r := &Reconciler{Client: env.Client}
+	req := ctrl.Request{NamespacedName: client.ObjectKey{Namespace: p, Name: p}}
+	if _, err := r.Reconcile(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	pc := &haulv1.ProjectConfig{}
+	if err := env.Client.Get(context.Background(), req.NamespacedName, pc); err != nil {
+		t.Fatal(err)
+	}
+	pc.Spec.WebhookReceivers = nil
+	if err := env.Client.Update(context.Background(), pc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Get(context.Background(), req.NamespacedName, pc); err != nil {
+		t.Fatal(err)
+	}
+	if len(pc.Status.WebhookReceivers) != 0 {
+		t.Fatalf("receivers removed from the spec are still published: %+v", pc.Status.WebhookReceivers)
+	}
+	if pc.Status.ObservedGeneration != pc.Generation {
+		t.Errorf("observedGeneration %d; want %d", pc.Status.ObservedGeneration, pc.Generation)
+	}
+}
