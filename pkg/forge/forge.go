@@ -260,3 +260,15 @@ func scrub(err error, secret string) error {
 	}
 	return errors.New(strings.ReplaceAll(err.Error(), secret, "REDACTED"))
 }
+
+// settled reports whether pr needs no merge: it is merged already (true, nil) or was
+// closed unmerged (true, ErrClosed, naming what). Every provider's MergePR asks first.
+func settled(pr *PullRequest, what string) (bool, error) {
+	switch pr.State {
+	case StateMerged:
+		return true, nil
+	case StateClosed:
+		return true, fmt.Errorf("merging %s: %w", what, ErrClosed)
+	}
+	return false, nil
+}

@@ -158,11 +158,8 @@ func (g *giteaProvider) MergePR(ctx context.Context, number int64, o MergeOption
 	if err != nil {
 		return nil, err
 	}
-	switch pr.State {
-	case StateMerged:
-		return pr, nil
-	case StateClosed:
-		return pr, fmt.Errorf("merging pull request %d of %s: %w", number, g.repo, ErrClosed)
+	if done, err := settled(pr, fmt.Sprintf("pull request %d of %s", number, g.repo)); done {
+		return pr, err
 	}
 	// Gitea checks mergeability in the background after every push and reports
 	// false until it is done, so a pull request opened a moment ago is given a few

@@ -81,11 +81,8 @@ func (g *githubProvider) MergePR(ctx context.Context, number int64, o MergeOptio
 	if err != nil {
 		return nil, err
 	}
-	switch pr.State {
-	case StateMerged:
-		return pr, nil
-	case StateClosed:
-		return pr, fmt.Errorf("merging pull request %d of %s: %w", number, g.repo, ErrClosed)
+	if done, err := settled(pr, fmt.Sprintf("pull request %d of %s", number, g.repo)); done {
+		return pr, err
 	}
 	if !pr.Mergeable {
 		return pr, &NotMergeableError{Number: number, Reason: pr.MergeableReason}

@@ -77,11 +77,8 @@ func (g *gitlabProvider) MergePR(ctx context.Context, number int64, o MergeOptio
 	if err != nil {
 		return nil, err
 	}
-	switch pr.State {
-	case StateMerged:
-		return pr, nil
-	case StateClosed:
-		return pr, fmt.Errorf("merging merge request !%d of %s: %w", number, g.project, ErrClosed)
+	if done, err := settled(pr, fmt.Sprintf("merge request !%d of %s", number, g.project)); done {
+		return pr, err
 	}
 	if !pr.Mergeable {
 		return pr, &NotMergeableError{Number: number, Reason: pr.MergeableReason}
