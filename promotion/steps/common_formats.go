@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/expr-lang/expr"
@@ -13,6 +14,35 @@ import (
 type parseConfig struct {
 	Path    string        `json:"path"`
 	Outputs []parseOutput `json:"outputs"`
+}
+
+// parseStep is the body the *-parse steps share: decode the config, read the file
+// inside the work tree (size-capped), decode it with decode, and compute the outputs.
+// A decode error is terminal: the file will not parse better on a retry.
+func parseStep(decode func(data []byte, rel string) (any, error)) promotion.StepFunc {
+	return func(_ context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
+		var cfg parseConfig
+		if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
+			return promotion.StepResult{}, err
+		}
+		p, err := sc.Path("path", cfg.Path)
+		if err != nil {
+			return promotion.StepResult{}, err
+		}
+		data, err := readCapped(p, cfg.Path)
+		if err != nil {
+			return promotion.StepResult{}, err
+		}
+		doc, err := decode(data, cfg.Path)
+		if err != nil {
+			return promotion.StepResult{}, promotion.Terminal(err)
+		}
+		out, err := evalOutputs(doc, cfg.Path, cfg.Outputs)
+		if err != nil {
+			return promotion.StepResult{}, err
+		}
+		return promotion.StepResult{Output: out}, nil
+	}
 }
 
 // parseOutput names one output and the expression, over the parsed document, that

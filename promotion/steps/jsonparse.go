@@ -2,39 +2,20 @@ package steps
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-
-	"github.com/haul-dev/haul/promotion"
 )
 
 // jsonParse reads a JSON file and computes outputs from expressions over it, so later
 // steps can use values the repository holds (a chart version, an image tag).
-func jsonParse(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
-	var cfg parseConfig
-	if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
-		return promotion.StepResult{}, err
-	}
-	p, err := sc.Path("path", cfg.Path)
-	if err != nil {
-		return promotion.StepResult{}, err
-	}
-	data, err := readCapped(p, cfg.Path)
-	if err != nil {
-		return promotion.StepResult{}, err
-	}
+var jsonParse = parseStep(func(data []byte, rel string) (any, error) {
 	doc, err := decodeJSONDoc(data)
 	if err != nil {
-		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("parsing %s: %w", cfg.Path, err))
+		return nil, fmt.Errorf("parsing %s: %w", rel, err)
 	}
-	out, err := evalOutputs(doc, cfg.Path, cfg.Outputs)
-	if err != nil {
-		return promotion.StepResult{}, err
-	}
-	return promotion.StepResult{Output: out}, nil
-}
+	return doc, nil
+})
 
 // decodeJSONDoc decodes exactly one JSON value; trailing data is an error.
 func decodeJSONDoc(data []byte) (any, error) {
