@@ -68,9 +68,12 @@ func TestDemoJourney(t *testing.T) {
 	if _, err := s.haul("promote", "-p", demo.Project, "--stage", "prod", "--freight", old.Name, "--wait"); err != nil {
 		t.Fatalf("rollback promotion: %v", err)
 	}
-	if tag, _ := s.currentTag("prod"); tag != "1.1.0" {
-		t.Fatalf("prod holds %q after the rollback, want 1.1.0", tag)
-	}
+	// The Stage records a Promotion's outcome from the Promotion (one writer per
+	// status), a moment after --wait sees it succeed.
+	s.eventually(10*time.Second, "prod to hold 1.1.0 after the rollback", func() (bool, string) {
+		tag, _ := s.currentTag("prod")
+		return tag == "1.1.0", "prod holds " + tag
+	})
 	s.eventually(30*time.Second, "an auto-promotion hold on prod", func() (bool, string) {
 		_, st := s.currentTag("prod")
 		return st != nil && len(st.Status.AutoPromotionHolds) == 1, "holds: " + holdsOf(st)
