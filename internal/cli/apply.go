@@ -119,6 +119,9 @@ func runApply(ctx context.Context, s *session, out, errOut io.Writer, docs []man
 		return err
 	}
 	sort.SliceStable(docs, func(i, j int) bool { return applyOrder(docs[i].Object) < applyOrder(docs[j].Object) })
+	if err := a.waitForExistingProjects(ctx, docs); err != nil {
+		return fmt.Errorf("nothing was applied: %w", err)
+	}
 
 	cluster, err := a.clusterState(ctx, docs)
 	if err != nil {
@@ -412,6 +415,42 @@ func (a *applier) opFor(d *manifest.Document, verb string) op {
 		o.verb = "patch"
 	}
 	return o
+}
+
+// waitForExistingProjects waits, before anything is checked, for the namespaces of
+// Projects that exist already but whose controller has not yet created their namespace:
+// `haul apply -f project.yaml` followed at once by `haul apply -f stages.yaml`. A
+// namespace whose Project does not exist is left to the usual "does not exist" error.
+func (a *applier) waitForExistingProjects(ctx context.Context, docs []manifest.Document) error {
+	var will []manifest.Document
+	asked := map[string]bool{}
+	for i := range docs {
+		ns := docs[i].Object.GetNamespace()
+		if ns == "" || asked[ns] || a.nsWill[ns] {
+			continue
+		}
+		asked[ns] = true
+		if a.namespaceExists(ctx, ns) {
+			continue
+		}
+		p := &haulv1.Project{}
+		if err := a.s.client.Get(ctx, client.ObjectKey{Name: ns}, p); err != nil {
+			continue // not found or not readable: the dry run reports the namespace
+		}
+		if !p.DeletionTimestamp.IsZero() {
+			continue
+		}
+		_, _ = fmt.Fprintf(a.errOut, "waiting up to %s for the namespace of project %q\n", a.o.namespaceWait, ns)
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(haulv1.GroupVersion.WithKind("Project"))
+		u.SetName(ns)
+		will = append(will, manifest.Document{Object: u})
+		delete(a.nsExists, ns)
+	}
+	if len(will) == 0 {
+		return nil
+	}
+	return a.waitForProjectNamespaces(ctx, will)
 }
 
 // waitForProjectNamespaces waits until the namespace of every Project in done exists:
