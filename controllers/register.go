@@ -47,6 +47,7 @@ func SetupAll(mgr ctrl.Manager, o Options) error {
 			return promotion.SetupWithManager(mgr, promotion.Options{
 				WorkDir: o.WorkDir, SharedCredentialsNamespace: o.SharedCredentialsNamespace,
 				DenyPrivateHTTP: o.DenyPrivateHTTP, DenyPlainHTTPGit: o.DenyPlainHTTPGit,
+				ExternalURL: o.ExternalURL,
 			})
 		}},
 	}

@@ -37,6 +37,9 @@ type Request struct {
 	Stage     string
 	Promotion string
 	Freight   haulv1.FreightReference
+	// Actor is who asked for the Promotion (its haul.dev/create-actor annotation);
+	// expressions see it as ctx.meta.promotion.actor.
+	Actor string
 	// Steps are the steps to run, tasks already expanded (see ExpandTasks).
 	Steps []haulv1.PromotionStep
 	// Vars are the merged Promotion-level vars (stage template vars < promotion vars).

@@ -7,6 +7,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
@@ -20,9 +21,16 @@ func (e *Engine) env(ctx context.Context, req *Request, st *State, i int) (Env, 
 	env := Env{
 		"ctx": map[string]any{
 			"project": req.Project, "stage": req.Stage, "promotion": req.Promotion,
+			"uiBaseUrl": e.uiBaseURL(),
 			"targetFreight": map[string]any{
 				"name": req.Freight.Name, "alias": req.Freight.Alias,
 				"origin": map[string]any{"kind": string(req.Freight.Origin.Kind), "name": req.Freight.Origin.Name},
+			},
+			"meta": map[string]any{
+				// Haul has no rollback Promotions of Kargo's kind: a rollback is an
+				// ordinary Promotion of older Freight, so rollback is always false.
+				"promotion": map[string]any{"actor": req.Actor, "rollback": false},
+				"step":      map[string]any{"alias": alias},
 			},
 		},
 		"outputs":  st.Outputs,
@@ -43,6 +51,9 @@ func (e *Engine) env(ctx context.Context, req *Request, st *State, i int) (Env, 
 		env[name] = fn
 	}
 	for name, fn := range kargoRenderFuncs() {
+		env[name] = fn
+	}
+	for name, fn := range e.kargoDataFuncs(ctx, req) {
 		env[name] = fn
 	}
 	vars := map[string]any{}
@@ -91,12 +102,10 @@ func (e *Engine) funcs(ctx context.Context, req *Request, st *State, i int) map[
 			if err != nil {
 				return nil, err
 			}
-			for _, m := range st.Steps[:i] {
-				if m.Alias == a {
-					return string(m.Status), nil
-				}
+			if a == "" {
+				return nil, fmt.Errorf("status: the alias must not be empty")
 			}
-			return nil, fmt.Errorf("status(%q): no earlier step has that alias", a)
+			return stepStatus(st.Steps[:i], st.Steps[i].Alias, a), nil
 		},
 		"warehouse": func(args ...any) (any, error) {
 			n, err := stringArg("warehouse", args, 0)
@@ -175,12 +184,13 @@ func (e *Engine) funcs(ctx context.Context, req *Request, st *State, i int) map[
 			if err != nil {
 				return nil, err
 			}
+			// Kargo returns the parsed *semver.Version itself, so expressions call its
+			// methods: semverParse(v).Major(), .IncMinor().String().
 			v, err := semver.NewVersion(s)
 			if err != nil {
-				return nil, fmt.Errorf("semverParse(%q): %w", s, err)
+				return nil, fmt.Errorf("semverParse(%q): invalid semantic version: %w", s, err)
 			}
-			return map[string]any{"major": int(v.Major()), "minor": int(v.Minor()), "patch": int(v.Patch()),
-				"prerelease": v.Prerelease(), "metadata": v.Metadata(), "original": v.Original()}, nil
+			return v, nil
 		},
 		"semverDiff": func(args ...any) (any, error) {
 			a, err := stringArg("semverDiff", args, 0)
@@ -252,29 +262,37 @@ func semverDiff(a, b string) string {
 		return "Minor"
 	case va.Patch() != vb.Patch():
 		return "Patch"
-	case va.Prerelease() != vb.Prerelease():
-		return "Prerelease"
 	case va.Metadata() != vb.Metadata():
 		return "Metadata"
 	}
 	return "None"
 }
 
-// secret returns the data of a generic-credential Secret in the project's own
-// namespace, recording every value in secrets so that no message shows it.
+// secret is secret(name): a generic-credential Secret of the project's own namespace.
 func (e *Engine) secret(ctx context.Context, secrets *redact.Values, project, name string) (map[string]any, error) {
+	return e.readSecret(ctx, secrets, project, name, "secret")
+}
+
+// readSecret returns the data of a Secret labelled haul.dev/cred-type=generic in
+// namespace ns, recording every value in secrets so that no message shows it. A
+// missing Secret is an empty map, as in Kargo; a Secret without the label (repository
+// credentials, service account tokens) is refused.
+func (e *Engine) readSecret(ctx context.Context, secrets *redact.Values, ns, name, fn string) (map[string]any, error) {
 	if strings.ContainsAny(name, "/:") {
-		return nil, fmt.Errorf("secret(%q): only Secrets in the project's own namespace may be read", name)
+		return nil, fmt.Errorf("%s(%q): only a name is accepted; Secrets are read from %s", fn, name, whereRead(fn))
 	}
 	if e.Services == nil || e.Services.Kube == nil {
-		return nil, fmt.Errorf("secret(%q): %w", name, errNoServices)
+		return nil, fmt.Errorf("%s(%q): %w", fn, name, errNoServices)
 	}
-	s, err := e.Services.Kube.CoreV1().Secrets(project).Get(ctx, name, metav1.GetOptions{})
+	s, err := e.Services.Kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return map[string]any{}, nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("secret(%q): not found or not readable", name)
+		return nil, fmt.Errorf("%s(%q): not readable", fn, name)
 	}
 	if s.Labels[haulv1.LabelCredType] != "generic" {
-		return nil, fmt.Errorf("secret(%q): only Secrets labelled %s=generic may be read by expressions", name, haulv1.LabelCredType)
+		return nil, fmt.Errorf("%s(%q): only Secrets labelled %s=generic may be read by expressions", fn, name, haulv1.LabelCredType)
 	}
 	data := secretData(s)
 	for _, v := range data {
@@ -292,19 +310,36 @@ func secretData(s *corev1.Secret) map[string]any {
 }
 
 func (e *Engine) configMap(ctx context.Context, project, name string) (map[string]any, error) {
+	return e.readConfigMap(ctx, project, name, "configMap")
+}
+
+// readConfigMap returns the data of a ConfigMap in namespace ns; a missing one is an
+// empty map, as in Kargo.
+func (e *Engine) readConfigMap(ctx context.Context, ns, name, fn string) (map[string]any, error) {
 	if strings.ContainsAny(name, "/:") {
-		return nil, fmt.Errorf("configMap(%q): only ConfigMaps in the project's own namespace may be read", name)
+		return nil, fmt.Errorf("%s(%q): only a name is accepted; ConfigMaps are read from %s", fn, name, whereRead(fn))
 	}
 	if e.Services == nil || e.Services.Kube == nil {
-		return nil, fmt.Errorf("configMap(%q): %w", name, errNoServices)
+		return nil, fmt.Errorf("%s(%q): %w", fn, name, errNoServices)
 	}
-	cm, err := e.Services.Kube.CoreV1().ConfigMaps(project).Get(ctx, name, metav1.GetOptions{})
+	cm, err := e.Services.Kube.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return map[string]any{}, nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("configMap(%q): not found or not readable", name)
+		return nil, fmt.Errorf("%s(%q): not readable", fn, name)
 	}
 	out := map[string]any{}
 	for k, v := range cm.Data {
 		out[k] = v
 	}
 	return out, nil
+}
+
+// whereRead names the one namespace a reading function may read.
+func whereRead(fn string) string {
+	if strings.HasPrefix(fn, "shared") {
+		return "the shared resources namespace"
+	}
+	return "the project's own namespace"
 }

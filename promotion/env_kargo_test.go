@@ -2,22 +2,26 @@ package promotion
 
 // Kargo's expression functions (v1.11, main) against Haul's:
 //
-//	Kargo                         Haul
-//	quote, unsafeQuote            quote, unsafeQuote
-//	asJSON, asYAML                asJSON, asYAML
-//	secret, configMap             secret, configMap (project namespace, generic only)
-//	sharedSecret, sharedConfigMap missing
-//	warehouse                     warehouse (map with Kind/Name and kind/name)
+//	Kargo                          Haul
+//	quote, unsafeQuote             same
+//	asJSON, asYAML                 same
+//	secret, configMap              project namespace; secret() generic-labelled only
+//	sharedSecret, sharedConfigMap  the shared namespace; sharedSecret generic only
+//	warehouse                      map with Kind/Name and kind/name
 //	imageFrom/commitFrom/chartFrom same argument forms, map results with both names
-//	artifactFrom                  missing
-//	freightMetadata, freightStatus missing
-//	stageMetadata                 missing
-//	success, failure, always, status present
-//	semverParse                   map (major, minor…), not Kargo's *semver.Version
-//	semverDiff                    present
-//	stepMetas (variable)          missing; ctx.uiBaseUrl, ctx.meta missing
+//	artifactFrom                   registered; Haul Freight has no generic artifacts
+//	freightMetadata, freightStatus same (Freight status read uncached)
+//	stageMetadata                  same call; Haul Stages carry no metadata (nil)
+//	success, failure, always       same
+//	status                         same ("" for an unknown alias, task-scoped)
+//	semverParse, semverDiff        same (*semver.Version; no "Prerelease" outcome)
+//	ctx.uiBaseUrl, ctx.meta        same (rollback is always false)
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/Masterminds/semver/v3"
+)
 
 // Pipelines that render objects into files use Kargo's asJSON/asYAML/unsafeQuote and
 // expect the same text Kargo writes.
@@ -61,5 +65,39 @@ func TestKargoPercentDelimiters(t *testing.T) {
 	}
 	if _, err := EvalTemplate(`x ${% 1`, Env{}); err == nil {
 		t.Fatal("unterminated ${% accepted")
+	}
+}
+
+// semverParse returns Kargo's *semver.Version, so its methods work; semverDiff has
+// Kargo's outcomes only (a prerelease-only difference is "None", as Kargo computes).
+func TestKargoSemverFunctions(t *testing.T) {
+	e := &Engine{}
+	req := &Request{}
+	st := &State{Steps: nil}
+	env := Env{}
+	for n, fn := range e.funcs(t.Context(), req, st, 0) {
+		env[n] = fn
+	}
+	v, _ := semver.NewVersion("v1.2.3")
+	cases := map[string]any{
+		"${{ semverParse('v1.2.3').IncMinor().String() }}": v.IncMinor().String(),
+		"${{ semverParse('v1.2.3').Major() }}":             v.Major(),
+		"${{ semverParse('1.2.3-rc.1').Prerelease() }}":    "rc.1",
+		"${{ semverDiff('1.2.3-rc.1', '1.2.3') }}":         "None",
+		"${{ semverDiff('1.2.3+b1', '1.2.3+b2') }}":        "Metadata",
+		"${{ semverDiff('1.2.3', 'not-a-version') }}":      "Incomparable",
+		"${{ semverDiff('1.2.3', '1.3.0') }}":              "Minor",
+	}
+	for src, want := range cases {
+		got, err := EvalTemplate(src, env)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if got != want {
+			t.Errorf("%s = %#v, want %#v", src, got, want)
+		}
+	}
+	if _, err := EvalTemplate("${{ semverParse('nope') }}", env); err == nil {
+		t.Fatal("semverParse of an invalid version succeeded")
 	}
 }

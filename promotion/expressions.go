@@ -31,6 +31,7 @@ var ExprFuncNames = []string{
 	"quote", "imageFrom", "commitFrom", "chartFrom", "warehouse", "secret", "configMap",
 	"success", "failure", "always", "status", "semverParse", "semverDiff",
 	"unsafeQuote", "asJSON", "asYAML",
+	"freightMetadata", "freightStatus", "stageMetadata", "sharedSecret", "sharedConfigMap", "artifactFrom",
 }
 
 // ExprFunc is the signature of every expression function.

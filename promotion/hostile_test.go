@@ -152,11 +152,11 @@ func TestExpressions(t *testing.T) {
 		"deep nesting":            {"${{ " + strings.Repeat("(", 3000) + "1" + strings.Repeat(")", 3000) + " }}", "", 1},
 		"deep array nesting":      {"${{ " + strings.Repeat("[", 3000) + "1" + strings.Repeat("]", 3000) + " }}", "node", nil},
 		"other project secret":    {"${{ secret('other-ns/x') }}", "own namespace", nil},
-		"shared secret":           {"${{ sharedSecret('git-creds') }}", "unknown name sharedSecret", nil},
+		"shared secret":           {"${{ sharedSecret('git-creds') }}", "no shared resources namespace is configured", nil},
 		"repeat disabled":         {"${{ repeat('x', 1000000000) }}", "repeat", nil},
 		"optional chain lenient":  {"${{ vars?.nope ?? 'dflt' }}", "", "dflt"},
 		"present var":             {"${{ vars.a }}", "", "x"},
-		"semver":                  {"${{ semverDiff('1.2.3', '1.3.0') == 'Minor' && semverParse('v1.2.3').major == 1 }}", "", true},
+		"semver":                  {"${{ semverDiff('1.2.3', '1.3.0') == 'Minor' && semverParse('v1.2.3').Major() == 1 }}", "", true},
 		"flatten deep is bounded": {"${{ flatten(" + strings.Repeat("[", 400) + "1" + strings.Repeat("]", 400) + ") }}", "", []any{1}},
 		"flatten past the limit":  {"${{ flatten(" + strings.Repeat("[", 1200) + "1" + strings.Repeat("]", 1200) + ") }}", "node", nil},
 	}

@@ -83,6 +83,11 @@ type Services struct {
 	Logger logr.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// SharedNamespace is where sharedSecret() and sharedConfigMap() read (Kargo's
+	// shared resources namespace); empty means those functions have nothing to read.
+	SharedNamespace string
+	// UIBaseURL is what ctx.uiBaseUrl shows (how users reach Haul); may be empty.
+	UIBaseURL string
 }
 
 // forRun returns the Services one Run hands to its steps: the same, except that the

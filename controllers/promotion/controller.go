@@ -42,8 +42,11 @@ type Options struct {
 	DenyPrivateHTTP bool
 	// DenyPlainHTTPGit makes git steps refuse http:// remotes (https and ssh only).
 	DenyPlainHTTPGit bool
-	// SharedCredentialsNamespace is searched for credentials after the project namespace.
+	// SharedCredentialsNamespace is searched for credentials after the project namespace;
+	// the sharedSecret() and sharedConfigMap() expression functions read it too.
 	SharedCredentialsNamespace string
+	// ExternalURL is how users reach Haul; expressions see it as ctx.uiBaseUrl.
+	ExternalURL string
 }
 
 // Reconciler runs Promotions.
@@ -100,6 +103,9 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		HTTPClient:  policy.Client,
 		Git:         gitCache(filepath.Join(opts.WorkDir, "git-cache"), opts.DenyPlainHTTPGit),
 		Logger:      mgr.GetLogger().WithName("promotion-engine"),
+
+		SharedNamespace: opts.SharedCredentialsNamespace,
+		UIBaseURL:       opts.ExternalURL,
 	}, StepDone: metrics.ObserveStep}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &haulv1.Promotion{}, indexStage,
 		func(o client.Object) []string { return []string{o.(*haulv1.Promotion).Spec.Stage} }); err != nil {

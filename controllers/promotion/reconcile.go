@@ -237,6 +237,7 @@ func (r *Reconciler) run(ctx context.Context, p *haulv1.Promotion, stage *haulv1
 	})
 	req := promotion.Request{
 		Project: key.Namespace, Stage: stage.Name, Promotion: key.Name, Freight: freight,
+		Actor: p.Annotations[haulv1.AnnotationCreateActor],
 		Steps: p.Status.Steps, Vars: p.Status.Vars, WorkDir: dir, State: state, Replay: replay,
 		Persist: pw.Submit,
 		// Secret values the steps read are masked in every message and saved output.

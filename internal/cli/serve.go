@@ -25,7 +25,7 @@ import (
 // serverConfig loads the cluster configuration for in-cluster commands: --kubeconfig,
 // $KUBECONFIG, ~/.kube/config, then the pod's service account.
 // sharedCredsHelp describes --shared-credentials-namespace (haul up and haul controller).
-const sharedCredsHelp = "namespace whose credential Secrets every project may use for discovery and promotion steps (never readable through expressions)"
+const sharedCredsHelp = "namespace whose credential Secrets every project may use for discovery and promotion steps (expressions read only its Secrets labelled haul.dev/cred-type=generic, through sharedSecret())"
 
 // denyPlainHTTPGitHelp describes --deny-plain-http-git (haul up and haul controller).
 const denyPlainHTTPGitHelp = "refuse http:// Git remotes in steps and Warehouse subscriptions (https and ssh only); file:// and local paths are always refused"
