@@ -7,7 +7,7 @@ HAUL       := $(BIN)/haul
 DATA_DIR   ?= $(HOME)/.local/share/haul
 ADDR       ?= 127.0.0.1:8080
 CACHE_DIR  ?= $(HOME)/.cache/haul
-LINT       := $(CACHE_DIR)/golangci-lint-v2.15.0
+LINT       := $(CACHE_DIR)/golangci-lint-v2.15.0-kal-20260716
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS    := -X github.com/haul-dev/haul/internal/version.Version=$(VERSION) -X github.com/haul-dev/haul/internal/version.Commit=$(COMMIT)
@@ -82,23 +82,24 @@ fuzz: ## Run every fuzzer for FUZZTIME (default 10s) each
 	done
 
 .PHONY: generate
-generate: ## Regenerate deepcopy code, CRDs (controller-gen pinned in go.mod) and docs/reference/api.md
+generate: ## Regenerate deepcopy code, CRDs (controller-gen pinned in go.mod), docs/reference/api.md and the dashboard's API types
 	go tool controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	go tool controller-gen crd paths=./api/... output:crd:artifacts:config=charts/haul/crds
 	go run ./hack/apiref -api api/v1alpha1 -out docs/reference/api.md
+	go run ./hack/tsapi -crds charts/haul/crds -out ui/src/api/generated.ts
 
 .PHONY: verify
 verify: generate lint ## Regenerate and fail on any diff, go mod tidy, go vet, golangci-lint
-	@git diff --exit-code -- api charts/haul/crds docs/reference || { echo "generated files are out of date: run make generate and commit"; exit 1; }
+	@git diff --exit-code -- api charts/haul/crds docs/reference ui/src/api/generated.ts || { echo "generated files are out of date: run make generate and commit"; exit 1; }
 	go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit"; exit 1; }
 	go vet ./...
 
 $(LINT):
 	@mkdir -p $(CACHE_DIR)
-	cd hack/tools && go build -o $(LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+	cd hack/tools && go build -o $(LINT) sigs.k8s.io/kube-api-linter/cmd/golangci-lint-kube-api-linter
 
 .PHONY: lint
-lint: $(LINT) ## golangci-lint (pinned in hack/tools)
+lint: $(LINT) ## golangci-lint with the Kube API Linter compiled in (pinned in hack/tools)
 	$(LINT) run ./...
 
 .PHONY: ui

@@ -168,7 +168,8 @@ type FreightStatus struct {
 // +kubebuilder:printcolumn:name="Origin",type=string,JSONPath=`.origin.name`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Freight struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// Alias is a human-friendly name (e.g. brave-otter), unique in the project, given
@@ -187,18 +188,21 @@ type Freight struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="images is immutable"
+	// +listType=atomic
 	Images []Image `json:"images,omitempty"`
 	// Commits are the Git commits in the Freight, one per git subscription, at most
 	// 50; immutable.
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="commits is immutable"
+	// +listType=atomic
 	Commits []GitCommit `json:"commits,omitempty"`
 	// Charts are the Helm chart versions in the Freight, one per chart subscription, at
 	// most 50; immutable.
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="charts is immutable"
+	// +listType=atomic
 	Charts []Chart `json:"charts,omitempty"`
 
 	// Status records where the Freight is, was verified and was approved.

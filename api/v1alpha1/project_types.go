@@ -36,7 +36,9 @@ type ProjectStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=32
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// +patchMergeKey=type
+	// +patchStrategy=merge
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 	// Stats counts the project's Warehouses and Stages.
 	// +optional
 	Stats ProjectStats `json:"stats,omitzero"`
@@ -55,7 +57,8 @@ type ProjectStatus struct {
 // +kubebuilder:printcolumn:name="Warehouses",type=integer,JSONPath=`.status.stats.warehouses`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Project struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// Spec is empty: a project's policies live in its ProjectConfig.

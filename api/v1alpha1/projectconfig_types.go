@@ -22,20 +22,21 @@ type StageSelector struct {
 	// At most 20.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
 	MatchExpressions []metav1.LabelSelectorRequirement `json:"matchExpressions,omitempty"`
 }
 
 // PromotionPolicy switches automation on for the Stages it selects.
 type PromotionPolicy struct {
 	// StageSelector picks the Stages this policy applies to.
-	// +required
+	// +optional
 	StageSelector StageSelector `json:"stageSelector"`
 	// AutoPromotionEnabled lets Haul create Promotions for the selected Stages by itself,
 	// whenever newer Freight becomes available to them. Default false: Stages that no
 	// policy selects are promoted only by hand.
 	// +optional
-	// +kubebuilder:default=false
-	AutoPromotionEnabled bool `json:"autoPromotionEnabled"`
+	// +default=false
+	AutoPromotionEnabled bool `json:"autoPromotionEnabled"` //nolint:kubeapilinter // omitempty would drop an explicit false and the default would turn it true
 }
 
 // SecretRef names a Secret in the project namespace.
@@ -112,6 +113,7 @@ type ProjectConfigSpec struct {
 	// decides whether it auto-promotes. At most 100.
 	// +optional
 	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
 	PromotionPolicies []PromotionPolicy `json:"promotionPolicies,omitempty"`
 	// WebhookReceivers are endpoints that Git hosts and registries call on a push, so
 	// that subscribed Warehouses discover at once instead of at their next interval. At
@@ -125,12 +127,14 @@ type ProjectConfigSpec struct {
 	// a changelog). At most 20. Kargo also has these; its URLs are expressions.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
 	FreightLinks []Link `json:"freightLinks,omitempty"`
 	// StageLinks are shown in the dashboard on every Stage of the project (a dashboard,
 	// the Argo CD application). At most 20. Kargo also has these; its URLs are
 	// expressions.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
 	StageLinks []Link `json:"stageLinks,omitempty"`
 }
 
@@ -162,10 +166,13 @@ type ProjectConfigStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=32
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// +patchMergeKey=type
+	// +patchStrategy=merge
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 	// WebhookReceivers publishes where each receiver of spec.webhookReceivers listens.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
 	WebhookReceivers []WebhookReceiverStatus `json:"webhookReceivers,omitempty"`
 }
 
@@ -177,7 +184,8 @@ type ProjectConfigStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ProjectConfig struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// Spec holds the project's policies, receivers and dashboard links.

@@ -111,6 +111,7 @@ type PromotionSpec struct {
 	// Haul-only.
 	// +optional
 	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
 	Vars []Var `json:"vars,omitempty"`
 }
 
@@ -135,11 +136,13 @@ type PromotionStatus struct {
 	// up to 100 each. Haul-only.
 	// +optional
 	// +kubebuilder:validation:MaxItems=10000
+	// +listType=atomic
 	Steps []PromotionStep `json:"steps,omitempty"`
 	// Vars is the snapshot of the merged vars (Stage, template, Promotion) taken at
 	// start. Haul-only.
 	// +optional
 	// +kubebuilder:validation:MaxItems=300
+	// +listType=atomic
 	Vars []Var `json:"vars,omitempty"`
 	// CurrentStep is the index of the step being run, counting from 0.
 	// +optional
@@ -147,6 +150,7 @@ type PromotionStatus struct {
 	// StepExecutionMetadata records how each step went, in step order.
 	// +optional
 	// +kubebuilder:validation:MaxItems=10000
+	// +listType=atomic
 	StepExecutionMetadata []StepExecutionMetadata `json:"stepExecutionMetadata,omitempty"`
 	// State holds step outputs by alias, for outputs.<alias> in later steps and to
 	// resume after a restart.
@@ -159,6 +163,7 @@ type PromotionStatus struct {
 	// judge its health with while this Promotion's Freight is current.
 	// +optional
 	// +kubebuilder:validation:MaxItems=10000
+	// +listType=atomic
 	HealthChecks []HealthCheckStep `json:"healthChecks,omitempty"`
 	// StartedAt is when the Promotion took the Stage's lock and began. Haul-only.
 	// +optional
@@ -186,7 +191,8 @@ type PromotionStatus struct {
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Promotion struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// Spec names the Stage and the Freight; immutable.

@@ -44,7 +44,7 @@ type FreightSources struct {
 	// AvailabilityStrategy, with several upstream stages, says whether one of them
 	// (OneOf, the default) or All must have verified the Freight.
 	// +optional
-	// +kubebuilder:default=OneOf
+	// +default="OneOf"
 	AvailabilityStrategy AvailabilityStrategy `json:"availabilityStrategy,omitempty"`
 	// RequiredSoakTime is how long verified Freight must have stayed in an upstream
 	// Stage (its longest stay, or the current one) before it is available here; a Go
@@ -60,7 +60,7 @@ type AutoPromotionOptions struct {
 	// SelectionPolicy is NewestFreight (default) or MatchUpstream (needs exactly one
 	// upstream stage and no direct source).
 	// +optional
-	// +kubebuilder:default=NewestFreight
+	// +default="NewestFreight"
 	SelectionPolicy AutoPromotionSelectionPolicy `json:"selectionPolicy,omitempty"`
 }
 
@@ -74,7 +74,8 @@ type FreightRequest struct {
 	Origin FreightOrigin `json:"origin"`
 	// Sources says where that Freight may come from: direct, and/or upstream Stages.
 	// +required
-	Sources FreightSources `json:"sources"`
+	Sources FreightSources `json:"sources"` //nolint:kubeapilinter // required as in Kargo, though each of its fields is optional
+
 	// AutoPromotionOptions tune which Freight auto-promotion picks, when the project's
 	// policy enables it for this Stage.
 	// +optional
@@ -87,11 +88,13 @@ type PromotionTemplateSpec struct {
 	// overridden by the Promotion's own. At most 100.
 	// +optional
 	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
 	Vars []Var `json:"vars,omitempty"`
 	// Steps run in order, 1 to 100; a task step expands into its task's steps.
 	// +required
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
 	Steps []PromotionStep `json:"steps"`
 }
 
@@ -120,6 +123,7 @@ type KustomizePromotionMechanism struct {
 	// +required
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=50
+	// +listType=atomic
 	Images []KustomizeImageUpdate `json:"images"`
 }
 
@@ -148,6 +152,7 @@ type HelmPromotionMechanism struct {
 	// Images are the values to write, at most 50 (yaml-update, one per file).
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
+	// +listType=atomic
 	Images []HelmImageUpdate `json:"images,omitempty"`
 }
 
@@ -186,7 +191,7 @@ type ArgoCDAppUpdate struct {
 	AppName string `json:"appName"`
 	// AppNamespace is the Application's namespace; default argocd.
 	// +optional
-	// +kubebuilder:default=argocd
+	// +default="argocd"
 	// +kubebuilder:validation:MaxLength=63
 	AppNamespace string `json:"appNamespace,omitempty"`
 }
@@ -198,10 +203,12 @@ type PromotionMechanisms struct {
 	// GitRepoUpdates each clone a repository, edit it and push, at most 20.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
 	GitRepoUpdates []GitRepoUpdate `json:"gitRepoUpdates,omitempty"`
 	// ArgoCDAppUpdates each sync an Argo CD Application after the pushes, at most 20.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
 	ArgoCDAppUpdates []ArgoCDAppUpdate `json:"argoCDAppUpdates,omitempty"`
 }
 
@@ -219,11 +226,13 @@ type Verification struct {
 	// step succeeds; at most 50. Haul-only: Kargo verifies with Argo Rollouts alone.
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
+	// +listType=atomic
 	Steps []PromotionStep `json:"steps,omitempty"`
 	// AnalysisTemplates, in the project namespace, run as one Argo Rollouts AnalysisRun
 	// when Argo Rollouts is installed (skipped with a note otherwise); at most 20.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
 	AnalysisTemplates []AnalysisTemplateReference `json:"analysisTemplates,omitempty"`
 }
 
@@ -233,6 +242,7 @@ type StageSpec struct {
 	// promotionTemplate.spec.vars and the Promotion's vars. At most 100.
 	// +optional
 	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
 	Vars []Var `json:"vars,omitempty"`
 	// RequestedFreight lists the Freight the Stage takes, one entry per origin, 1 to
 	// 20; a Promotion moves one Freight of one origin.
@@ -240,6 +250,7 @@ type StageSpec struct {
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=20
 	// +kubebuilder:validation:XValidation:rule="self.all(a, self.exists_one(b, b.origin.kind == a.origin.kind && b.origin.name == a.origin.name))",message="requestedFreight: an origin may be requested at most once"
+	// +listType=atomic
 	RequestedFreight []FreightRequest `json:"requestedFreight"`
 	// PromotionTemplate holds the steps a Promotion runs. A Stage with neither it nor
 	// promotionMechanisms is a control-flow Stage: it only routes Freight, which counts
@@ -284,6 +295,7 @@ type Health struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=1000
 	// +kubebuilder:validation:items:MaxLength=32768
+	// +listType=atomic
 	Issues []string `json:"issues,omitempty"`
 	// CheckedAt is when the checks last ran.
 	// +optional
@@ -302,18 +314,21 @@ type FreightReference struct {
 	Alias string `json:"alias,omitempty"`
 	// Origin is the Warehouse the Freight came from.
 	// +optional
-	Origin FreightOrigin `json:"origin,omitzero"`
+	Origin FreightOrigin `json:"origin,omitzero"` //nolint:kubeapilinter // optional here as in Kargo; Freight recorded before origins existed has none
 	// Images are the Freight's image versions.
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
+	// +listType=atomic
 	Images []Image `json:"images,omitempty"`
 	// Commits are the Freight's Git commits.
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
+	// +listType=atomic
 	Commits []GitCommit `json:"commits,omitempty"`
 	// Charts are the Freight's Helm chart versions.
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
+	// +listType=atomic
 	Charts []Chart `json:"charts,omitempty"`
 }
 
@@ -360,6 +375,7 @@ type VerificationResult struct {
 	// 50 steps of up to 100 each).
 	// +optional
 	// +kubebuilder:validation:MaxItems=5000
+	// +listType=atomic
 	Steps []StepExecutionMetadata `json:"steps,omitempty"`
 	// AnalysisRun is the name of the Argo Rollouts AnalysisRun, when analysisTemplates
 	// ran. Kargo stores an object reference here.
@@ -396,6 +412,7 @@ type FreightCollection struct {
 	// first, at most ten.
 	// +optional
 	// +kubebuilder:validation:MaxItems=10
+	// +listType=atomic
 	VerificationHistory []VerificationResult `json:"verificationHistory,omitempty"`
 }
 
@@ -462,10 +479,13 @@ type StageStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=32
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// +patchMergeKey=type
+	// +patchStrategy=merge
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 	// FreightHistory is newest first, at most ten entries; the first is current.
 	// +optional
 	// +kubebuilder:validation:MaxItems=10
+	// +listType=atomic
 	FreightHistory []FreightCollection `json:"freightHistory,omitempty"`
 	// Health is the result of the current Freight's health checks.
 	// +optional
@@ -485,6 +505,7 @@ type StageStatus struct {
 	// promotion, at most one per requested origin. Haul-only.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
 	AutoPromotionHolds []AutoPromotionHold `json:"autoPromotionHolds,omitempty"`
 	// FreightSummary is the current Freight's alias (or a count when there are several
 	// origins), for the Freight print column.
@@ -519,7 +540,8 @@ type StageStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Stage struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// Spec says which Freight the Stage takes, how to promote and how to verify it.

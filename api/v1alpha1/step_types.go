@@ -43,7 +43,7 @@ type PromotionTaskReference struct {
 	Name string `json:"name"`
 	// Kind is PromotionTask (default; in the project namespace) or ClusterPromotionTask.
 	// +optional
-	// +kubebuilder:default=PromotionTask
+	// +default="PromotionTask"
 	Kind PromotionTaskKind `json:"kind,omitempty"`
 }
 
@@ -65,7 +65,7 @@ type StepRetry struct {
 	// ErrorThreshold is how many consecutive errors fail the step, 1 to 100; default 1
 	// (the first error fails it). Errors below it are retried with backoff.
 	// +optional
-	// +kubebuilder:default=1
+	// +default=1
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
 	ErrorThreshold int32 `json:"errorThreshold,omitempty"`
@@ -111,6 +111,7 @@ type PromotionStep struct {
 	// Promotion's for this step only. At most 100.
 	// +optional
 	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
 	Vars []Var `json:"vars,omitempty"`
 	// Config is the step's configuration, whose keys depend on the step (Kargo's keys
 	// for Kargo's steps); string values may hold ${{ expressions }}.
@@ -127,12 +128,14 @@ type PromotionTaskSpec struct {
 	// by the Promotion, the Stage or the task step overrides the default. At most 100.
 	// +optional
 	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
 	Vars []Var `json:"vars,omitempty"`
 	// Steps run in order in place of the task step, 1 to 100; they cannot refer to
 	// other tasks.
 	// +required
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
 	Steps []PromotionStep `json:"steps"`
 }
 
@@ -142,7 +145,8 @@ type PromotionTaskSpec struct {
 // +kubebuilder:resource:categories=haul,shortName=pt
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type PromotionTask struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 	// Spec holds the task's vars and steps.
 	// +required
@@ -165,7 +169,8 @@ type PromotionTaskList struct {
 // +kubebuilder:resource:scope=Cluster,categories=haul,shortName=cpt
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ClusterPromotionTask struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 	// Spec holds the task's vars and steps.
 	// +required

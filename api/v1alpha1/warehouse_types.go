@@ -74,7 +74,7 @@ type ImageSubscription struct {
 	// ImageSelectionStrategy orders the repository's tags: SemVer (default), Lexical,
 	// Digest or NewestBuild.
 	// +optional
-	// +kubebuilder:default=SemVer
+	// +default="SemVer"
 	ImageSelectionStrategy ImageSelectionStrategy `json:"imageSelectionStrategy,omitempty"`
 	// Constraint is a semver range for SemVer (e.g. ^1.2.0; empty accepts any version),
 	// or the mutable tag to follow for Digest (required then). Ignored by Lexical and
@@ -86,7 +86,7 @@ type ImageSubscription struct {
 	// StrictSemvers, for SemVer, counts only tags of the full MAJOR.MINOR.PATCH form
 	// (an optional leading v allowed); false also accepts 1 and 1.2. Default true.
 	// +optional
-	// +kubebuilder:default=true
+	// +default=true
 	StrictSemvers *bool `json:"strictSemvers,omitempty"`
 	// AllowTagsRegexes, when set, keeps only tags that match at least one of these Go
 	// regular expressions (unanchored). At most 20, each at most 256 characters.
@@ -94,6 +94,7 @@ type ImageSubscription struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
 	// +kubebuilder:validation:items:MaxLength=256
+	// +listType=atomic
 	AllowTagsRegexes []string `json:"allowTagsRegexes,omitempty"`
 	// IgnoreTagsRegexes drops tags that match any of these Go regular expressions
 	// (unanchored), after allowTagsRegexes. At most 20, each at most 256 characters.
@@ -101,6 +102,7 @@ type ImageSubscription struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
 	// +kubebuilder:validation:items:MaxLength=256
+	// +listType=atomic
 	IgnoreTagsRegexes []string `json:"ignoreTagsRegexes,omitempty"`
 	// Platform (os/arch[/variant], e.g. linux/arm64) to resolve multi-arch images to;
 	// tags without an image for it are skipped. Empty accepts every tag.
@@ -111,7 +113,7 @@ type ImageSubscription struct {
 	// DiscoveryLimit is how many of the best tags status.discoveredArtifacts keeps,
 	// 1 to 100; default 20.
 	// +optional
-	// +kubebuilder:default=20
+	// +default=20
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
 	DiscoveryLimit int32 `json:"discoveryLimit,omitempty"`
@@ -134,7 +136,7 @@ type GitSubscription struct {
 	// CommitSelectionStrategy picks commits: NewestFromBranch (default), or by tag with
 	// SemVer, Lexical or NewestTag.
 	// +optional
-	// +kubebuilder:default=NewestFromBranch
+	// +default="NewestFromBranch"
 	CommitSelectionStrategy CommitSelectionStrategy `json:"commitSelectionStrategy,omitempty"`
 	// Branch for NewestFromBranch; empty means the remote's default branch. At most
 	// 255 characters. Ignored by the tag strategies.
@@ -149,7 +151,7 @@ type GitSubscription struct {
 	// StrictSemvers, for SemVer, counts only tags of the full MAJOR.MINOR.PATCH form
 	// (an optional leading v allowed). Default true.
 	// +optional
-	// +kubebuilder:default=true
+	// +default=true
 	StrictSemvers *bool `json:"strictSemvers,omitempty"`
 	// AllowTagsRegexes, for the tag strategies, keeps only tags that match at least
 	// one of these Go regular expressions (unanchored). At most 20, each at most 256
@@ -157,12 +159,14 @@ type GitSubscription struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
 	// +kubebuilder:validation:items:MaxLength=256
+	// +listType=atomic
 	AllowTagsRegexes []string `json:"allowTagsRegexes,omitempty"`
 	// IgnoreTagsRegexes, for the tag strategies, drops tags that match any of these Go
 	// regular expressions (unanchored). At most 20, each at most 256 characters.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
 	// +kubebuilder:validation:items:MaxLength=256
+	// +listType=atomic
 	IgnoreTagsRegexes []string `json:"ignoreTagsRegexes,omitempty"`
 	// IncludePaths: a commit counts only if it touches a path matched by one of these:
 	// a path prefix, `glob:PATTERN` or `regex:PATTERN`. Empty counts every commit. At
@@ -170,12 +174,14 @@ type GitSubscription struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
 	// +kubebuilder:validation:items:MaxLength=512
+	// +listType=atomic
 	IncludePaths []string `json:"includePaths,omitempty"`
 	// ExcludePaths: a commit that touches only paths matched by these (same forms as
 	// includePaths) does not count. At most 50, each at most 512 characters.
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
 	// +kubebuilder:validation:items:MaxLength=512
+	// +listType=atomic
 	ExcludePaths []string `json:"excludePaths,omitempty"`
 	// ExpressionFilter is a boolean expression over a commit (id, commitDate, author,
 	// committer, subject) or a tag (tag, id, creatorDate, tagger, annotation); only
@@ -186,7 +192,7 @@ type GitSubscription struct {
 	// DiscoveryLimit is how many of the best commits status.discoveredArtifacts keeps,
 	// 1 to 100; default 20.
 	// +optional
-	// +kubebuilder:default=20
+	// +default=20
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
 	DiscoveryLimit int32 `json:"discoveryLimit,omitempty"`
@@ -222,7 +228,7 @@ type ChartSubscription struct {
 	// DiscoveryLimit is how many of the highest versions status.discoveredArtifacts
 	// keeps, 1 to 100; default 20.
 	// +optional
-	// +kubebuilder:default=20
+	// +default=20
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
 	DiscoveryLimit int32 `json:"discoveryLimit,omitempty"`
@@ -256,14 +262,14 @@ type WarehouseSpec struct {
 	// controller applies a floor (haul up --min-warehouse-interval); a webhook receiver
 	// or the haul.dev/refresh annotation starts a discovery at once.
 	// +optional
-	// +kubebuilder:default="5m"
+	// +default="5m"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	Interval metav1.Duration `json:"interval,omitzero"`
+	Interval metav1.Duration `json:"interval,omitzero"` //nolint:kubeapilinter // omitzero is omitempty for a struct
 	// FreightCreationPolicy is Automatic (default: mint Freight from each new
 	// discovery) or Manual (only record what was found).
 	// +optional
-	// +kubebuilder:default=Automatic
+	// +default="Automatic"
 	FreightCreationPolicy FreightCreationPolicy `json:"freightCreationPolicy,omitempty"`
 	// FreightCreationCriteria, with the Automatic policy, mints Freight only when its
 	// expression holds for the newly discovered artifacts.
@@ -274,6 +280,7 @@ type WarehouseSpec struct {
 	// +required
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
 	Subscriptions []RepoSubscription `json:"subscriptions"`
 }
 
@@ -316,7 +323,7 @@ type DiscoveredImages struct {
 	// discoveryLimit.
 	// +optional
 	// +kubebuilder:validation:MaxItems=100
-	References []DiscoveredImageReference `json:"references,omitempty"`
+	References []DiscoveredImageReference `json:"references,omitempty"` //nolint:kubeapilinter // Kargo's field name (DiscoveredImages.references)
 }
 
 // DiscoveredCommit is one commit (or tag) found in a Git repository.
@@ -362,6 +369,7 @@ type DiscoveredCommits struct {
 	// discoveryLimit.
 	// +optional
 	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
 	Commits []DiscoveredCommit `json:"commits,omitempty"`
 }
 
@@ -384,6 +392,7 @@ type DiscoveredCharts struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=100
 	// +kubebuilder:validation:items:MaxLength=256
+	// +listType=atomic
 	Versions []string `json:"versions,omitempty"`
 }
 
@@ -395,14 +404,17 @@ type DiscoveredArtifacts struct {
 	// Images holds one entry per image subscription, in spec order.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
 	Images []DiscoveredImages `json:"images,omitempty"`
 	// Git holds one entry per git subscription, in spec order.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
 	Git []DiscoveredCommits `json:"git,omitempty"`
 	// Charts holds one entry per chart subscription, in spec order.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
 	Charts []DiscoveredCharts `json:"charts,omitempty"`
 }
 
@@ -420,7 +432,9 @@ type WarehouseStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=32
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// +patchMergeKey=type
+	// +patchStrategy=merge
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 	// DiscoveredArtifacts is what the last successful discovery found; kept through
 	// later failures.
 	// +optional
@@ -446,7 +460,8 @@ type WarehouseStatus struct {
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Warehouse struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// Spec says which repositories to watch and how often.

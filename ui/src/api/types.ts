@@ -1,195 +1,29 @@
-// Types for the haul.dev/v1alpha1 objects the REST API returns. They mirror
-// api/v1alpha1/*_types.go; only the fields the dashboard reads are listed.
+// Types for what the REST API returns. The haul.dev/v1alpha1 objects come from
+// generated.ts (written by hack/tsapi from the CRD schemas); the names below are
+// the parts of them the dashboard passes around, plus the REST API's own shapes.
 
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
+import type { Freight, ObjectMeta, Project, ProjectConfig, Promotion, Stage, Warehouse } from "./generated";
 
-export interface Condition {
-  type: string;
-  status: "True" | "False" | "Unknown";
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-}
+export type { Freight, ObjectMeta, Project, ProjectConfig, Promotion, Stage, Warehouse };
 
-export interface FreightOrigin {
-  kind: string;
-  name: string;
-}
+/** The element type of a list field. */
+type Item<T> = T extends readonly (infer U)[] ? U : never;
+/** A field's type without undefined. */
+type Def<T> = NonNullable<T>;
 
-export interface Image {
-  repoURL: string;
-  tag?: string;
-  digest?: string;
-}
-
-export interface GitCommit {
-  repoURL: string;
-  id: string;
-  branch?: string;
-  tag?: string;
-  message?: string;
-  author?: string;
-}
-
-export interface Chart {
-  repoURL: string;
-  name?: string;
-  version: string;
-}
-
-export interface Project {
-  metadata: ObjectMeta;
-  status?: {
-    conditions?: Condition[];
-    stats?: { warehouses?: number; stages?: number; healthyStages?: number; freight?: number };
-  };
-}
-
-export interface Link {
-  name: string;
-  url: string;
-}
-
-export interface ProjectConfig {
-  metadata: ObjectMeta;
-  spec?: {
-    promotionPolicies?: { stageSelector?: { name?: string }; autoPromotionEnabled?: boolean }[];
-    freightLinks?: Link[];
-    stageLinks?: Link[];
-  };
-}
-
-export interface Subscription {
-  name?: string;
-  image?: { repoURL: string };
-  git?: { repoURL: string; branch?: string };
-  chart?: { repoURL: string; name?: string };
-}
-
-export interface Warehouse {
-  metadata: ObjectMeta;
-  spec: { interval?: string; subscriptions?: Subscription[]; freightCreationPolicy?: string };
-  status?: {
-    conditions?: Condition[];
-    lastFreightID?: string;
-    discoveredArtifacts?: {
-      discoveredAt?: string;
-      images?: {
-        repoURL: string;
-        platform?: string;
-        references?: { tag: string; digest: string; createdAt?: string }[];
-      }[];
-      git?: {
-        repoURL: string;
-        commits?: { id: string; tag?: string; branch?: string; subject?: string; author?: string; committerDate?: string }[];
-      }[];
-      charts?: { repoURL: string; name?: string; versions?: string[] }[];
-    };
-  };
-}
-
-export interface FreightRequest {
-  origin: FreightOrigin;
-  sources: { direct?: boolean; stages?: string[]; availabilityStrategy?: "OneOf" | "All"; requiredSoakTime?: string };
-}
-
-export interface FreightReference {
-  name: string;
-  alias?: string;
-  origin?: FreightOrigin;
-  images?: Image[];
-  commits?: GitCommit[];
-  charts?: Chart[];
-}
-
-export interface StepExecutionMetadata {
-  alias: string;
-  startedAt?: string;
-  finishedAt?: string;
-  errorCount?: number;
-  status?: string;
-  message?: string;
-}
-
-export interface VerificationResult {
-  id: string;
-  phase: string;
-  message?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  steps?: StepExecutionMetadata[];
-}
-
-export interface FreightCollection {
-  id: string;
-  items?: Record<string, FreightReference>;
-  promotedAt?: string;
-  promotion?: string;
-  verificationHistory?: VerificationResult[];
-}
-
-export interface PromotionReference {
-  name: string;
-  freight?: string;
-  freightAlias?: string;
-  phase?: string;
-  finishedAt?: string;
-}
-
-export interface Stage {
-  metadata: ObjectMeta;
-  spec: {
-    requestedFreight: FreightRequest[];
-    promotionTemplate?: { spec: { steps: { uses?: string; as?: string }[] } };
-    verification?: unknown;
-  };
-  status?: {
-    conditions?: Condition[];
-    freightHistory?: FreightCollection[];
-    health?: { status?: string; issues?: string[]; checkedAt?: string };
-    currentPromotion?: PromotionReference;
-    lastPromotion?: PromotionReference;
-    autoPromotionEnabled?: boolean;
-    freightSummary?: string;
-  };
-}
-
-export interface Freight {
-  metadata: ObjectMeta;
-  alias?: string;
-  origin: FreightOrigin;
-  images?: Image[];
-  commits?: GitCommit[];
-  charts?: Chart[];
-  status?: {
-    currentlyIn?: Record<string, { since?: string }>;
-    verifiedIn?: Record<string, { verifiedAt?: string; longestSoak?: string }>;
-    approvedFor?: Record<string, { approvedAt?: string; approvedBy?: string }>;
-  };
-}
-
-export interface Promotion {
-  metadata: ObjectMeta;
-  spec: { stage: string; freight: string };
-  status?: {
-    phase?: string;
-    message?: string;
-    freight?: FreightReference;
-    currentStep?: number;
-    stepExecutionMetadata?: StepExecutionMetadata[];
-    state?: Record<string, unknown>;
-    startedAt?: string;
-    finishedAt?: string;
-  };
-}
+export type Condition = Item<Def<Def<Stage["status"]>["conditions"]>>;
+export type FreightOrigin = Freight["origin"];
+export type Image = Item<Def<Freight["images"]>>;
+export type GitCommit = Item<Def<Freight["commits"]>>;
+export type Chart = Item<Def<Freight["charts"]>>;
+export type Link = Item<Def<Def<ProjectConfig["spec"]>["freightLinks"]>>;
+export type Subscription = Item<Warehouse["spec"]["subscriptions"]>;
+export type FreightRequest = Item<Stage["spec"]["requestedFreight"]>;
+export type FreightCollection = Item<Def<Def<Stage["status"]>["freightHistory"]>>;
+export type FreightReference = Def<FreightCollection["items"]>[string];
+export type VerificationResult = Item<Def<FreightCollection["verificationHistory"]>>;
+export type StepExecutionMetadata = Item<Def<Def<Promotion["status"]>["stepExecutionMetadata"]>>;
+export type PromotionReference = Def<Def<Stage["status"]>["lastPromotion"]>;
 
 export interface Permissions {
   promote: boolean;

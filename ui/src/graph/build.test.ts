@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { Stage, Warehouse } from "../api/types";
 import { buildGraph, layered, layout, topologyKey } from "./build";
 
-const wh = (name: string): Warehouse => ({ metadata: { name }, spec: {} });
+const wh = (name: string): Warehouse => ({ metadata: { name }, spec: { subscriptions: [] } });
 const st = (name: string, reqs: Stage["spec"]["requestedFreight"]): Stage => ({ metadata: { name }, spec: { requestedFreight: reqs } });
-const w = (name: string) => ({ kind: "Warehouse", name });
+const w = (name: string) => ({ kind: "Warehouse" as const, name });
 
 describe("buildGraph", () => {
   const warehouses = { app: wh("app"), infra: wh("infra") };

@@ -41,7 +41,7 @@ describe("stage badges", () => {
 
   it("derives verification state from the Verified condition", () => {
     const v = (reason: string, status: "True" | "False") =>
-      verificationBadge(stage({ conditions: [{ type: "Verified", status, reason }] }))?.label;
+      verificationBadge(stage({ conditions: [{ type: "Verified", status, reason, message: "", lastTransitionTime: "2026-12-01T00:00:00Z" }] }))?.label;
     expect(v("VerificationPassed", "True")).toBe("Verified");
     expect(v("VerificationRunning", "False")).toBe("Verifying");
     expect(v("VerificationFailed", "False")).toBe("Verification failed");
