@@ -216,6 +216,9 @@ func (e *Engine) run(ctx context.Context, req Request) (Result, State) {
 			}
 			return Result{Phase: haulv1.PromotionAborted, Message: abortedMessage(meta.Alias, true)}, persisted
 		}
+		if res.PullRequest != nil {
+			meta.PullRequest = res.PullRequest.DeepCopy()
+		}
 		threshold := int32(1)
 		if step.Retry != nil && step.Retry.ErrorThreshold > 0 {
 			threshold = step.Retry.ErrorThreshold

@@ -57,6 +57,9 @@ type StepResult struct {
 	HealthCheck *HealthCheck
 	// RequeueAfter is how soon a Running step wants to be called again (default 5s).
 	RequeueAfter time.Duration
+	// PullRequest, when set, is recorded in the step's stepExecutionMetadata, where
+	// users (and webhook receivers waking waiting Promotions) find it.
+	PullRequest *haulv1.PullRequestStatus
 }
 
 // CredentialsFunc finds credentials of a type (git, image, helm, generic) for a URL.

@@ -24,7 +24,9 @@ const (
 // act when their value changes; the controller records the last value it handled in
 // status, so setting the same value again does nothing.
 const (
-	// AnnotationRefresh set to a new value forces a Warehouse discovery or Stage re-evaluation.
+	// AnnotationRefresh set to a new value forces a Warehouse discovery or Stage
+	// re-evaluation; on a Running Promotion it runs its current step again at once (the
+	// webhook receivers set it when a pull request the step waits on is merged or closed).
 	AnnotationRefresh = "haul.dev/refresh"
 	// AnnotationAbort on a Promotion aborts it; on a Stage it aborts the running verification.
 	AnnotationAbort = "haul.dev/abort"

@@ -57,9 +57,11 @@ type WebhookProvider struct {
 }
 
 // WebhookReceiver is an endpoint, served at /webhooks/<project>/<name>, that refreshes
-// every Warehouse of the project subscribed to the repository named in the payload.
+// every Warehouse of the project subscribed to the repository named in the payload,
+// and wakes the project's Promotions waiting on a pull request the payload says was
+// merged or closed.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.github), has(self.gitlab), has(self.dockerhub), has(self.quay), has(self.harbor), has(self.generic)].filter(x, x).size() == 1",message="webhookReceivers[]: exactly one of github, gitlab, dockerhub, quay, harbor or generic must be set"
+// +kubebuilder:validation:XValidation:rule="[has(self.github), has(self.gitlab), has(self.dockerhub), has(self.quay), has(self.harbor), has(self.generic), has(self.gitea)].filter(x, x).size() == 1",message="webhookReceivers[]: exactly one of github, gitlab, gitea, dockerhub, quay, harbor or generic must be set"
 type WebhookReceiver struct {
 	// Name is the last segment of the receiver's path, a DNS label of at most 63
 	// characters, unique in the project.
@@ -68,12 +70,21 @@ type WebhookReceiver struct {
 	// +kubebuilder:validation:MaxLength=63
 	Name string `json:"name"`
 	// GitHub accepts GitHub push events signed with X-Hub-Signature-256 (HMAC-SHA256 of
-	// the body with the shared secret).
+	// the body with the shared secret). Its pull_request events, merged or closed, wake
+	// the Promotions waiting on that pull request.
 	// +optional
 	GitHub *WebhookProvider `json:"github,omitempty"`
 	// GitLab accepts GitLab push events whose X-Gitlab-Token header equals the secret.
+	// Its merge request events, merged or closed, wake the Promotions waiting on that
+	// merge request.
 	// +optional
 	GitLab *WebhookProvider `json:"gitlab,omitempty"`
+	// Gitea accepts Gitea (and Forgejo) push and pull request events signed with
+	// X-Hub-Signature-256 (HMAC-SHA256 of the body with the shared secret), as Kargo's
+	// gitea receiver. A push refreshes Warehouses; a pull request merged or closed
+	// wakes the Promotions waiting on it.
+	// +optional
+	Gitea *WebhookProvider `json:"gitea,omitempty"`
 	// DockerHub accepts Docker Hub push notifications carrying the secret as a bearer
 	// token, in the URL's ?token= query or the Authorization header.
 	// +optional

@@ -77,6 +77,39 @@ type StepExecutionMetadata struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=4096
 	Message string `json:"message,omitempty"`
+	// PullRequest is the pull request the step opened, waits on or merged
+	// (git-open-pr, git-wait-for-pr, git-merge-pr), as the forge last reported it.
+	// Unset for other steps. Haul-only.
+	// +optional
+	PullRequest *PullRequestStatus `json:"pullRequest,omitempty"`
+}
+
+// PullRequestState is where a pull request stands on its forge.
+// +kubebuilder:validation:Enum=open;merged;closed
+type PullRequestState string
+
+// States of a pull request; closed means closed without being merged.
+const (
+	PullRequestOpen   PullRequestState = "open"
+	PullRequestMerged PullRequestState = "merged"
+	PullRequestClosed PullRequestState = "closed"
+)
+
+// PullRequestStatus is a pull request (a GitLab merge request) on a forge, as a
+// pull-request step last saw it. Haul-only.
+type PullRequestStatus struct {
+	// URL is the pull request's web page on the forge, at most 2048 characters.
+	// +required
+	// +kubebuilder:validation:MaxLength=2048
+	URL string `json:"url"`
+	// Number is the pull request's number in its repository (GitLab's IID), at
+	// least 1.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	Number int64 `json:"number"`
+	// State is open, merged, or closed (closed without being merged).
+	// +required
+	State PullRequestState `json:"state"`
 }
 
 // HealthCheckStep is left behind by a step (argocd-update, flux-reconcile) for the
@@ -178,6 +211,38 @@ type PromotionStatus struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	Sequence int64 `json:"sequence,omitempty"`
+}
+
+// PullRequest is the pull request the Promotion is about: the one recorded by its
+// current step when that step has one, else the last one a step recorded; nil when no
+// step recorded any.
+func (s *PromotionStatus) PullRequest() *PullRequestStatus {
+	if i := int(s.CurrentStep); i >= 0 && i < len(s.StepExecutionMetadata) && s.StepExecutionMetadata[i].PullRequest != nil {
+		return s.StepExecutionMetadata[i].PullRequest
+	}
+	for i := len(s.StepExecutionMetadata) - 1; i >= 0; i-- {
+		if pr := s.StepExecutionMetadata[i].PullRequest; pr != nil {
+			return pr
+		}
+	}
+	return nil
+}
+
+// WaitingPullRequest is the pull request the Promotion's running step waits on, or
+// nil when it is not Running or its current step waits on none.
+func (s *PromotionStatus) WaitingPullRequest() *PullRequestStatus {
+	if s.Phase != PromotionRunning {
+		return nil
+	}
+	i := int(s.CurrentStep)
+	if i < 0 || i >= len(s.StepExecutionMetadata) {
+		return nil
+	}
+	m := s.StepExecutionMetadata[i]
+	if m.Status != StepRunning || m.PullRequest == nil || m.PullRequest.State != PullRequestOpen {
+		return nil
+	}
+	return m.PullRequest
 }
 
 // Promotion is one run of a Stage's steps for one Freight.

@@ -437,6 +437,10 @@ type PromotionReference struct {
 	// FinishedAt is when the Promotion finished, if it has.
 	// +optional
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// PullRequest is the open pull request the running Promotion waits on (a
+	// git-wait-for-pr or git-merge-pr step), unset otherwise. Haul-only.
+	// +optional
+	PullRequest *PullRequestStatus `json:"pullRequest,omitempty"`
 }
 
 // AutoPromotionHold stops auto-promotion of one origin after a manual promotion of

@@ -83,6 +83,10 @@ func (rec promotionRecord) apply(s *haulv1.Stage) {
 
 func reference(p *haulv1.Promotion) *haulv1.PromotionReference {
 	ref := &haulv1.PromotionReference{Name: p.Name, Freight: p.Spec.Freight, Phase: p.Status.Phase, FinishedAt: p.Status.FinishedAt}
+	// While it waits for a review, the Stage shows the pull request.
+	if pr := p.Status.WaitingPullRequest(); pr != nil {
+		ref.PullRequest = pr.DeepCopy()
+	}
 	if p.Status.Freight != nil {
 		ref.FreightAlias = p.Status.Freight.Alias
 	}

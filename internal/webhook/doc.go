@@ -1,13 +1,17 @@
 // Package webhook receives push notifications from Git hosts and registries at
 // /webhooks/<project>/<receiver> and refreshes every Warehouse of that project that
 // subscribes to the repository named in the payload, by setting a new value on its
-// haul.dev/refresh annotation.
+// haul.dev/refresh annotation. Pull (merge) request events from GitHub, Gitea and
+// GitLab that say a pull request was merged or closed set the same annotation on the
+// project's Running Promotions whose current step waits on that pull request (its
+// stepExecutionMetadata pullRequest.url, compared with the payload's web URL, as
+// Kargo does), so the step looks again at once instead of at its next poll.
 //
 // Receivers are declared in ProjectConfig.spec.webhookReceivers; the Secret named by a
 // receiver's secretRef (in the project namespace) holds the shared secret under the key
 // "secret". Requests are authenticated as follows, always with constant-time compares:
 //
-//   - github:  X-Hub-Signature-256 = "sha256=" + hex(HMAC-SHA256(secret, body)).
+//   - github, gitea: X-Hub-Signature-256 = "sha256=" + hex(HMAC-SHA256(secret, body)).
 //   - gitlab:  X-Gitlab-Token = secret.
 //   - generic: X-Haul-Signature = "sha256=" + hex(HMAC-SHA256(secret, body)); the body is
 //     JSON {"repoURL": "..."} or {"repoURLs": ["...", ...]}.

@@ -53,6 +53,8 @@ func NewHandlerFor(c client.Client, secrets client.Reader) http.Handler {
 
 type response struct {
 	Refreshed []string `json:"refreshed,omitempty"`
+	// Woken are the Promotions woken by a pull request event.
+	Woken   []string `json:"woken,omitempty"`
 	Message   string   `json:"message,omitempty"`
 }
 
@@ -111,6 +113,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, response{Message: "delivery already handled"})
 		return
 	}
+	if isPullRequestEvent(provider, r) {
+		h.servePullRequest(ctx, w, provider, project, receiver, body)
+		return
+	}
 	urls, err := repoURLs(provider, body)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, response{Message: err.Error()})
@@ -123,6 +129,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, response{Refreshed: refreshed, Message: "ok"})
+}
+
+// servePullRequest wakes the Promotions waiting on a pull request that was merged
+// or closed; other pull request actions (opened, edited, ...) are ignored.
+func (h *Handler) servePullRequest(ctx context.Context, w http.ResponseWriter, provider, project, receiver string, body []byte) {
+	ev, err := pullRequestEvent(provider, body)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, response{Message: err.Error()})
+		return
+	}
+	if !ev.ended {
+		writeJSON(w, http.StatusOK, response{Message: "event ignored: the pull request was neither merged nor closed"})
+		return
+	}
+	woken, err := h.wakePromotions(ctx, project, ev.url)
+	if err != nil {
+		log.FromContext(ctx).Error(err, "Waking Promotions from a pull request webhook", "project", project, "receiver", receiver)
+		writeJSON(w, http.StatusInternalServerError, response{Message: "waking Promotions failed"})
+		return
+	}
+	writeJSON(w, http.StatusOK, response{Woken: woken, Message: "ok"})
 }
 
 func parsePath(p string) (string, string, bool) {

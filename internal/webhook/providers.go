@@ -18,6 +18,7 @@ import (
 const (
 	GitHub    = "github"
 	GitLab    = "gitlab"
+	Gitea     = "gitea"
 	DockerHub = "dockerhub"
 	Quay      = "quay"
 	Harbor    = "harbor"
@@ -39,6 +40,8 @@ func providerOf(r haulv1.WebhookReceiver) (string, string) {
 		return GitHub, r.GitHub.SecretRef.Name
 	case r.GitLab != nil:
 		return GitLab, r.GitLab.SecretRef.Name
+	case r.Gitea != nil:
+		return Gitea, r.Gitea.SecretRef.Name
 	case r.DockerHub != nil:
 		return DockerHub, r.DockerHub.SecretRef.Name
 	case r.Quay != nil:
@@ -76,7 +79,8 @@ func validHMAC(header string, body []byte, secret string) bool {
 func authenticate(provider string, r *http.Request, body []byte, secret string) error {
 	ok := false
 	switch provider {
-	case GitHub:
+	case GitHub, Gitea:
+		// Gitea signs as GitHub does, in the same header (and in X-Gitea-Signature).
 		ok = validHMAC(r.Header.Get("X-Hub-Signature-256"), body, secret)
 	case Generic:
 		ok = validHMAC(r.Header.Get(SignatureHeader), body, secret)
@@ -105,17 +109,19 @@ func deliveryID(provider string, r *http.Request) string {
 		return r.Header.Get("X-GitHub-Delivery")
 	case GitLab:
 		return r.Header.Get("X-Gitlab-Event-UUID")
+	case Gitea:
+		return r.Header.Get("X-Gitea-Delivery")
 	}
 	return ""
 }
 
-// checkEvent rejects events that cannot mean "a repository changed". GitHub's ping is
-// answered but triggers nothing.
+// checkEvent rejects events that cannot mean "a repository changed" or "a pull
+// request ended". GitHub's ping is answered but triggers nothing.
 func checkEvent(provider string, r *http.Request) error {
 	switch provider {
 	case GitHub:
 		switch ev := r.Header.Get("X-GitHub-Event"); ev {
-		case "push", "create", "release", "package", "registry_package":
+		case "push", "create", "release", "package", "registry_package", "pull_request":
 			return nil
 		case "ping":
 			return errIgnoredEvent
@@ -124,10 +130,17 @@ func checkEvent(provider string, r *http.Request) error {
 		}
 	case GitLab:
 		switch ev := r.Header.Get("X-Gitlab-Event"); ev {
-		case "Push Hook", "Tag Push Hook", "Release Hook", "System Hook":
+		case "Push Hook", "Tag Push Hook", "Release Hook", "System Hook", "Merge Request Hook":
 			return nil
 		default:
 			return fmt.Errorf("unsupported GitLab event %q", ev)
+		}
+	case Gitea:
+		switch ev := r.Header.Get("X-Gitea-Event"); ev {
+		case "push", "create", "release", "pull_request":
+			return nil
+		default:
+			return fmt.Errorf("unsupported Gitea event %q", ev)
 		}
 	}
 	return nil
@@ -197,7 +210,8 @@ func repoURLs(provider string, body []byte) ([]string, error) {
 	}
 	var err error
 	switch provider {
-	case GitHub:
+	case GitHub, Gitea:
+		// Gitea's push payload has GitHub's repository fields.
 		var p githubPayload
 		if err = json.Unmarshal(body, &p); err == nil {
 			if p.Repository != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/pkg/forge"
 	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/promotion"
@@ -111,6 +112,19 @@ func prOutput(pr *forge.PullRequest) map[string]any {
 		"merged": pr.State == forge.StateMerged,
 		"state":  string(pr.State),
 	}
+}
+
+// maxPRURL is the bound of stepExecutionMetadata[].pullRequest.url.
+const maxPRURL = 2048
+
+// prStatus is what a step records of pr in its stepExecutionMetadata; nil when the
+// forge gave no usable number or URL (a URL past the API's bound is not recorded
+// rather than failing the status write).
+func prStatus(pr *forge.PullRequest) *haulv1.PullRequestStatus {
+	if pr == nil || pr.Number < 1 || pr.URL == "" || len(pr.URL) > maxPRURL {
+		return nil
+	}
+	return &haulv1.PullRequestStatus{URL: pr.URL, Number: pr.Number, State: haulv1.PullRequestState(pr.State)}
 }
 
 // closedMessage says that a pull request was closed unmerged, and by whom.

@@ -54,16 +54,17 @@ func gitMergePR(ctx context.Context, sc *promotion.StepContext) (promotion.StepR
 	switch {
 	case errors.As(err, &nm):
 		if cfg.Wait {
-			return promotion.StepResult{Status: promotion.StatusRunning, Message: nm.Error() + "; waiting", RequeueAfter: every}, nil
+			return promotion.StepResult{Status: promotion.StatusRunning, Message: nm.Error() + "; waiting", RequeueAfter: every, PullRequest: prStatus(pr)}, nil
 		}
-		return promotion.StepResult{Status: promotion.StatusFailed, Message: nm.Error()}, nil
-	case errors.Is(err, forge.ErrClosed):
-		return promotion.StepResult{Status: promotion.StatusFailed, Message: closedMessage(pr)}, nil
+		return promotion.StepResult{Status: promotion.StatusFailed, Message: nm.Error(), PullRequest: prStatus(pr)}, nil
+	case errors.Is(err, forge.ErrClosed) && pr != nil:
+		return promotion.StepResult{Status: promotion.StatusFailed, Message: closedMessage(pr), PullRequest: prStatus(pr)}, nil
 	case err != nil:
 		return promotion.StepResult{}, forgeError(err)
 	}
 	return promotion.StepResult{
-		Output:  map[string]any{"commit": pr.MergeCommitSHA, "pr": prOutput(pr)},
-		Message: fmt.Sprintf("merged pull request #%d as %s", pr.Number, pr.MergeCommitSHA),
+		Output:      map[string]any{"commit": pr.MergeCommitSHA, "pr": prOutput(pr)},
+		Message:     fmt.Sprintf("merged pull request #%d as %s", pr.Number, pr.MergeCommitSHA),
+		PullRequest: prStatus(pr),
 	}, nil
 }

@@ -79,7 +79,7 @@ func gitOpenPR(ctx context.Context, sc *promotion.StepContext) (promotion.StepRe
 	if err != nil {
 		if pr != nil {
 			// Opened, but labelling failed: keep the number so a retry adopts it.
-			return promotion.StepResult{Output: map[string]any{"pr": prOutput(pr)}}, forgeError(err)
+			return promotion.StepResult{Output: map[string]any{"pr": prOutput(pr)}, PullRequest: prStatus(pr)}, forgeError(err)
 		}
 		return promotion.StepResult{}, forgeError(fmt.Errorf("repoURL %s: %w", redactRepo(cfg.RepoURL), err))
 	}
@@ -92,8 +92,9 @@ func openedResult(pr *forge.PullRequest, created bool) promotion.StepResult {
 		verb = "found open"
 	}
 	return promotion.StepResult{
-		Output:  map[string]any{"pr": prOutput(pr)},
-		Message: fmt.Sprintf("%s pull request #%d: %s", verb, pr.Number, pr.URL),
+		Output:      map[string]any{"pr": prOutput(pr)},
+		Message:     fmt.Sprintf("%s pull request #%d: %s", verb, pr.Number, pr.URL),
+		PullRequest: prStatus(pr),
 	}
 }
 

@@ -54,14 +54,15 @@ func gitWaitForPR(ctx context.Context, sc *promotion.StepContext) (promotion.Ste
 			Output:       out,
 			Message:      fmt.Sprintf("waiting for review: pull request #%d %s", pr.Number, pr.URL),
 			RequeueAfter: every,
+			PullRequest:  prStatus(pr),
 		}, nil
 	case forge.StateClosed:
-		return promotion.StepResult{Status: promotion.StatusFailed, Output: out, Message: closedMessage(pr)}, nil
+		return promotion.StepResult{Status: promotion.StatusFailed, Output: out, Message: closedMessage(pr), PullRequest: prStatus(pr)}, nil
 	}
 	out["commit"] = pr.MergeCommitSHA
 	msg := fmt.Sprintf("pull request #%d merged as %s", pr.Number, pr.MergeCommitSHA)
 	if pr.MergedBy != "" {
 		msg += " by " + pr.MergedBy
 	}
-	return promotion.StepResult{Output: out, Message: msg}, nil
+	return promotion.StepResult{Output: out, Message: msg, PullRequest: prStatus(pr)}, nil
 }
