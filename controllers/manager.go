@@ -4,6 +4,8 @@ import (
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/haul-dev/haul/controllers/retention"
 )
 
 // Options configure all controllers; zero values mean the documented defaults.
@@ -35,4 +37,10 @@ type Options struct {
 	// DenyPlainHTTPGit refuses http:// Git remotes (steps and Warehouse subscriptions),
 	// so repository credentials and content never travel unencrypted.
 	DenyPlainHTTPGit bool
+	// Retention holds the cluster's default retention policy, which a project's
+	// ProjectConfig.spec.retention overrides field by field; the zero value keeps
+	// everything (docs/retention.md).
+	Retention retention.Defaults
+	// RetentionInterval is how often each project is swept (default 10m).
+	RetentionInterval time.Duration
 }

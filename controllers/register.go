@@ -9,6 +9,7 @@ import (
 	"github.com/haul-dev/haul/controllers/project"
 	"github.com/haul-dev/haul/controllers/projectconfig"
 	"github.com/haul-dev/haul/controllers/promotion"
+	"github.com/haul-dev/haul/controllers/retention"
 	"github.com/haul-dev/haul/controllers/stage"
 	"github.com/haul-dev/haul/controllers/warehouse"
 )
@@ -49,6 +50,9 @@ func SetupAll(mgr ctrl.Manager, o Options) error {
 				DenyPrivateHTTP: o.DenyPrivateHTTP, DenyPlainHTTPGit: o.DenyPlainHTTPGit,
 				ExternalURL: o.ExternalURL,
 			})
+		}},
+		{"retention", func() error {
+			return retention.SetupWithManager(mgr, retention.Options{Defaults: o.Retention, Interval: o.RetentionInterval})
 		}},
 	}
 	for _, s := range setups {

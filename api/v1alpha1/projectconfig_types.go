@@ -147,6 +147,10 @@ type ProjectConfigSpec struct {
 	// +kubebuilder:validation:MaxItems=20
 	// +listType=atomic
 	StageLinks []Link `json:"stageLinks,omitempty"`
+	// Retention bounds how many terminal Promotions and how much Freight the project
+	// keeps; unset fields take the cluster defaults (see docs/retention.md). Haul-only.
+	// +optional
+	Retention *RetentionPolicy `json:"retention,omitempty"`
 }
 
 // WebhookReceiverStatus publishes where a receiver listens.

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/haul-dev/haul/controllers"
+	"github.com/haul-dev/haul/controllers/retention"
 	"github.com/haul-dev/haul/internal/app"
 	"github.com/haul-dev/haul/internal/server"
 	"github.com/haul-dev/haul/internal/server/auth"
@@ -93,6 +94,8 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 		sharedCredsNamespace string
 		denyPrivateHTTP      bool
 		denyPlainHTTPGit     bool
+		retentionDefaults    retention.Defaults
+		retentionInterval    time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "controller",
@@ -129,6 +132,8 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 					ProjectAccessSubjects:      subjects,
 					DenyPrivateHTTP:            denyPrivateHTTP,
 					DenyPlainHTTPGit:           denyPlainHTTPGit,
+					Retention:                  retentionDefaults,
+					RetentionInterval:          retentionInterval,
 				},
 				Logger: ctrl.Log.WithName("controller"),
 			})
@@ -147,6 +152,10 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 	f.StringVar(&sharedCredsNamespace, "shared-credentials-namespace", "", sharedCredsHelp)
 	f.BoolVar(&denyPrivateHTTP, "deny-private-http", false, denyPrivateHTTPHelp)
 	f.BoolVar(&denyPlainHTTPGit, "deny-plain-http-git", false, denyPlainHTTPGitHelp)
+	f.Int32Var(&retentionDefaults.PromotionsPerStage, "retention-promotions-per-stage", 0, "default terminal Promotions kept per Stage (0 keeps all; ProjectConfig spec.retention overrides)")
+	f.Int32Var(&retentionDefaults.FreightPerWarehouse, "retention-freight-per-warehouse", 0, "default newest Freight always kept per Warehouse (0 keeps all Freight)")
+	f.DurationVar(&retentionDefaults.MinFreightAge, "retention-min-freight-age", 7*24*time.Hour, "default age below which Freight is never deleted, and the window in which a verification or approval keeps it")
+	f.DurationVar(&retentionInterval, "retention-interval", retention.DefaultInterval, "how often each project is swept by retention")
 	f.BoolVar(&installCRDs, "install-crds", false, "install or upgrade the CRDs at start (the Helm chart installs them itself)")
 	f.BoolVar(&devLogs, "dev-logs", false, "human-readable logs instead of JSON")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug|info|error")

@@ -60,6 +60,28 @@ var (
 	}, []string{"step", "status"})
 )
 
+var (
+	// RetentionSweeps counts retention sweeps of a project, by result (success, error).
+	RetentionSweeps = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "haul_retention_sweeps_total",
+		Help: "Retention sweeps of a project, by result (success, error).",
+	}, []string{"result"})
+
+	// RetentionDeleted counts objects the retention sweeps deleted, by kind
+	// (Promotion, Freight).
+	RetentionDeleted = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "haul_retention_deleted_total",
+		Help: "Objects deleted by retention sweeps, by kind (Promotion, Freight).",
+	}, []string{"kind"})
+
+	// RetentionSweepDuration is how long one project's retention sweep took.
+	RetentionSweepDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "haul_retention_sweep_duration_seconds",
+		Help:    "Duration of one project's retention sweep.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+	})
+)
+
 // ObserveStep records one step run in haul_promotion_step_duration_seconds; it fits
 // promotion.Engine.StepDone.
 func ObserveStep(uses string, status haulv1.StepStatus, took time.Duration) {
@@ -68,7 +90,10 @@ func ObserveStep(uses string, status haulv1.StepStatus, took time.Duration) {
 
 // Register adds every Haul metric to reg.
 func Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{DiscoveryDuration, RegistryRequests, RateLimitWait, PromotionsFinished, PromotionDuration, StepDuration} {
+	for _, c := range []prometheus.Collector{
+		DiscoveryDuration, RegistryRequests, RateLimitWait, PromotionsFinished, PromotionDuration, StepDuration,
+		RetentionSweeps, RetentionDeleted, RetentionSweepDuration,
+	} {
 		if err := reg.Register(c); err != nil {
 			// A second manager in the same process (tests, haul up restarts) registers
 			// the same collectors again; they are already being served.

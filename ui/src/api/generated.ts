@@ -450,6 +450,32 @@ export interface ProjectConfig {
       };
     }[];
     /**
+     * Retention bounds how many terminal Promotions and how much Freight the project
+     * keeps; unset fields take the cluster defaults (see docs/retention.md). Haul-only.
+     */
+    retention?: {
+      /**
+       * FreightPerWarehouse is how many of the newest Freight of each Warehouse are always
+       * kept; older Freight is deleted once it is also older than minFreightAge and not in
+       * use. 0 keeps all Freight. Unset means the cluster default. Between 0 and 100000.
+       */
+      freightPerWarehouse?: number;
+      /**
+       * MinFreightAge is how old Freight must be (since it was minted) before it may be
+       * deleted, and how recently Freight must have been verified or approved in some
+       * Stage to be kept as a candidate for promotion, e.g. "168h". Unset means the
+       * cluster default; "0s" lets any Freight that is not in use go.
+       */
+      minFreightAge?: string;
+      /**
+       * PromotionsPerStage is how many terminal Promotions (Succeeded, Failed, Errored,
+       * Aborted) to keep per Stage, newest first by their sequence; older ones are
+       * deleted after their compact record is archived. 0 keeps all. Unset means the
+       * cluster default. Between 0 and 100000.
+       */
+      promotionsPerStage?: number;
+    };
+    /**
      * StageLinks are shown in the dashboard on every Stage of the project (a dashboard,
      * the Argo CD application). At most 20. Kargo also has these; its URLs are
      * expressions.
@@ -506,8 +532,27 @@ export interface ProjectConfig {
         };
       };
       /**
+       * Gitea accepts Gitea (and Forgejo) push and pull request events signed with
+       * X-Hub-Signature-256 (HMAC-SHA256 of the body with the shared secret), as Kargo's
+       * gitea receiver. A push refreshes Warehouses; a pull request merged or closed
+       * wakes the Promotions waiting on it.
+       */
+      gitea?: {
+        /**
+         * SecretRef names the Secret, in the project namespace, whose `secret` key holds the
+         * shared secret (github, gitlab, generic) or bearer token (dockerhub, quay, harbor).
+         */
+        secretRef: {
+          /**
+           * Name is the Secret's name, 1 to 253 characters.
+           */
+          name: string;
+        };
+      };
+      /**
        * GitHub accepts GitHub push events signed with X-Hub-Signature-256 (HMAC-SHA256 of
-       * the body with the shared secret).
+       * the body with the shared secret). Its pull_request events, merged or closed, wake
+       * the Promotions waiting on that pull request.
        */
       github?: {
         /**
@@ -523,6 +568,8 @@ export interface ProjectConfig {
       };
       /**
        * GitLab accepts GitLab push events whose X-Gitlab-Token header equals the secret.
+       * Its merge request events, merged or closed, wake the Promotions waiting on that
+       * merge request.
        */
       gitlab?: {
         /**
@@ -860,6 +907,26 @@ export interface Promotion {
        * Message is what the step last reported, secrets masked, cut to 1024 bytes.
        */
       message?: string;
+      /**
+       * PullRequest is the pull request the step opened, waits on or merged
+       * (git-open-pr, git-wait-for-pr, git-merge-pr), as the forge last reported it.
+       * Unset for other steps. Haul-only.
+       */
+      pullRequest?: {
+        /**
+         * Number is the pull request's number in its repository (GitLab's IID), at
+         * least 1.
+         */
+        number: number;
+        /**
+         * State is open, merged, or closed (closed without being merged).
+         */
+        state: "open" | "merged" | "closed";
+        /**
+         * URL is the pull request's web page on the forge, at most 2048 characters.
+         */
+        url: string;
+      };
       /**
        * StartedAt is when the step first ran.
        */
@@ -1553,6 +1620,25 @@ export interface Stage {
        * Phase is the Promotion's phase when the Stage last looked.
        */
       phase?: "Pending" | "Running" | "Succeeded" | "Failed" | "Errored" | "Aborted";
+      /**
+       * PullRequest is the open pull request the running Promotion waits on (a
+       * git-wait-for-pr or git-merge-pr step), unset otherwise. Haul-only.
+       */
+      pullRequest?: {
+        /**
+         * Number is the pull request's number in its repository (GitLab's IID), at
+         * least 1.
+         */
+        number: number;
+        /**
+         * State is open, merged, or closed (closed without being merged).
+         */
+        state: "open" | "merged" | "closed";
+        /**
+         * URL is the pull request's web page on the forge, at most 2048 characters.
+         */
+        url: string;
+      };
     };
     /**
      * FreightHistory is newest first, at most ten entries; the first is current.
@@ -1734,6 +1820,26 @@ export interface Stage {
            */
           message?: string;
           /**
+           * PullRequest is the pull request the step opened, waits on or merged
+           * (git-open-pr, git-wait-for-pr, git-merge-pr), as the forge last reported it.
+           * Unset for other steps. Haul-only.
+           */
+          pullRequest?: {
+            /**
+             * Number is the pull request's number in its repository (GitLab's IID), at
+             * least 1.
+             */
+            number: number;
+            /**
+             * State is open, merged, or closed (closed without being merged).
+             */
+            state: "open" | "merged" | "closed";
+            /**
+             * URL is the pull request's web page on the forge, at most 2048 characters.
+             */
+            url: string;
+          };
+          /**
            * StartedAt is when the step first ran.
            */
           startedAt?: string;
@@ -1806,6 +1912,25 @@ export interface Stage {
        * Phase is the Promotion's phase when the Stage last looked.
        */
       phase?: "Pending" | "Running" | "Succeeded" | "Failed" | "Errored" | "Aborted";
+      /**
+       * PullRequest is the open pull request the running Promotion waits on (a
+       * git-wait-for-pr or git-merge-pr step), unset otherwise. Haul-only.
+       */
+      pullRequest?: {
+        /**
+         * Number is the pull request's number in its repository (GitLab's IID), at
+         * least 1.
+         */
+        number: number;
+        /**
+         * State is open, merged, or closed (closed without being merged).
+         */
+        state: "open" | "merged" | "closed";
+        /**
+         * URL is the pull request's web page on the forge, at most 2048 characters.
+         */
+        url: string;
+      };
     };
     /**
      * ObservedGeneration is the metadata.generation the status was computed for.
