@@ -26,6 +26,10 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&Promotion{}, &PromotionList{},
 		&PromotionTask{}, &PromotionTaskList{},
 		&ClusterPromotionTask{}, &ClusterPromotionTaskList{},
+		&MessageChannel{}, &MessageChannelList{},
+		&ClusterMessageChannel{}, &ClusterMessageChannelList{},
+		&EventRouter{}, &EventRouterList{},
+		&ClusterEventRouter{}, &ClusterEventRouterList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

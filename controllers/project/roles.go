@@ -13,6 +13,7 @@ const (
 
 var haulResources = []string{
 	"projectconfigs", "warehouses", "freights", "stages", "promotions", "promotiontasks",
+	"messagechannels", "eventrouters",
 }
 
 // Custom verbs that Haul's REST API checks with a SubjectAccessReview before it writes,

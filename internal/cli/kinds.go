@@ -30,6 +30,10 @@ var kinds = []kind{
 	{"Promotion", "promotions", "promotion", "promo", true, func() client.Object { return &haulv1.Promotion{} }, func() client.ObjectList { return &haulv1.PromotionList{} }},
 	{"PromotionTask", "promotiontasks", "promotiontask", "pt", true, func() client.Object { return &haulv1.PromotionTask{} }, func() client.ObjectList { return &haulv1.PromotionTaskList{} }},
 	{"ClusterPromotionTask", "clusterpromotiontasks", "clusterpromotiontask", "cpt", false, func() client.Object { return &haulv1.ClusterPromotionTask{} }, func() client.ObjectList { return &haulv1.ClusterPromotionTaskList{} }},
+	{"MessageChannel", "messagechannels", "messagechannel", "mc", true, func() client.Object { return &haulv1.MessageChannel{} }, func() client.ObjectList { return &haulv1.MessageChannelList{} }},
+	{"ClusterMessageChannel", "clustermessagechannels", "clustermessagechannel", "cmc", false, func() client.Object { return &haulv1.ClusterMessageChannel{} }, func() client.ObjectList { return &haulv1.ClusterMessageChannelList{} }},
+	{"EventRouter", "eventrouters", "eventrouter", "er", true, func() client.Object { return &haulv1.EventRouter{} }, func() client.ObjectList { return &haulv1.EventRouterList{} }},
+	{"ClusterEventRouter", "clustereventrouters", "clustereventrouter", "cer", false, func() client.Object { return &haulv1.ClusterEventRouter{} }, func() client.ObjectList { return &haulv1.ClusterEventRouterList{} }},
 }
 
 // findKind resolves what a user typed (singular, plural, short name or Kind, any case).

@@ -94,8 +94,16 @@ func newObject(kind string) (runtime.Object, error) {
 		return &haulv1.PromotionTask{}, nil
 	case "ClusterPromotionTask":
 		return &haulv1.ClusterPromotionTask{}, nil
+	case "MessageChannel":
+		return &haulv1.MessageChannel{}, nil
+	case "ClusterMessageChannel":
+		return &haulv1.ClusterMessageChannel{}, nil
+	case "EventRouter":
+		return &haulv1.EventRouter{}, nil
+	case "ClusterEventRouter":
+		return &haulv1.ClusterEventRouter{}, nil
 	}
-	return nil, fmt.Errorf("kind %q is not a Haul kind (known: Project, ProjectConfig, Warehouse, Freight, Stage, Promotion, PromotionTask, ClusterPromotionTask)", kind)
+	return nil, fmt.Errorf("kind %q is not a Haul kind (known: Project, ProjectConfig, Warehouse, Freight, Stage, Promotion, PromotionTask, ClusterPromotionTask, MessageChannel, ClusterMessageChannel, EventRouter, ClusterEventRouter)", kind)
 }
 
 // cleanJSONError turns `json: unknown field "spec.x"` into `spec.x: unknown field`.

@@ -16,6 +16,252 @@ export interface ObjectMeta {
 }
 
 /**
+ * ClusterEventRouter routes events of every project to ClusterMessageChannels (use
+ * `when` with event.project to pick projects). Haul-only.
+ */
+export interface ClusterEventRouter {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  /**
+   * Spec says which events go where.
+   */
+  spec: {
+    /**
+     * Channels receive every routed event, 1 to 20.
+     */
+    channels: ({
+      /**
+       * EncodingType says how this channel's output is read (see EncodingType).
+       */
+      encodingType?: "" | "json" | "yaml";
+      /**
+       * Kind is MessageChannel (default; in the router's namespace) or
+       * ClusterMessageChannel.
+       */
+      kind?: "MessageChannel" | "ClusterMessageChannel";
+      /**
+       * Name is the channel's name, 1 to 253 characters.
+       */
+      name: string;
+      /**
+       * Output overrides the router's output for this channel; a template with
+       * ${{ expressions }} over type, event and data. At most 64 KiB.
+       */
+      output?: string;
+    })[];
+    /**
+     * EncodingType says how output is read (see EncodingType).
+     */
+    encodingType?: "" | "json" | "yaml";
+    /**
+     * Output is the message template, with ${{ expressions }} over type, event and
+     * data; empty uses Haul's default text for the event. At most 64 KiB.
+     */
+    output?: string;
+    /**
+     * Types are the event types routed, 1 to 20.
+     */
+    types: ("PromotionCreated" | "PromotionStarted" | "PromotionSucceeded" | "PromotionFailed" | "PromotionErrored" | "PromotionAborted" | "PromotionWaitingForApproval" | "FreightVerificationSucceeded" | "FreightVerificationFailed" | "FreightVerificationErrored" | "AutoRollbackCreated")[];
+    /**
+     * When is an expr-lang boolean expression over type, event and data (e.g.
+     * `event.stageName == 'prod'`); empty routes every event of the types. At most
+     * 4096 characters.
+     */
+    when?: string;
+  };
+}
+
+/**
+ * ClusterMessageChannel is a MessageChannel every project may use; its Secret is in
+ * the cluster secrets namespace.
+ */
+export interface ClusterMessageChannel {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  /**
+   * Spec says where messages go.
+   */
+  spec: {
+    /**
+     * HTTP sends a JSON webhook, signed with HMAC when the Secret has hmacKey.
+     */
+    http?: {
+      /**
+       * Headers are sent with every request, at most 20.
+       */
+      headers?: {
+        /**
+         * Name is the header's name, 1 to 256 characters.
+         */
+        name: string;
+        /**
+         * Value is the header's value, at most 4096 characters. Put credentials in the
+         * Secret (bearerToken, authorization), not here.
+         */
+        value?: string;
+      }[];
+      /**
+       * Method is POST (the default) or PUT.
+       */
+      method?: "POST" | "PUT";
+      /**
+       * Timeout bounds one request; a Go duration, default 10s.
+       */
+      timeout?: string;
+      /**
+       * URL is the http(s) endpoint, 1 to 2048 characters. As in Kargo, it is in the
+       * spec: a receiver that needs a secret in its URL should check the signature instead.
+       */
+      url: string;
+    };
+    /**
+     * SecretRef names the Secret with the channel's credentials: in the project
+     * namespace for a MessageChannel, in the cluster secrets namespace (the shared
+     * credentials namespace) for a ClusterMessageChannel. Required for slack and teams.
+     */
+    secretRef?: {
+      /**
+       * Name is the Secret's name, 1 to 253 characters.
+       */
+      name: string;
+    };
+    /**
+     * Slack posts to a Slack-compatible incoming webhook.
+     */
+    slack?: {
+      /**
+       * ChannelID overrides the webhook's default channel (sent as `channel`), at most 255
+       * characters. Empty keeps the webhook's own channel.
+       */
+      channelID?: string;
+    };
+    /**
+     * SMTP sends e-mail.
+     */
+    smtp?: {
+      /**
+       * From is the sender address, 1 to 320 characters.
+       */
+      from: string;
+      /**
+       * Host is the SMTP server's host name or address, 1 to 253 characters.
+       */
+      host: string;
+      /**
+       * InsecureSkipVerify accepts any server certificate. Default false; for tests.
+       */
+      insecureSkipVerify?: boolean;
+      /**
+       * Port is the SMTP server's port, 1 to 65535.
+       */
+      port: number;
+      /**
+       * To are the default recipients, at most 50 of at most 320 characters; a
+       * send-message step or a router's output may name others.
+       */
+      to?: string[];
+      /**
+       * UseTLS requires TLS: implicit TLS on port 465, STARTTLS elsewhere. Default true.
+       */
+      useTLS?: boolean;
+    };
+    /**
+     * Teams posts to a Microsoft Teams incoming webhook. Haul-only.
+     */
+    teams?: {
+      /**
+       * Title is shown in bold above every message, at most 255 characters. Empty shows
+       * none.
+       */
+      title?: string;
+    };
+  };
+  /**
+   * Status reports deliveries.
+   */
+  status?: {
+    /**
+     * Delivered counts messages delivered since the channel was created.
+     */
+    delivered?: number;
+    /**
+     * Failed counts messages dropped after every attempt failed.
+     */
+    failed?: number;
+    /**
+     * LastDelivery is the most recent delivery, whatever its outcome.
+     */
+    lastDelivery?: {
+      /**
+       * Attempts is how many times sending was tried, 1 or more.
+       */
+      attempts?: number;
+      /**
+       * Event is what was delivered: an event type, or "send-message" for a step.
+       */
+      event?: string;
+      /**
+       * Message says what the receiver answered, or why the last attempt failed; never
+       * a secret.
+       */
+      message?: string;
+      /**
+       * Outcome is Delivered or Failed.
+       */
+      outcome: "Delivered" | "Failed";
+      /**
+       * Router is the (Cluster)EventRouter that routed it, if any.
+       */
+      router?: string;
+      /**
+       * Subject names the object the event is about (<kind>/<namespace>/<name>).
+       */
+      subject?: string;
+      /**
+       * Time is when the delivery ended.
+       */
+      time?: string;
+    };
+    /**
+     * LastFailure is the most recent failed delivery.
+     */
+    lastFailure?: {
+      /**
+       * Attempts is how many times sending was tried, 1 or more.
+       */
+      attempts?: number;
+      /**
+       * Event is what was delivered: an event type, or "send-message" for a step.
+       */
+      event?: string;
+      /**
+       * Message says what the receiver answered, or why the last attempt failed; never
+       * a secret.
+       */
+      message?: string;
+      /**
+       * Outcome is Delivered or Failed.
+       */
+      outcome: "Delivered" | "Failed";
+      /**
+       * Router is the (Cluster)EventRouter that routed it, if any.
+       */
+      router?: string;
+      /**
+       * Subject names the object the event is about (<kind>/<namespace>/<name>).
+       */
+      subject?: string;
+      /**
+       * Time is when the delivery ended.
+       */
+      time?: string;
+    };
+  };
+}
+
+/**
  * ClusterPromotionTask is a reusable list of steps shared by every project.
  */
 export interface ClusterPromotionTask {
@@ -120,6 +366,62 @@ export interface ClusterPromotionTask {
        */
       value?: string;
     }[];
+  };
+}
+
+/**
+ * EventRouter routes a project's promotion and verification events to channels.
+ */
+export interface EventRouter {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  /**
+   * Spec says which events go where.
+   */
+  spec: {
+    /**
+     * Channels receive every routed event, 1 to 20.
+     */
+    channels: ({
+      /**
+       * EncodingType says how this channel's output is read (see EncodingType).
+       */
+      encodingType?: "" | "json" | "yaml";
+      /**
+       * Kind is MessageChannel (default; in the router's namespace) or
+       * ClusterMessageChannel.
+       */
+      kind?: "MessageChannel" | "ClusterMessageChannel";
+      /**
+       * Name is the channel's name, 1 to 253 characters.
+       */
+      name: string;
+      /**
+       * Output overrides the router's output for this channel; a template with
+       * ${{ expressions }} over type, event and data. At most 64 KiB.
+       */
+      output?: string;
+    })[];
+    /**
+     * EncodingType says how output is read (see EncodingType).
+     */
+    encodingType?: "" | "json" | "yaml";
+    /**
+     * Output is the message template, with ${{ expressions }} over type, event and
+     * data; empty uses Haul's default text for the event. At most 64 KiB.
+     */
+    output?: string;
+    /**
+     * Types are the event types routed, 1 to 20.
+     */
+    types: ("PromotionCreated" | "PromotionStarted" | "PromotionSucceeded" | "PromotionFailed" | "PromotionErrored" | "PromotionAborted" | "PromotionWaitingForApproval" | "FreightVerificationSucceeded" | "FreightVerificationFailed" | "FreightVerificationErrored" | "AutoRollbackCreated")[];
+    /**
+     * When is an expr-lang boolean expression over type, event and data (e.g.
+     * `event.stageName == 'prod'`); empty routes every event of the types. At most
+     * 4096 characters.
+     */
+    when?: string;
   };
 }
 
@@ -283,6 +585,195 @@ export interface Freight {
        */
       verifiedAt?: string;
     }>;
+  };
+}
+
+/**
+ * MessageChannel is a destination for messages in one project: a Slack or Teams
+ * webhook, a generic JSON webhook or an SMTP server.
+ */
+export interface MessageChannel {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  /**
+   * Spec says where messages go.
+   */
+  spec: {
+    /**
+     * HTTP sends a JSON webhook, signed with HMAC when the Secret has hmacKey.
+     */
+    http?: {
+      /**
+       * Headers are sent with every request, at most 20.
+       */
+      headers?: {
+        /**
+         * Name is the header's name, 1 to 256 characters.
+         */
+        name: string;
+        /**
+         * Value is the header's value, at most 4096 characters. Put credentials in the
+         * Secret (bearerToken, authorization), not here.
+         */
+        value?: string;
+      }[];
+      /**
+       * Method is POST (the default) or PUT.
+       */
+      method?: "POST" | "PUT";
+      /**
+       * Timeout bounds one request; a Go duration, default 10s.
+       */
+      timeout?: string;
+      /**
+       * URL is the http(s) endpoint, 1 to 2048 characters. As in Kargo, it is in the
+       * spec: a receiver that needs a secret in its URL should check the signature instead.
+       */
+      url: string;
+    };
+    /**
+     * SecretRef names the Secret with the channel's credentials: in the project
+     * namespace for a MessageChannel, in the cluster secrets namespace (the shared
+     * credentials namespace) for a ClusterMessageChannel. Required for slack and teams.
+     */
+    secretRef?: {
+      /**
+       * Name is the Secret's name, 1 to 253 characters.
+       */
+      name: string;
+    };
+    /**
+     * Slack posts to a Slack-compatible incoming webhook.
+     */
+    slack?: {
+      /**
+       * ChannelID overrides the webhook's default channel (sent as `channel`), at most 255
+       * characters. Empty keeps the webhook's own channel.
+       */
+      channelID?: string;
+    };
+    /**
+     * SMTP sends e-mail.
+     */
+    smtp?: {
+      /**
+       * From is the sender address, 1 to 320 characters.
+       */
+      from: string;
+      /**
+       * Host is the SMTP server's host name or address, 1 to 253 characters.
+       */
+      host: string;
+      /**
+       * InsecureSkipVerify accepts any server certificate. Default false; for tests.
+       */
+      insecureSkipVerify?: boolean;
+      /**
+       * Port is the SMTP server's port, 1 to 65535.
+       */
+      port: number;
+      /**
+       * To are the default recipients, at most 50 of at most 320 characters; a
+       * send-message step or a router's output may name others.
+       */
+      to?: string[];
+      /**
+       * UseTLS requires TLS: implicit TLS on port 465, STARTTLS elsewhere. Default true.
+       */
+      useTLS?: boolean;
+    };
+    /**
+     * Teams posts to a Microsoft Teams incoming webhook. Haul-only.
+     */
+    teams?: {
+      /**
+       * Title is shown in bold above every message, at most 255 characters. Empty shows
+       * none.
+       */
+      title?: string;
+    };
+  };
+  /**
+   * Status reports deliveries.
+   */
+  status?: {
+    /**
+     * Delivered counts messages delivered since the channel was created.
+     */
+    delivered?: number;
+    /**
+     * Failed counts messages dropped after every attempt failed.
+     */
+    failed?: number;
+    /**
+     * LastDelivery is the most recent delivery, whatever its outcome.
+     */
+    lastDelivery?: {
+      /**
+       * Attempts is how many times sending was tried, 1 or more.
+       */
+      attempts?: number;
+      /**
+       * Event is what was delivered: an event type, or "send-message" for a step.
+       */
+      event?: string;
+      /**
+       * Message says what the receiver answered, or why the last attempt failed; never
+       * a secret.
+       */
+      message?: string;
+      /**
+       * Outcome is Delivered or Failed.
+       */
+      outcome: "Delivered" | "Failed";
+      /**
+       * Router is the (Cluster)EventRouter that routed it, if any.
+       */
+      router?: string;
+      /**
+       * Subject names the object the event is about (<kind>/<namespace>/<name>).
+       */
+      subject?: string;
+      /**
+       * Time is when the delivery ended.
+       */
+      time?: string;
+    };
+    /**
+     * LastFailure is the most recent failed delivery.
+     */
+    lastFailure?: {
+      /**
+       * Attempts is how many times sending was tried, 1 or more.
+       */
+      attempts?: number;
+      /**
+       * Event is what was delivered: an event type, or "send-message" for a step.
+       */
+      event?: string;
+      /**
+       * Message says what the receiver answered, or why the last attempt failed; never
+       * a secret.
+       */
+      message?: string;
+      /**
+       * Outcome is Delivered or Failed.
+       */
+      outcome: "Delivered" | "Failed";
+      /**
+       * Router is the (Cluster)EventRouter that routed it, if any.
+       */
+      router?: string;
+      /**
+       * Subject names the object the event is about (<kind>/<namespace>/<name>).
+       */
+      subject?: string;
+      /**
+       * Time is when the delivery ended.
+       */
+      time?: string;
+    };
   };
 }
 
