@@ -164,9 +164,9 @@ type MessageChannelSpec struct {
 type DeliveryOutcome string
 
 const (
-	// DeliveryDelivered: the receiver accepted the message.
+	// DeliveryDelivered means the receiver accepted the message.
 	DeliveryDelivered DeliveryOutcome = "Delivered"
-	// DeliveryFailed: every attempt failed; the message was dropped.
+	// DeliveryFailed means every attempt failed; the message was dropped.
 	DeliveryFailed DeliveryOutcome = "Failed"
 )
 

@@ -110,7 +110,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	return nil
 }
 
-// NeedLeaderElection: every replica delivers what its own controllers publish.
+// NeedLeaderElection is false: every replica delivers what its own controllers publish.
 func (d *Dispatcher) NeedLeaderElection() bool { return false }
 
 func (d *Dispatcher) done(o Outcome) {

@@ -347,7 +347,7 @@ func (s *Sender) sendSMTP(ctx context.Context, ch *Channel, m Message) (Result, 
 	default:
 		c = smtp.NewClient(conn)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if user := ch.value(KeyUsername); user != "" {
 		if _, isTLS := c.TLSConnectionState(); !isTLS && !isLoopback(spec.Host) {
 			return Result{}, permanent("%s: refusing to send the SMTP password to %s without TLS (spec.smtp.useTLS is false)", ch.Ref, addr)
