@@ -72,7 +72,10 @@ FUZZERS := \
 	./warehouse:FuzzSelectTags ./warehouse:FuzzNormalizeRepoURL ./warehouse:FuzzRetryAfter \
 	./internal/webhook:FuzzRepoURLs ./internal/manifest:FuzzLoadAndValidate \
 	./internal/server/auth:FuzzSafeRedirect ./internal/server/auth:FuzzUnverifiedIssuer \
-	./pkg/gitx:FuzzCheckURL ./pkg/redact:FuzzValues
+	./pkg/gitx:FuzzCheckURL ./pkg/redact:FuzzValues \
+	./promotion:FuzzCompileStrict ./promotion/steps:FuzzParseYAMLSafe ./promotion/steps:FuzzScalarNodeRoundTrip \
+	./promotion/steps:FuzzAuthorizedStage ./internal/server/auth:FuzzClaimMapping ./internal/webhook:FuzzParsePath \
+	./internal/webhook:FuzzSignatureHeader ./pkg/gitx:FuzzPackedRef
 
 .PHONY: fuzz
 fuzz: ## Run every fuzzer for FUZZTIME (default 10s) each
