@@ -45,14 +45,27 @@ func compileExpression(body string) error {
 	return nil
 }
 
-// checkTemplate compiles every ${{ }} in s.
+// checkStepExpression checks a step expression's syntax and then its types against
+// the environment steps see (promotion.CheckExpression): unknown functions, variables
+// and fields, and wrong argument counts, fail here instead of mid-promotion.
+func checkStepExpression(body string) error {
+	if err := compileExpression(body); err != nil {
+		return err
+	}
+	if err := promotion.CheckExpression(body); err != nil {
+		return fmt.Errorf("expression %q: %s", Shorten(body, 80), firstLine(err.Error()))
+	}
+	return nil
+}
+
+// checkTemplate checks every ${{ }} in s (step configs and vars).
 func checkTemplate(s string) error {
 	bodies, err := templateExpressions(s)
 	if err != nil {
 		return err
 	}
 	for _, b := range bodies {
-		if err := compileExpression(b); err != nil {
+		if err := checkStepExpression(b); err != nil {
 			return err
 		}
 	}

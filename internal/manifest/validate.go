@@ -409,7 +409,7 @@ func checkSteps(path string, steps []haulv1.PromotionStep, known []string) []str
 			out = append(out, fmt.Sprintf("%s.uses: unknown step %q (known: %s)", p, s.Uses, strings.Join(known, ", ")))
 		}
 		if s.If != "" {
-			if err := compileExpression(unwrapExpression(s.If)); err != nil {
+			if err := checkStepExpression(unwrapExpression(s.If)); err != nil {
 				out = append(out, fmt.Sprintf("%s.if: %v", p, err))
 			}
 		}
