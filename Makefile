@@ -70,7 +70,8 @@ bench: controlplane ## Benchmarks (figures via b.ReportMetric); BENCHTIME=1x by 
 FUZZERS := \
 	./promotion:FuzzSecurePath ./promotion:FuzzEvalTemplate \
 	./warehouse:FuzzSelectTags ./warehouse:FuzzNormalizeRepoURL ./warehouse:FuzzRetryAfter \
-	./internal/webhook:FuzzRepoURLs ./internal/manifest:FuzzLoadAndValidate \
+	./internal/webhook:FuzzRepoURLs ./internal/webhook:FuzzGiteaPayload ./internal/webhook:FuzzBitbucketPayload \
+	./internal/webhook:FuzzArtifactoryPayload ./internal/webhook:FuzzAzurePayload ./internal/manifest:FuzzLoadAndValidate \
 	./internal/server/auth:FuzzSafeRedirect ./internal/server/auth:FuzzUnverifiedIssuer \
 	./pkg/gitx:FuzzCheckURL ./pkg/redact:FuzzValues \
 	./promotion:FuzzCompileStrict ./promotion/steps:FuzzParseYAMLSafe ./promotion/steps:FuzzScalarNodeRoundTrip \

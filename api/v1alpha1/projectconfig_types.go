@@ -61,7 +61,7 @@ type WebhookProvider struct {
 // and wakes the project's Promotions waiting on a pull request the payload says was
 // merged or closed.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.github), has(self.gitlab), has(self.dockerhub), has(self.quay), has(self.harbor), has(self.generic), has(self.gitea)].filter(x, x).size() == 1",message="webhookReceivers[]: exactly one of github, gitlab, gitea, dockerhub, quay, harbor or generic must be set"
+// +kubebuilder:validation:XValidation:rule="[has(self.github), has(self.gitlab), has(self.dockerhub), has(self.quay), has(self.harbor), has(self.generic), has(self.gitea), has(self.bitbucket), has(self.artifactory), has(self.azure)].filter(x, x).size() == 1",message="webhookReceivers[]: exactly one of github, gitlab, gitea, dockerhub, quay, harbor, generic, bitbucket, artifactory or azure must be set"
 type WebhookReceiver struct {
 	// Name is the last segment of the receiver's path, a DNS label of at most 63
 	// characters, unique in the project.
@@ -102,6 +102,40 @@ type WebhookReceiver struct {
 	// and hosts without their own format.
 	// +optional
 	Generic *WebhookProvider `json:"generic,omitempty"`
+	// Bitbucket accepts Bitbucket Cloud repo:push and Bitbucket Data Center
+	// repo:refs_changed events (X-Event-Key) signed with X-Hub-Signature
+	// ("sha256=" + hex HMAC-SHA256 of the body with the shared secret), as Kargo's
+	// bitbucket receiver. Pull-request events are answered and ignored.
+	// +optional
+	Bitbucket *WebhookProvider `json:"bitbucket,omitempty"`
+	// Artifactory accepts JFrog Artifactory "pushed" events of the docker domain (image
+	// types docker and oci) whose X-Jfrog-Event-Auth header is the hex HMAC-SHA256 of
+	// the body with the secret, as Kargo's artifactory receiver. The Secret may hold the
+	// secret under `secret` or under Kargo's key `secret-token`.
+	// +optional
+	Artifactory *ArtifactoryWebhookProvider `json:"artifactory,omitempty"`
+	// Azure accepts Azure Container Registry push events and Azure DevOps git.push
+	// service hooks. Neither service signs requests, so the secret is a bearer token, in
+	// the URL's ?token= query or the Authorization header ("Bearer <secret>"; Azure
+	// DevOps basic authentication with the secret as password also works). ACR ping and
+	// Azure DevOps pull-request events are answered and ignored.
+	// +optional
+	Azure *WebhookProvider `json:"azure,omitempty"`
+}
+
+// ArtifactoryWebhookProvider configures a JFrog Artifactory receiver.
+type ArtifactoryWebhookProvider struct {
+	// SecretRef names the Secret, in the project namespace, whose `secret` (or Kargo's
+	// `secret-token`) key holds the secret Artifactory signs with.
+	// +required
+	SecretRef SecretRef `json:"secretRef"`
+	// VirtualRepoName, when set, replaces the payload's data.repo_key (always a local
+	// repository) in the repository URL the receiver infers, for Warehouses that
+	// subscribe through an Artifactory virtual repository, as in Kargo. Empty (the
+	// default) uses data.repo_key. At most 253 characters.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	VirtualRepoName string `json:"virtualRepoName,omitempty"`
 }
 
 // Link is a URL template shown in the dashboard next to Freight or Stages.

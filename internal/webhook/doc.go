@@ -19,6 +19,12 @@
 //     bearer token, sent either in the receiver URL's query (?token=<secret>) or in the
 //     Authorization header ("Bearer <secret>" or the bare secret, as Harbor's "auth
 //     header" setting sends it).
+//   - bitbucket: X-Hub-Signature = "sha256=" + hex(HMAC-SHA256(secret, body)); X-Event-Key
+//     repo:push (Cloud, links.html) or repo:refs_changed (Data Center, links.clone).
+//   - artifactory: X-Jfrog-Event-Auth = hex(HMAC-SHA256(secret, body)), no prefix; the
+//     Secret key may be Kargo's secret-token. Only "pushed" docker-domain events.
+//   - azure: a bearer token as dockerhub, or basic authentication with the secret as
+//     password (Azure DevOps); the body says whether it is an ACR push or a DevOps git.push.
 //
 // The body is capped (1 MiB) and the read deadline set before anything else, so an
 // oversized or slow upload is rejected before any signature work. A bad or missing

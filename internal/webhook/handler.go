@@ -55,7 +55,7 @@ type response struct {
 	Refreshed []string `json:"refreshed,omitempty"`
 	// Woken are the Promotions woken by a pull request event.
 	Woken   []string `json:"woken,omitempty"`
-	Message   string   `json:"message,omitempty"`
+	Message string   `json:"message,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, code int, r response) {
@@ -92,7 +92,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	provider, secret, status := h.receiver(ctx, project, receiver)
+	provider, secret, virtualRepo, status := h.receiver(ctx, project, receiver)
 	if status != 0 {
 		writeJSON(w, status, response{Message: http.StatusText(status)})
 		return
@@ -117,7 +117,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.servePullRequest(ctx, w, provider, project, receiver, body)
 		return
 	}
-	urls, err := repoURLs(provider, body)
+	urls, err := receiverURLs(provider, virtualRepo, body)
+	if errors.Is(err, errIgnoredEvent) {
+		writeJSON(w, http.StatusOK, response{Message: "event ignored"})
+		return
+	}
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, response{Message: err.Error()})
 		return
@@ -166,13 +170,13 @@ func parsePath(p string) (string, string, bool) {
 
 // receiver finds the receiver and its secret. The status is non-zero on failure; an
 // unknown project and an unknown receiver look the same from outside.
-func (h *Handler) receiver(ctx context.Context, project, name string) (string, string, int) {
+func (h *Handler) receiver(ctx context.Context, project, name string) (string, string, string, int) {
 	pc := &haulv1.ProjectConfig{}
 	if err := h.c.Get(ctx, client.ObjectKey{Namespace: project, Name: project}, pc); err != nil {
 		if apierrors.IsNotFound(err) {
-			return "", "", http.StatusNotFound
+			return "", "", "", http.StatusNotFound
 		}
-		return "", "", http.StatusServiceUnavailable
+		return "", "", "", http.StatusServiceUnavailable
 	}
 	for _, rc := range pc.Spec.WebhookReceivers {
 		if rc.Name != name {
@@ -182,11 +186,19 @@ func (h *Handler) receiver(ctx context.Context, project, name string) (string, s
 		sec := &corev1.Secret{}
 		if err := h.secrets.Get(ctx, client.ObjectKey{Namespace: project, Name: secretName}, sec); err != nil {
 			// Without its secret the receiver cannot verify anything: refuse.
-			return "", "", http.StatusUnauthorized
+			return "", "", "", http.StatusUnauthorized
 		}
-		return provider, string(sec.Data["secret"]), 0
+		secret := string(sec.Data["secret"])
+		virtualRepo := ""
+		if rc.Artifactory != nil {
+			virtualRepo = rc.Artifactory.VirtualRepoName
+			if secret == "" {
+				secret = string(sec.Data["secret-token"]) // Kargo's key for Artifactory
+			}
+		}
+		return provider, secret, virtualRepo, 0
 	}
-	return "", "", http.StatusNotFound
+	return "", "", "", http.StatusNotFound
 }
 
 // replayed remembers delivery ids for an hour.

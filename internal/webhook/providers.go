@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
@@ -16,13 +17,16 @@ import (
 
 // Provider names, as in ProjectConfig.spec.webhookReceivers[].
 const (
-	GitHub    = "github"
-	GitLab    = "gitlab"
-	Gitea     = "gitea"
-	DockerHub = "dockerhub"
-	Quay      = "quay"
-	Harbor    = "harbor"
-	Generic   = "generic"
+	GitHub      = "github"
+	GitLab      = "gitlab"
+	Gitea       = "gitea"
+	DockerHub   = "dockerhub"
+	Quay        = "quay"
+	Harbor      = "harbor"
+	Generic     = "generic"
+	Bitbucket   = "bitbucket"
+	Artifactory = "artifactory"
+	Azure       = "azure"
 )
 
 // SignatureHeader is the header the generic receiver reads its HMAC from.
@@ -50,6 +54,12 @@ func providerOf(r haulv1.WebhookReceiver) (string, string) {
 		return Harbor, r.Harbor.SecretRef.Name
 	case r.Generic != nil:
 		return Generic, r.Generic.SecretRef.Name
+	case r.Bitbucket != nil:
+		return Bitbucket, r.Bitbucket.SecretRef.Name
+	case r.Artifactory != nil:
+		return Artifactory, r.Artifactory.SecretRef.Name
+	case r.Azure != nil:
+		return Azure, r.Azure.SecretRef.Name
 	}
 	return "", ""
 }
@@ -84,9 +94,14 @@ func authenticate(provider string, r *http.Request, body []byte, secret string) 
 		ok = validHMAC(r.Header.Get("X-Hub-Signature-256"), body, secret)
 	case Generic:
 		ok = validHMAC(r.Header.Get(SignatureHeader), body, secret)
+	case Bitbucket:
+		ok = validHMAC(r.Header.Get("X-Hub-Signature"), body, secret)
+	case Artifactory:
+		// Artifactory sends the bare hex digest, without "sha256=".
+		ok = validHMAC("sha256="+r.Header.Get("X-Jfrog-Event-Auth"), body, secret)
 	case GitLab:
 		ok = equalSecret(r.Header.Get("X-Gitlab-Token"), secret)
-	case DockerHub, Quay, Harbor:
+	case DockerHub, Quay, Harbor, Azure:
 		tok := r.URL.Query().Get("token")
 		if tok == "" {
 			tok = r.Header.Get("Authorization")
@@ -95,6 +110,10 @@ func authenticate(provider string, r *http.Request, body []byte, secret string) 
 			}
 		}
 		ok = equalSecret(tok, secret)
+		// Azure DevOps service hooks send basic authentication; the password is the secret.
+		if _, pw, basic := r.BasicAuth(); !ok && provider == Azure && basic {
+			ok = equalSecret(pw, secret)
+		}
 	}
 	if !ok {
 		return errUnauthorized
@@ -134,6 +153,15 @@ func checkEvent(provider string, r *http.Request) error {
 			return nil
 		default:
 			return fmt.Errorf("unsupported GitLab event %q", ev)
+		}
+	case Bitbucket:
+		switch ev := r.Header.Get("X-Event-Key"); ev {
+		case "repo:push", "repo:refs_changed":
+			return nil
+		case "diagnostics:ping", "pullrequest:fulfilled", "pullrequest:rejected", "pr:merged", "pr:declined":
+			return errIgnoredEvent
+		default:
+			return fmt.Errorf("unsupported Bitbucket event %q", ev)
 		}
 	case Gitea:
 		switch ev := r.Header.Get("X-Gitea-Event"); ev {
@@ -197,9 +225,129 @@ type genericPayload struct {
 	RepoURLs []string `json:"repoURLs"`
 }
 
+// bitbucketPayload covers Bitbucket Cloud (links.html is one link) and Data Center
+// (links.clone is a list); the two put different shapes under the same key, so links
+// is decoded in a second step.
+type bitbucketPayload struct {
+	Repository *struct {
+		Links map[string]json.RawMessage `json:"links"`
+	} `json:"repository"`
+}
+
+type bitbucketLink struct {
+	Href string `json:"href"`
+}
+
+type artifactoryPayload struct {
+	Domain    string `json:"domain"`
+	EventType string `json:"event_type"`
+	Origin    string `json:"jpd_origin"`
+	Data      *struct {
+		Path      string `json:"path"`
+		RepoKey   string `json:"repo_key"`
+		ImageType string `json:"image_type"`
+	} `json:"data"`
+}
+
+type azurePayload struct {
+	// ACR
+	Action string `json:"action"`
+	Target *struct {
+		Repository string `json:"repository"`
+	} `json:"target"`
+	Request *struct {
+		Host string `json:"host"`
+	} `json:"request"`
+	// Azure DevOps
+	EventType string `json:"eventType"`
+	Resource  *struct {
+		Repository *struct {
+			RemoteURL string `json:"remoteUrl"`
+		} `json:"repository"`
+	} `json:"resource"`
+}
+
+// bitbucketURLs reads a Bitbucket repository's links: html (Cloud) and clone (Data Center).
+func bitbucketURLs(links map[string]json.RawMessage) []string {
+	var out []string
+	var one bitbucketLink
+	if json.Unmarshal(links["html"], &one) == nil && one.Href != "" {
+		out = append(out, one.Href)
+	}
+	var many []bitbucketLink
+	if json.Unmarshal(links["clone"], &many) == nil {
+		for _, l := range many {
+			out = append(out, l.Href)
+		}
+	}
+	return out
+}
+
+// artifactoryURL infers the image or OCI chart repository of a pushed event: the origin's
+// host, the repository (virtualRepo when set, else data.repo_key) and data.path without
+// its last two segments (the tag and manifest.json), as Kargo does.
+func artifactoryURL(p artifactoryPayload, virtualRepo string) (string, error) {
+	if p.EventType != "pushed" || p.Domain != "docker" {
+		return "", fmt.Errorf("artifactory event %q of domain %q: only pushed events of the docker domain are handled", p.EventType, p.Domain)
+	}
+	if p.Data == nil {
+		return "", errors.New("artifactory payload has no data")
+	}
+	if p.Data.ImageType != "docker" && p.Data.ImageType != "oci" {
+		return "", fmt.Errorf("artifactory image type %q is not supported (docker or oci)", p.Data.ImageType)
+	}
+	origin, err := url.Parse(p.Origin)
+	if err != nil || origin.Host == "" {
+		return "", fmt.Errorf("artifactory jpd_origin %q is not a URL with a host", p.Origin)
+	}
+	parts := strings.Split(p.Data.Path, "/")
+	if len(parts) < 3 {
+		return "", fmt.Errorf("artifactory data.path %q has no image name", p.Data.Path)
+	}
+	repo := p.Data.RepoKey
+	if virtualRepo != "" {
+		repo = virtualRepo
+	}
+	if repo == "" {
+		return "", errors.New("artifactory data.repo_key is empty")
+	}
+	return strings.Join(append([]string{origin.Host, repo}, parts[:len(parts)-2]...), "/"), nil
+}
+
+// azureURLs reads an ACR push (request.host/target.repository) or an Azure DevOps
+// git.push (resource.repository.remoteUrl); ACR's ping and DevOps' other events are ignored.
+func azureURLs(p azurePayload) ([]string, error) {
+	switch {
+	case p.EventType == "git.push":
+		if p.Resource != nil && p.Resource.Repository != nil {
+			return []string{p.Resource.Repository.RemoteURL}, nil
+		}
+		return nil, nil
+	case p.EventType != "":
+		if strings.HasPrefix(p.EventType, "git.pullrequest.") {
+			return nil, errIgnoredEvent
+		}
+		return nil, fmt.Errorf("unsupported Azure DevOps event %q", p.EventType)
+	case p.Action == "push":
+		if p.Request != nil && p.Target != nil && p.Request.Host != "" && p.Target.Repository != "" {
+			return []string{p.Request.Host + "/" + p.Target.Repository}, nil
+		}
+		return nil, nil
+	case p.Action == "ping":
+		return nil, errIgnoredEvent
+	default:
+		return nil, fmt.Errorf("unsupported Azure Container Registry action %q", p.Action)
+	}
+}
+
 // repoURLs extracts the repository URLs a payload is about. Missing or null fields are
 // not an error here; the caller rejects a payload that names no repository.
 func repoURLs(provider string, body []byte) ([]string, error) {
+	return receiverURLs(provider, "", body)
+}
+
+// receiverURLs is repoURLs with the receiver's Artifactory virtual repository.
+func receiverURLs(provider, virtualRepo string, body []byte) ([]string, error) {
 	var urls []string
 	add := func(s ...string) {
 		for _, u := range s {
@@ -257,6 +405,29 @@ func repoURLs(provider string, body []byte) ([]string, error) {
 		if err = json.Unmarshal(body, &p); err == nil {
 			add(p.RepoURL)
 			add(p.RepoURLs...)
+		}
+	case Bitbucket:
+		var p bitbucketPayload
+		if err = json.Unmarshal(body, &p); err == nil && p.Repository != nil {
+			add(bitbucketURLs(p.Repository.Links)...)
+		}
+	case Artifactory:
+		var p artifactoryPayload
+		if err = json.Unmarshal(body, &p); err == nil {
+			u, aerr := artifactoryURL(p, virtualRepo)
+			if aerr != nil {
+				return nil, aerr
+			}
+			add(u)
+		}
+	case Azure:
+		var p azurePayload
+		if err = json.Unmarshal(body, &p); err == nil {
+			us, aerr := azureURLs(p)
+			if aerr != nil {
+				return nil, aerr
+			}
+			add(us...)
 		}
 	default:
 		return nil, fmt.Errorf("unknown provider %q", provider)

@@ -990,6 +990,68 @@ export interface ProjectConfig {
      */
     webhookReceivers?: {
       /**
+       * Artifactory accepts JFrog Artifactory "pushed" events of the docker domain (image
+       * types docker and oci) whose X-Jfrog-Event-Auth header is the hex HMAC-SHA256 of
+       * the body with the secret, as Kargo's artifactory receiver. The Secret may hold the
+       * secret under `secret` or under Kargo's key `secret-token`.
+       */
+      artifactory?: {
+        /**
+         * SecretRef names the Secret, in the project namespace, whose `secret` (or Kargo's
+         * `secret-token`) key holds the secret Artifactory signs with.
+         */
+        secretRef: {
+          /**
+           * Name is the Secret's name, 1 to 253 characters.
+           */
+          name: string;
+        };
+        /**
+         * VirtualRepoName, when set, replaces the payload's data.repo_key (always a local
+         * repository) in the repository URL the receiver infers, for Warehouses that
+         * subscribe through an Artifactory virtual repository, as in Kargo. Empty (the
+         * default) uses data.repo_key. At most 253 characters.
+         */
+        virtualRepoName?: string;
+      };
+      /**
+       * Azure accepts Azure Container Registry push events and Azure DevOps git.push
+       * service hooks. Neither service signs requests, so the secret is a bearer token, in
+       * the URL's ?token= query or the Authorization header ("Bearer <secret>"; Azure
+       * DevOps basic authentication with the secret as password also works). ACR ping and
+       * Azure DevOps pull-request events are answered and ignored.
+       */
+      azure?: {
+        /**
+         * SecretRef names the Secret, in the project namespace, whose `secret` key holds the
+         * shared secret (github, gitlab, generic) or bearer token (dockerhub, quay, harbor).
+         */
+        secretRef: {
+          /**
+           * Name is the Secret's name, 1 to 253 characters.
+           */
+          name: string;
+        };
+      };
+      /**
+       * Bitbucket accepts Bitbucket Cloud repo:push and Bitbucket Data Center
+       * repo:refs_changed events (X-Event-Key) signed with X-Hub-Signature
+       * ("sha256=" + hex HMAC-SHA256 of the body with the shared secret), as Kargo's
+       * bitbucket receiver. Pull-request events are answered and ignored.
+       */
+      bitbucket?: {
+        /**
+         * SecretRef names the Secret, in the project namespace, whose `secret` key holds the
+         * shared secret (github, gitlab, generic) or bearer token (dockerhub, quay, harbor).
+         */
+        secretRef: {
+          /**
+           * Name is the Secret's name, 1 to 253 characters.
+           */
+          name: string;
+        };
+      };
+      /**
        * DockerHub accepts Docker Hub push notifications carrying the secret as a bearer
        * token, in the URL's ?token= query or the Authorization header.
        */
