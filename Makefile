@@ -62,6 +62,14 @@ flux: ## Compile Flux's source-controller and kustomize-controller from the Go m
 test-flux: controlplane flux ## flux-reconcile and Flux health against the real source- and kustomize-controller (tag flux)
 	go test -race -tags flux -count=1 -timeout 20m ./test/flux/
 
+.PHONY: rollouts
+rollouts: ## Compile Argo Rollouts' controller (v1.10.2, with GOTOOLCHAIN=go1.27.3 for that build only) from the Go module proxy into the cache (once)
+	@hack/rollouts/build.sh >/dev/null
+
+.PHONY: test-rollouts
+test-rollouts: controlplane rollouts ## Stage verification against the real Argo Rollouts controller (tag rollouts)
+	go test -race -tags rollouts -count=1 -timeout 20m ./test/rollouts/
+
 .PHONY: bench
 bench: controlplane ## Benchmarks (figures via b.ReportMetric); BENCHTIME=1x by default
 	go test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 30m ./...

@@ -136,4 +136,6 @@ const (
 	// ReasonVerificationAborted (event on a Stage): the haul.dev/abort annotation
 	// stopped a verification run.
 	ReasonVerificationAborted = "Verification" + string(VerificationAborted)
+	// ReasonVerificationInconclusive: the AnalysisRun ended Inconclusive.
+	ReasonVerificationInconclusive = "Verification" + string(VerificationInconclusive)
 )

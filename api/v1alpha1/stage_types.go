@@ -212,12 +212,49 @@ type PromotionMechanisms struct {
 	ArgoCDAppUpdates []ArgoCDAppUpdate `json:"argoCDAppUpdates,omitempty"`
 }
 
-// AnalysisTemplateReference names an Argo Rollouts AnalysisTemplate in the project namespace.
+// AnalysisTemplateReference names an Argo Rollouts AnalysisTemplate in the project
+// namespace, or a cluster-scoped ClusterAnalysisTemplate.
 type AnalysisTemplateReference struct {
-	// Name is the AnalysisTemplate's name.
+	// Name is the template's name.
 	// +required
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
+	// Kind is AnalysisTemplate (in the Stage's namespace; the default when empty) or
+	// ClusterAnalysisTemplate (cluster-scoped), as Kargo.
+	// +optional
+	// +kubebuilder:validation:Enum=AnalysisTemplate;ClusterAnalysisTemplate
+	Kind string `json:"kind,omitempty"`
+}
+
+// AnalysisRunMetadata is extra metadata put on every AnalysisRun a Stage's verification
+// creates, as Kargo.
+type AnalysisRunMetadata struct {
+	// Labels are added to each AnalysisRun (Haul's own haul.dev/stage label wins on a
+	// clash); at most 64.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	Labels map[string]string `json:"labels,omitempty"`
+	// Annotations are added to each AnalysisRun; at most 64.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// AnalysisRunArgument sets one argument of the AnalysisRun, overriding the value (or
+// valueFrom) the templates give it, as Kargo.
+type AnalysisRunArgument struct {
+	// Name is the argument's name as the templates declare it; an argument no
+	// template declares is ignored, as Kargo.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// Value is the argument's value: a string that may hold ${{ }} expressions, which
+	// see ctx.project, ctx.stage, vars and the Freight functions (imageFrom,
+	// commitFrom, ...) and must evaluate to a string. Empty leaves the templates' value.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32768
+	Value string `json:"value,omitempty"`
 }
 
 // Verification is run after a promotion once the Stage is healthy.
@@ -228,12 +265,20 @@ type Verification struct {
 	// +kubebuilder:validation:MaxItems=50
 	// +listType=atomic
 	Steps []PromotionStep `json:"steps,omitempty"`
-	// AnalysisTemplates, in the project namespace, run as one Argo Rollouts AnalysisRun
-	// when Argo Rollouts is installed (skipped with a note otherwise); at most 20.
+	// AnalysisTemplates run as one Argo Rollouts AnalysisRun (metrics and args merged
+	// in order) after the steps pass. Without Argo Rollouts installed the verification
+	// errors and the Freight stays unverified; at most 20.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
 	// +listType=atomic
 	AnalysisTemplates []AnalysisTemplateReference `json:"analysisTemplates,omitempty"`
+	// AnalysisRunMetadata holds labels and annotations added to every AnalysisRun.
+	// +optional
+	AnalysisRunMetadata *AnalysisRunMetadata `json:"analysisRunMetadata,omitempty"`
+	// Args set arguments of every AnalysisRun (expressions allowed); at most 100.
+	// +optional
+	// +kubebuilder:validation:MaxItems=100
+	Args []AnalysisRunArgument `json:"args,omitempty"`
 }
 
 // StageSpec describes one node of the pipeline.
@@ -333,7 +378,7 @@ type FreightReference struct {
 }
 
 // VerificationPhase is the state of one verification run.
-// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed;Errored;Aborted
+// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed;Errored;Aborted;Inconclusive
 type VerificationPhase string
 
 const (
@@ -349,6 +394,9 @@ const (
 	VerificationErrored VerificationPhase = "Errored"
 	// VerificationAborted means the run was stopped by the haul.dev/abort annotation.
 	VerificationAborted VerificationPhase = "Aborted"
+	// VerificationInconclusive means the AnalysisRun ended Inconclusive (a metric met
+	// neither its success nor its failure condition); the Freight is not verified.
+	VerificationInconclusive VerificationPhase = "Inconclusive"
 )
 
 // VerificationResult records one verification run of the Stage's Freight. Kargo calls
@@ -358,7 +406,7 @@ type VerificationResult struct {
 	// +required
 	// +kubebuilder:validation:MaxLength=253
 	ID string `json:"id"`
-	// Phase is Pending, Running, Succeeded, Failed, Errored or Aborted.
+	// Phase is Pending, Running, Succeeded, Failed, Errored, Aborted or Inconclusive.
 	// +required
 	Phase VerificationPhase `json:"phase"`
 	// Message says how the run went or why it stopped.

@@ -310,10 +310,16 @@ func (r *Reconciler) runVerification(ctx context.Context, s *haulv1.Stage, c *ha
 	if len(s.Spec.Verification.AnalysisTemplates) > 0 && res.Phase == haulv1.PromotionSucceeded {
 		// After the steps pass, the analysis templates; they need Argo Rollouts, and
 		// without its CRD they are skipped, visibly.
+		// Never pass by default: without the CRDs the run errors and the Freight stays
+		// unverified.
 		if !r.rolloutsInstalled() {
-			run.Message += "; verification.analysisTemplates skipped: Argo Rollouts (AnalysisRun CRD) is not installed"
-		} else {
-			done, phase, msg, err := r.runAnalysis(ctx, s, run)
+			run.Phase, run.Message, run.FinishedAt = VerificationErrored, rolloutsMissing, &metav1.Time{Time: now}
+			_ = os.RemoveAll(dir)
+			r.Recorder.Eventf(s, corev1.EventTypeWarning, verificationReason(run.Phase), "Verification %s errored: %s", run.ID, run.Message)
+			return 0, nil
+		}
+		{
+			done, phase, msg, err := r.runAnalysis(ctx, s, c, run)
 			if err != nil {
 				return 0, err
 			}
@@ -395,6 +401,8 @@ func verificationReason(phase haulv1.VerificationPhase) string {
 		return haulv1.ReasonVerificationFailed
 	case haulv1.VerificationAborted:
 		return haulv1.ReasonVerificationAborted
+	case haulv1.VerificationInconclusive:
+		return haulv1.ReasonVerificationInconclusive
 	case haulv1.VerificationErrored:
 		return haulv1.ReasonVerificationErrored
 	}

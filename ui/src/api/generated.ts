@@ -1972,14 +1972,50 @@ export interface Stage {
      */
     verification?: {
       /**
-       * AnalysisTemplates, in the project namespace, run as one Argo Rollouts AnalysisRun
-       * when Argo Rollouts is installed (skipped with a note otherwise); at most 20.
+       * AnalysisRunMetadata holds labels and annotations added to every AnalysisRun.
        */
-      analysisTemplates?: {
+      analysisRunMetadata?: {
         /**
-         * Name is the AnalysisTemplate's name.
+         * Annotations are added to each AnalysisRun; at most 64.
+         */
+        annotations?: Record<string, string>;
+        /**
+         * Labels are added to each AnalysisRun (Haul's own haul.dev/stage label wins on a
+         * clash); at most 64.
+         */
+        labels?: Record<string, string>;
+      };
+      /**
+       * AnalysisTemplates run as one Argo Rollouts AnalysisRun (metrics and args merged
+       * in order) after the steps pass. Without Argo Rollouts installed the verification
+       * errors and the Freight stays unverified; at most 20.
+       */
+      analysisTemplates?: ({
+        /**
+         * Kind is AnalysisTemplate (in the Stage's namespace; the default when empty) or
+         * ClusterAnalysisTemplate (cluster-scoped), as Kargo.
+         */
+        kind?: "AnalysisTemplate" | "ClusterAnalysisTemplate";
+        /**
+         * Name is the template's name.
          */
         name: string;
+      })[];
+      /**
+       * Args set arguments of every AnalysisRun (expressions allowed); at most 100.
+       */
+      args?: {
+        /**
+         * Name is the argument's name as the templates declare it; an argument no
+         * template declares is ignored, as Kargo.
+         */
+        name: string;
+        /**
+         * Value is the argument's value: a string that may hold ${{ }} expressions, which
+         * see ctx.project, ctx.stage, vars and the Freight functions (imageFrom,
+         * commitFrom, ...) and must evaluate to a string. Empty leaves the templates' value.
+         */
+        value?: string;
       }[];
       /**
        * Steps run through the promotion step engine (e.g. http, job) and pass when every
@@ -2344,9 +2380,9 @@ export interface Stage {
          */
         outputs?: Record<string, unknown>;
         /**
-         * Phase is Pending, Running, Succeeded, Failed, Errored or Aborted.
+         * Phase is Pending, Running, Succeeded, Failed, Errored, Aborted or Inconclusive.
          */
-        phase: "Pending" | "Running" | "Succeeded" | "Failed" | "Errored" | "Aborted";
+        phase: "Pending" | "Running" | "Succeeded" | "Failed" | "Errored" | "Aborted" | "Inconclusive";
         /**
          * StartedAt is when the run started.
          */
