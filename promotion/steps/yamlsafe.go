@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -97,6 +98,11 @@ func (w *yamlWalker) expanded(n *yaml.Node, depth int) (int, error) {
 func scalarNode(v any) (*yaml.RNode, error) {
 	switch x := v.(type) {
 	case string:
+		if !utf8.ValidString(x) {
+			// YAML would keep these bytes only as a !!binary base64 blob, which
+			// Helm and kustomize read as the base64 text, not the value.
+			return nil, fmt.Errorf("value %q is not valid UTF-8 text", x)
+		}
 		return yaml.NewStringRNode(x), nil
 	case bool:
 		return yaml.NewRNode(&yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagBool, Value: fmt.Sprint(x)}), nil
