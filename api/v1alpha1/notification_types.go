@@ -87,12 +87,13 @@ type HTTPChannel struct {
 	URL string `json:"url"`
 	// Method is POST (the default) or PUT.
 	// +optional
-	// +kubebuilder:default=POST
+	// +default="POST"
 	// +kubebuilder:validation:Enum=POST;PUT
 	Method string `json:"method,omitempty"`
 	// Headers are sent with every request, at most 20.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
 	Headers []HTTPHeader `json:"headers,omitempty"`
 	// Timeout bounds one request; a Go duration, default 10s.
 	// +optional
@@ -115,6 +116,7 @@ type SMTPChannel struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
 	// +kubebuilder:validation:items:MaxLength=320
+	// +listType=atomic
 	To []string `json:"to,omitempty"`
 	// Host is the SMTP server's host name or address, 1 to 253 characters.
 	// +required
@@ -128,7 +130,7 @@ type SMTPChannel struct {
 	Port int32 `json:"port"`
 	// UseTLS requires TLS: implicit TLS on port 465, STARTTLS elsewhere. Default true.
 	// +optional
-	// +kubebuilder:default=true
+	// +default=true
 	UseTLS *bool `json:"useTLS,omitempty"`
 	// InsecureSkipVerify accepts any server certificate. Default false; for tests.
 	// +optional
@@ -228,12 +230,13 @@ type MessageChannelStatus struct {
 // +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.failed`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type MessageChannel struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// Spec says where messages go.
 	// +required
-	Spec MessageChannelSpec `json:"spec"`
+	Spec MessageChannelSpec `json:"spec"` //nolint:kubeapilinter // required: a channel is nothing without its spec (its one-of rule needs a member)
 	// Status reports deliveries.
 	// +optional
 	Status MessageChannelStatus `json:"status,omitzero"`
@@ -260,12 +263,13 @@ type MessageChannelList struct {
 // +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.failed`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ClusterMessageChannel struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// Spec says where messages go.
 	// +required
-	Spec MessageChannelSpec `json:"spec"`
+	Spec MessageChannelSpec `json:"spec"` //nolint:kubeapilinter // required: a channel is nothing without its spec (its one-of rule needs a member)
 	// Status reports deliveries.
 	// +optional
 	Status MessageChannelStatus `json:"status,omitzero"`
@@ -303,7 +307,7 @@ type EventRouterChannel struct {
 	// Kind is MessageChannel (default; in the router's namespace) or
 	// ClusterMessageChannel.
 	// +optional
-	// +kubebuilder:default=MessageChannel
+	// +default="MessageChannel"
 	Kind ChannelKind `json:"kind,omitempty"`
 	// Name is the channel's name, 1 to 253 characters.
 	// +required
@@ -332,6 +336,7 @@ type EventRouterSpec struct {
 	// +required
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
 	Channels []EventRouterChannel `json:"channels"`
 	// When is an expr-lang boolean expression over type, event and data (e.g.
 	// `event.stageName == 'prod'`); empty routes every event of the types. At most
@@ -355,7 +360,8 @@ type EventRouterSpec struct {
 // +kubebuilder:resource:categories=haul,shortName=er
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type EventRouter struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// Spec says which events go where.
@@ -381,7 +387,8 @@ type EventRouterList struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.spec.channels.all(c, has(c.kind) && c.kind == 'ClusterMessageChannel')",message="spec.channels[].kind: a ClusterEventRouter sends only to ClusterMessageChannels"
 type ClusterEventRouter struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// Spec says which events go where.

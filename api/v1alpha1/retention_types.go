@@ -41,26 +41,37 @@ type RetentionPolicy struct {
 // keeps: who promoted what, where and when, and how it ended.
 type PromotionRecord struct {
 	// Name is the deleted Promotion's name.
+	// +required
 	Name string `json:"name"`
 	// Stage is the Stage it promoted to.
+	// +required
 	Stage string `json:"stage"`
 	// Freight is the name of the Freight it promoted.
+	// +required
 	Freight string `json:"freight"`
 	// FreightAlias is that Freight's alias when the Promotion ran.
+	// +optional
 	FreightAlias string `json:"freightAlias,omitempty"`
 	// Phase is the terminal phase it ended in.
+	// +required
 	Phase PromotionPhase `json:"phase"`
 	// Message is its final status message, cut to 512 bytes.
+	// +optional
 	Message string `json:"message,omitempty"`
 	// Actor is who asked for it (the haul.dev/create-actor annotation).
+	// +optional
 	Actor string `json:"actor,omitempty"`
 	// CreatedAt is when the Promotion was created.
+	// +required
 	CreatedAt metav1.Time `json:"createdAt"`
 	// StartedAt is when it took the Stage's lock.
+	// +optional
 	StartedAt *metav1.Time `json:"startedAt,omitempty"`
 	// FinishedAt is when it reached its terminal phase.
+	// +optional
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
 	// Sequence is its place in the Stage's order of Promotions.
+	// +optional
 	Sequence int64 `json:"sequence,omitempty"`
 }
 

@@ -278,6 +278,7 @@ type Verification struct {
 	// Args set arguments of every AnalysisRun (expressions allowed); at most 100.
 	// +optional
 	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
 	Args []AnalysisRunArgument `json:"args,omitempty"`
 }
 
