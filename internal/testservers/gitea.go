@@ -178,7 +178,11 @@ ENABLED = false
 	if err != nil {
 		return nil, err
 	}
-	g.AdminToken = lastLine(tok)
+	// The output mixes stderr (warnings, under load) with the token on stdout:
+	// take the line that is a token, not whatever came last.
+	if g.AdminToken = accessToken(tok); g.AdminToken == "" {
+		return nil, fmt.Errorf("gitea generate-access-token printed no token: %s", tok)
+	}
 
 	g.cmd = exec.Command(bin, "web", "--config", g.config, "--work-path", dir)
 	g.cmd.Dir = dir
@@ -226,9 +230,15 @@ func giteaEnv(dir string) []string {
 	return append(os.Environ(), "GITEA_WORK_DIR="+dir, "HOME="+dir, "USER=root", "GIT_TERMINAL_PROMPT=0")
 }
 
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
+// accessToken finds the access token (40 hex digits) in generate-access-token's output.
+func accessToken(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		if len(l) == 40 && strings.Trim(l, "0123456789abcdef") == "" {
+			return l
+		}
+	}
+	return ""
 }
 
 func (g *Gitea) stop() {
