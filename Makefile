@@ -101,7 +101,7 @@ generate: ## Regenerate deepcopy code, CRDs (controller-gen pinned in go.mod), d
 	go run ./hack/tsapi -crds charts/haul/crds -out ui/src/api/generated.ts
 
 .PHONY: verify
-verify: generate lint ## Regenerate and fail on any diff, go mod tidy, go vet, golangci-lint
+verify: generate lint $(if $(HAVE_NPM),lint-ui) ## Regenerate and fail on any diff, go mod tidy, go vet, golangci-lint
 	@git diff --exit-code -- api charts/haul/crds docs/reference ui/src/api/generated.ts || { echo "generated files are out of date: run make generate and commit"; exit 1; }
 	go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit"; exit 1; }
 	go vet ./...
@@ -113,6 +113,10 @@ $(LINT):
 .PHONY: lint
 lint: $(LINT) ## golangci-lint with the Kube API Linter compiled in (pinned in hack/tools)
 	$(LINT) run ./...
+
+.PHONY: lint-ui
+lint-ui: ## ESLint (type-aware typescript-eslint, React hooks) and tsc over the dashboard
+	cd ui && npm ci --no-audit --no-fund && npm run lint && npm run typecheck
 
 .PHONY: ui
 ui: ## Build the dashboard into ui/dist (embedded by go build)

@@ -68,11 +68,11 @@ describe("streamEvents", () => {
     const ctrl = new AbortController();
     const events: string[] = [];
     globalThis.localStorage = { getItem: () => "tok", setItem() {}, removeItem() {} } as unknown as Storage;
-    globalThis.fetch = (async (_url: string, init: RequestInit) => {
+    globalThis.fetch = ((_url: string, init: RequestInit) => {
       seen.push({ headers: init.headers as Record<string, string> });
-      if (seen.length === 1) return body('retry: 1\nid: 5\nevent: changes\ndata: {"changes":[]}\n\n');
+      if (seen.length === 1) return Promise.resolve(body('retry: 1\nid: 5\nevent: changes\ndata: {"changes":[]}\n\n'));
       ctrl.abort();
-      throw new DOMException("aborted", "AbortError");
+      return Promise.reject(new DOMException("aborted", "AbortError"));
     }) as typeof fetch;
     await streamEvents("/api/v1/projects/p/events", { signal: ctrl.signal, onEvent: (e) => events.push(`${e.event}#${e.id}`) });
     expect(events).toEqual(["changes#5"]);
@@ -85,10 +85,10 @@ describe("streamEvents", () => {
     const { streamEvents } = await import("./sse");
     let calls = 0;
     const errors: unknown[] = [];
-    globalThis.fetch = (async () => {
+    globalThis.fetch = (() => {
       calls++;
-      return new Response("{}", { status: 401 });
-    }) as typeof fetch;
+      return Promise.resolve(new Response("{}", { status: 401 }));
+    });
     await streamEvents("/x", { signal: new AbortController().signal, onEvent: () => {}, onError: (e) => errors.push(e) });
     expect(calls).toBe(1);
     expect(errors).toHaveLength(1);

@@ -175,7 +175,7 @@ export function StageDrawer({ project, stage, promotions, permissions, config, a
         .filter((p) => p.spec.stage === name)
         .sort((a, b) => (a.metadata.name < b.metadata.name ? 1 : -1))
         .slice(0, 20)
-        .map((p) => Object.assign({}, p, { abort: () => ops.abortPromotion(p.metadata.name) }) as PromotionWithAbort),
+        .map((p): PromotionWithAbort => ({ ...p, abort: () => ops.abortPromotion(p.metadata.name) })),
     [promotions, name, ops],
   );
   const verifications = history[0]?.verificationHistory ?? [];

@@ -162,6 +162,7 @@ export function PipelineGraph({ warehouses, stages, onSelect }: Props) {
   const { graph, positions } = useMemo(() => {
     const graph = buildGraph(warehouses, stages);
     return { graph, positions: layout(graph) };
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- topo summarises warehouses and stages
   }, [topo]);
   const [stageStore] = useState(() => new ObjectStore(stages));
   const [warehouseStore] = useState(() => new ObjectStore(warehouses));

@@ -185,12 +185,12 @@ function withDagre(g: Graph): Map<string, Position> {
   let minX = Infinity;
   let minY = Infinity;
   for (const n of g.nodes) {
-    const p = dg.node(n.id);
+    const p = dg.node(n.id) as { x: number; y: number };
     minX = Math.min(minX, p.x - nodeWidth / 2);
     minY = Math.min(minY, p.y - nodeHeight / 2);
   }
   for (const n of g.nodes) {
-    const p = dg.node(n.id);
+    const p = dg.node(n.id) as { x: number; y: number };
     out.set(n.id, { x: p.x - nodeWidth / 2 - minX, y: p.y - nodeHeight / 2 - minY });
   }
   return out;

@@ -9,7 +9,7 @@ export function LoginPage({ onLoggedIn }: { onLoggedIn: () => void }) {
 
   useEffect(() => {
     fetch("/auth/config", { credentials: "same-origin" })
-      .then((r) => (r.ok ? r.json() : Promise.reject()))
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`GET /auth/config: ${r.status}`))))
       .then((c: AuthConfig) => setConfig(c))
       .catch(() => setConfig({ oidc: false, localToken: true }));
   }, []);
