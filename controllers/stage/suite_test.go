@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -35,8 +36,18 @@ var env *testenv.Env
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m, &env)) }
 
-// writes counts every create, update, patch and delete the controllers send.
-var writes atomic.Int64
+// writes counts every create, update, patch and delete the controllers send;
+// statusWrites the status subresource writes among them, and conflicts the writes the
+// API server refused with 409 Conflict (a stale resourceVersion: two writers racing).
+var writes, statusWrites, conflicts atomic.Int64
+
+// countConflict counts err when it is a write conflict and returns it unchanged.
+func countConflict(err error) error {
+	if apierrors.IsConflict(err) {
+		conflicts.Add(1)
+	}
+	return err
+}
 
 var (
 	managerOnce sync.Once
@@ -63,27 +74,29 @@ func startManager(t testing.TB) {
 				return interceptor.NewClient(c, interceptor.Funcs{
 					Create: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.CreateOption) error {
 						count()
-						return c.Create(ctx, o, opts...)
+						return countConflict(c.Create(ctx, o, opts...))
 					},
 					Update: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.UpdateOption) error {
 						count()
-						return c.Update(ctx, o, opts...)
+						return countConflict(c.Update(ctx, o, opts...))
 					},
 					Patch: func(ctx context.Context, c client.WithWatch, o client.Object, p client.Patch, opts ...client.PatchOption) error {
 						count()
-						return c.Patch(ctx, o, p, opts...)
+						return countConflict(c.Patch(ctx, o, p, opts...))
 					},
 					Delete: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.DeleteOption) error {
 						count()
-						return c.Delete(ctx, o, opts...)
+						return countConflict(c.Delete(ctx, o, opts...))
 					},
 					SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, o client.Object, opts ...client.SubResourceUpdateOption) error {
 						count()
-						return c.SubResource(sub).Update(ctx, o, opts...)
+						statusWrites.Add(1)
+						return countConflict(c.SubResource(sub).Update(ctx, o, opts...))
 					},
 					SubResourcePatch: func(ctx context.Context, c client.Client, sub string, o client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
 						count()
-						return c.SubResource(sub).Patch(ctx, o, p, opts...)
+						statusWrites.Add(1)
+						return countConflict(c.SubResource(sub).Patch(ctx, o, p, opts...))
 					},
 				}), nil
 			},
