@@ -57,6 +57,13 @@ func writeLogs(w io.Writer, p *haulv1.Promotion) error {
 	if a := p.Annotations[haulv1.AnnotationCreateActor]; a != "" {
 		_, _ = fmt.Fprintf(w, "Actor:     %s\n", a)
 	}
+	if pr := p.Status.PullRequest(); pr != nil {
+		waiting := ""
+		if p.Status.WaitingPullRequest() != nil {
+			waiting = ", waiting for review"
+		}
+		_, _ = fmt.Fprintf(w, "PR:        %s %s%s\n", printers.PullRequest(pr), pr.URL, waiting)
+	}
 	if p.Status.Message != "" {
 		_, _ = fmt.Fprintf(w, "Message:   %s\n", p.Status.Message)
 	}
@@ -82,6 +89,9 @@ func writeLogs(w io.Writer, p *haulv1.Promotion) error {
 			_, _ = fmt.Fprintf(w, ", %d error(s)", m.ErrorCount)
 		}
 		_, _ = fmt.Fprintln(w)
+		if pr := meta[r.alias].PullRequest; pr != nil {
+			_, _ = fmt.Fprintf(w, "  pull request %s %s\n", printers.PullRequest(pr), pr.URL)
+		}
 		if r.message != "" {
 			for _, line := range strings.Split(strings.TrimRight(r.message, "\n"), "\n") {
 				_, _ = fmt.Fprintf(w, "  | %s\n", line)

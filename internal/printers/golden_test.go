@@ -66,7 +66,8 @@ func stages() []haulv1.Stage {
 				Conditions:           []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue}}}},
 		{ObjectMeta: meta("uat", 72*time.Hour), Spec: haulv1.StageSpec{RequestedFreight: up("test")},
 			Status: haulv1.StageStatus{FreightSummary: "calm-heron", Health: &haulv1.Health{Status: haulv1.HealthProgressing},
-				CurrentPromotion: &haulv1.PromotionReference{Name: "uat.02"},
+				CurrentPromotion: &haulv1.PromotionReference{Name: "uat.02", PullRequest: &haulv1.PullRequestStatus{
+					URL: "https://git.example/acme/deploy/pulls/12", Number: 12, State: haulv1.PullRequestOpen}},
 				LastPromotion:    &haulv1.PromotionReference{Name: "uat.01", Phase: haulv1.PromotionFailed, FinishedAt: agoPtr(2 * time.Hour)}}},
 		{ObjectMeta: meta("production-eu-west", 90*time.Second), Spec: haulv1.StageSpec{RequestedFreight: up("uat")}},
 	}
@@ -102,7 +103,10 @@ func TestPromotionTable(t *testing.T) {
 			Spec: haulv1.PromotionSpec{Stage: "uat", Freight: "3f2a1b0c9d8e"},
 			Status: haulv1.PromotionStatus{Phase: haulv1.PromotionRunning, State: state, CurrentStep: 1,
 				Freight:   &haulv1.FreightReference{Name: "3f2a1b0c9d8e", Alias: "brave-otter"},
-				Steps:     []haulv1.PromotionStep{{Uses: "git-clone", As: "clone"}, {Uses: "kustomize-set-image"}, {Uses: "git-push", As: "push"}},
+				Steps:     []haulv1.PromotionStep{{Uses: "git-clone", As: "clone"}, {Uses: "git-open-pr", As: "open-pr"}, {Uses: "git-wait-for-pr"}},
+				StepExecutionMetadata: []haulv1.StepExecutionMetadata{{Alias: "clone", Status: haulv1.StepSucceeded},
+					{Alias: "open-pr", Status: haulv1.StepRunning, PullRequest: &haulv1.PullRequestStatus{
+						URL: "https://git.example/acme/deploy/pulls/7", Number: 7, State: haulv1.PullRequestOpen}}},
 				StartedAt: agoPtr(9 * time.Minute)}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "test.01jc0000000000000000000000.9a8b7c6", CreationTimestamp: ago(3 * time.Hour)},
 			Spec: haulv1.PromotionSpec{Stage: "test", Freight: "9a8b7c6d5e4f"},

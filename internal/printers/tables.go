@@ -145,7 +145,7 @@ func lastElem(s string) string {
 func StageTable(items []haulv1.Stage, now time.Time, wide bool) *Table {
 	t := &Table{Headers: []string{"NAME", "FREIGHT", "HEALTH", "PHASE", "AUTO", "AGE"}}
 	if wide {
-		t.Headers = append(t.Headers, "READY", "UPSTREAM", "PROMOTING", "LAST PROMOTED")
+		t.Headers = append(t.Headers, "READY", "UPSTREAM", "PROMOTING", "PR", "LAST PROMOTED")
 	}
 	for _, s := range items {
 		health := ""
@@ -165,15 +165,16 @@ func StageTable(items []haulv1.Stage, now time.Time, wide bool) *Table {
 		}
 		row := []string{s.Name, s.Status.FreightSummary, health, phase, auto, Ago(s.CreationTimestamp, now)}
 		if wide {
-			promoting, last := "", "-"
+			promoting, last, pr := "", "-", "-"
 			if s.Status.CurrentPromotion != nil {
 				promoting = s.Status.CurrentPromotion.Name
+				pr = PullRequest(s.Status.CurrentPromotion.PullRequest)
 			}
 			if s.Status.LastPromotion != nil {
 				last = AgoPtr(s.Status.LastPromotion.FinishedAt, now)
 			}
 			row = append(row, conditionStatus(s.Status.Conditions, haulv1.ConditionReady),
-				strings.Join(Upstreams(&s), ","), promoting, last)
+				strings.Join(Upstreams(&s), ","), promoting, pr, last)
 		}
 		t.AddRow(row...)
 	}
@@ -196,7 +197,7 @@ func Upstreams(s *haulv1.Stage) []string {
 func PromotionTable(items []haulv1.Promotion, now time.Time, wide bool) *Table {
 	t := &Table{Headers: []string{"NAME", "STAGE", "FREIGHT", "PHASE", "STEP", "AGE"}}
 	if wide {
-		t.Headers = append(t.Headers, "ACTOR", "DURATION", "MESSAGE")
+		t.Headers = append(t.Headers, "ACTOR", "DURATION", "PR", "MESSAGE")
 	}
 	for _, p := range items {
 		freight := ShortID(p.Spec.Freight)
@@ -213,11 +214,20 @@ func PromotionTable(items []haulv1.Promotion, now time.Time, wide bool) *Table {
 				}
 				dur = HumanDuration(end.Sub(p.Status.StartedAt.Time))
 			}
-			row = append(row, p.Annotations[haulv1.AnnotationCreateActor], dur, Truncate(p.Status.Message, 60))
+			row = append(row, p.Annotations[haulv1.AnnotationCreateActor], dur, PullRequest(p.Status.PullRequest()), Truncate(p.Status.Message, 60))
 		}
 		t.AddRow(row...)
 	}
 	return t
+}
+
+// PullRequest renders a pull request as "#12 open", or "-" for none. The URL is in
+// -o yaml and `haul logs`.
+func PullRequest(pr *haulv1.PullRequestStatus) string {
+	if pr == nil {
+		return "-"
+	}
+	return fmt.Sprintf("#%d %s", pr.Number, pr.State)
 }
 
 // StepProgress renders "2/5 git-push" for a started Promotion, or "-".
