@@ -2,6 +2,7 @@ import { useMemo, useState } from "react";
 import type { Condition, FreightReference, Permissions, ProjectConfig, Promotion, Stage, Warehouse } from "../api/types";
 import { ago, phaseClass } from "../lib/format";
 import { expandLink, repoWebURL, safeHref } from "../lib/links";
+import { promotionPullRequest, pullRequestHref, pullRequestLabel, type PullRequest } from "../lib/pullrequest";
 import { healthBadge, promotionBadge, verificationBadge } from "../lib/stage";
 import { versions } from "../lib/versions";
 import type { ByName } from "../store/store";
@@ -106,11 +107,24 @@ function FreightRefs({ items }: { items?: Record<string, FreightReference> }) {
 
 type PromotionWithAbort = Promotion & { abort: () => Promise<unknown> };
 
+/** PullRequestLink opens the pull request on its forge, in a new tab. */
+function PullRequestLink({ pr, waiting, testid }: { pr: PullRequest; waiting: boolean; testid: string }) {
+  const label = pullRequestLabel(pr, waiting);
+  const href = pullRequestHref(pr);
+  if (!href) return <span data-testid={testid}>{label}</span>;
+  return (
+    <a className="pull-request" data-testid={testid} href={href} target="_blank" rel="noopener noreferrer">
+      {label}
+    </a>
+  );
+}
+
 function PromotionItem({ p, canAbort, act }: { p: PromotionWithAbort; canAbort: boolean; act: Action }) {
   const [open, setOpen] = useState(false);
   const phase = p.status?.phase ?? "Pending";
   const terminal = ["Succeeded", "Failed", "Errored", "Aborted"].includes(phase);
   const state = p.status?.state ?? {};
+  const pr = promotionPullRequest(p);
   return (
     <li className="promotion" data-testid={`promotion-${p.metadata.name}`}>
       <button className="link" onClick={() => setOpen(!open)}>
@@ -123,6 +137,7 @@ function PromotionItem({ p, canAbort, act }: { p: PromotionWithAbort; canAbort: 
           Abort
         </button>
       )}
+      {pr && <PullRequestLink pr={pr.pr} waiting={pr.waiting} testid={`pr-${p.metadata.name}`} />}
       {p.status?.message && <div className="message">{p.status.message}</div>}
       {open && (
         <table className="steps">
@@ -189,6 +204,9 @@ export function StageDrawer({ project, stage, promotions, permissions, config, a
         {verification && <span className={`badge ${verification.cls}`}>{verification.label}</span>}
         {promo && <span className={`badge ${promo.cls}`}>{promo.label}</span>}
         {stage.status?.autoPromotionEnabled && <span className="badge auto">auto-promotion</span>}
+        {stage.status?.currentPromotion?.pullRequest && (
+          <PullRequestLink pr={stage.status.currentPromotion.pullRequest} waiting={stage.status.currentPromotion.pullRequest.state === "open"} testid={`stage-pr-${name}`} />
+        )}
       </div>
       <div className="drawer-actions">
         {permissions.refresh && <button onClick={() => act("Refresh", ops.refresh)}>Refresh</button>}

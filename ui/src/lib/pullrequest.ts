@@ -1,0 +1,36 @@
+// Pull requests opened or awaited by a Promotion's git-open-pr, git-wait-for-pr and
+// git-merge-pr steps, as the dashboard shows them.
+import type { Promotion } from "../api/types";
+import { safeHref } from "./links";
+
+export type PullRequest = NonNullable<NonNullable<NonNullable<Promotion["status"]>["stepExecutionMetadata"]>[number]["pullRequest"]>;
+
+/**
+ * promotionPullRequest is the pull request a Promotion is about: the current step's when
+ * it has one, else the last one any step recorded (as PromotionStatus.PullRequest in Go).
+ * waiting is true while the running step waits on it being merged.
+ */
+export function promotionPullRequest(p: Promotion): { pr: PullRequest; waiting: boolean } | undefined {
+  const meta = p.status?.stepExecutionMetadata ?? [];
+  const i = p.status?.currentStep ?? 0;
+  const current = meta[i];
+  if (current?.pullRequest) {
+    const waiting = p.status?.phase === "Running" && current.status === "Running" && current.pullRequest.state === "open";
+    return { pr: current.pullRequest, waiting };
+  }
+  for (let j = meta.length - 1; j >= 0; j--) {
+    const pr = meta[j].pullRequest;
+    if (pr) return { pr, waiting: false };
+  }
+  return undefined;
+}
+
+/** pullRequestLabel renders "PR #7 open · waiting for review". */
+export function pullRequestLabel(pr: PullRequest, waiting: boolean): string {
+  return `PR #${pr.number} ${pr.state}${waiting ? " · waiting for review" : ""}`;
+}
+
+/** pullRequestHref is the pull request's page when it is a plain http(s) URL. */
+export function pullRequestHref(pr: PullRequest): string | undefined {
+  return safeHref(pr.url);
+}
