@@ -5,9 +5,15 @@ import (
 	"path"
 	"regexp"
 	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
 )
 
-// pathMatcher matches a repository file path by prefix, `glob:PATTERN` or `regex:PATTERN`.
+// pathMatcher matches a repository file path (slash-separated, relative to the
+// repository root), as Kargo's includePaths/excludePaths do: `glob:PATTERN` (doublestar
+// syntax, so `**` crosses directories), `regex:PATTERN` or `regexp:PATTERN` (matched
+// anywhere in the path), or else a base directory that covers itself and every path
+// beneath it (`src` covers `src/a.go`, not `src2/a.go`).
 type pathMatcher func(string) bool
 
 func compilePathMatchers(specs []string, field string) ([]pathMatcher, error) {
@@ -17,35 +23,29 @@ func compilePathMatchers(specs []string, field string) ([]pathMatcher, error) {
 		switch {
 		case strings.HasPrefix(s, "glob:"):
 			pat := strings.TrimPrefix(s, "glob:")
-			if _, err := path.Match(pat, ""); err != nil {
-				return nil, &InvalidConstraintError{Field: f, Value: s, Err: err}
+			if !doublestar.ValidatePattern(pat) {
+				return nil, &InvalidConstraintError{Field: f, Value: s, Err: doublestar.ErrBadPattern}
 			}
-			out = append(out, func(p string) bool {
-				if ok, _ := path.Match(pat, p); ok {
-					return true
-				}
-				// A glob naming a directory also covers what is beneath it.
-				for dir := path.Dir(p); dir != "." && dir != "/"; dir = path.Dir(dir) {
-					if ok, _ := path.Match(pat, dir); ok {
-						return true
-					}
-				}
-				return false
-			})
-		case strings.HasPrefix(s, "regex:"):
-			re, err := regexp.Compile(strings.TrimPrefix(s, "regex:"))
+			out = append(out, func(p string) bool { return doublestar.MatchUnvalidated(pat, p) })
+		case strings.HasPrefix(s, "regex:"), strings.HasPrefix(s, "regexp:"):
+			re, err := regexp.Compile(s[strings.Index(s, ":")+1:])
 			if err != nil {
 				return nil, &InvalidConstraintError{Field: f, Value: s, Err: err}
 			}
 			out = append(out, re.MatchString)
 		default:
-			prefix := strings.Trim(s, "/")
-			out = append(out, func(p string) bool {
-				return prefix == "" || p == prefix || strings.HasPrefix(p, prefix+"/") || strings.HasPrefix(p, s)
-			})
+			base := path.Clean(strings.Trim(s, "/"))
+			out = append(out, func(p string) bool { return underDir(base, p) })
 		}
 	}
 	return out, nil
+}
+
+// underDir reports whether p is dir or lies beneath it; "." (an empty prefix) covers
+// every path.
+func underDir(dir, p string) bool {
+	p = path.Clean(p)
+	return dir == "." || p == dir || strings.HasPrefix(p, dir+"/")
 }
 
 // touchesPaths reports whether any changed file is included (or there are no includes)

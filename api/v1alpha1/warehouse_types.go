@@ -168,9 +168,11 @@ type GitSubscription struct {
 	// +kubebuilder:validation:items:MaxLength=256
 	// +listType=atomic
 	IgnoreTagsRegexes []string `json:"ignoreTagsRegexes,omitempty"`
-	// IncludePaths: a commit counts only if it touches a path matched by one of these:
-	// a path prefix, `glob:PATTERN` or `regex:PATTERN`. Empty counts every commit. At
-	// most 50, each at most 512 characters.
+	// IncludePaths: a commit counts only if it touches a path matched by one of these,
+	// as in Kargo: a base directory (`src` covers `src/a.go`, not `src2/a.go`),
+	// `glob:PATTERN` (doublestar: `**` crosses directories) or `regex:PATTERN` /
+	// `regexp:PATTERN`. Empty counts every commit. At most 50, each at most 512
+	// characters.
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
 	// +kubebuilder:validation:items:MaxLength=512
