@@ -40,6 +40,7 @@ var builtin = []struct {
 	{"set-metadata", setMetadata},
 	{"tar", tarStep},
 	{"toml-parse", tomlParse},
+	{"toml-update", tomlUpdate},
 	{"untar", untar},
 	{"yaml-merge", yamlMerge},
 	{"yaml-parse", yamlParse},
