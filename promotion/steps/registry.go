@@ -36,6 +36,7 @@ var builtin = []struct {
 	{"json-update", jsonUpdate},
 	{"kustomize-build", kustomizeBuild},
 	{"kustomize-set-image", kustomizeSetImage},
+	{"oci-download", ociDownload},
 	{"set-freight-alias", setFreightAlias},
 	{"set-metadata", setMetadata},
 	{"tar", tarStep},
