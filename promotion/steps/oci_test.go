@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -221,4 +222,202 @@ func TestOCIDownloadUsesProjectCredentials(t *testing.T) {
 			t.Fatalf("err = %v, want a terminal refusal of 127.0.0.1", err)
 		}
 	})
+}
+
+// fetchManifest returns the manifest annotations and digest stored under ref.
+func fetchManifest(t *testing.T, ref string, opts ...remote.Option) (*remote.Descriptor, map[string]string) {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := remote.Get(r, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.MediaType.IsIndex() {
+		idx, err := d.ImageIndex()
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d, im.Annotations
+	}
+	img, err := d.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, m.Annotations
+}
+
+func TestOCIPushToRegistry(t *testing.T) {
+	reg := startRegistry(t, "", "")
+	srcDigest, err := reg.PushImage("sandbox/app", "1.2.3", testservers.ImageOptions{Annotations: map[string]string{"org.opencontainers.image.source": "https://example.com/app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("a copy to another repository with annotations", func(t *testing.T) {
+		r := newStepRun(t, nil)
+		res := r.mustRun(t, ociPush, map[string]any{
+			"srcRef":      reg.Repo("sandbox/app@" + srcDigest),
+			"destRef":     reg.Repo("prod/app:v1.2.3"),
+			"annotations": map[string]any{"io.kargo.promotion": "uat.01", "manifest:stage": "uat", "index:ignored": "x"},
+		})
+		d, anns := fetchManifest(t, reg.Repo("prod/app:v1.2.3"))
+		want := map[string]string{"org.opencontainers.image.source": "https://example.com/app", "io.kargo.promotion": "uat.01", "stage": "uat"}
+		for k, v := range want {
+			if anns[k] != v {
+				t.Errorf("annotation %s = %q, want %q (all: %v)", k, anns[k], v, anns)
+			}
+		}
+		if _, ok := anns["ignored"]; ok {
+			t.Error("an index: annotation landed on a single image")
+		}
+		if res.Output["digest"] != d.Digest.String() || res.Output["tag"] != "v1.2.3" || res.Output["image"] != reg.Repo("prod/app:v1.2.3") {
+			t.Errorf("outputs = %v, want digest %s, tag v1.2.3, image %s", res.Output, d.Digest, reg.Repo("prod/app:v1.2.3"))
+		}
+		if d.Digest.String() == srcDigest {
+			t.Error("annotations did not change the digest")
+		}
+	})
+	t.Run("a retag keeps the digest", func(t *testing.T) {
+		r := newStepRun(t, nil)
+		res := r.mustRun(t, ociPush, map[string]any{"srcRef": reg.Repo("sandbox/app:1.2.3"), "destRef": "oci://" + reg.Repo("sandbox/app:stable")})
+		d, _ := fetchManifest(t, reg.Repo("sandbox/app:stable"))
+		if d.Digest.String() != srcDigest || res.Output["digest"] != srcDigest {
+			t.Errorf("retag digest = %s (output %v), want %s", d.Digest, res.Output["digest"], srcDigest)
+		}
+	})
+	t.Run("an index keeps its platforms and annotates each image", func(t *testing.T) {
+		platforms := []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}}
+		if _, err := reg.PushIndex("sandbox/multi", "2.0", platforms, testservers.ImageOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		r := newStepRun(t, nil)
+		r.mustRun(t, ociPush, map[string]any{
+			"srcRef": reg.Repo("sandbox/multi:2.0"), "destRef": reg.Repo("prod/multi:2.0"),
+			"annotations": map[string]any{"index:revision": "abc", "built-by": "haul"},
+		})
+		_, anns := fetchManifest(t, reg.Repo("prod/multi:2.0"))
+		if anns["revision"] != "abc" || anns["built-by"] != "" {
+			t.Errorf("index annotations = %v, want revision only", anns)
+		}
+		ref, _ := name.ParseReference(reg.Repo("prod/multi:2.0"))
+		idx, err := remote.Index(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(im.Manifests) != 2 {
+			t.Fatalf("index lists %d images, want 2", len(im.Manifests))
+		}
+		for i, m := range im.Manifests {
+			if m.Platform == nil || m.Platform.Architecture != platforms[i].Architecture {
+				t.Errorf("entry %d platform = %v, want %s", i, m.Platform, platforms[i].Architecture)
+			}
+			img, err := idx.Image(m.Digest)
+			if err != nil {
+				t.Fatalf("image %d is not in the registry: %v", i, err)
+			}
+			mf, _ := img.Manifest()
+			if mf.Annotations["built-by"] != "haul" {
+				t.Errorf("image %d annotations = %v, want built-by", i, mf.Annotations)
+			}
+		}
+	})
+	t.Run("a Helm chart artifact", func(t *testing.T) {
+		chartDigest := pushChart(t, reg, "charts/web:1.0.0", "chart-bytes")
+		r := newStepRun(t, nil)
+		res := r.mustRun(t, ociPush, map[string]any{"srcRef": "oci://" + reg.Repo("charts/web:1.0.0"), "destRef": "oci://" + reg.Repo("prod-charts/web:1.0.0")})
+		if res.Output["digest"] != chartDigest {
+			t.Errorf("digest = %v, want the chart's %s", res.Output["digest"], chartDigest)
+		}
+	})
+	t.Run("refusals", func(t *testing.T) {
+		old := ociPushMaxSize
+		ociPushMaxSize = 64
+		defer func() { ociPushMaxSize = old }()
+		for name, tc := range map[string]struct {
+			cfg  map[string]any
+			want []string
+		}{
+			"an oversize copy between repositories": {
+				map[string]any{"srcRef": reg.Repo("sandbox/app:1.2.3"), "destRef": reg.Repo("big/app:1")},
+				[]string{reg.Repo("sandbox/app:1.2.3") + " is", "larger than the limit of 64 for a copy between repositories"},
+			},
+			"a destRef with a digest": {
+				map[string]any{"srcRef": reg.Repo("sandbox/app:1.2.3"), "destRef": reg.Repo("prod/app@" + srcDigest)},
+				[]string{"destRef", "must name a tag"},
+			},
+			"a missing source": {
+				map[string]any{"srcRef": reg.Repo("sandbox/app:0.0.0"), "destRef": reg.Repo("prod/app:x")},
+				[]string{"reading " + reg.Repo("sandbox/app:0.0.0"), "MANIFEST_UNKNOWN"},
+			},
+			"imageRef instead of srcRef": {
+				map[string]any{"imageRef": reg.Repo("sandbox/app:1.2.3"), "destRef": reg.Repo("prod/app:x")},
+				[]string{`unknown field "imageRef"`},
+			},
+		} {
+			t.Run(name, func(t *testing.T) {
+				_, err := newStepRun(t, nil).run(t, ociPush, tc.cfg)
+				wantErr(t, err, tc.want...)
+				if !promotion.IsTerminal(err) {
+					t.Errorf("%v is not terminal", err)
+				}
+			})
+		}
+		t.Run("a retag is not capped", func(t *testing.T) {
+			newStepRun(t, nil).mustRun(t, ociPush, map[string]any{"srcRef": reg.Repo("sandbox/app:1.2.3"), "destRef": reg.Repo("sandbox/app:big")})
+		})
+	})
+}
+
+func TestOCIPushCredentialsPerRepository(t *testing.T) {
+	reg := startRegistry(t, "robot", "s3cret")
+	auth := remote.WithAuth(&authn.Basic{Username: "robot", Password: "s3cret"})
+	img, err := testservers.RandomImage(testservers.ImageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := name.ParseReference(reg.Repo("sandbox/app:1"))
+	if err := remote.Write(src, img, auth); err != nil {
+		t.Fatal(err)
+	}
+	both := func(_ context.Context, ct, u string) (string, string, bool, error) {
+		if ct == "image" && (u == reg.Repo("sandbox/app") || u == reg.Repo("prod/app")) {
+			return "robot", "s3cret", true, nil
+		}
+		return "", "", false, nil
+	}
+	srcOnly := func(_ context.Context, ct, u string) (string, string, bool, error) {
+		if ct == "image" && u == reg.Repo("sandbox/app") {
+			return "robot", "s3cret", true, nil
+		}
+		return "", "", false, nil
+	}
+	cfg := map[string]any{"srcRef": reg.Repo("sandbox/app:1"), "destRef": reg.Repo("prod/app:1")}
+	run := func(creds promotion.CredentialsFunc) (promotion.StepResult, error) {
+		sc := &promotion.StepContext{WorkDir: t.TempDir(), Config: cfg, Services: &promotion.Services{Credentials: creds}}
+		return ociPush(t.Context(), sc)
+	}
+	if _, err := run(srcOnly); err == nil {
+		t.Fatal("a push without destination credentials passed")
+	} else {
+		wantErr(t, err, "pushing "+reg.Repo("prod/app:1"), "no image credentials for "+reg.Repo("prod/app"))
+	}
+	if _, err := run(both); err != nil {
+		t.Fatal(err)
+	}
+	fetchManifest(t, reg.Repo("prod/app:1"), auth)
 }

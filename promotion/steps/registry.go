@@ -37,6 +37,7 @@ var builtin = []struct {
 	{"kustomize-build", kustomizeBuild},
 	{"kustomize-set-image", kustomizeSetImage},
 	{"oci-download", ociDownload},
+	{"oci-push", ociPush},
 	{"set-freight-alias", setFreightAlias},
 	{"set-metadata", setMetadata},
 	{"tar", tarStep},
