@@ -44,6 +44,8 @@ type Config struct {
 	// LeaderElection makes controller replicas elect one active leader.
 	LeaderElection          bool
 	LeaderElectionNamespace string
+	// Lease times the leader-election Lease; zero fields take DefaultLease's.
+	Lease LeaseTimings
 	// MetricsAddr and ProbeAddr are the manager's own listeners (in-cluster mode);
 	// empty means metrics and probes are served on Addr instead.
 	MetricsAddr string
@@ -65,6 +67,45 @@ type Config struct {
 type OIDCConfig struct {
 	IssuerURL, ClientID, ClientSecret, RedirectURL string
 	Scopes                                         []string
+}
+
+// LeaseTimings are the leader-election Lease's durations. The leader renews every
+// RetryPeriod, so an idle controller writes 60s/RetryPeriod times a minute; a standby
+// takes over at most LeaseDuration after the leader dies (at once after a clean stop,
+// which releases the Lease).
+type LeaseTimings struct {
+	// LeaseDuration is how long a standby waits before taking an unrenewed Lease.
+	LeaseDuration time.Duration
+	// RenewDeadline is how long the leader keeps trying to renew before it gives up
+	// leadership (and exits).
+	RenewDeadline time.Duration
+	// RetryPeriod is the interval between renewals (and standbys' attempts).
+	RetryPeriod time.Duration
+}
+
+// DefaultLease renews twice a minute (Kargo's order of magnitude; controller-runtime's
+// default of every 2 s costs 30 writes a minute on an idle installation).
+var DefaultLease = LeaseTimings{LeaseDuration: 90 * time.Second, RenewDeadline: 60 * time.Second, RetryPeriod: 30 * time.Second}
+
+// withDefaults fills zero fields from DefaultLease and checks the order client-go's
+// leader election needs (LeaseDuration > RenewDeadline > 1.2 × RetryPeriod).
+func (l LeaseTimings) withDefaults() (LeaseTimings, error) {
+	if l.LeaseDuration == 0 {
+		l.LeaseDuration = DefaultLease.LeaseDuration
+	}
+	if l.RenewDeadline == 0 {
+		l.RenewDeadline = DefaultLease.RenewDeadline
+	}
+	if l.RetryPeriod == 0 {
+		l.RetryPeriod = DefaultLease.RetryPeriod
+	}
+	if l.LeaseDuration <= l.RenewDeadline {
+		return l, fmt.Errorf("--leader-election-lease-duration %s must be longer than --leader-election-renew-deadline %s", l.LeaseDuration, l.RenewDeadline)
+	}
+	if float64(l.RenewDeadline) <= 1.2*float64(l.RetryPeriod) {
+		return l, fmt.Errorf("--leader-election-renew-deadline %s must be longer than 1.2 × --leader-election-retry-period %s", l.RenewDeadline, l.RetryPeriod)
+	}
+	return l, nil
 }
 
 // Scheme has the Kubernetes built-ins and Haul's types.
@@ -102,6 +143,10 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 
+	lease, err := cfg.Lease.withDefaults()
+	if err != nil {
+		return err
+	}
 	mgrOpts := ctrl.Options{
 		Scheme:                  scheme,
 		Logger:                  log,
@@ -110,6 +155,12 @@ func Run(ctx context.Context, cfg Config) error {
 		LeaderElection:          cfg.LeaderElection,
 		LeaderElectionID:        "haul-controller.haul.dev",
 		LeaderElectionNamespace: cfg.LeaderElectionNamespace,
+		LeaseDuration:           &lease.LeaseDuration,
+		RenewDeadline:           &lease.RenewDeadline,
+		RetryPeriod:             &lease.RetryPeriod,
+		// A clean stop (rollout, SIGTERM) hands over at once instead of after
+		// LeaseDuration. Run returns only after the manager has stopped.
+		LeaderElectionReleaseOnCancel: true,
 	}
 	if cfg.MetricsAddr != "" {
 		mgrOpts.Metrics.BindAddress = cfg.MetricsAddr

@@ -81,6 +81,7 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 	var (
 		leaderElect          bool
 		leaderNamespace      string
+		lease                app.LeaseTimings
 		metricsAddr          string
 		probeAddr            string
 		workDir              string
@@ -121,6 +122,7 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 				InstallCRDs:             installCRDs,
 				LeaderElection:          leaderElect,
 				LeaderElectionNamespace: leaderNamespace,
+				Lease:                   lease,
 				MetricsAddr:             metricsAddr,
 				ProbeAddr:               probeAddr,
 				ControllerOptions: controllers.Options{
@@ -142,6 +144,9 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVar(&leaderElect, "leader-elect", true, "elect one active replica with a Lease")
 	f.StringVar(&leaderNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease (default: the pod's)")
+	f.DurationVar(&lease.LeaseDuration, "leader-election-lease-duration", app.DefaultLease.LeaseDuration, "how long a standby replica waits before taking over an unrenewed leader Lease")
+	f.DurationVar(&lease.RenewDeadline, "leader-election-renew-deadline", app.DefaultLease.RenewDeadline, "how long the leader retries renewing its Lease before giving up leadership")
+	f.DurationVar(&lease.RetryPeriod, "leader-election-retry-period", app.DefaultLease.RetryPeriod, "interval between Lease renewals: an idle controller writes 60s/this per minute")
 	f.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint")
 	f.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	f.StringVar(&workDir, "work-dir", os.TempDir()+"/haul", "where Promotions check out Git repositories and caches live")
