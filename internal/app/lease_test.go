@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/haul-dev/haul/internal/testenv"
 )
@@ -63,6 +64,7 @@ func BenchmarkIdleWritesPerMinute(b *testing.B) {
 	if os.Getenv("HAUL_BENCH_LEASE") == "controller-runtime" {
 		lease = LeaseTimings{LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second}
 	}
+	ctrl.SetLogger(logr.Discard())
 	var writes atomic.Int64
 	cfg := rest.CopyConfig(env.Config)
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return writeCounter{next: rt, writes: &writes} }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -20,7 +19,7 @@ import (
 // checkDenyPlainHTTPGit points a git-clone step and a Warehouse subscription at a real
 // Git server reachable only over plain http: with --deny-plain-http-git both are
 // refused, each saying why, so credentials would never cross the network unencrypted.
-func checkDenyPlainHTTPGit(t *testing.T, done <-chan error, out *bytes.Buffer) {
+func checkDenyPlainHTTPGit(t *testing.T, done <-chan error, out *syncBuffer) {
 	git, err := testservers.StartGitServer(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,13 +19,32 @@ import (
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 )
 
+// syncBuffer is a bytes.Buffer the controller's goroutines may write while the test
+// reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // startController runs `haul controller` with extra flags against the test API server
 // until the test ends. done receives its exit; out collects what it printed.
-func startController(t *testing.T, flags ...string) (done <-chan error, out *bytes.Buffer) {
+func startController(t *testing.T, flags ...string) (done <-chan error, out *syncBuffer) {
 	t.Helper()
 	kubeconfig := writeKubeconfig(t, env.Config, "")
 	root := NewRootCommand()
-	out = &bytes.Buffer{}
+	out = &syncBuffer{}
 	root.SetOut(out)
 	root.SetErr(out)
 	args := append([]string{"--kubeconfig", kubeconfig, "controller"}, flags...)
@@ -55,7 +75,7 @@ func TestControllerSecurityFlagsReachTheSteps(t *testing.T) {
 
 // checkDenyPrivateHTTP promotes through an http step aimed at a real server on
 // 127.0.0.1: the step must refuse the loopback address without sending a request.
-func checkDenyPrivateHTTP(t *testing.T, done <-chan error, out *bytes.Buffer) {
+func checkDenyPrivateHTTP(t *testing.T, done <-chan error, out *syncBuffer) {
 	var hits atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
