@@ -27,6 +27,7 @@ var builtin = []struct {
 	{"git-push", gitPush},
 	{"git-tag", gitTag},
 	{"git-wait-for-pr", gitWaitForPR},
+	{"github-push", githubPush},
 	{"helm-template", helmTemplate},
 	{"helm-update-chart", helmUpdateChart},
 	{"http", httpStep},
