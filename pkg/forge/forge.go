@@ -138,7 +138,9 @@ func New(opts Options) (Provider, error) {
 		return newGitHub(repo, opts, hc)
 	case ProviderGitLab:
 		return newGitLab(opts.RepoURL, opts, hc)
-	case ProviderAzure, ProviderBitbucket:
+	case ProviderAzure:
+		return newAzure(opts.RepoURL, opts, hc)
+	case ProviderBitbucket:
 		return nil, fmt.Errorf("provider %q: %w: not implemented in Haul yet", name, ErrUnsupported)
 	default:
 		return nil, fmt.Errorf("provider %q: %w: must be one of azure, bitbucket, gitea, github and gitlab", name, ErrUnsupported)

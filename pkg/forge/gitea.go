@@ -1,16 +1,12 @@
 package forge
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"code.gitea.io/sdk/gitea"
@@ -255,50 +251,4 @@ func (g *giteaProvider) err(op string, resp *gitea.Response, err error) error {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return fmt.Errorf("%s: %w", op, scrub(err, g.token))
-}
-
-// messageCapture keeps the "message" of the last error response a client received.
-type messageCapture struct {
-	mu   sync.Mutex
-	msg  string
-	next http.RoundTripper
-}
-
-func (m *messageCapture) client(hc *http.Client) *http.Client {
-	c := *hc
-	m.next = hc.Transport
-	if m.next == nil {
-		m.next = http.DefaultTransport
-	}
-	c.Transport = m
-	return &c
-}
-
-// RoundTrip implements http.RoundTripper.
-func (m *messageCapture) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := m.next.RoundTrip(r)
-	if err != nil || resp.StatusCode < 400 {
-		return resp, err
-	}
-	body, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if rerr != nil {
-		return resp, nil
-	}
-	var e struct {
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(body, &e) == nil && e.Message != "" {
-		m.mu.Lock()
-		m.msg = e.Message
-		m.mu.Unlock()
-	}
-	return resp, nil
-}
-
-func (m *messageCapture) message() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.msg
 }
