@@ -141,7 +141,7 @@ func New(opts Options) (Provider, error) {
 	case ProviderAzure:
 		return newAzure(opts.RepoURL, opts, hc)
 	case ProviderBitbucket:
-		return nil, fmt.Errorf("provider %q: %w: not implemented in Haul yet", name, ErrUnsupported)
+		return newBitbucket(opts.RepoURL, opts, hc)
 	default:
 		return nil, fmt.Errorf("provider %q: %w: must be one of azure, bitbucket, gitea, github and gitlab", name, ErrUnsupported)
 	}
