@@ -3,6 +3,8 @@ package stage_test
 import (
 	"fmt"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +109,12 @@ func BenchmarkRefreshToProd(b *testing.B) {
 	b.ReportMetric(float64(writes.Load()-w0)/n, "api-writes/release")
 	b.ReportMetric(float64(statusWrites.Load()-s0)/n, "status-writes/release")
 	b.ReportMetric(float64(conflicts.Load()-c0)/n, "conflicts/release")
+	for what, m := range map[string]*sync.Map{"writes": &writesByKind, "conflicts": &conflictsByKind} {
+		m.Range(func(k, v any) bool {
+			b.Logf("%s since the package started: %s: %d", what, k, v.(*atomic.Int64).Load())
+			return true
+		})
+	}
 }
 
 func p50(d []time.Duration) time.Duration {

@@ -55,6 +55,8 @@ type Reconciler struct {
 	// watched maps reconciler objects (Applications, Flux resources) seen in health
 	// checks to the Stages that depend on them.
 	watched watchSet
+	// written holds the controller's own status writes until its cache has them.
+	written writtenStages
 }
 
 func (r *Reconciler) now() time.Time {
@@ -115,8 +117,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	log := ctrl.LoggerFrom(ctx)
 	s := &haulv1.Stage{}
 	if err := r.Get(ctx, req.NamespacedName, s); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.written.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	s = r.written.latest(s)
 	if !s.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}

@@ -224,9 +224,10 @@ func shortName(n string) string {
 }
 
 // patchStatus applies mutate to the Stage and writes the status with an
-// optimistic-lock merge patch, only when mutate changed something. On a conflict it
-// re-reads the Stage from the API server and applies mutate again, so fields another
-// controller wrote in between are kept.
+// optimistic-lock merge patch, only when mutate changed something. On a conflict (a
+// user edited the Stage in between) it re-reads the Stage from the API server and
+// applies mutate again. A successful write is remembered (writtenStages) so the next
+// pass does not start from a cache that has not seen it yet.
 func (r *Reconciler) patchStatus(ctx context.Context, s *haulv1.Stage, mutate func(*haulv1.Stage)) error {
 	cur := s
 	first := true
@@ -244,7 +245,11 @@ func (r *Reconciler) patchStatus(ctx context.Context, s *haulv1.Stage, mutate fu
 		if equality.Semantic.DeepEqual(before.Status, cur.Status) {
 			return nil
 		}
-		return r.Status().Patch(ctx, cur, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+		if err := r.Status().Patch(ctx, cur, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+			return err
+		}
+		r.written.remember(before.ResourceVersion, cur)
+		return nil
 	})
 	if client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("patching status of stage %s: %w", s.Name, err)

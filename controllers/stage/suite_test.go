@@ -41,10 +41,23 @@ func TestMain(m *testing.M) { os.Exit(testenv.Run(m, &env)) }
 // API server refused with 409 Conflict (a stale resourceVersion: two writers racing).
 var writes, statusWrites, conflicts atomic.Int64
 
-// countConflict counts err when it is a write conflict and returns it unchanged.
-func countConflict(err error) error {
+// writesByKind and conflictsByKind count writes and conflicts by "verb *Type", for the
+// benchmark's log.
+var writesByKind, conflictsByKind sync.Map
+
+func addTo(m *sync.Map, key string) {
+	n, _ := m.LoadOrStore(key, new(atomic.Int64))
+	n.(*atomic.Int64).Add(1)
+}
+
+// countConflict counts the write by kind, and err when it is a write conflict, and
+// returns err unchanged.
+func countConflict(verb string, o client.Object, err error) error {
+	key := fmt.Sprintf("%s %T", verb, o)
+	addTo(&writesByKind, key)
 	if apierrors.IsConflict(err) {
 		conflicts.Add(1)
+		addTo(&conflictsByKind, key)
 	}
 	return err
 }
@@ -74,29 +87,29 @@ func startManager(t testing.TB) {
 				return interceptor.NewClient(c, interceptor.Funcs{
 					Create: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.CreateOption) error {
 						count()
-						return countConflict(c.Create(ctx, o, opts...))
+						return countConflict("create", o, c.Create(ctx, o, opts...))
 					},
 					Update: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.UpdateOption) error {
 						count()
-						return countConflict(c.Update(ctx, o, opts...))
+						return countConflict("update", o, c.Update(ctx, o, opts...))
 					},
 					Patch: func(ctx context.Context, c client.WithWatch, o client.Object, p client.Patch, opts ...client.PatchOption) error {
 						count()
-						return countConflict(c.Patch(ctx, o, p, opts...))
+						return countConflict("patch", o, c.Patch(ctx, o, p, opts...))
 					},
 					Delete: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.DeleteOption) error {
 						count()
-						return countConflict(c.Delete(ctx, o, opts...))
+						return countConflict("delete", o, c.Delete(ctx, o, opts...))
 					},
 					SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, o client.Object, opts ...client.SubResourceUpdateOption) error {
 						count()
 						statusWrites.Add(1)
-						return countConflict(c.SubResource(sub).Update(ctx, o, opts...))
+						return countConflict("status update", o, c.SubResource(sub).Update(ctx, o, opts...))
 					},
 					SubResourcePatch: func(ctx context.Context, c client.Client, sub string, o client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
 						count()
 						statusWrites.Add(1)
-						return countConflict(c.SubResource(sub).Patch(ctx, o, p, opts...))
+						return countConflict("status patch", o, c.SubResource(sub).Patch(ctx, o, p, opts...))
 					},
 				}), nil
 			},
