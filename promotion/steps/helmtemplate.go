@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/strvals"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -33,6 +35,27 @@ type helmTemplateConfig struct {
 	IncludeCRDs bool           `json:"includeCRDs,omitempty"`
 	KubeVersion string         `json:"kubeVersion,omitempty"`
 	APIVersions []string       `json:"apiVersions,omitempty"`
+	// OutLayout is how a directory outPath is filled: "helm" (the default, Helm's
+	// --output-dir tree) or "flat" (one file per resource).
+	OutLayout string `json:"outLayout,omitempty"`
+	// UseReleaseName puts the helm layout under outPath/<releaseName>.
+	UseReleaseName bool `json:"useReleaseName,omitempty"`
+	// IgnoreMissingValueFiles skips valuesFiles that do not exist.
+	IgnoreMissingValueFiles bool `json:"ignoreMissingValueFiles,omitempty"`
+	// BuildDependencies fills charts/ from Chart.lock (or Chart.yaml) before rendering.
+	BuildDependencies bool `json:"buildDependencies,omitempty"`
+	// DisableHooks leaves hooks out; SkipTests leaves out test hooks only.
+	DisableHooks bool `json:"disableHooks,omitempty"`
+	SkipTests    bool `json:"skipTests,omitempty"`
+}
+
+func (c *helmTemplateConfig) Validate() error {
+	switch c.OutLayout {
+	case "", "helm", "flat":
+	default:
+		return fmt.Errorf("outLayout %q must be helm or flat", c.OutLayout)
+	}
+	return nil
 }
 
 // helmSetValue sets one chart value. The value is data (it is often a Freight tag or
@@ -78,15 +101,30 @@ func helmTemplate(ctx context.Context, sc *promotion.StepContext) (promotion.Ste
 	if err := checkChartDir(root, chartDir, cfg.Path); err != nil {
 		return promotion.StepResult{}, promotion.Terminal(err)
 	}
+	if cfg.BuildDependencies {
+		if err := buildChartDependencies(root, chartDir, cfg.Path); err != nil {
+			return promotion.StepResult{}, err
+		}
+	}
 	chrt, err := loader.LoadDir(chartDir)
 	if err != nil {
 		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("loading chart %s: %s", cfg.Path, sanitize(err.Error(), root)))
+	}
+	if deps := chrt.Metadata.Dependencies; len(deps) > 0 {
+		// As Kargo (and helm template): a chart whose charts/ lacks a dependency is
+		// an error, not a silent render without it.
+		if err := action.CheckDependencies(chrt, deps); err != nil {
+			return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("chart %s: %s; set buildDependencies or add the charts to charts/", cfg.Path, sanitize(err.Error(), root)))
+		}
 	}
 	vals := map[string]any{}
 	for i, f := range cfg.ValuesFiles {
 		p, err := sc.Path(fmt.Sprintf("valuesFiles[%d]", i), f)
 		if err != nil {
 			return promotion.StepResult{}, err
+		}
+		if _, err := os.Stat(p); cfg.IgnoreMissingValueFiles && os.IsNotExist(err) {
+			continue
 		}
 		v, err := readValuesSafe(p, f)
 		if err != nil {
@@ -102,7 +140,7 @@ func helmTemplate(ctx context.Context, sc *promotion.StepContext) (promotion.Ste
 	inst := action.NewInstall(&action.Configuration{})
 	inst.DryRun, inst.ClientOnly, inst.Replace = true, true, true
 	inst.IncludeCRDs = cfg.IncludeCRDs
-	inst.DisableHooks = false
+	inst.DisableHooks = cfg.DisableHooks
 	inst.ReleaseName = cfg.ReleaseName
 	if inst.ReleaseName == "" {
 		inst.ReleaseName = sc.Stage
@@ -123,15 +161,32 @@ func helmTemplate(ctx context.Context, sc *promotion.StepContext) (promotion.Ste
 	if err != nil {
 		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("rendering chart %s: %s", cfg.Path, sanitize(err.Error(), root)))
 	}
-	var buf bytes.Buffer
-	buf.WriteString(rel.Manifest)
+	var hooks []*release.Hook
 	for _, h := range rel.Hooks {
-		fmt.Fprintf(&buf, "---\n# Source: %s\n%s\n", h.Path, h.Manifest)
+		if cfg.DisableHooks || cfg.SkipTests && isTestHook(h) {
+			continue
+		}
+		hooks = append(hooks, h)
 	}
-	if err := checkRenderedNames(buf.Bytes()); err != nil {
+	var all bytes.Buffer
+	all.WriteString(rel.Manifest)
+	for _, h := range hooks {
+		fmt.Fprintf(&all, "---\n# Source: %s\n%s\n", h.Path, h.Manifest)
+	}
+	if err := checkRenderedNames(all.Bytes()); err != nil {
 		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("rendering chart %s: %w", cfg.Path, err))
 	}
-	return promotion.StepResult{}, writeFile(out, cfg.OutPath, buf.Bytes())
+	if ext := strings.ToLower(filepath.Ext(cfg.OutPath)); ext == ".yaml" || ext == ".yml" {
+		return promotion.StepResult{}, writeFile(out, cfg.OutPath, all.Bytes())
+	}
+	if cfg.OutLayout == "flat" {
+		return promotion.StepResult{}, writeHelmFlat(sc, cfg.OutPath, all.String())
+	}
+	dir := cfg.OutPath
+	if cfg.UseReleaseName {
+		dir = filepath.Join(dir, inst.ReleaseName)
+	}
+	return promotion.StepResult{}, writeHelmLayout(sc, dir, rel.Manifest, hooks)
 }
 
 // checkChartDir refuses charts with symlinks leading outside the work dir and charts

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	sigsyaml "sigs.k8s.io/yaml"
+
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/promotion"
 )
@@ -30,6 +32,14 @@ type httpConfig struct {
 	FailureExpression     string       `json:"failureExpression,omitempty"`
 	Outputs               []httpOutput `json:"outputs,omitempty"`
 	PollInterval          string       `json:"pollInterval,omitempty"`
+	// BodyFromFile is a work-dir file whose contents are the body (Kargo's key).
+	BodyFromFile string `json:"bodyFromFile,omitempty"`
+	// ErrorExpression extracts a message from a response that met failureExpression.
+	ErrorExpression string `json:"errorExpression,omitempty"`
+	// ResponseContentType overrides the response's Content-Type for parsing the body.
+	ResponseContentType string `json:"responseContentType,omitempty"`
+	// Proxy is Kargo's proxy URL; Haul refuses it (see Validate).
+	Proxy string `json:"proxy,omitempty"`
 }
 
 type httpHeader struct {
@@ -49,6 +59,17 @@ func (c *httpConfig) Validate() error {
 	}
 	if err := checkStepDuration("timeout", c.Timeout); err != nil {
 		return err
+	}
+	if c.Body != "" && c.BodyFromFile != "" {
+		return errors.New("set only one of body and bodyFromFile")
+	}
+	switch c.ResponseContentType {
+	case "", "application/json", "application/yaml", "text/plain":
+	default:
+		return fmt.Errorf("responseContentType %q must be one of application/json, application/yaml and text/plain", c.ResponseContentType)
+	}
+	if c.Proxy != "" {
+		return fmt.Errorf("proxy %q: Haul's http step sends no request through a proxy, because the step address policy checks the address it dials and a proxy would hide the real one", displayURL(c.Proxy))
 	}
 	return checkStepDuration("pollInterval", c.PollInterval)
 }
@@ -97,9 +118,21 @@ func httpStep(ctx context.Context, sc *promotion.StepContext) (promotion.StepRes
 		}
 		u.RawQuery = q.Encode()
 	}
+	body := cfg.Body
+	if cfg.BodyFromFile != "" {
+		p, err := sc.Path("bodyFromFile", cfg.BodyFromFile)
+		if err != nil {
+			return promotion.StepResult{}, err
+		}
+		b, err := readCapped(p, cfg.BodyFromFile)
+		if err != nil {
+			return promotion.StepResult{}, err
+		}
+		body = string(b)
+	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, method, u.String(), strings.NewReader(cfg.Body))
+	req, err := http.NewRequestWithContext(rctx, method, u.String(), strings.NewReader(body))
 	if err != nil {
 		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("building request: %w", err))
 	}
@@ -120,21 +153,20 @@ func httpStep(ctx context.Context, sc *promotion.StepContext) (promotion.StepRes
 		return promotion.StepResult{}, fmt.Errorf("%s %s: %w", method, redactURL(u), unwrapURLError(err))
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxHTTPResponse+1))
+	respBody, err := io.ReadAll(io.LimitReader(resp.Body, maxHTTPResponse+1))
 	if err != nil {
 		return promotion.StepResult{}, fmt.Errorf("reading response: %w", err)
 	}
-	if len(body) > maxHTTPResponse {
+	if len(respBody) > maxHTTPResponse {
 		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("response body is larger than %d bytes", maxHTTPResponse))
 	}
 	headers := map[string]any{}
 	for k, v := range resp.Header {
 		headers[k] = strings.Join(v, ", ")
 	}
-	var parsed any = string(body)
-	var js any
-	if json.Unmarshal(body, &js) == nil {
-		parsed = js
+	parsed, err := parseResponseBody(respBody, cfg.ResponseContentType)
+	if err != nil {
+		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("HTTP %d response: %w", resp.StatusCode, err))
 	}
 	env := promotion.Env{
 		"response": map[string]any{"status": resp.StatusCode, "headers": headers, "body": parsed},
@@ -157,6 +189,15 @@ func httpStep(ctx context.Context, sc *promotion.StepContext) (promotion.StepRes
 		}
 		if failed {
 			res.Status, res.Message = promotion.StatusFailed, fmt.Sprintf("failureExpression matched (HTTP %d)", resp.StatusCode)
+			if cfg.ErrorExpression != "" {
+				// As Kargo: the message is best effort; a response not shaped as the
+				// expression expects keeps the plain message.
+				if v, err := evalExpr(cfg.ErrorExpression, env); err == nil {
+					if m, ok := v.(string); ok && m != "" {
+						res.Message += fmt.Sprintf(": %q", m)
+					}
+				}
+			}
 			return res, nil
 		}
 	}
@@ -178,6 +219,36 @@ func httpStep(ctx context.Context, sc *promotion.StepContext) (promotion.StepRes
 		}
 	}
 	return res, nil
+}
+
+// parseResponseBody is the body as expressions see it. Without a content type given,
+// JSON that parses is an object, anything else a string; with one, the body must be
+// of that type (Kargo's responseContentType).
+func parseResponseBody(b []byte, contentType string) (any, error) {
+	switch contentType {
+	case "text/plain":
+		return string(b), nil
+	case "application/json":
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			return nil, fmt.Errorf("the body is not JSON (responseContentType application/json): %w", err)
+		}
+		return v, nil
+	case "application/yaml":
+		if _, err := parseYAMLSafe(b, "the response body"); err != nil {
+			return nil, err
+		}
+		var v any
+		if err := sigsyaml.Unmarshal(b, &v); err != nil {
+			return nil, fmt.Errorf("the body is not YAML (responseContentType application/yaml): %w", err)
+		}
+		return v, nil
+	}
+	var v any
+	if json.Unmarshal(b, &v) == nil {
+		return v, nil
+	}
+	return string(b), nil
 }
 
 // evalExpr evaluates a bare expression or a ${{ }} template.

@@ -19,6 +19,31 @@ import (
 type kustomizeBuildConfig struct {
 	Path    string `json:"path"`
 	OutPath string `json:"outPath"`
+	// OutputFormat names the files of a directory outPath: "kargo" (the default,
+	// [namespace-]kind-name.yaml) or "kustomize" (kustomize build -o's
+	// [namespace_]group_version_kind_name.yaml).
+	OutputFormat string `json:"outputFormat,omitempty"`
+	// Plugin is Kargo's Helm inflation settings; Haul refuses it (see Validate).
+	Plugin *kustomizePlugin `json:"plugin,omitempty"`
+}
+
+type kustomizePlugin struct {
+	Helm *struct {
+		APIVersions []string `json:"apiVersions,omitempty"`
+		KubeVersion string   `json:"kubeVersion,omitempty"`
+	} `json:"helm,omitempty"`
+}
+
+func (c *kustomizeBuildConfig) Validate() error {
+	switch c.OutputFormat {
+	case "", "kargo", "kustomize":
+	default:
+		return fmt.Errorf("outputFormat %q must be kargo or kustomize", c.OutputFormat)
+	}
+	if c.Plugin != nil && c.Plugin.Helm != nil {
+		return errors.New("plugin.helm: Haul's kustomize-build does not inflate Helm charts (helmCharts runs the helm binary and reaches the network); render the chart with helm-template and point the kustomization at its output")
+	}
+	return nil
 }
 
 // kustomizeBuild renders a kustomization with remote bases, Helm inflation and plugins
@@ -63,12 +88,23 @@ func kustomizeBuild(ctx context.Context, sc *promotion.StepContext) (promotion.S
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return promotion.StepResult{}, fmt.Errorf("creating %s: %w", cfg.OutPath, stripPath(err))
 	}
+	namespaces := map[string]bool{}
+	for _, r := range resMap.Resources() {
+		if ns := r.GetNamespace(); ns != "" {
+			namespaces[ns] = true
+		}
+	}
 	for _, r := range resMap.Resources() {
 		b, err := r.AsYAML()
 		if err != nil {
 			return promotion.StepResult{}, err
 		}
-		name := strings.ToLower(r.GetKind()) + "-" + r.GetName() + ".yaml"
+		if ns := r.GetNamespace(); ns != "" {
+			if err := checkObjectName(ns); err != nil {
+				return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("resource %s %q: namespace %q: %w", r.GetKind(), r.GetName(), ns, err))
+			}
+		}
+		name := resourceFileName(r.GetKind(), r.GetNamespace(), r.GetName(), r.GetGvk().StringWoEmptyField(), cfg.OutputFormat, len(namespaces) > 1)
 		// The name comes from the manifests: it is checked like a config path, so a
 		// resource named "x/../../src/.git/config" cannot write outside outPath.
 		p, err := sc.Path("outPath", filepath.Join(cfg.OutPath, name))
@@ -83,6 +119,24 @@ func kustomizeBuild(ctx context.Context, sc *promotion.StepContext) (promotion.S
 		}
 	}
 	return promotion.StepResult{}, nil
+}
+
+// resourceFileName names a resource's file in a directory outPath, as Kargo does:
+// "kargo" is [namespace-]kind-name.yaml; "kustomize" is kustomize build -o's
+// group_version_kind_name.yaml, prefixed namespace_ when the resources span several
+// namespaces. All lower case.
+func resourceFileName(kind, namespace, name, gvk, format string, multiNamespace bool) string {
+	if format == "kustomize" {
+		base := gvk + "_" + name + ".yaml"
+		if multiNamespace && namespace != "" {
+			base = namespace + "_" + base
+		}
+		return strings.ToLower(base)
+	}
+	if namespace != "" {
+		return strings.ToLower(namespace + "-" + kind + "-" + name + ".yaml")
+	}
+	return strings.ToLower(kind + "-" + name + ".yaml")
 }
 
 // checkObjectName refuses names that would become paths outside the output directory.
