@@ -59,7 +59,7 @@ func parseAzureRepoURL(raw string) (azureRepo, error) {
 	want := fmt.Errorf("repoURL %q: want https://dev.azure.com/<organization>/<project>/_git/<repository> "+
 		"or https://<organization>.visualstudio.com/<project>/_git/<repository>", redactURL(raw))
 	u, err := url.Parse(raw)
-	if err != nil {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return azureRepo{}, want
 	}
 	segs := strings.Split(strings.Trim(strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), ".git"), "/"), "/")
@@ -85,7 +85,7 @@ func parseAzureRepoURL(raw string) (azureRepo, error) {
 		if len(before) < 1 || len(before) > 2 {
 			return azureRepo{}, want
 		}
-		r.orgURL = "https://dev.azure.com/" + before[0]
+		r.orgURL = "https://dev.azure.com/" + url.PathEscape(before[0])
 		r.project = name
 		if len(before) == 2 {
 			r.project = before[1]
@@ -97,7 +97,7 @@ func parseAzureRepoURL(raw string) (azureRepo, error) {
 		if len(before) > 1 {
 			return azureRepo{}, want
 		}
-		r.orgURL = "https://dev.azure.com/" + strings.TrimSuffix(host, ".visualstudio.com")
+		r.orgURL = "https://dev.azure.com/" + url.PathEscape(strings.TrimSuffix(host, ".visualstudio.com"))
 		r.project = name
 		if len(before) == 1 {
 			r.project = before[0]
@@ -107,7 +107,11 @@ func parseAzureRepoURL(raw string) (azureRepo, error) {
 		if len(before) < 2 {
 			return azureRepo{}, fmt.Errorf("repoURL %q: want <server>/<collection>/<project>/_git/<repository> for Azure DevOps Server", redactURL(raw))
 		}
-		r.orgURL = u.Scheme + "://" + u.Host + "/" + strings.Join(before[:len(before)-1], "/")
+		collection := make([]string, 0, len(before)-1)
+		for _, s := range before[:len(before)-1] {
+			collection = append(collection, url.PathEscape(s))
+		}
+		r.orgURL = u.Scheme + "://" + u.Host + "/" + strings.Join(collection, "/")
 		r.project = before[len(before)-1]
 	}
 	return r, nil

@@ -81,12 +81,15 @@ func (b *bitbucketProvider) client(ctx context.Context) (*bitbucket.Client, erro
 	}
 	hc.Transport = contextTransport{ctx: ctx, next: next}
 	c.HttpClient = &hc
+	// One page of the largest size: the list is filtered to one pair of branches,
+	// and the client would send the credential to whatever "next" URL a page names.
+	c.DisableAutoPaging, c.Pagelen = true, 50
 	return c, nil
 }
 
 // contextTransport sends every request with ctx.
 type contextTransport struct {
-	ctx  context.Context //nolint:containedctx // the client drops the request's own
+	ctx  context.Context
 	next http.RoundTripper
 }
 

@@ -193,7 +193,7 @@ func TestBitbucketPullRequestsAgainstFakeServer(t *testing.T) {
 			t.Errorf("create body = %v, want title, description, source and destination branch names", body)
 		}
 		q := f.lists[0]
-		if q.Get("state") != "OPEN" || q.Get("q") != `source.branch.name = "haul/prod" AND destination.branch.name = "main"` {
+		if q.Get("state") != "OPEN" || q.Get("pagelen") != "50" || q.Get("q") != `source.branch.name = "haul/prod" AND destination.branch.name = "main"` {
 			t.Errorf("list query = %v, want open pull requests from haul/prod to main", q)
 		}
 		again, created, err := p.OpenPR(ctx, opts)
