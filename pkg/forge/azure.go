@@ -157,7 +157,8 @@ func (a *azureProvider) OpenPR(ctx context.Context, o OpenOptions) (*PullRequest
 	if prs != nil {
 		for i := range *prs {
 			pr := &(*prs)[i]
-			if ptr.Deref(pr.SourceRefName, "") == source && ptr.Deref(pr.TargetRefName, "") == target {
+			// A fork's pull request names its own repository's ref the same way.
+			if ptr.Deref(pr.SourceRefName, "") == source && ptr.Deref(pr.TargetRefName, "") == target && pr.ForkSource == nil {
 				return a.convert(pr), false, nil
 			}
 		}

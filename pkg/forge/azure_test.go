@@ -206,6 +206,9 @@ func TestAzureDevOpsPullRequestsAgainstFakeServer(t *testing.T) {
 	t.Run("opens once, reuses the open one on replay, completes with each strategy", func(t *testing.T) {
 		f, hc := newFakeAzure(t)
 		p := newFakeAzureProvider(t, f, hc, f.token)
+		// A fork's active pull request between refs of the same names is not ours.
+		f.prs[3] = map[string]any{"pullRequestId": 3, "status": "active", "sourceRefName": "refs/heads/haul/prod",
+			"targetRefName": "refs/heads/main", "forkSource": map[string]any{"name": "refs/heads/haul/prod"}}
 		opts := OpenOptions{SourceBranch: "haul/prod", TargetBranch: "main", Title: "Promote", Description: "why", Labels: []string{"promotion"}}
 		pr, created, err := p.OpenPR(ctx, opts)
 		if err != nil {
