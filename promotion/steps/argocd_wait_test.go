@@ -53,6 +53,3 @@ func TestArgoCDWaitForConditions(t *testing.T) {
 		wantErr(t, err, `apps[0].waitFor lists "sync" twice`)
 	})
 }
-
-
-

@@ -20,7 +20,7 @@ type gitPushConfig struct {
 	// Provider names the Git host's kind (azure, bitbucket, gitea, github, gitlab)
 	// for the commitURL output; it is inferred from the host name when empty.
 	Provider string `json:"provider,omitempty"`
-	// Tag is Kargo's tag push; Haul refuses it until gitx can push tags.
+	// Tag pushes this local tag (made by git-tag) instead of a branch, as Kargo's.
 	Tag string `json:"tag,omitempty"`
 }
 
@@ -33,8 +33,8 @@ func (c *gitPushConfig) Validate() error {
 	default:
 		return fmt.Errorf("provider %q must be one of azure, bitbucket, gitea, github and gitlab", c.Provider)
 	}
-	if c.Tag != "" {
-		return fmt.Errorf("tag %q: pushing tags is not supported yet; push a branch", c.Tag)
+	if c.Tag != "" && (c.TargetBranch != "" || c.GenerateTargetBranch || c.Force) {
+		return fmt.Errorf("tag %q: a tag push takes none of targetBranch, generateTargetBranch and force", c.Tag)
 	}
 	if c.MaxAttempts < 0 || c.MaxAttempts > 50 {
 		return fmt.Errorf("maxAttempts %d is out of range 1..50", c.MaxAttempts)
@@ -58,6 +58,9 @@ func gitPush(ctx context.Context, sc *promotion.StepContext) (promotion.StepResu
 	}
 	if w.Auth, err = gitAuth(ctx, sc, w.URL); err != nil {
 		return promotion.StepResult{}, err
+	}
+	if cfg.Tag != "" {
+		return pushTag(ctx, w, cfg)
 	}
 	branch := cfg.TargetBranch
 	force := cfg.Force
@@ -83,6 +86,35 @@ func gitPush(ctx context.Context, sc *promotion.StepContext) (promotion.StepResu
 		out["commitURL"] = u
 	}
 	return promotion.StepResult{Output: out}, nil
+}
+
+// pushTag pushes one local tag, never moving a tag the remote already has
+// differently (tags are meant to be immutable; the remote refuses the update). It
+// integrates nothing: the tag names a commit that must exist as it is. Outputs are
+// git-push's: the tagged commit, the current branch and the commit's URL.
+func pushTag(ctx context.Context, w *gitx.Worktree, cfg gitPushConfig) (promotion.StepResult, error) {
+	ref := "refs/tags/" + cfg.Tag
+	commit, err := w.Git(ctx, "rev-parse", "-q", "--verify", ref+"^{commit}")
+	if err != nil {
+		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("tag %q does not exist in %s; create it with git-tag first", cfg.Tag, cfg.Path))
+	}
+	if _, err := w.Git(ctx, "push", "-q", "origin", ref+":"+ref); err != nil {
+		if isRejected(err) {
+			return promotion.StepResult{}, promotion.Terminal(gitx.RedactError(fmt.Errorf("pushing tag %s: the remote has a different tag of that name: %w", cfg.Tag, err)))
+		}
+		return promotion.StepResult{}, gitx.RedactError(fmt.Errorf("pushing tag %s: %w", cfg.Tag, err))
+	}
+	out := map[string]any{"commit": commit, "branch": w.Branch(ctx)}
+	if u := commitURL(w.URL, cfg.Provider, commit); u != "" {
+		out["commitURL"] = u
+	}
+	return promotion.StepResult{Output: out}, nil
+}
+
+// isRejected reports whether a failed git push was refused by the remote.
+func isRejected(err error) bool {
+	var ce *gitx.CommandError
+	return errors.As(err, &ce) && (strings.Contains(ce.Stderr, "[rejected]") || strings.Contains(ce.Stderr, "already exists"))
 }
 
 // commitURL is the web page of commit sha on the repository's host, as Kargo's Git

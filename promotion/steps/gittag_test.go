@@ -99,3 +99,62 @@ func TestGitTagCreatesAnAnnotatedTagThatCanBePushed(t *testing.T) {
 		})
 	}
 }
+
+func TestGitPushTagPushesTheTagOnly(t *testing.T) {
+	r, svc, repo := gitRun(t, map[string]string{"app.yaml": "tag: 1.0\n"})
+	if _, err := r.runWith(t, svc, gitClone, map[string]any{"repoURL": repo, "checkout": []any{map[string]any{"branch": "main", "path": "src"}}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.runWith(t, svc, gitTag, map[string]any{"path": "src", "tag": "v1.0.0", "message": "Release 1.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := res.Output["commit"]
+	push, err := r.runWith(t, svc, gitPush, map[string]any{"path": "src", "tag": "v1.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if push.Output["commit"] != head || push.Output["branch"] != "main" {
+		t.Errorf("outputs %v, want commit %v on main", push.Output, head)
+	}
+	remote, err := gitx.ListRemote(t.Context(), repo, nil, gitx.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, ref := range remote {
+		if ref.Name().String() == "refs/tags/v1.0.0" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the remote has no refs/tags/v1.0.0 (refs: %v)", remote)
+	}
+
+	// A second clone makes a different tag of the same name: the remote keeps its own.
+	r2 := newStepRun(t, nil)
+	if _, err := r2.runWith(t, svc, gitClone, map[string]any{"repoURL": repo, "checkout": []any{map[string]any{"branch": "main", "path": "src"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r2.runWith(t, svc, gitTag, map[string]any{"path": "src", "tag": "v1.0.0", "message": "Another"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r2.runWith(t, svc, gitPush, map[string]any{"path": "src", "tag": "v1.0.0"})
+	wantErr(t, err, "pushing tag v1.0.0")
+	if !promotion.IsTerminal(err) {
+		t.Errorf("%v is not terminal", err)
+	}
+	for name, tc := range map[string]struct {
+		cfg  map[string]any
+		want string
+	}{
+		"a tag that does not exist": {map[string]any{"path": "src", "tag": "v9"}, `tag "v9" does not exist in src; create it with git-tag first`},
+		"a tag with targetBranch":   {map[string]any{"path": "src", "tag": "v1.0.0", "targetBranch": "main"}, "a tag push takes none of targetBranch, generateTargetBranch and force"},
+		"a tag with force":          {map[string]any{"path": "src", "tag": "v1.0.0", "force": true}, "a tag push takes none of"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := r.runWith(t, svc, gitPush, tc.cfg)
+			wantErr(t, err, tc.want)
+		})
+	}
+}

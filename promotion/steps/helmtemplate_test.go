@@ -14,9 +14,9 @@ var helmChartFiles = map[string]string{
 	"chart/values.yaml": "tag: old\n",
 	"chart/templates/app.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n  namespace: {{ .Release.Namespace }}\ndata:\n  tag: {{ .Values.tag | quote }}\n" +
 		"---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec: {}\n",
-	"chart/templates/migrate.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-install\nspec: {}\n",
+	"chart/templates/migrate.yaml":    "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-install\nspec: {}\n",
 	"chart/templates/tests/ping.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: ping\n  annotations:\n    helm.sh/hook: test\nspec: {}\n",
-	"env/uat.yaml": "tag: uat\n",
+	"env/uat.yaml":                    "tag: uat\n",
 }
 
 func listTree(t *testing.T, dir string) string {

@@ -33,18 +33,25 @@ var refusedKargoSteps = map[string]string{}
 // the refusal names the key.
 var refusedKargoKeys = map[string]map[string]refusedKey{
 	"http": {
-		"proxy": {"the address policy checks the address dialled; a proxy hides it", map[string]any{"url": "https://example.com"}},
+		"proxy": {"the address policy checks the address dialled; a proxy hides it", map[string]any{"url": "https://example.com"}, nil},
+	},
+	"git-clone": {
+		"author.signingKey": {"Haul does not sign commits", map[string]any{"repoURL": "https://example.com/r.git", "checkout": []any{map[string]any{"path": "src"}}}, nil},
+		"recurseSubmodules": {"Haul does not clone submodules", map[string]any{"repoURL": "https://example.com/r.git", "checkout": []any{map[string]any{"path": "src"}}}, true},
 	},
 	"kustomize-build": {
-		"plugin.helm":             {"no Helm chart inflation in kustomize-build", map[string]any{"path": "app", "outPath": "out"}},
-		"plugin.helm.apiVersions": {"no Helm chart inflation in kustomize-build", map[string]any{"path": "app", "outPath": "out"}},
-		"plugin.helm.kubeVersion": {"no Helm chart inflation in kustomize-build", map[string]any{"path": "app", "outPath": "out"}},
+		"plugin.helm":             {"no Helm chart inflation in kustomize-build", map[string]any{"path": "app", "outPath": "out"}, nil},
+		"plugin.helm.apiVersions": {"no Helm chart inflation in kustomize-build", map[string]any{"path": "app", "outPath": "out"}, nil},
+		"plugin.helm.kubeVersion": {"no Helm chart inflation in kustomize-build", map[string]any{"path": "app", "outPath": "out"}, nil},
 	},
 }
 
 type refusedKey struct {
 	why  string
 	base map[string]any
+	// value replaces the sample value when only some values are refused (true for a
+	// boolean whose false is harmless).
+	value any
 }
 
 // anyKeySteps take arbitrary keys by design (Kargo's schema allows any), so an
@@ -98,6 +105,9 @@ func TestEveryKargoStepKeyIsAccepted(t *testing.T) {
 				keys++
 				cfg := configWithKey(k.Path, sampleValue(k.Type))
 				if rk, refused := refusedKargoKeys[step][k.Path]; refused {
+					if rk.value != nil {
+						cfg = configWithKey(k.Path, rk.value)
+					}
 					for bk, bv := range rk.base {
 						cfg[bk] = bv
 					}
