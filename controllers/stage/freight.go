@@ -2,14 +2,10 @@ package stage
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/pkg/pipeline"
@@ -27,7 +23,7 @@ func (r *Reconciler) reconcileFreight(ctx context.Context, s *haulv1.Stage, obs 
 			if control {
 				if _, done := f.Status.VerifiedIn[s.Name]; !done {
 					if ok, _ := pipeline.IsAvailable(f, s, now); ok {
-						if err := r.markVerified(ctx, f, s.Name, haulv1.VerifiedStage{VerifiedAt: &metav1.Time{Time: now}}); err != nil {
+						if err := r.markVerified(obs, f, s.Name, haulv1.VerifiedStage{VerifiedAt: &metav1.Time{Time: now}}); err != nil {
 							return 0, err
 						}
 						continue
@@ -48,25 +44,18 @@ func (r *Reconciler) reconcileFreight(ctx context.Context, s *haulv1.Stage, obs 
 		if !verified || (v.LongestSoak != nil && v.LongestSoak.Duration >= d) {
 			continue
 		}
-		if err := r.markVerified(ctx, f, s.Name, haulv1.VerifiedStage{LongestSoak: &metav1.Duration{Duration: d}}); err != nil {
+		if err := r.markVerified(obs, f, s.Name, haulv1.VerifiedStage{LongestSoak: &metav1.Duration{Duration: d}}); err != nil {
 			return 0, err
 		}
 	}
 	return wait, nil
 }
 
-// markVerified merges v into Freight f's status.verifiedIn[stage]. A JSON merge patch of
-// one map key cannot clobber what other controllers write (currentlyIn, other stages).
-func (r *Reconciler) markVerified(ctx context.Context, f *haulv1.Freight, stage string, v haulv1.VerifiedStage) error {
-	raw, err := json.Marshal(map[string]any{"status": map[string]any{"verifiedIn": map[string]any{stage: v}}})
-	if err != nil {
-		return err
-	}
-	if err := r.Status().Patch(ctx, f.DeepCopy(), client.RawPatch(types.MergePatchType, raw)); err != nil {
+// markVerified merges v into Freight f's status.verifiedIn[stage], written at the end
+// of the pass with the Freight's other changes (freightWrites).
+func (r *Reconciler) markVerified(obs *observation, f *haulv1.Freight, stage string, v haulv1.VerifiedStage) error {
+	if err := obs.writes.mergeVerified(f, stage, v); err != nil {
 		return fmt.Errorf("recording freight %s verified in stage %s: %w", f.Name, stage, err)
-	}
-	if v.VerifiedAt != nil {
-		r.Recorder.Eventf(f, corev1.EventTypeNormal, haulv1.ReasonVerificationPassed, "Freight verified in stage %s", stage)
 	}
 	return nil
 }

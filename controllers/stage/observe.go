@@ -28,6 +28,8 @@ type observation struct {
 	freightByName map[string]*haulv1.Freight
 	// promotions are this Stage's Promotions in queue order (creation time, then name).
 	promotions []*haulv1.Promotion
+	// writes collects the pass's Freight status changes, sent once at its end.
+	writes freightWrites
 }
 
 // isControlFlow says whether s only routes Freight: no steps and no legacy mechanisms.

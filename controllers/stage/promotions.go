@@ -2,14 +2,10 @@ package stage
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/promotion"
@@ -191,13 +187,9 @@ func (r *Reconciler) reconcileCurrentlyIn(ctx context.Context, s *haulv1.Stage, 
 			since, want := in[f.Name]
 			switch {
 			case want && !marked:
-				if err := r.patchCurrentlyIn(ctx, f, s.Name, haulv1.CurrentStage{Since: since}); err != nil {
-					return err
-				}
+				obs.writes.setCurrentlyIn(f, s.Name, &haulv1.CurrentStage{Since: since})
 			case !want && marked:
-				if err := r.patchCurrentlyIn(ctx, f, s.Name, nil); err != nil {
-					return err
-				}
+				obs.writes.setCurrentlyIn(f, s.Name, nil)
 			}
 		}
 	}
@@ -215,18 +207,6 @@ func entered(h []haulv1.FreightCollection, name string) *metav1.Time {
 		since = c.PromotedAt
 	}
 	return since
-}
-
-// patchCurrentlyIn sets (or, with v nil, removes) Freight f's status.currentlyIn[stage].
-func (r *Reconciler) patchCurrentlyIn(ctx context.Context, f *haulv1.Freight, stage string, v any) error {
-	raw, err := json.Marshal(map[string]any{"status": map[string]any{"currentlyIn": map[string]any{stage: v}}})
-	if err != nil {
-		return err
-	}
-	if err := r.Status().Patch(ctx, f.DeepCopy(), client.RawPatch(types.MergePatchType, raw)); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("recording where freight %s is (stage %s): %w", f.Name, stage, err)
-	}
-	return nil
 }
 
 // originKey keys a collection's items by origin; an origin without a kind is a Warehouse.

@@ -145,6 +145,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// Freight changes collected before a failure are still written: they are true, and
+	// a verification result in them is not recomputed.
+	defer func() {
+		if retErr != nil && len(obs.writes.byName) > 0 {
+			retErr = errors.Join(retErr, r.flushFreight(ctx, &obs.writes))
+		}
+	}()
 	st := &statusUpdate{generation: s.Generation, now: now}
 	if v := annotationRequest(s, haulv1.AnnotationRefresh, s.Status.LastHandledRefresh); v != "" {
 		st.refresh = &v
@@ -188,6 +195,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	st.holds = holds
 	st.summary = freightSummary(s)
 
+	if err := r.flushFreight(ctx, &obs.writes); err != nil {
+		return ctrl.Result{}, err
+	}
 	if err := r.patchStatus(ctx, orig, st.apply); err != nil {
 		return ctrl.Result{}, err
 	}

@@ -220,7 +220,7 @@ func (r *Reconciler) markCollectionVerified(ctx context.Context, s *haulv1.Stage
 			(notBefore == nil || !v.VerifiedAt.Before(notBefore)) {
 			continue
 		}
-		if err := r.markVerified(ctx, f, s.Name, haulv1.VerifiedStage{VerifiedAt: &metav1.Time{Time: now}}); err != nil {
+		if err := r.markVerified(obs, f, s.Name, haulv1.VerifiedStage{VerifiedAt: &metav1.Time{Time: now}}); err != nil {
 			return err
 		}
 	}
