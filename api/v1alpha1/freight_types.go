@@ -136,6 +136,31 @@ type ApprovedStage struct {
 	ApprovedBy string `json:"approvedBy,omitempty"`
 }
 
+// FreightApproval is one person's approval of Freight for a Stage.
+type FreightApproval struct {
+	// Stage is the Stage the Freight was approved for.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Stage string `json:"stage"`
+	// Identity is who approved, as the Haul server (or the API server, for `haul
+	// approve` by an admin) authenticated them; never a name the client supplied.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	Identity string `json:"identity"`
+	// Groups are the groups the identity belonged to when approving, at most 100; an
+	// approval requirement's allowedGroups is checked against them.
+	// +optional
+	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:items:MaxLength=1024
+	// +listType=atomic
+	Groups []string `json:"groups,omitempty"`
+	// ApprovedAt is when the approval was given.
+	// +optional
+	ApprovedAt *metav1.Time `json:"approvedAt,omitempty"`
+}
+
 // FreightStatus records where the Freight is, where it was verified, and approvals.
 // The Stage controller and `haul approve` write it; Freight content never changes.
 type FreightStatus struct {
@@ -147,9 +172,16 @@ type FreightStatus struct {
 	// +optional
 	VerifiedIn map[string]VerifiedStage `json:"verifiedIn,omitempty"`
 	// ApprovedFor maps the name of every Stage this Freight was approved for by hand;
-	// an approval makes it available there without upstream verification.
+	// an approval makes it available there without upstream verification. For a Stage
+	// that requires several approvals it is set once enough of them are recorded.
 	// +optional
 	ApprovedFor map[string]ApprovedStage `json:"approvedFor,omitempty"`
+	// Approvals record every approval, one entry per Stage and identity (approving
+	// twice counts once), at most 1000. Haul-only.
+	// +optional
+	// +kubebuilder:validation:MaxItems=1000
+	// +listType=atomic
+	Approvals []FreightApproval `json:"approvals,omitempty"`
 	// Metadata holds arbitrary JSON values by key, as Kargo's Freight does; Haul keeps
 	// them (e.g. from imported Kargo Freight) and writes none itself.
 	// +optional

@@ -39,6 +39,16 @@ type PromotionPolicy struct {
 	AutoPromotionEnabled bool `json:"autoPromotionEnabled"` //nolint:kubeapilinter // omitempty would drop an explicit false and the default would turn it true
 }
 
+// ApprovalPolicy requires approvals by several people for the Stages it selects. A
+// Stage's own spec.approval wins over every policy. Haul-only.
+type ApprovalPolicy struct {
+	// StageSelector picks the Stages this policy applies to.
+	// +optional
+	StageSelector StageSelector `json:"stageSelector"`
+	// ApprovalRequirement holds requiredApprovals, allowedGroups and forbidSelfApproval.
+	ApprovalRequirement `json:",inline"`
+}
+
 // SecretRef names a Secret in the project namespace.
 type SecretRef struct {
 	// Name is the Secret's name, 1 to 253 characters.
@@ -160,6 +170,13 @@ type ProjectConfigSpec struct {
 	// +kubebuilder:validation:MaxItems=100
 	// +listType=atomic
 	PromotionPolicies []PromotionPolicy `json:"promotionPolicies,omitempty"`
+	// ApprovalPolicies require approvals for sets of Stages; the first one that selects
+	// a Stage applies, unless the Stage has its own spec.approval. At most 100.
+	// Haul-only.
+	// +optional
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
+	ApprovalPolicies []ApprovalPolicy `json:"approvalPolicies,omitempty"`
 	// WebhookReceivers are endpoints that Git hosts and registries call on a push, so
 	// that subscribed Warehouses discover at once instead of at their next interval. At
 	// most 20, with unique names.

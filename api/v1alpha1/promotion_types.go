@@ -21,7 +21,8 @@ const (
 	// PromotionErrored means a step or the Promotion could not run (bad config, Freight not
 	// available, errors past the threshold).
 	PromotionErrored PromotionPhase = "Errored"
-	// PromotionAborted means the haul.dev/abort annotation stopped the Promotion.
+	// PromotionAborted means the haul.dev/abort annotation stopped the Promotion, or a
+	// newer Promotion of the Stage superseded it while it was Pending (status.supersededBy).
 	PromotionAborted PromotionPhase = "Aborted"
 )
 
@@ -211,6 +212,12 @@ type PromotionStatus struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	Sequence int64 `json:"sequence,omitempty"`
+	// SupersededBy names the newer Promotion of the same Stage that ended this one
+	// while it was still Pending, when the Stage's promotionQueue.supersedePending is
+	// on. Haul-only.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	SupersededBy string `json:"supersededBy,omitempty"`
 }
 
 // PullRequest is the pull request the Promotion is about: the one recorded by its

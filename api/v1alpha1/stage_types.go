@@ -282,6 +282,40 @@ type Verification struct {
 	Args []AnalysisRunArgument `json:"args,omitempty"`
 }
 
+// ApprovalRequirement says how many people must approve Freight for a Stage before it
+// may be promoted there, automatically or by hand. Haul-only: Kargo's approval is a
+// single yes.
+type ApprovalRequirement struct {
+	// RequiredApprovals is how many distinct identities must approve, 1 to 20.
+	// +optional
+	// +default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=20
+	RequiredApprovals int32 `json:"requiredApprovals,omitempty"`
+	// AllowedGroups, when set, counts only approvals by identities that belonged to at
+	// least one of these groups when they approved (the groups the Haul server
+	// authenticated, e.g. from the OIDC groups claim). At most 20.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=253
+	// +listType=set
+	AllowedGroups []string `json:"allowedGroups,omitempty"`
+	// ForbidSelfApproval ("four eyes") does not count the approval of the identity
+	// that asked for the Promotion (its haul.dev/create-actor), so nobody both approves
+	// and promotes alone. Default false.
+	// +optional
+	ForbidSelfApproval bool `json:"forbidSelfApproval,omitempty"`
+}
+
+// PromotionQueue tunes how the Stage's waiting Promotions are handled.
+type PromotionQueue struct {
+	// SupersedePending ends older Pending Promotions of the Stage as Aborted (with
+	// status.supersededBy) when a newer one is created, so a backlog does not replay old
+	// Freight. A Running Promotion is never touched. Default false. Haul-only.
+	// +optional
+	SupersedePending bool `json:"supersedePending,omitempty"`
+}
+
 // StageSpec describes one node of the pipeline.
 type StageSpec struct {
 	// Vars are defaults for vars.<name> in the Stage's promotion steps, overridden by
@@ -311,6 +345,18 @@ type StageSpec struct {
 	// Freight that passes is marked verified here. Without it, healthy is verified.
 	// +optional
 	Verification *Verification `json:"verification,omitempty"`
+	// Approval requires approvals by several people before Freight may be promoted
+	// here; it wins over the project's approvalPolicies. Haul-only.
+	// +optional
+	Approval *ApprovalRequirement `json:"approval,omitempty"`
+	// Paused stops new Promotions from starting on the Stage: Pending ones, manual or
+	// automatic, wait with the message "stage is paused"; a Running one finishes.
+	// Default false. Haul-only.
+	// +optional
+	Paused bool `json:"paused,omitempty"`
+	// PromotionQueue tunes how waiting Promotions are handled. Haul-only.
+	// +optional
+	PromotionQueue *PromotionQueue `json:"promotionQueue,omitempty"`
 }
 
 // HealthState is the health of a Stage.
@@ -591,6 +637,7 @@ type StageStatus struct {
 // +kubebuilder:printcolumn:name="Health",type=string,JSONPath=`.status.health.status`
 // +kubebuilder:printcolumn:name="Last Promotion",type=string,JSONPath=`.status.lastPromotion.phase`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Paused",type=boolean,JSONPath=`.spec.paused`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Stage struct {
 	metav1.TypeMeta `json:",inline"`

@@ -1,3 +1,3 @@
 // Package project reconciles Projects: each owns a namespace of the same name, holding
-// the per-project roles haul-viewer, haul-promoter and haul-admin.
+// the per-project roles haul-viewer, haul-approver, haul-promoter and haul-admin.
 package project

@@ -84,7 +84,7 @@ func TestProjectCreatesNamespaceAndRoles(t *testing.T) {
 	if ns.Labels[haulv1.LabelProject] != "true" {
 		t.Errorf("namespace labels = %v, want %s=true", ns.Labels, haulv1.LabelProject)
 	}
-	for _, name := range []string{project.RoleViewer, project.RolePromoter, project.RoleAdmin} {
+	for _, name := range []string{project.RoleViewer, project.RoleApprover, project.RolePromoter, project.RoleAdmin} {
 		role := &rbacv1.Role{}
 		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: "alpha", Name: name}, role); err != nil {
 			t.Errorf("role %s: %v", name, err)
@@ -100,6 +100,11 @@ func TestProjectCreatesNamespaceAndRoles(t *testing.T) {
 	_ = env.Client.Get(ctx, client.ObjectKey{Namespace: "alpha", Name: project.RolePromoter}, promoter)
 	if !grants(promoter.Rules, "stages", "promote") {
 		t.Errorf("haul-promoter does not grant promote on stages: %+v", promoter.Rules)
+	}
+	approver := &rbacv1.Role{}
+	_ = env.Client.Get(ctx, client.ObjectKey{Namespace: "alpha", Name: project.RoleApprover}, approver)
+	if !grants(approver.Rules, "freights", "approve") || grants(approver.Rules, "stages", "promote") {
+		t.Errorf("haul-approver must grant approve on freights and not promote: %+v", approver.Rules)
 	}
 	admin := &rbacv1.Role{}
 	_ = env.Client.Get(ctx, client.ObjectKey{Namespace: "alpha", Name: project.RoleAdmin}, admin)

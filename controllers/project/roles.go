@@ -8,6 +8,7 @@ import (
 const (
 	RoleViewer   = "haul-viewer"
 	RolePromoter = "haul-promoter"
+	RoleApprover = "haul-approver"
 	RoleAdmin    = "haul-admin"
 )
 
@@ -21,8 +22,10 @@ var haulResources = []string{
 // but haul-admin may patch Haul objects directly, so a promoter cannot change a Stage's
 // steps or forge a Freight approval.
 const (
-	// VerbPromote on stages: create Promotions to the Stage and approve Freight for it.
+	// VerbPromote on stages: create Promotions to the Stage.
 	VerbPromote = "promote"
+	// VerbApprove on freights: record one's approval of the Freight for a Stage.
+	VerbApprove = "approve"
 	// VerbRefresh on warehouses or stages: ask for discovery or re-evaluation now.
 	VerbRefresh = "refresh"
 	// VerbAbort on promotions aborts a running Promotion; on stages it aborts the
@@ -30,14 +33,19 @@ const (
 	VerbAbort = "abort"
 	// VerbReverify on stages runs the Stage's verification again.
 	VerbReverify = "reverify"
+	// VerbPause on stages pauses and resumes the Stage (spec.paused), without the right
+	// to update anything else in its spec.
+	VerbPause = "pause"
 )
 
-// RoleRules returns the rules of the three project roles, by role name.
+// RoleRules returns the rules of the four project roles, by role name.
 //
 //   - haul-viewer reads every Haul object and Event of the project.
+//   - haul-approver may also approve Freight, through the REST API: that alone, so a
+//     change board can approve without being able to promote.
 //   - haul-promoter may also create Promotions and, through the REST API, approve,
-//     abort, refresh and reverify: custom verbs only, never patch or update, so Stage
-//     specs, Warehouse subscriptions and Freight status stay out of its reach.
+//     abort, refresh, reverify and pause: custom verbs only, never patch or update, so
+//     Stage specs, Warehouse subscriptions and Freight status stay out of its reach.
 //   - haul-admin may do anything with the project's Haul objects, Secrets, ConfigMaps
 //     and its roles.
 //
@@ -48,8 +56,12 @@ func RoleRules() map[string][]rbacv1.PolicyRule {
 		{APIGroups: []string{"haul.dev"}, Resources: haulResources, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"get", "list", "watch"}},
 	}
+	approver := append(append([]rbacv1.PolicyRule{}, viewer...),
+		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"freights"}, Verbs: []string{VerbApprove}},
+	)
 	promoter := append(append([]rbacv1.PolicyRule{}, viewer...),
-		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"stages"}, Verbs: []string{VerbPromote, VerbRefresh, VerbAbort, VerbReverify}},
+		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"stages"}, Verbs: []string{VerbPromote, VerbRefresh, VerbAbort, VerbReverify, VerbPause}},
+		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"freights"}, Verbs: []string{VerbApprove}},
 		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"promotions"}, Verbs: []string{"create", VerbAbort}},
 		rbacv1.PolicyRule{APIGroups: []string{"haul.dev"}, Resources: []string{"warehouses"}, Verbs: []string{VerbRefresh}},
 	)
@@ -60,5 +72,5 @@ func RoleRules() map[string][]rbacv1.PolicyRule {
 		// grant themselves rights they do not hold.
 		{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"roles", "rolebindings"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
 	}
-	return map[string][]rbacv1.PolicyRule{RoleViewer: viewer, RolePromoter: promoter, RoleAdmin: admin}
+	return map[string][]rbacv1.PolicyRule{RoleViewer: viewer, RoleApprover: approver, RolePromoter: promoter, RoleAdmin: admin}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -111,10 +113,24 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		func(o client.Object) []string { return []string{o.(*haulv1.Promotion).Spec.Stage} }); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &haulv1.Promotion{}, indexFreight,
+		func(o client.Object) []string { return []string{o.(*haulv1.Promotion).Spec.Freight} }); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("promotion").
 		For(&haulv1.Promotion{}).
 		Watches(&haulv1.Promotion{}, r.abortWatch()).
+		// A new Promotion may supersede the Pending ones of its Stage.
+		Watches(&haulv1.Promotion{}, handler.EnqueueRequestsFromMapFunc(r.promotionToSiblings),
+			builder.WithPredicates(predicate.Funcs{
+				CreateFunc:  func(event.CreateEvent) bool { return true },
+				UpdateFunc:  func(event.UpdateEvent) bool { return false },
+				DeleteFunc:  func(event.DeleteEvent) bool { return false },
+				GenericFunc: func(event.GenericEvent) bool { return false },
+			})).
+		// An approval recorded on Freight lets a Promotion waiting for it start.
+		Watches(&haulv1.Freight{}, handler.EnqueueRequestsFromMapFunc(r.freightToPromotions)).
 		// A Stage's verification finishing lets a waiting Promotion start.
 		Watches(&haulv1.Stage{}, handler.EnqueueRequestsFromMapFunc(r.stageToPromotions)).
 		// A released lock lets the next Promotion in line start.
@@ -129,6 +145,15 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 // lockToPromotions wakes the unfinished Promotions of the Stage a lock Lease guards.
 func (r *Reconciler) lockToPromotions(ctx context.Context, o client.Object) []reconcile.Request {
 	return r.stageToPromotions(ctx, o)
+}
+
+// promotionToSiblings wakes the unfinished Promotions of a new Promotion's Stage.
+func (r *Reconciler) promotionToSiblings(ctx context.Context, o client.Object) []reconcile.Request {
+	p, ok := o.(*haulv1.Promotion)
+	if !ok {
+		return nil
+	}
+	return r.stageToPromotions(ctx, &haulv1.Stage{ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Spec.Stage}})
 }
 
 // stageToPromotions wakes the unfinished Promotions of a Stage, so the next in line

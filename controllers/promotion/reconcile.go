@@ -68,6 +68,11 @@ func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, 
 		}
 		return ctrl.Result{RequeueAfter: after}, nil
 	}
+	// Governance (queue.go): a newer Promotion supersedes this one, a paused Stage
+	// starts nothing. The approval requirement is checked once this one is next in line.
+	if res, done, err := r.governPending(ctx, p, stage, wait); done || err != nil {
+		return res, err
+	}
 	res, held, lease, err := r.awaitLock(ctx, p, func(holder string) (ctrl.Result, error) {
 		return wait(fmt.Sprintf("waiting for Promotion %s to finish", holder), waitRequeue)
 	})
@@ -86,6 +91,12 @@ func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, 
 		}
 		if c := meta.FindStatusCondition(stage.Status.Conditions, haulv1.ConditionVerified); c != nil && c.Reason == haulv1.ReasonVerificationRunning {
 			return wait("waiting for the Stage's verification to finish", 5*time.Second)
+		}
+		switch msg, err := r.approvalWait(ctx, p, stage); {
+		case err != nil:
+			return ctrl.Result{}, err
+		case msg != "":
+			return wait(msg, waitRequeue)
 		}
 		if seq, err = r.acquireLock(ctx, stage, p, lease); err != nil {
 			if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {

@@ -26,14 +26,17 @@ const AutoPromotionActor = promotion.AutoPromotionActor
 //   - no candidate, or the candidate already current, pending or running: nothing to do;
 //   - the candidate's last Promotion to this Stage failed, errored or was aborted: a
 //     human has to look, so it is not retried automatically.
+//
+// A paused Stage gets no new automatic Promotion, and on a Stage with an approval
+// requirement only Freight with enough approvals is a candidate.
 func (r *Reconciler) autoPromote(ctx context.Context, s *haulv1.Stage, obs *observation, now time.Time) ([]haulv1.AutoPromotionHold, error) {
-	if !obs.autoPromotion || isControlFlow(s) {
+	if !obs.autoPromotion || isControlFlow(s) || s.Spec.Paused {
 		return nil, nil
 	}
 	var holds []haulv1.AutoPromotionHold
 	for i := range s.Spec.RequestedFreight {
 		req := &s.Spec.RequestedFreight[i]
-		freight := obs.freight[req.Origin]
+		freight := approved(obs.freight[req.Origin], s, obs.approvalRule)
 		hold, err := r.holdFor(ctx, s, req, obs, now)
 		if err != nil {
 			return holds, err
@@ -54,6 +57,22 @@ func (r *Reconciler) autoPromote(ctx context.Context, s *haulv1.Stage, obs *obse
 		}
 	}
 	return holds, nil
+}
+
+// approved keeps the Freight that rule lets auto-promotion move to s (all of it when
+// there is no rule). Auto-promotion has no requester, so forbidSelfApproval leaves
+// nobody's approval out.
+func approved(freight []*haulv1.Freight, s *haulv1.Stage, rule *haulv1.ApprovalRequirement) []*haulv1.Freight {
+	if rule == nil {
+		return freight
+	}
+	var out []*haulv1.Freight
+	for _, f := range freight {
+		if ok, _ := pipeline.ApprovalGate(f, s, rule, ""); ok {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // shouldPromote applies the rules about the candidate's own Promotions to this Stage.
@@ -122,7 +141,7 @@ func (r *Reconciler) holdFor(ctx context.Context, s *haulv1.Stage, req *haulv1.F
 	cand, seen := manual.Annotations[AnnotationCandidate]
 	if !seen {
 		cand = "none"
-		if c := pipeline.Candidate(s, req, obs.freight[req.Origin], obs.stages, now); c != nil {
+		if c := pipeline.Candidate(s, req, approved(obs.freight[req.Origin], s, obs.approvalRule), obs.stages, now); c != nil {
 			cand = c.Name
 		}
 		edit := manual.DeepCopy() // manual is the cache's object

@@ -22,6 +22,9 @@ type observation struct {
 	cycle []string
 	// autoPromotion mirrors the project's policy for this Stage.
 	autoPromotion bool
+	// approvalRule is the Stage's approval requirement (its own or a project policy's),
+	// nil when it has none.
+	approvalRule *haulv1.ApprovalRequirement
 	// freight holds the Freight of each requested origin.
 	freight map[haulv1.FreightOrigin][]*haulv1.Freight
 	// freightByName indexes the same Freight by name.
@@ -74,6 +77,7 @@ func (r *Reconciler) observe(ctx context.Context, s *haulv1.Stage) (*observation
 		return nil, fmt.Errorf("reading projectconfig %s: %w", s.Namespace, err)
 	}
 	obs.autoPromotion = pipeline.AutoPromotionEnabled(cfg, s)
+	obs.approvalRule = pipeline.ApprovalRuleFor(cfg, s)
 
 	for _, req := range s.Spec.RequestedFreight {
 		var list haulv1.FreightList

@@ -1,26 +1,36 @@
 package cli
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/pkg/pipeline"
 )
 
 // newApproveCommand builds `haul approve`.
 func newApproveCommand(g *GlobalOptions) *cobra.Command {
 	var freight, alias, stage string
 	cmd := &cobra.Command{
-		Use:     "approve (--freight NAME | --freight-alias A) --stage S",
-		Short:   "Approve Freight for a Stage, making it available there without upstream verification",
+		Use:   "approve (--freight NAME | --freight-alias A) --stage S",
+		Short: "Approve Freight for a Stage, making it available there without upstream verification",
+		Long: "Record your approval of Freight for a Stage. A Stage that requires several approvals\n" +
+			"(spec.approval or a ProjectConfig approval policy) takes the Freight once enough\n" +
+			"distinct people approved; approving twice counts once. Needs the verb approve on\n" +
+			"freights (roles haul-approver, haul-promoter, haul-admin). See docs/governance.md.",
 		Example: "  haul approve --freight-alias brave-otter --stage prod",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -39,7 +49,8 @@ func newApproveCommand(g *GlobalOptions) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			if err := s.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: stage}, &haulv1.Stage{}); err != nil {
+			st := &haulv1.Stage{}
+			if err := s.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: stage}, st); err != nil {
 				return translate(err, opFor("get", kindByKind("Stage"), stage, ns))
 			}
 			var f *haulv1.Freight
@@ -51,28 +62,27 @@ func newApproveCommand(g *GlobalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := canPromote(ctx, s, ns, stage); err != nil {
+			if err := canApprove(ctx, s, ns, f.Name); err != nil {
 				return err
 			}
-			patch, err := json.Marshal(map[string]any{"status": map[string]any{"approvedFor": map[string]any{
-				stage: haulv1.ApprovedStage{ApprovedAt: ptrTime(now()), ApprovedBy: s.whoAmI(ctx)},
-			}}})
+			rule, err := approvalRule(ctx, s, st)
 			if err != nil {
 				return err
 			}
-			if err := s.client.Status().Patch(ctx, f, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(fieldManager)); err != nil {
-				// Only admins write Freight status; a promoter approves through the
-				// Haul server, which checks promote on the Stage.
-				srv, ferr := forbiddenFallback(err, translate(err, op{verb: "patch", kind: "freight", resource: "freights/status", name: f.Name, namespace: ns, host: s.host}))
+			if err := recordApproval(ctx, s, f, rule, st.Name); err != nil {
+				// Only admins write Freight status; an approver approves through the Haul
+				// server, which records the identity it authenticated.
+				srv, ferr := forbiddenFallback(err, translate(err, op{verb: "update", kind: "freight", resource: "freights/status", name: f.Name, namespace: ns, host: s.host}))
 				if ferr != nil {
 					return ferr
 				}
 				path := "/api/v1/projects/" + url.PathEscape(ns) + "/freight/" + url.PathEscape(f.Name) + "/approve"
-				if err := postToServer(ctx, s, srv, path, map[string]string{"stage": stage}, nil); err != nil {
+				if err := postToServer(ctx, s, srv, path, map[string]string{"stage": stage}, f); err != nil {
 					return err
 				}
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "Freight %s approved for Stage %s\n", freightLabel(f), stage)
+			tally := pipeline.CountApprovals(rule, f.Status.Approvals, st.Name, "")
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "Freight %s approved for Stage %s%s\n", freightLabel(f), stage, tallySuffix(rule, tally))
 			return err
 		},
 	}
@@ -80,6 +90,74 @@ func newApproveCommand(g *GlobalOptions) *cobra.Command {
 	cmd.Flags().StringVar(&alias, "freight-alias", "", "Freight alias")
 	cmd.Flags().StringVar(&stage, "stage", "", "Stage to approve the Freight for")
 	return cmd
+}
+
+// tallySuffix says, for a Stage that requires approvals, how many it has: " (1 of 2
+// approvals)". Nothing for a Stage that takes one approval as Kargo does.
+func tallySuffix(rule *haulv1.ApprovalRequirement, t pipeline.ApprovalTally) string {
+	if rule == nil {
+		return ""
+	}
+	return " (" + t.String() + ")"
+}
+
+// canApprove asks the API server whether the user holds the verb approve on the Freight.
+func canApprove(ctx context.Context, s *session, ns, freight string) error {
+	r := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+		ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Namespace: ns, Verb: "approve", Group: haulv1.GroupVersion.Group, Resource: "freights", Name: freight,
+		},
+	}}
+	if err := s.client.Create(ctx, r); err != nil {
+		return translate(err, op{verb: "create", kind: "selfsubjectaccessreview", resource: "selfsubjectaccessreviews", host: s.host})
+	}
+	if !r.Status.Allowed {
+		return fmt.Errorf("you may not approve Freight %s in project %s (needs verb approve on freights)", freight, ns)
+	}
+	return nil
+}
+
+// approvalRule reads the Stage's approval requirement: its own, else the project's
+// first approval policy that selects it.
+func approvalRule(ctx context.Context, s *session, st *haulv1.Stage) (*haulv1.ApprovalRequirement, error) {
+	if st.Spec.Approval != nil {
+		return st.Spec.Approval, nil
+	}
+	cfg := &haulv1.ProjectConfig{}
+	if err := s.client.Get(ctx, client.ObjectKey{Namespace: st.Namespace, Name: st.Namespace}, cfg); err != nil {
+		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
+			return nil, nil
+		}
+		return nil, translate(err, opFor("get", kindByKind("ProjectConfig"), st.Namespace, st.Namespace))
+	}
+	return pipeline.ApprovalRuleFor(cfg, st), nil
+}
+
+// recordApproval writes the user's approval into the Freight's status directly (an
+// admin may), as the identity and groups the API server reports for the kubeconfig's
+// credentials. f is updated in place.
+func recordApproval(ctx context.Context, s *session, f *haulv1.Freight, rule *haulv1.ApprovalRequirement, stage string) error {
+	who := &authenticationv1.SelfSubjectReview{}
+	if err := s.client.Create(ctx, who); err != nil || who.Status.UserInfo.Username == "" {
+		return fmt.Errorf("finding out who you are (SelfSubjectReview): %w", err)
+	}
+	user, groups := who.Status.UserInfo.Username, who.Status.UserInfo.Groups
+	if rule != nil && len(rule.AllowedGroups) > 0 && !slices.ContainsFunc(groups, func(g string) bool { return slices.Contains(rule.AllowedGroups, g) }) {
+		return fmt.Errorf("user %q may not approve Freight for Stage %s: approvals count only from the groups %s", user, stage, strings.Join(rule.AllowedGroups, ", "))
+	}
+	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		cur := &haulv1.Freight{}
+		if err := s.client.Get(ctx, client.ObjectKeyFromObject(f), cur); err != nil {
+			return err
+		}
+		if changed, _ := pipeline.RecordApproval(cur, rule, stage, user, groups, now()); changed {
+			if err := s.client.Status().Update(ctx, cur, client.FieldOwner(fieldManager)); err != nil {
+				return err
+			}
+		}
+		*f = *cur
+		return nil
+	})
 }
 
 func ptrTime(t time.Time) *metav1.Time { v := metav1.NewTime(t.UTC().Truncate(time.Second)); return &v }

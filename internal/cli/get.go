@@ -14,6 +14,7 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/printers"
+	"github.com/haul-dev/haul/pkg/pipeline"
 )
 
 // now is the clock of every relative time the CLI prints; tests replace it.
@@ -117,7 +118,35 @@ func runGet(ctx context.Context, s *session, w, errOut io.Writer, k *kind, name 
 			return err
 		}
 	}
-	return printObjects(w, s.g, k, objs, name != "")
+	var rules printers.ApprovalRules
+	if k.Kind == "Freight" && s.g.Output == "wide" {
+		rules = approvalRules(ctx, s, ns)
+	}
+	return printObjects(w, s.g, k, objs, name != "", rules)
+}
+
+// approvalRules reads the project's Stages and ProjectConfig for the APPROVALS column.
+// What cannot be read shows as no requirement: the column is a summary, not a check.
+func approvalRules(ctx context.Context, s *session, ns string) printers.ApprovalRules {
+	var stages haulv1.StageList
+	if err := s.client.List(ctx, &stages, client.InNamespace(ns)); err != nil {
+		return nil
+	}
+	cfgs := map[string]*haulv1.ProjectConfig{}
+	byKey := map[string]*haulv1.ApprovalRequirement{}
+	for i := range stages.Items {
+		st := &stages.Items[i]
+		cfg, seen := cfgs[st.Namespace]
+		if !seen {
+			cfg = &haulv1.ProjectConfig{}
+			if err := s.client.Get(ctx, client.ObjectKey{Namespace: st.Namespace, Name: st.Namespace}, cfg); err != nil {
+				cfg = nil
+			}
+			cfgs[st.Namespace] = cfg
+		}
+		byKey[st.Namespace+"/"+st.Name] = pipeline.ApprovalRuleFor(cfg, st)
+	}
+	return func(namespace, stage string) *haulv1.ApprovalRequirement { return byKey[namespace+"/"+stage] }
 }
 
 // getOne fetches by name; Freight may also be named by its alias.
@@ -237,7 +266,7 @@ func sortObjects(k *kind, objs []client.Object) {
 }
 
 // printObjects prints in the format chosen by -o.
-func printObjects(w io.Writer, g *GlobalOptions, k *kind, objs []client.Object, single bool) error {
+func printObjects(w io.Writer, g *GlobalOptions, k *kind, objs []client.Object, single bool, rules printers.ApprovalRules) error {
 	switch g.Output {
 	case "json", "yaml":
 		maps := make([]map[string]any, 0, len(objs))
@@ -264,7 +293,7 @@ func printObjects(w io.Writer, g *GlobalOptions, k *kind, objs []client.Object, 
 	if len(objs) == 0 {
 		return nil
 	}
-	return tableFor(k, objs, g.Output == "wide").Write(w, g.NoHeaders)
+	return tableFor(k, objs, g.Output == "wide", rules).Write(w, g.NoHeaders)
 }
 
 func setTypeMeta(obj client.Object) {
@@ -284,7 +313,7 @@ func kindOf(obj runtime.Object) string {
 	return gvks[0].Kind
 }
 
-func tableFor(k *kind, objs []client.Object, wide bool) *printers.Table {
+func tableFor(k *kind, objs []client.Object, wide bool, rules printers.ApprovalRules) *printers.Table {
 	t := now()
 	switch k.Kind {
 	case "Project":
@@ -294,7 +323,7 @@ func tableFor(k *kind, objs []client.Object, wide bool) *printers.Table {
 	case "Warehouse":
 		return printers.WarehouseTable(collect[haulv1.Warehouse](objs), t, wide)
 	case "Freight":
-		return printers.FreightTable(collect[haulv1.Freight](objs), t, wide)
+		return printers.FreightTable(collect[haulv1.Freight](objs), t, wide, rules)
 	case "Stage":
 		return printers.StageTable(collect[haulv1.Stage](objs), t, wide)
 	case "Promotion":

@@ -131,6 +131,11 @@ func runPromote(ctx context.Context, s *session, ns string, out io.Writer, o *pr
 	if ok, why := pipeline.IsAvailable(f, stage, now()); !ok {
 		return fmt.Errorf("Freight %s is not available to Stage %s: %s", freightLabel(f), stage.Name, why)
 	}
+	if ok, why, err := approvalGate(ctx, s, f, stage); err != nil {
+		return err
+	} else if !ok {
+		return errors.New(why)
+	}
 	p, err := createPromotion(ctx, s, ns, stage.Name, f)
 	if err != nil {
 		return err
@@ -178,6 +183,12 @@ func promoteDownstream(ctx context.Context, s *session, ns string, out io.Writer
 		}
 		if ok, why := pipeline.IsAvailable(f, st, now()); !ok {
 			_, _ = fmt.Fprintf(out, "stage %s skipped: Freight %s is not available to it: %s\n", st.Name, freightLabel(f), why)
+			continue
+		}
+		if ok, why, err := approvalGate(ctx, s, f, st); err != nil {
+			return err
+		} else if !ok {
+			_, _ = fmt.Fprintf(out, "stage %s skipped: %s\n", st.Name, why)
 			continue
 		}
 		p, err := createPromotion(ctx, s, ns, st.Name, f)
@@ -229,6 +240,18 @@ func canPromote(ctx context.Context, s *session, ns, stage string) error {
 		return fmt.Errorf("you may not promote stage %s in project %s (needs verb promote on stages)", stage, ns)
 	}
 	return nil
+}
+
+// approvalGate applies the Stage's approval requirement to a promotion by this user,
+// whose own approval does not count when the Stage forbids self-approval. The
+// Promotion controller applies it again, so this only saves a Promotion that would wait.
+func approvalGate(ctx context.Context, s *session, f *haulv1.Freight, st *haulv1.Stage) (bool, string, error) {
+	rule, err := approvalRule(ctx, s, st)
+	if err != nil || rule == nil {
+		return true, "", err
+	}
+	ok, why := pipeline.ApprovalGate(f, st, rule, s.whoAmI(ctx))
+	return ok, why, nil
 }
 
 func createPromotion(ctx context.Context, s *session, ns, stage string, f *haulv1.Freight) (*haulv1.Promotion, error) {

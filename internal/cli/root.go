@@ -66,6 +66,8 @@ func commands(g *GlobalOptions) []*cobra.Command {
 		newRefreshCommand(g),
 		newPromoteCommand(g),
 		newApproveCommand(g),
+		newPauseCommand(g),
+		newResumeCommand(g),
 		newVerifyCommand(g),
 		newAbortCommand(g),
 		newLogsCommand(g),

@@ -86,13 +86,21 @@ func TestFreightTable(t *testing.T) {
 			Images:  []haulv1.Image{{RepoURL: "ghcr.io/acme/app", Tag: "1.4.2", Digest: "sha256:abc"}},
 			Commits: []haulv1.GitCommit{{RepoURL: "https://git.example/acme/config.git", ID: "0123456789abcdef"}},
 			Status: haulv1.FreightStatus{CurrentlyIn: map[string]haulv1.CurrentStage{"uat": {}, "test": {}},
-				VerifiedIn: map[string]haulv1.VerifiedStage{"test": {}}, ApprovedFor: map[string]haulv1.ApprovedStage{"prod": {}}}},
+				VerifiedIn: map[string]haulv1.VerifiedStage{"test": {}}, ApprovedFor: map[string]haulv1.ApprovedStage{"uat": {}},
+				Approvals: []haulv1.FreightApproval{{Stage: "prod", Identity: "alice"}, {Stage: "prod", Identity: "bob"}, {Stage: "prod", Identity: "alice"}, {Stage: "uat", Identity: "carol"}}}},
 		{ObjectMeta: meta("9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b", 26*time.Hour),
 			Origin: haulv1.FreightOrigin{Kind: "Warehouse", Name: "charts"},
 			Charts: []haulv1.Chart{{RepoURL: "https://charts.example", Name: "podinfo", Version: "6.5.0"}}},
 	}
-	golden(t, "freight", render(t, FreightTable(items, clock, false), false))
-	golden(t, "freight-wide", render(t, FreightTable(items, clock, true), false))
+	rules := func(_, stage string) *haulv1.ApprovalRequirement {
+		if stage == "prod" {
+			return &haulv1.ApprovalRequirement{RequiredApprovals: 3}
+		}
+		return nil
+	}
+	golden(t, "freight", render(t, FreightTable(items, clock, false, rules), false))
+	// prod requires three approvals and has two (alice twice counts once); uat has no rule.
+	golden(t, "freight-wide", render(t, FreightTable(items, clock, true, rules), false))
 }
 
 func TestPromotionTable(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/pkg/pipeline"
 )
 
 // ProjectTable lists Projects: NAME, READY, STAGES, WAREHOUSES, AGE.
@@ -84,11 +85,17 @@ func subscriptionSummary(subs []haulv1.RepoSubscription) string {
 	return strings.Join(out, ",")
 }
 
-// FreightTable lists Freight: NAME (alias), ID, ORIGIN, VERSIONS, STAGES, AGE.
-func FreightTable(items []haulv1.Freight, now time.Time, wide bool) *Table {
+// ApprovalRules returns the approval requirement of a Stage (nil for none), for the
+// APPROVALS column; a nil ApprovalRules shows counts without requirements.
+type ApprovalRules func(namespace, stage string) *haulv1.ApprovalRequirement
+
+// FreightTable lists Freight: NAME (alias), ID, ORIGIN, VERSIONS, STAGES, AGE; wide adds
+// VERIFIED IN, APPROVED FOR and APPROVALS ("prod:2/3": two of the three approvals that
+// Stage requires; "uat:1" for a Stage without a requirement).
+func FreightTable(items []haulv1.Freight, now time.Time, wide bool, rules ApprovalRules) *Table {
 	t := &Table{Headers: []string{"NAME", "ID", "ORIGIN", "VERSIONS", "STAGES", "AGE"}}
 	if wide {
-		t.Headers = append(t.Headers, "VERIFIED IN", "APPROVED FOR")
+		t.Headers = append(t.Headers, "VERIFIED IN", "APPROVED FOR", "APPROVALS")
 	}
 	for _, f := range items {
 		name := f.Alias
@@ -98,11 +105,35 @@ func FreightTable(items []haulv1.Freight, now time.Time, wide bool) *Table {
 		row := []string{name, ShortID(f.Name), f.Origin.Name, Truncate(FreightVersions(f.Images, f.Commits, f.Charts), 60),
 			strings.Join(sortedKeys(f.Status.CurrentlyIn), ","), Ago(f.CreationTimestamp, now)}
 		if wide {
-			row = append(row, strings.Join(sortedKeys(f.Status.VerifiedIn), ","), strings.Join(sortedKeys(f.Status.ApprovedFor), ","))
+			row = append(row, strings.Join(sortedKeys(f.Status.VerifiedIn), ","), strings.Join(sortedKeys(f.Status.ApprovedFor), ","),
+				Approvals(&f, rules))
 		}
 		t.AddRow(row...)
 	}
 	return t
+}
+
+// Approvals summarises Freight's recorded approvals per Stage, Stages sorted:
+// "prod:2/3,uat:1".
+func Approvals(f *haulv1.Freight, rules ApprovalRules) string {
+	stages := map[string]bool{}
+	for _, a := range f.Status.Approvals {
+		stages[a.Stage] = true
+	}
+	var out []string
+	for _, st := range sortedKeys(stages) {
+		var rule *haulv1.ApprovalRequirement
+		if rules != nil {
+			rule = rules(f.Namespace, st)
+		}
+		got := len(pipeline.CountApprovals(rule, f.Status.Approvals, st, "").Counted)
+		if rule == nil {
+			out = append(out, fmt.Sprintf("%s:%d", st, got))
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s:%d/%d", st, got, pipeline.Required(rule)))
+	}
+	return strings.Join(out, ",")
 }
 
 // FreightVersions summarises artifact versions: the last path element of each repository

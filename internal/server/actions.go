@@ -3,11 +3,11 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"regexp"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -105,6 +105,9 @@ func (s *Server) promote(r *http.Request, u *auth.User) (int, any, error) {
 	if ok, why := pipeline.IsAvailable(f, st, s.now()); !ok {
 		return 0, nil, notAvailable(f, st.Name, why)
 	}
+	if err := s.checkApprovals(ctx, u, f, st); err != nil {
+		return 0, nil, err
+	}
 	promo := newPromotion(p, st, f, u)
 	if err := c.Create(ctx, promo); err != nil {
 		return 0, nil, s.access.kubeErr(ctx, u, err, p, "Stage", name, "create Promotions")
@@ -167,6 +170,16 @@ func (s *Server) promoteDownstream(r *http.Request, u *auth.User) (int, any, err
 			}
 			continue
 		}
+		if err := s.checkApprovals(ctx, u, f, ds); err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.Code != http.StatusConflict {
+				return 0, nil, err
+			}
+			if refused == nil {
+				refused = ae
+			}
+			continue
+		}
 		promo := newPromotion(p, ds, f, u)
 		if err := c.Create(ctx, promo); err != nil {
 			return 0, nil, s.access.kubeErr(ctx, u, err, p, "Stage", ds.Name, "create Promotions")
@@ -177,48 +190,6 @@ func (s *Server) promoteDownstream(r *http.Request, u *auth.User) (int, any, err
 		return 0, nil, refused
 	}
 	return http.StatusCreated, out, nil
-}
-
-// approve makes Freight available to a Stage regardless of upstream verification.
-func (s *Server) approve(r *http.Request, u *auth.User) (int, any, error) {
-	ctx, p, name := r.Context(), r.PathValue("p"), r.PathValue("name")
-	var b freightBody
-	if err := decodeBody(r, &b); err != nil {
-		return 0, nil, err
-	}
-	if err := required("stage", b.Stage); err != nil {
-		return 0, nil, err
-	}
-	if err := s.checkPromote(ctx, u, p, b.Stage); err != nil {
-		return 0, nil, err
-	}
-	c, err := s.access.clientFor(u)
-	if err != nil {
-		return 0, nil, err
-	}
-	st, err := s.getStageAs(ctx, u, c, p, b.Stage)
-	if err != nil {
-		return 0, nil, err
-	}
-	f, err := s.getFreightAs(ctx, u, c, p, name)
-	if err != nil {
-		return 0, nil, err
-	}
-	if pipeline.RequestFor(st, f.Origin) == nil {
-		return 0, nil, errorf(http.StatusUnprocessableEntity, reasonInvalid,
-			"Stage %s does not request Freight from %s, so Freight %s cannot be approved for it", st.Name, f.Origin, displayName(f))
-	}
-	// Freight status belongs to the controllers: no project role may write it, so the
-	// server writes the approval with its own rights once the caller may promote to the
-	// Stage, recording who approved.
-	patch, _ := json.Marshal(map[string]any{"status": map[string]any{"approvedFor": map[string]any{
-		st.Name: haulv1.ApprovedStage{ApprovedAt: &metav1.Time{Time: s.now()}, ApprovedBy: u.Name},
-	}}})
-	if err := s.client.Status().Patch(ctx, f, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(fieldManager)); err != nil {
-		return 0, nil, s.access.kubeErr(ctx, u, err, p, "Freight", name, "approve Freight")
-	}
-	s.log.Info("Freight approved", "project", p, "freight", f.Name, "stage", st.Name, "user", u.Name)
-	return http.StatusOK, s.withKind(f), nil
 }
 
 // setAlias renames Freight, keeping the label in step and aliases unique in the project.

@@ -13,6 +13,7 @@
 //	POST  /projects/{p}/stages/{s}/promote            {"freight"}  → 201 Promotion
 //	POST  /projects/{p}/stages/{s}/promote-downstream {"freight"}  → 201 {"items"}
 //	POST  /projects/{p}/freight/{f}/approve           {"stage"}    → Freight
+//	POST  /projects/{p}/stages/{s}/pause, /stages/{s}/resume           → Stage
 //	PATCH /projects/{p}/freight/{f}/alias             {"alias"}    → Freight
 //	POST  /projects/{p}/promotions/{n}/abort
 //	POST  /projects/{p}/warehouses/{w}/refresh, /stages/{s}/refresh,
@@ -20,12 +21,13 @@
 //	POST  /apply                                      multi-document YAML
 //
 // Lists are served from shared informers after a SubjectAccessReview; single reads and
-// most writes go to the API server impersonating the caller. Promoting and approving
-// also need the custom verb promote on the Stage. Abort, refresh, reverify and
-// abort-verification need the custom verbs abort, refresh and reverify on the object
-// (never patch, which would let the caller rewrite its spec); approve and those
-// actions are then written with the server's own rights, recording the caller
-// (status.approvedFor[].approvedBy, annotation haul.dev/action-actor). Objects of a
+// most writes go to the API server impersonating the caller. Promoting also needs the
+// custom verb promote on the Stage, and approving the custom verb approve on the
+// Freight. Abort, refresh, reverify, abort-verification, pause and resume need the
+// custom verbs abort, refresh, reverify and pause on the object (never patch or update,
+// which would let the caller rewrite its spec); approve and those actions are then
+// written with the server's own rights, recording the caller (status.approvals[],
+// annotation haul.dev/action-actor). See docs/governance.md. Objects of a
 // project the caller may not see answer 404 exactly like missing ones.
 //
 // Identities from OIDC ID tokens are prefixed (default "oidc:") before they are

@@ -259,7 +259,8 @@ func (s *Server) permissions(r *http.Request, u *auth.User) (int, any, error) {
 	promote := q("promote", "stages", "", "") && q("create", "promotions", "", "")
 	return http.StatusOK, map[string]bool{
 		"promote": promote,
-		"approve": q(project.VerbPromote, "stages", "", ""),
+		"approve": q(project.VerbApprove, "freights", "", ""),
+		"pause":   q(project.VerbPause, "stages", "", ""),
 		"refresh": q(project.VerbRefresh, "stages", "", "") && q(project.VerbRefresh, "warehouses", "", ""),
 		"abort":   q(project.VerbAbort, "promotions", "", ""),
 		"admin":   q("update", "projectconfigs", "", p) && q("delete", "stages", "", ""),

@@ -41,6 +41,8 @@ func (s *Server) routes() {
 	h("POST /api/v1/projects/{p}/stages/{name}/refresh", s.refreshStage)
 	h("POST /api/v1/projects/{p}/stages/{name}/reverify", s.reverify)
 	h("POST /api/v1/projects/{p}/stages/{name}/abort-verification", s.abortVerification)
+	h("POST /api/v1/projects/{p}/stages/{name}/pause", s.pauseStage)
+	h("POST /api/v1/projects/{p}/stages/{name}/resume", s.resumeStage)
 	h("POST /api/v1/apply", s.apply)
 
 	s.mux.Handle("GET /api/v1/projects/{p}/events", s.authenticated(s.events))

@@ -540,8 +540,33 @@ export interface Freight {
    */
   status?: {
     /**
+     * Approvals record every approval, one entry per Stage and identity (approving
+     * twice counts once), at most 1000. Haul-only.
+     */
+    approvals?: {
+      /**
+       * ApprovedAt is when the approval was given.
+       */
+      approvedAt?: string;
+      /**
+       * Groups are the groups the identity belonged to when approving, at most 100; an
+       * approval requirement's allowedGroups is checked against them.
+       */
+      groups?: string[];
+      /**
+       * Identity is who approved, as the Haul server (or the API server, for `haul
+       * approve` by an admin) authenticated them; never a name the client supplied.
+       */
+      identity: string;
+      /**
+       * Stage is the Stage the Freight was approved for.
+       */
+      stage: string;
+    }[];
+    /**
      * ApprovedFor maps the name of every Stage this Freight was approved for by hand;
-     * an approval makes it available there without upstream verification.
+     * an approval makes it available there without upstream verification. For a Stage
+     * that requires several approvals it is set once enough of them are recorded.
      */
     approvedFor?: Record<string, {
       /**
@@ -873,6 +898,68 @@ export interface ProjectConfig {
    * Spec holds the project's policies, receivers and dashboard links.
    */
   spec?: {
+    /**
+     * ApprovalPolicies require approvals for sets of Stages; the first one that selects
+     * a Stage applies, unless the Stage has its own spec.approval. At most 100.
+     * Haul-only.
+     */
+    approvalPolicies?: {
+      /**
+       * AllowedGroups, when set, counts only approvals by identities that belonged to at
+       * least one of these groups when they approved (the groups the Haul server
+       * authenticated, e.g. from the OIDC groups claim). At most 20.
+       */
+      allowedGroups?: string[];
+      /**
+       * ForbidSelfApproval ("four eyes") does not count the approval of the identity
+       * that asked for the Promotion (its haul.dev/create-actor), so nobody both approves
+       * and promotes alone. Default false.
+       */
+      forbidSelfApproval?: boolean;
+      /**
+       * RequiredApprovals is how many distinct identities must approve, 1 to 20.
+       */
+      requiredApprovals?: number;
+      /**
+       * StageSelector picks the Stages this policy applies to.
+       */
+      stageSelector?: {
+        /**
+         * MatchExpressions are label selector requirements (key, operator In, NotIn,
+         * Exists or DoesNotExist, values) that a selected Stage's labels must all meet.
+         * At most 20.
+         */
+        matchExpressions?: {
+          /**
+           * key is the label key that the selector applies to.
+           */
+          key: string;
+          /**
+           * operator represents a key's relationship to a set of values.
+           * Valid operators are In, NotIn, Exists and DoesNotExist.
+           */
+          operator: string;
+          /**
+           * values is an array of string values. If the operator is In or NotIn,
+           * the values array must be non-empty. If the operator is Exists or DoesNotExist,
+           * the values array must be empty. This array is replaced during a strategic
+           * merge patch.
+           */
+          values?: string[];
+        }[];
+        /**
+         * MatchLabels selects Stages whose labels hold every key and value listed, as in a
+         * Kubernetes label selector. Kargo inlines a LabelSelector here, with the same keys.
+         */
+        matchLabels?: Record<string, string>;
+        /**
+         * Name is an exact Stage name, `glob:PATTERN` (a shell pattern such as
+         * `glob:prod-*`) or `regex:PATTERN` (an unanchored Go regular expression). Empty
+         * matches every name. At most 253 characters.
+         */
+        name?: string;
+      };
+    }[];
     /**
      * FreightLinks are shown in the dashboard on every Freight of the project (a CI run,
      * a changelog). At most 20. Kargo also has these; its URLs are expressions.
@@ -1569,6 +1656,12 @@ export interface Promotion {
       }[];
     })[];
     /**
+     * SupersededBy names the newer Promotion of the same Stage that ended this one
+     * while it was still Pending, when the Stage's promotionQueue.supersedePending is
+     * on. Haul-only.
+     */
+    supersededBy?: string;
+    /**
      * Vars is the snapshot of the merged vars (Stage, template, Promotion) taken at
      * start. Haul-only.
      */
@@ -1707,6 +1800,34 @@ export interface Stage {
    */
   spec: {
     /**
+     * Approval requires approvals by several people before Freight may be promoted
+     * here; it wins over the project's approvalPolicies. Haul-only.
+     */
+    approval?: {
+      /**
+       * AllowedGroups, when set, counts only approvals by identities that belonged to at
+       * least one of these groups when they approved (the groups the Haul server
+       * authenticated, e.g. from the OIDC groups claim). At most 20.
+       */
+      allowedGroups?: string[];
+      /**
+       * ForbidSelfApproval ("four eyes") does not count the approval of the identity
+       * that asked for the Promotion (its haul.dev/create-actor), so nobody both approves
+       * and promotes alone. Default false.
+       */
+      forbidSelfApproval?: boolean;
+      /**
+       * RequiredApprovals is how many distinct identities must approve, 1 to 20.
+       */
+      requiredApprovals?: number;
+    };
+    /**
+     * Paused stops new Promotions from starting on the Stage: Pending ones, manual or
+     * automatic, wait with the message "stage is paused"; a Running one finishes.
+     * Default false. Haul-only.
+     */
+    paused?: boolean;
+    /**
      * PromotionMechanisms is Kargo's older shorthand, used only when promotionTemplate
      * has no steps.
      */
@@ -1788,6 +1909,17 @@ export interface Stage {
          */
         writeBranch: string;
       })[];
+    };
+    /**
+     * PromotionQueue tunes how waiting Promotions are handled. Haul-only.
+     */
+    promotionQueue?: {
+      /**
+       * SupersedePending ends older Pending Promotions of the Stage as Aborted (with
+       * status.supersededBy) when a newer one is created, so a backlog does not replay old
+       * Freight. A Running Promotion is never touched. Default false. Haul-only.
+       */
+      supersedePending?: boolean;
     };
     /**
      * PromotionTemplate holds the steps a Promotion runs. A Stage with neither it nor
