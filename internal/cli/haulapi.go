@@ -20,8 +20,9 @@ import (
 
 // haulServerEnv names the Haul server the CLI sends an action to when the cluster
 // refuses to let the caller write it directly. Project roles below haul-admin (such as
-// haul-promoter) hold custom verbs, not patch: their approve, abort, refresh and
-// reverify go through the Haul REST API, which checks the verb and writes the change.
+// haul-approver, haul-promoter) hold custom verbs, not patch: their approve, abort, refresh,
+// reverify, pause and resume go through the Haul REST API, which checks the verb and
+// writes the change.
 const haulServerEnv = "HAUL_SERVER"
 
 // viaServerHint tells a refused caller how to act through the Haul server instead.

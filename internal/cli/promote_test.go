@@ -323,3 +323,44 @@ func TestPromoteWaitRedrawsOnATerminal(t *testing.T) {
 		t.Fatalf("last frame:\n%q\nwant:\n%q", last, want)
 	}
 }
+
+// TestApproveCountsAndPauseFromTheCLI: on a Stage that needs two approvals, `haul
+// approve` reports the count, `haul promote` refuses naming it, `haul get freight -o
+// wide` shows it; `haul pause stage` and `haul resume stage` set and clear spec.paused.
+func TestApproveCountsAndPauseFromTheCLI(t *testing.T) {
+	h := newHarness(t)
+	ns := "cli-gov"
+	setupPipeline(t, h, ns)
+	st := &haulv1.Stage{}
+	must(t, env.Client.Get(t.Context(), objKey(ns, "prod"), st))
+	st.Spec.Approval = &haulv1.ApprovalRequirement{RequiredApprovals: 2}
+	must(t, env.Client.Update(t.Context(), st))
+
+	out := h.mustRun("-p", ns, "approve", "--freight-alias", "brave-otter", "--stage", "prod")
+	if out != "Freight brave-otter approved for Stage prod (1 of 2 approvals)\n" {
+		t.Fatalf("approve printed %q", out)
+	}
+	_, _, err := h.run("-p", ns, "promote", "--stage", "prod", "--freight", "brave-otter")
+	if err == nil || !strings.Contains(err.Error(), "Freight brave-otter is not available to Stage prod") {
+		t.Fatalf("promote after 1 of 2 approvals: %v", err)
+	}
+	if out := h.mustRun("-p", ns, "get", "freight", "-o", "wide"); !strings.Contains(out, "prod:1/2") {
+		t.Fatalf("get freight -o wide lacks prod:1/2:\n%s", out)
+	}
+
+	if out := h.mustRun("-p", ns, "pause", "stage", "prod"); out != "stage.haul.dev/prod paused\n" {
+		t.Fatalf("pause printed %q", out)
+	}
+	must(t, env.Client.Get(t.Context(), objKey(ns, "prod"), st))
+	if !st.Spec.Paused {
+		t.Fatal("spec.paused not set")
+	}
+	h.mustRun("-p", ns, "resume", "stage", "prod")
+	must(t, env.Client.Get(t.Context(), objKey(ns, "prod"), st))
+	if st.Spec.Paused {
+		t.Fatal("spec.paused still set after resume")
+	}
+	if _, _, err := h.run("-p", ns, "pause", "warehouse", "app"); err == nil || !strings.Contains(err.Error(), "pause works on a stage") {
+		t.Fatalf("pause warehouse: %v", err)
+	}
+}
