@@ -1,10 +1,12 @@
 package steps
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/pelletier/go-toml/v2"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -149,6 +151,59 @@ func FuzzAuthorizedStage(f *testing.F) {
 		}
 		if !strings.ContainsAny(project+stage, meta+":") && !authorizedValue(project+":"+stage, project, stage) {
 			t.Fatalf("the exact value %s:%s was refused", project, stage)
+		}
+	})
+}
+
+// FuzzTOMLUpdate edits arbitrary TOML documents at arbitrary keys. An accepted edit
+// leaves a document that still parses, holds the new value at the key, and differs
+// from the input only where the old value stood.
+func FuzzTOMLUpdate(f *testing.F) {
+	for _, s := range [][2]string{
+		{"a = 1\n", "a"}, {"[t]\nk = 'v' # c\n", "t.k"}, {"x = [1, 2, {y = true}]\n", "x.2.y"},
+		{"[[b]]\nn = \"a\"\n[[b]]\nn = \"b\"\n", "b.1.n"}, {"\"a.b\" = 1\n", `a\.b`}, {"d = 1979-05-27\n", "d"},
+		{"s = \"\"\"\nmulti\n\"\"\"\n", "s"}, {"a.b.c = 1.5\n", "a.b.c"}, {"a = 1\na = 2\n", "a"},
+	} {
+		f.Add([]byte(s[0]), s[1], "new \"value\"\n")
+	}
+	f.Fuzz(func(t *testing.T, data []byte, key, value string) {
+		if key == "" || !utf8.ValidString(value) {
+			return
+		}
+		out, written, err := setTOMLValues(data, []fileUpdate{{Key: key, Value: value}})
+		if err != nil {
+			return
+		}
+		var doc map[string]any
+		if err := toml.Unmarshal(out, &doc); err != nil {
+			t.Fatalf("edited document does not parse: %v\n%s", err, out)
+		}
+		var got any = doc
+		for _, part := range splitKey(key) {
+			switch c := got.(type) {
+			case map[string]any:
+				got = c[part]
+			case []any:
+				i, err := strconv.Atoi(part)
+				if err != nil || i < 0 || i >= len(c) {
+					t.Fatalf("key %q: %q is no index of the array", key, part)
+				}
+				got = c[i]
+			default:
+				t.Fatalf("key %q does not lead to a value in the edited document", key)
+			}
+		}
+		if got != value {
+			t.Fatalf("key %q holds %#v after the edit, want %#v (written %s)", key, got, value, written[0])
+		}
+		idx, err := indexTOML(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := idx.scalars[tomlPathKey(splitKey(key))]
+		want := string(data[:at.offset]) + written[0] + string(data[at.offset+at.width:])
+		if string(out) != want {
+			t.Fatalf("the edit changed more than the value:\n%s\n---\n%s", data, out)
 		}
 	})
 }
