@@ -53,6 +53,24 @@ func withSteps(s *haulv1.Stage, steps ...haulv1.PromotionStep) *haulv1.Stage {
 	return s
 }
 
+func withApproval(s *haulv1.Stage, a haulv1.ApprovalRequirement) *haulv1.Stage {
+	s.Spec.Approval = &a
+	return s
+}
+
+// TestApprovalDefaultsToOne: an approval requirement without requiredApprovals is
+// stored as one approval.
+func TestApprovalDefaultsToOne(t *testing.T) {
+	ns := env.Namespace(t, "approval-default")
+	s := withApproval(stage(ns, req("w", true)), haulv1.ApprovalRequirement{ForbidSelfApproval: true})
+	if err := env.Client.Create(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Spec.Approval.RequiredApprovals != 1 {
+		t.Fatalf("requiredApprovals = %d, want the default 1", s.Spec.Approval.RequiredApprovals)
+	}
+}
+
 // TestCreateValidation applies one accepted and one rejected object per CEL rule and
 // enum to the real API server; a rejection must name the offending field.
 func TestCreateValidation(t *testing.T) {
@@ -138,6 +156,12 @@ func TestCreateValidation(t *testing.T) {
 				RepoURL: "https://example.com/x.git", WriteBranch: strings.Repeat("b", 1025)}}}
 			return s
 		}(), "writeBranch"},
+		{"approval of two accepted", withApproval(stage(ns, req("w", true)), haulv1.ApprovalRequirement{RequiredApprovals: 2, AllowedGroups: []string{"sre"}}), ""},
+		{"requiredApprovals over 20 rejected", withApproval(stage(ns, req("w", true)), haulv1.ApprovalRequirement{RequiredApprovals: 21}), "spec.approval.requiredApprovals"},
+		{"negative requiredApprovals rejected", withApproval(stage(ns, req("w", true)), haulv1.ApprovalRequirement{RequiredApprovals: -1}), "spec.approval.requiredApprovals"},
+		{"allowedGroups twice the same rejected", withApproval(stage(ns, req("w", true)), haulv1.ApprovalRequirement{AllowedGroups: []string{"sre", "sre"}}), "spec.approval.allowedGroups"},
+		{"approval policy over 20 rejected", &haulv1.ProjectConfig{ObjectMeta: metav1.ObjectMeta{Name: ns, Namespace: ns}, Spec: haulv1.ProjectConfigSpec{
+			ApprovalPolicies: []haulv1.ApprovalPolicy{{ApprovalRequirement: haulv1.ApprovalRequirement{RequiredApprovals: 50}}}}}, "spec.approvalPolicies[0].requiredApprovals"},
 		{"promotion accepted", &haulv1.Promotion{ObjectMeta: metav1.ObjectMeta{Name: name("p"), Namespace: ns}, Spec: haulv1.PromotionSpec{Stage: "test", Freight: "abc"}}, ""},
 		{"promotion without stage rejected", &haulv1.Promotion{ObjectMeta: metav1.ObjectMeta{Name: name("p"), Namespace: ns}, Spec: haulv1.PromotionSpec{Freight: "abc"}}, "spec.stage"},
 	}

@@ -64,7 +64,7 @@ func stages() []haulv1.Stage {
 				LastPromotion:        &haulv1.PromotionReference{Name: "test.01", Phase: haulv1.PromotionSucceeded, FinishedAt: agoPtr(3 * time.Minute)},
 				AutoPromotionEnabled: true,
 				Conditions:           []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue}}}},
-		{ObjectMeta: meta("uat", 72*time.Hour), Spec: haulv1.StageSpec{RequestedFreight: up("test")},
+		{ObjectMeta: meta("uat", 72*time.Hour), Spec: haulv1.StageSpec{RequestedFreight: up("test"), Paused: true},
 			Status: haulv1.StageStatus{FreightSummary: "calm-heron", Health: &haulv1.Health{Status: haulv1.HealthProgressing},
 				CurrentPromotion: &haulv1.PromotionReference{Name: "uat.02", PullRequest: &haulv1.PullRequestStatus{
 					URL: "https://git.example/acme/deploy/pulls/12", Number: 12, State: haulv1.PullRequestOpen}},

@@ -172,11 +172,12 @@ func lastElem(s string) string {
 	return s
 }
 
-// StageTable lists Stages: NAME, FREIGHT (alias), HEALTH, PHASE (of the last promotion), AUTO, AGE.
+// StageTable lists Stages: NAME, FREIGHT (alias), HEALTH, PHASE (of the last promotion), AUTO, AGE;
+// wide adds READY, UPSTREAM, PROMOTING, PR, LAST PROMOTED and PAUSED (spec.paused).
 func StageTable(items []haulv1.Stage, now time.Time, wide bool) *Table {
 	t := &Table{Headers: []string{"NAME", "FREIGHT", "HEALTH", "PHASE", "AUTO", "AGE"}}
 	if wide {
-		t.Headers = append(t.Headers, "READY", "UPSTREAM", "PROMOTING", "PR", "LAST PROMOTED")
+		t.Headers = append(t.Headers, "READY", "UPSTREAM", "PROMOTING", "PR", "LAST PROMOTED", "PAUSED")
 	}
 	for _, s := range items {
 		health := ""
@@ -204,8 +205,12 @@ func StageTable(items []haulv1.Stage, now time.Time, wide bool) *Table {
 			if s.Status.LastPromotion != nil {
 				last = AgoPtr(s.Status.LastPromotion.FinishedAt, now)
 			}
+			paused := "no"
+			if s.Spec.Paused {
+				paused = "yes"
+			}
 			row = append(row, conditionStatus(s.Status.Conditions, haulv1.ConditionReady),
-				strings.Join(Upstreams(&s), ","), promoting, pr, last)
+				strings.Join(Upstreams(&s), ","), promoting, pr, last, paused)
 		}
 		t.AddRow(row...)
 	}
