@@ -28,7 +28,7 @@ func TestLeaseTimingsRefuseAnImpossibleOrder(t *testing.T) {
 		t.Fatalf("zero timings: %+v, %v; want the defaults", l, err)
 	}
 	cases := map[string]LeaseTimings{
-		"--leader-election-lease-duration":           {LeaseDuration: 30 * time.Second, RenewDeadline: 60 * time.Second},
+		"--leader-election-lease-duration":          {LeaseDuration: 30 * time.Second, RenewDeadline: 60 * time.Second},
 		"1.2 × --leader-election-retry-period 1m0s": {RetryPeriod: time.Minute},
 	}
 	for want, l := range cases {

@@ -68,7 +68,7 @@ func stages() []haulv1.Stage {
 			Status: haulv1.StageStatus{FreightSummary: "calm-heron", Health: &haulv1.Health{Status: haulv1.HealthProgressing},
 				CurrentPromotion: &haulv1.PromotionReference{Name: "uat.02", PullRequest: &haulv1.PullRequestStatus{
 					URL: "https://git.example/acme/deploy/pulls/12", Number: 12, State: haulv1.PullRequestOpen}},
-				LastPromotion:    &haulv1.PromotionReference{Name: "uat.01", Phase: haulv1.PromotionFailed, FinishedAt: agoPtr(2 * time.Hour)}}},
+				LastPromotion: &haulv1.PromotionReference{Name: "uat.01", Phase: haulv1.PromotionFailed, FinishedAt: agoPtr(2 * time.Hour)}}},
 		{ObjectMeta: meta("production-eu-west", 90*time.Second), Spec: haulv1.StageSpec{RequestedFreight: up("uat")}},
 	}
 }
@@ -110,8 +110,8 @@ func TestPromotionTable(t *testing.T) {
 			Annotations: map[string]string{haulv1.AnnotationCreateActor: "cli:alice"}},
 			Spec: haulv1.PromotionSpec{Stage: "uat", Freight: "3f2a1b0c9d8e"},
 			Status: haulv1.PromotionStatus{Phase: haulv1.PromotionRunning, State: state, CurrentStep: 1,
-				Freight:   &haulv1.FreightReference{Name: "3f2a1b0c9d8e", Alias: "brave-otter"},
-				Steps:     []haulv1.PromotionStep{{Uses: "git-clone", As: "clone"}, {Uses: "git-open-pr", As: "open-pr"}, {Uses: "git-wait-for-pr"}},
+				Freight: &haulv1.FreightReference{Name: "3f2a1b0c9d8e", Alias: "brave-otter"},
+				Steps:   []haulv1.PromotionStep{{Uses: "git-clone", As: "clone"}, {Uses: "git-open-pr", As: "open-pr"}, {Uses: "git-wait-for-pr"}},
 				StepExecutionMetadata: []haulv1.StepExecutionMetadata{{Alias: "clone", Status: haulv1.StepSucceeded},
 					{Alias: "open-pr", Status: haulv1.StepRunning, PullRequest: &haulv1.PullRequestStatus{
 						URL: "https://git.example/acme/deploy/pulls/7", Number: 7, State: haulv1.PullRequestOpen}}},
