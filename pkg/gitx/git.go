@@ -15,13 +15,18 @@ import (
 	"github.com/haul-dev/haul/pkg/redact"
 )
 
-// Auth is HTTP basic credentials for a remote.
+// Auth is HTTP basic credentials for a remote, and how to reach it.
 type Auth struct {
 	Username string
 	Password string
+	// InsecureSkipTLSVerify turns off certificate checks for this remote (git-clone's
+	// insecureSkipTLSVerify); a work tree checked out with it keeps it (see Worktree).
+	InsecureSkipTLSVerify bool
 }
 
 func (a *Auth) empty() bool { return a == nil || a.Username == "" && a.Password == "" }
+
+func (a *Auth) insecure() bool { return a != nil && a.InsecureSkipTLSVerify }
 
 // Identity is the author and committer of commits made in a work tree.
 type Identity struct {
@@ -160,7 +165,7 @@ func (c Command) env() []string {
 	cfg = append(cfg,
 		[2]string{"http.lowSpeedLimit", "1000"},
 		[2]string{"http.lowSpeedTime", strconv.Itoa(max(1, int(stall.Seconds())))},
-		[2]string{"http.sslVerify", strconv.FormatBool(!c.InsecureSkipTLSVerify)},
+		[2]string{"http.sslVerify", strconv.FormatBool(!c.InsecureSkipTLSVerify && !c.Auth.insecure())},
 	)
 	if !c.Auth.empty() {
 		tok := base64.StdEncoding.EncodeToString([]byte(c.Auth.Username + ":" + c.Auth.Password))

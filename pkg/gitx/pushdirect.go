@@ -72,6 +72,7 @@ func (w *Worktree) pushDirect(ctx context.Context, branch, head string) bool {
 	if err != nil {
 		return false
 	}
+	ep.InsecureSkipTLS = w.InsecureSkipTLSVerify || w.Auth.insecure()
 	tr, err := client.NewClient(ep)
 	if err != nil {
 		return false

@@ -27,7 +27,7 @@ func ListRemote(ctx context.Context, url string, auth *Auth, opts ListOptions) (
 		return nil, err
 	}
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{url}})
-	lo := &git.ListOptions{InsecureSkipTLS: opts.InsecureSkipTLSVerify, Auth: goGitAuth(auth)}
+	lo := &git.ListOptions{InsecureSkipTLS: opts.InsecureSkipTLSVerify || auth.insecure(), Auth: goGitAuth(auth)}
 	if opts.Peeled {
 		lo.PeelingOption = git.AppendPeeled
 	}

@@ -17,6 +17,9 @@ type Worktree struct {
 	URL  string
 	Auth *Auth
 	ID   *Identity
+	// InsecureSkipTLSVerify is set when the tree was checked out with Auth's
+	// InsecureSkipTLSVerify; it is kept in .git/config, so Open restores it.
+	InsecureSkipTLSVerify bool
 }
 
 // Checkout describes what to check out.
@@ -87,7 +90,7 @@ func (c *Cache) Checkout(ctx context.Context, cacheDir, url string, auth *Auth, 
 			return nil, fmt.Errorf("branch %s: %w", branch, ErrRefNotFound)
 		}
 	}
-	w := &Worktree{Dir: dir, URL: url, Auth: auth, ID: id}
+	w := &Worktree{Dir: dir, URL: url, Auth: auth, ID: id, InsecureSkipTLSVerify: auth.insecure()}
 	// Trees are pooled per branch, so a stage branch's tree (often very different from
 	// main's) is reused for that branch and few files change between Promotions.
 	poolKey := cacheDir + "|" + co.Scope + "|" + ref
@@ -96,7 +99,7 @@ func (c *Cache) Checkout(ctx context.Context, cacheDir, url string, auth *Auth, 
 		uses, pooled = c.take(poolKey, dir)
 	}
 	if pooled {
-		if err := rewriteRepoMeta(dir, url, ref, sha, id); err != nil {
+		if err := rewriteRepoMeta(dir, url, ref, sha, id, w.InsecureSkipTLSVerify); err != nil {
 			return nil, fmt.Errorf("reusing work tree: %w", err)
 		}
 		if _, err := w.Git(ctx, "reset", "-q", "--hard"); err != nil {
@@ -106,7 +109,7 @@ func (c *Cache) Checkout(ctx context.Context, cacheDir, url string, auth *Auth, 
 			return nil, err
 		}
 	} else {
-		if err := writeRepo(dir, cacheDir, url, ref, sha, id); err != nil {
+		if err := writeRepo(dir, cacheDir, url, ref, sha, id, w.InsecureSkipTLSVerify); err != nil {
 			return nil, fmt.Errorf("creating work tree: %w", err)
 		}
 		if sha != "" {
@@ -123,7 +126,7 @@ func (c *Cache) Checkout(ctx context.Context, cacheDir, url string, auth *Auth, 
 
 // rewriteRepoMeta points a pooled tree's HEAD, refs and config at the new checkout,
 // keeping its index (so unchanged files are not rewritten) and alternates.
-func rewriteRepoMeta(dir, url, ref, sha string, id *Identity) error {
+func rewriteRepoMeta(dir, url, ref, sha string, id *Identity, insecure bool) error {
 	gd := filepath.Join(dir, ".git")
 	for _, d := range []string{"refs/heads", "refs/remotes", "rebase-merge", "rebase-apply", "MERGE_HEAD", "CHERRY_PICK_HEAD", "index.lock"} {
 		if err := os.RemoveAll(filepath.Join(gd, d)); err != nil {
@@ -134,14 +137,14 @@ func rewriteRepoMeta(dir, url, ref, sha string, id *Identity) error {
 	if err := os.MkdirAll(filepath.Join(gd, "refs/heads"), 0o755); err != nil {
 		return err
 	}
-	if err := writeConfig(gd, url, id); err != nil {
+	if err := writeConfig(gd, url, id, insecure); err != nil {
 		return err
 	}
 	return writeHead(gd, ref, sha)
 }
 
 // writeRepo lays out dir/.git by hand.
-func writeRepo(dir, cacheDir, url, ref, sha string, id *Identity) error {
+func writeRepo(dir, cacheDir, url, ref, sha string, id *Identity, insecure bool) error {
 	// A leftover directory (from a crashed run of the same Promotion) is replaced.
 	if err := os.RemoveAll(dir); err != nil {
 		return err
@@ -159,7 +162,7 @@ func writeRepo(dir, cacheDir, url, ref, sha string, id *Identity) error {
 	if err := os.WriteFile(filepath.Join(gd, "objects/info/alternates"), []byte(filepath.Join(absCache, "objects")+"\n"), 0o644); err != nil {
 		return err
 	}
-	if err := writeConfig(gd, url, id); err != nil {
+	if err := writeConfig(gd, url, id, insecure); err != nil {
 		return err
 	}
 	return writeHead(gd, ref, sha)
@@ -167,12 +170,18 @@ func writeRepo(dir, cacheDir, url, ref, sha string, id *Identity) error {
 
 // writeConfig writes the whole of a work tree's .git/config: Haul's known content and
 // nothing else. It replaces the file (never writes through a symlink in its place).
-func writeConfig(gd, url string, id *Identity) error {
+// insecure records that the tree was cloned with TLS verification off, for the steps
+// that open it later (git-push); git itself never reads the key, and the command-level
+// http.sslVerify decides.
+func writeConfig(gd, url string, id *Identity, insecure bool) error {
 	var cfg strings.Builder
 	cfg.WriteString("[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = false\n")
 	fmt.Fprintf(&cfg, "[remote \"origin\"]\n\turl = %s\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n", quoteConfig(url))
 	if id != nil {
 		fmt.Fprintf(&cfg, "[user]\n\tname = %s\n\temail = %s\n", quoteConfig(id.Name), quoteConfig(id.Email))
+	}
+	if insecure {
+		cfg.WriteString("[haul]\n\tinsecureSkipTLSVerify = true\n")
 	}
 	p := filepath.Join(gd, "config")
 	tmp := p + ".haul-tmp"
@@ -207,7 +216,7 @@ func (w *Worktree) resetGitDir(dir string) (string, error) {
 			return "", err
 		}
 	}
-	if err := writeConfig(gd, w.URL, w.ID); err != nil {
+	if err := writeConfig(gd, w.URL, w.ID, w.InsecureSkipTLSVerify); err != nil {
 		return "", fmt.Errorf("writing work tree config: %w", err)
 	}
 	return gd, nil
@@ -253,6 +262,7 @@ func Open(ctx context.Context, dir string, auth *Auth, id *Identity) (*Worktree,
 	if id == nil && (cfg["user.name"] != "" || cfg["user.email"] != "") {
 		w.ID = &Identity{Name: cfg["user.name"], Email: cfg["user.email"]}
 	}
+	w.InsecureSkipTLSVerify = cfg["haul.insecureskiptlsverify"] == "true"
 	return w, nil
 }
 
@@ -296,7 +306,7 @@ func (w *Worktree) Git(ctx context.Context, args ...string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out, err := Command{GitDir: gd, WorkTree: dir, Auth: w.Auth, Identity: w.ID}.Output(ctx, args...)
+	out, err := Command{GitDir: gd, WorkTree: dir, Auth: w.Auth, Identity: w.ID, InsecureSkipTLSVerify: w.InsecureSkipTLSVerify}.Output(ctx, args...)
 	return strings.TrimSpace(out), err
 }
 

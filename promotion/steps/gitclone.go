@@ -14,7 +14,8 @@ type gitCloneConfig struct {
 	RepoURL  string             `json:"repoURL"`
 	Checkout []gitCloneCheckout `json:"checkout"`
 	Author   *gitAuthor         `json:"author,omitempty"`
-	// InsecureSkipTLSVerify is accepted for Kargo compatibility and ignored.
+	// InsecureSkipTLSVerify turns off TLS certificate checks for this repository, for
+	// the clone and for later steps on the work tree (git-push, git-tag's push).
 	InsecureSkipTLSVerify bool `json:"insecureSkipTLSVerify,omitempty"`
 	// RecurseSubmodules is Kargo's; Haul refuses it rather than clone submodules from
 	// URLs the repository names.
@@ -94,6 +95,12 @@ func gitClone(ctx context.Context, sc *promotion.StepContext) (promotion.StepRes
 	auth, err := gitAuth(ctx, sc, cfg.RepoURL)
 	if err != nil {
 		return promotion.StepResult{}, err
+	}
+	if cfg.InsecureSkipTLSVerify {
+		if auth == nil {
+			auth = &gitx.Auth{}
+		}
+		auth.InsecureSkipTLSVerify = true
 	}
 	var id *gitx.Identity
 	if cfg.Author != nil {
