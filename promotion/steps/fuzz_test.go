@@ -162,7 +162,7 @@ func FuzzTOMLUpdate(f *testing.F) {
 	for _, s := range [][2]string{
 		{"a = 1\n", "a"}, {"[t]\nk = 'v' # c\n", "t.k"}, {"x = [1, 2, {y = true}]\n", "x.2.y"},
 		{"[[b]]\nn = \"a\"\n[[b]]\nn = \"b\"\n", "b.1.n"}, {"\"a.b\" = 1\n", `a\.b`}, {"d = 1979-05-27\n", "d"},
-		{"s = \"\"\"\nmulti\n\"\"\"\n", "s"}, {"a.b.c = 1.5\n", "a.b.c"}, {"a = 1\na = 2\n", "a"},
+		{"s = \"\"\"\nmulti\n\"\"\"\n", "s"}, {"a.b.c = 1.5\n", "a.b.c"}, {"a = 1\na = 2\n", "a"}, {"[[a]]\n[[a.b]]\nx = 1\n[[a]]\n[[a.b]]\nx = 2\n", "a.1.b.0.x"},
 	} {
 		f.Add([]byte(s[0]), s[1], "new \"value\"\n")
 	}

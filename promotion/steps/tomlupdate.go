@@ -122,15 +122,27 @@ func indexTOML(data []byte) (*tomlIndex, error) {
 	var p unstable.Parser
 	p.Reset(data)
 	var table []string
-	arrayTables := map[string]int{}
+	arrayTables := map[string]int{} // encoded path of an array of tables → tables so far
+	// resolve turns a header's key into the path of what it names: below an array of
+	// tables, a header continues its latest element ([[a]] then [[a.b]] is a.<n>.b).
+	resolve := func(parts []string) []string {
+		var out []string
+		for i, part := range parts {
+			out = append(out, part)
+			if n, ok := arrayTables[tomlPathKey(out)]; ok && i < len(parts)-1 {
+				out = append(out, strconv.Itoa(n-1))
+			}
+		}
+		return out
+	}
 	for p.NextExpression() {
 		e := p.Expression()
 		switch e.Kind {
 		case unstable.Table:
-			table = tomlKeyParts(e.Key())
+			table = resolve(tomlKeyParts(e.Key()))
 			idx.others[tomlPathKey(table)] = e.Kind
 		case unstable.ArrayTable:
-			base := tomlKeyParts(e.Key())
+			base := resolve(tomlKeyParts(e.Key()))
 			bk := tomlPathKey(base)
 			idx.others[bk] = e.Kind
 			n := arrayTables[bk]

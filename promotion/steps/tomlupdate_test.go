@@ -118,6 +118,19 @@ func TestTOMLUpdateRefusals(t *testing.T) {
 			}
 		})
 	}
+	t.Run("nested arrays of tables", func(t *testing.T) {
+		doc := "[[svc]]\nname = \"a\"\n[[svc.port]]\nn = 1\n[[svc.port]]\nn = 2\n[[svc]]\nname = \"b\"\n[[svc.port]]\nn = 3\n[svc.meta]\nowner = \"x\"\n"
+		r := newStepRun(t, map[string]string{"s.toml": doc})
+		r.mustRun(t, tomlUpdate, map[string]any{"path": "s.toml", "updates": []any{
+			map[string]any{"key": "svc.0.port.1.n", "value": float64(20)},
+			map[string]any{"key": "svc.1.port.0.n", "value": float64(30)},
+			map[string]any{"key": "svc.1.meta.owner", "value": "y"},
+		}})
+		want := "[[svc]]\nname = \"a\"\n[[svc.port]]\nn = 1\n[[svc.port]]\nn = 20\n[[svc]]\nname = \"b\"\n[[svc.port]]\nn = 30\n[svc.meta]\nowner = \"y\"\n"
+		if got := r.read(t, "s.toml"); got != want {
+			t.Errorf("file:\n%s\nwant:\n%s", got, want)
+		}
+	})
 	t.Run("a path outside the work dir", func(t *testing.T) {
 		r := newStepRun(t, nil)
 		_, err := r.run(t, tomlUpdate, map[string]any{"path": "../app.toml", "updates": []any{map[string]any{"key": "a", "value": "b"}}})
