@@ -58,7 +58,7 @@ func (s *chartSubscriber) Discover(ctx context.Context) (*Result, error) {
 	res := &Result{Kind: KindChart, SubscriptionName: s.subName, RepoURL: s.spec.RepoURL, Name: s.spec.Name}
 	c := s.selector.Collector()
 	if s.oci != nil {
-		p, err := s.d.puller(ctx, *s.oci, CredentialHelm, s.spec.RepoURL, false, s.creds)
+		p, err := s.d.puller(ctx, *s.oci, CredentialHelm, s.spec.RepoURL, s.spec.InsecureSkipTLSVerify, s.creds)
 		if err != nil {
 			return nil, err
 		}
@@ -115,7 +115,7 @@ func (s *chartSubscriber) indexVersions(ctx context.Context) ([]string, error) {
 		}
 	}
 	client := &http.Client{Transport: &limitedTransport{
-		base:     newBaseTransport(false, s.d.opts.RequestTimeout),
+		base:     newBaseTransport(s.spec.InsecureSkipTLSVerify, s.d.opts.RequestTimeout),
 		limiters: s.d.limiters, requests: &s.d.requests, now: s.d.now,
 	}}
 	resp, err := client.Do(req)

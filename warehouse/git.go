@@ -289,7 +289,11 @@ func (r *cachedRepo) fetch(ctx context.Context, s *gitSubscriber, creds *Credent
 	ctx, cancel := context.WithTimeout(ctx, 10*s.d.opts.RequestTimeout)
 	defer cancel()
 	c := gitx.Command{Auth: gitAuth(creds), InsecureSkipTLSVerify: s.spec.InsecureSkipTLSVerify, StallTimeout: s.d.opts.GitLowSpeedTime}
-	if _, err := r.git(ctx, c, "fetch", "--quiet", "--prune", "--no-tags", "--no-write-fetch-head", "--", s.spec.RepoURL, refspec); err != nil {
+	args := []string{"fetch", "--quiet", "--prune", "--no-tags", "--no-write-fetch-head"}
+	if s.spec.Blobless != nil && *s.spec.Blobless {
+		args = append(args, "--filter=blob:none")
+	}
+	if _, err := r.git(ctx, c, append(args, "--", s.spec.RepoURL, refspec)...); err != nil {
 		return fmt.Errorf("fetching %s: %w", redact.String(s.spec.RepoURL), err)
 	}
 	return nil
@@ -340,6 +344,10 @@ func (s *gitSubscriber) branchCommits(ctx context.Context, repo *cachedRepo, bra
 			continue
 		}
 		date, _ := time.Parse(time.RFC3339, strings.TrimSpace(f[4]))
+		if s.spec.Since != nil && date.Before(s.spec.Since.Time) {
+			// git log lists newest first: everything after this is older too.
+			break
+		}
 		if len(s.include) > 0 || len(s.exclude) > 0 {
 			if !touchesPaths(nonEmptyLines(files), s.include, s.exclude) {
 				continue
@@ -409,6 +417,9 @@ func (s *gitSubscriber) tagCommits(ctx context.Context, repo *cachedRepo) ([]hau
 		if f[1] == "tag" {
 			t.commit, t.tagger, t.annotation, t.subject, t.author = f[3], strings.TrimSpace(f[5]), f[6], f[7], f[9]
 			t.committed, _ = time.Parse(time.RFC3339, f[11])
+		}
+		if s.spec.Since != nil && t.committed.Before(s.spec.Since.Time) {
+			continue
 		}
 		tags[t.name] = t
 		names = append(names, t.name)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/testservers"
 )
@@ -254,5 +256,34 @@ func TestGitCredentialsAndRedaction(t *testing.T) {
 	s, _ = d.Subscriber(0, haulv1.RepoSubscription{Git: &haulv1.GitSubscription{RepoURL: strings.Replace(g.RepoURL("nope"), "http://", "http://bot:s3cr3t-token@", 1)}}, nil)
 	if _, err := s.Discover(context.Background()); err == nil || strings.Contains(err.Error(), "s3cr3t") {
 		t.Fatalf("error leaks the token or is missing: %v", err)
+	}
+}
+
+// TestGitSinceAndBlobless: Kargo's since keeps commits (and tags) older than the cutoff
+// out of discovery, and blobless discovery finds the same commits as a full fetch.
+func TestGitSinceAndBlobless(t *testing.T) {
+	g := startGit(t)
+	m := must[string](t)
+	c1 := m(g.SeedRepo("app", map[string]string{"README.md": "hi"}))
+	c2 := m(g.Commit("app", "main", map[string]string{"src/main.go": "package main"}, "add code"))
+	url := g.RepoURL("app")
+	d := New(Options{CacheDir: t.TempDir()})
+	yes := true
+	res := discover(t, d, haulv1.RepoSubscription{Git: &haulv1.GitSubscription{RepoURL: url, Blobless: &yes, IncludePaths: []string{"src"}}})
+	if got := idsOf(res); strings.Join(got, ",") != c2 {
+		t.Fatalf("blobless discovery with includePaths found %v, want [%s]", got, c2)
+	}
+	past := metav1.NewTime(time.Now().Add(-time.Hour))
+	res = discover(t, d, haulv1.RepoSubscription{Git: &haulv1.GitSubscription{RepoURL: url, Since: &past}})
+	if got := idsOf(res); strings.Join(got, ",") != c2+","+c1 {
+		t.Fatalf("since an hour ago found %v, want both commits", got)
+	}
+	future := metav1.NewTime(time.Now().Add(time.Hour))
+	s, err := d.Subscriber(0, haulv1.RepoSubscription{Git: &haulv1.GitSubscription{RepoURL: url, Since: &future}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Discover(context.Background()); err == nil && len(r.Commits) > 0 {
+		t.Fatalf("since an hour ahead still found %v", idsOf(r))
 	}
 }

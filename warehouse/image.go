@@ -293,6 +293,9 @@ func (s *imageSubscriber) resolve(ctx context.Context, p *remote.Puller, tag str
 	tagKey := s.repo.String() + ":" + tag
 	var desc *remote.Descriptor
 	digest, cached := s.d.images.tag(tagKey)
+	if s.spec.CacheByTag != nil && !*s.spec.CacheByTag {
+		cached = false
+	}
 	if mutable || !cached {
 		var err error
 		if mutable {

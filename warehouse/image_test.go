@@ -370,3 +370,27 @@ func TestImageRepushedTagIsNoticedAfterTTL(t *testing.T) {
 		t.Fatalf("after the TTL got %s, want the re-pushed %s", got, second)
 	}
 }
+
+// TestCacheByTagFalseSeesARetaggedImage: with cacheByTag false every poll asks the
+// registry what a tag names, so an overwritten tag shows its new digest at once; by
+// default the remembered digest is used until it expires.
+func TestCacheByTagFalseSeesARetaggedImage(t *testing.T) {
+	r := startRegistry(t)
+	first := push(t, r, "app", "1.0.0", testservers.ImageOptions{})
+	d := New(Options{CacheDir: t.TempDir()})
+	no := false
+	cached := haulv1.RepoSubscription{Image: &haulv1.ImageSubscription{RepoURL: r.Repo("app")}}
+	uncached := haulv1.RepoSubscription{Image: &haulv1.ImageSubscription{RepoURL: r.Repo("app"), CacheByTag: &no}}
+	for _, sub := range []haulv1.RepoSubscription{cached, uncached} {
+		if got := discover(t, d, sub).Images[0].Digest; got != first {
+			t.Fatalf("first poll: digest %s, want %s", got, first)
+		}
+	}
+	second := push(t, r, "app", "1.0.0", testservers.ImageOptions{})
+	if got := discover(t, d, cached).Images[0].Digest; got != first {
+		t.Errorf("default: digest %s, want the remembered %s", got, first)
+	}
+	if got := discover(t, d, uncached).Images[0].Digest; got != second {
+		t.Errorf("cacheByTag false: digest %s after the tag was overwritten, want %s", got, second)
+	}
+}

@@ -42,6 +42,10 @@ type Image struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	Digest string `json:"digest,omitempty"`
+	// Annotations are the image's OCI annotations, as Kargo records them; at most 64.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	Annotations map[string]string `json:"annotations,omitempty"`
 	// SubscriptionName is the name of the Warehouse subscription that found the image,
 	// if it has one. Haul-only.
 	// +optional
@@ -76,6 +80,10 @@ type GitCommit struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=4096
 	Author string `json:"author,omitempty"`
+	// Committer is the commit's committer as "name <email>".
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Committer string `json:"committer,omitempty"`
 	// SubscriptionName is the name of the Warehouse subscription that found the commit,
 	// if it has one. Haul-only.
 	// +optional
@@ -236,6 +244,10 @@ type Freight struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="charts is immutable"
 	// +listType=atomic
 	Charts []Chart `json:"charts,omitempty"`
+	// DiscoveredAt is when the Warehouse discovered the artifacts, as Kargo records it;
+	// Haul's Warehouses leave it unset (the creation time says the same).
+	// +optional
+	DiscoveredAt *metav1.Time `json:"discoveredAt,omitempty"`
 
 	// Status records where the Freight is, was verified and was approved.
 	// +optional

@@ -160,6 +160,11 @@ type Link struct {
 	// +required
 	// +kubebuilder:validation:MaxLength=2048
 	URL string `json:"url"`
+	// Description is shown with the link (as its tooltip), at most 500 characters.
+	// Kargo's links have it too.
+	// +optional
+	// +kubebuilder:validation:MaxLength=500
+	Description string `json:"description,omitempty"`
 }
 
 // ProjectConfigSpec holds a project's policies.

@@ -53,6 +53,10 @@ type FreightSources struct {
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
 	RequiredSoakTime *metav1.Duration `json:"requiredSoakTime,omitempty"`
+	// AutoPromotionOptions tune which Freight auto-promotion picks, when the project's
+	// policy enables it for this Stage (here, inside sources, as in Kargo).
+	// +optional
+	AutoPromotionOptions *AutoPromotionOptions `json:"autoPromotionOptions,omitempty"`
 }
 
 // AutoPromotionOptions tune auto-promotion for one origin.
@@ -67,7 +71,7 @@ type AutoPromotionOptions struct {
 // FreightRequest asks for Freight of one origin from some sources.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.sources.direct) && self.sources.direct || has(self.sources.stages) && size(self.sources.stages) > 0",message="requestedFreight[].sources: set direct or at least one upstream stage"
-// +kubebuilder:validation:XValidation:rule="!has(self.autoPromotionOptions) || !has(self.autoPromotionOptions.selectionPolicy) || self.autoPromotionOptions.selectionPolicy != 'MatchUpstream' || ((!has(self.sources.direct) || !self.sources.direct) && has(self.sources.stages) && size(self.sources.stages) == 1)",message="requestedFreight[].autoPromotionOptions.selectionPolicy: MatchUpstream needs exactly one upstream stage and no direct source"
+// +kubebuilder:validation:XValidation:rule="!has(self.sources.autoPromotionOptions) || !has(self.sources.autoPromotionOptions.selectionPolicy) || self.sources.autoPromotionOptions.selectionPolicy != 'MatchUpstream' || ((!has(self.sources.direct) || !self.sources.direct) && has(self.sources.stages) && size(self.sources.stages) == 1)",message="requestedFreight[].sources.autoPromotionOptions.selectionPolicy: MatchUpstream needs exactly one upstream stage and no direct source"
 type FreightRequest struct {
 	// Origin is the Warehouse whose Freight is requested.
 	// +required
@@ -75,11 +79,6 @@ type FreightRequest struct {
 	// Sources says where that Freight may come from: direct, and/or upstream Stages.
 	// +required
 	Sources FreightSources `json:"sources"` //nolint:kubeapilinter // required as in Kargo, though each of its fields is optional
-
-	// AutoPromotionOptions tune which Freight auto-promotion picks, when the project's
-	// policy enables it for this Stage.
-	// +optional
-	AutoPromotionOptions *AutoPromotionOptions `json:"autoPromotionOptions,omitempty"`
 }
 
 // PromotionTemplateSpec is what a Promotion of this Stage runs.

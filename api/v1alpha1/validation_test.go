@@ -44,7 +44,7 @@ func req(wh string, direct bool, upstream ...string) haulv1.FreightRequest {
 }
 
 func withPolicy(r haulv1.FreightRequest, p haulv1.AutoPromotionSelectionPolicy) haulv1.FreightRequest {
-	r.AutoPromotionOptions = &haulv1.AutoPromotionOptions{SelectionPolicy: p}
+	r.Sources.AutoPromotionOptions = &haulv1.AutoPromotionOptions{SelectionPolicy: p}
 	return r
 }
 

@@ -120,6 +120,13 @@ type ImageSubscription struct {
 	// InsecureSkipTLSVerify accepts any TLS certificate from the registry. Default false.
 	// +optional
 	InsecureSkipTLSVerify bool `json:"insecureSkipTLSVerify,omitempty"`
+	// CacheByTag lets discovery remember which digest a tag names (for 10 minutes), so
+	// a quiet poll costs one tag-list request; false asks the registry for every tag's
+	// digest on every poll, for registries where tags are overwritten. Default true in
+	// Haul (Kargo's default is false); the Digest strategy never caches.
+	// +optional
+	// +default=true
+	CacheByTag *bool `json:"cacheByTag,omitempty"`
 }
 
 // GitSubscription watches one Git repository.
@@ -202,6 +209,15 @@ type GitSubscription struct {
 	// false.
 	// +optional
 	InsecureSkipTLSVerify bool `json:"insecureSkipTLSVerify,omitempty"`
+	// Blobless fetches commits and trees but no file contents (git's
+	// --filter=blob:none) into discovery's cache: less to transfer for large
+	// repositories. The server must support partial clone. Default false.
+	// +optional
+	Blobless *bool `json:"blobless,omitempty"`
+	// Since limits discovery to commits (and tags) committed at or after this time
+	// (RFC 3339); older ones are never Freight. Unset: no limit.
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
 }
 
 // ChartSubscription watches one Helm chart, in a classic repository or an OCI registry.
@@ -234,6 +250,10 @@ type ChartSubscription struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
 	DiscoveryLimit int32 `json:"discoveryLimit,omitempty"`
+	// InsecureSkipTLSVerify accepts any TLS certificate from the chart repository.
+	// Default false.
+	// +optional
+	InsecureSkipTLSVerify bool `json:"insecureSkipTLSVerify,omitempty"`
 }
 
 // RepoSubscription is one source of artifacts; exactly one of image, git or chart is set.

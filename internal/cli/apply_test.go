@@ -92,7 +92,7 @@ func TestApplyRejectsABadSetAndWritesNothing(t *testing.T) {
 		"bad expression":        {"stage/${{ ctx.stage }}", "stage/${{ ctx.stage ++ }}", "checkout[0].branch: expression"},
 		"stage cycle":           {"sources: {direct: true}", "sources: {stages: [uat]}", "stage cycle"},
 		"unknown step":          {"uses: git-clone", "uses: git-clonez", `spec.promotionTemplate.spec.steps[0].uses: unknown step "git-clonez"`},
-		"CEL rule (server dry run)": {"sources: {stages: [test]}", "sources: {stages: [test]}\n    autoPromotionOptions: {selectionPolicy: MatchUpstream}\n  - origin: {kind: Warehouse, name: app}\n    sources: {direct: true}",
+		"CEL rule (server dry run)": {"sources: {stages: [test]}", "sources: {stages: [test], autoPromotionOptions: {selectionPolicy: MatchUpstream}}\n  - origin: {kind: Warehouse, name: app}\n    sources: {direct: true}",
 			"an origin may be requested at most once"},
 	}
 	i := 0

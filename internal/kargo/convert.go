@@ -75,6 +75,9 @@ func Convert(obj Object, stageOrigins map[string]string) ([]Result, error) {
 	}
 	obj["apiVersion"] = haulAPIVersion
 	kind, _ := obj["kind"].(string)
+	if err := refuse(kind, obj); err != nil {
+		return nil, err
+	}
 	extra := []Result{}
 	var err error
 	switch kind {
@@ -85,15 +88,23 @@ func Convert(obj Object, stageOrigins map[string]string) ([]Result, error) {
 			extra = append(extra, Result{Object: cfg, From: av, Notes: []string{"made from Project.spec.promotionPolicies"}})
 		}
 	case "ProjectConfig":
-		err = convertPolicies(obj, "spec")
+		if err = convertPolicies(obj, "spec"); err == nil {
+			err = convertLinks(obj)
+		}
 	case "Warehouse":
-		err = convertWarehouse(obj)
+		if err = moveShard(obj); err == nil {
+			err = convertWarehouse(obj)
+		}
 	case "Stage":
-		err = convertStage(obj, stageOrigins)
+		if err = moveShard(obj); err == nil {
+			err = convertStage(obj, stageOrigins)
+		}
 	case "Freight":
 		err = convertFreight(obj)
 	case "PromotionTask", "ClusterPromotionTask", "Promotion":
 		// Same shape in Haul; unknown fields are caught by strict decoding later.
+	case "ClusterConfig":
+		return nil, fmt.Errorf("kind ClusterConfig of %s: %s", av, ClusterConfigRefusal)
 	default:
 		return nil, fmt.Errorf("kind %s of %s has no Haul equivalent", kind, av)
 	}

@@ -24,8 +24,8 @@ func CurrentFreight(s *haulv1.Stage, origin haulv1.FreightOrigin) string {
 //   - MatchUpstream: the Freight the single upstream Stage holds now, if available.
 func Candidate(s *haulv1.Stage, req *haulv1.FreightRequest, freight []*haulv1.Freight, upstream map[string]*haulv1.Stage, now time.Time) *haulv1.Freight {
 	policy := haulv1.SelectNewestFreight
-	if req.AutoPromotionOptions != nil && req.AutoPromotionOptions.SelectionPolicy != "" {
-		policy = req.AutoPromotionOptions.SelectionPolicy
+	if o := req.Sources.AutoPromotionOptions; o != nil && o.SelectionPolicy != "" {
+		policy = o.SelectionPolicy
 	}
 	if policy == haulv1.SelectMatchUpstream {
 		if req.Sources.Direct || len(req.Sources.Stages) != 1 {

@@ -26,7 +26,7 @@ func TestCandidate(t *testing.T) {
 	all := []*haulv1.Freight{old, mid, fresh, foreign}
 
 	matchUpstream := from(wh, "", 0, "test")
-	matchUpstream.AutoPromotionOptions = &haulv1.AutoPromotionOptions{SelectionPolicy: haulv1.SelectMatchUpstream}
+	matchUpstream.Sources.AutoPromotionOptions = &haulv1.AutoPromotionOptions{SelectionPolicy: haulv1.SelectMatchUpstream}
 
 	tests := []struct {
 		name     string

@@ -476,6 +476,10 @@ export interface Freight {
      */
     branch?: string;
     /**
+     * Committer is the commit's committer as "name <email>".
+     */
+    committer?: string;
+    /**
      * ID is the commit's full hash; git-clone checks it out.
      */
     id: string;
@@ -499,10 +503,19 @@ export interface Freight {
     tag?: string;
   }[];
   /**
+   * DiscoveredAt is when the Warehouse discovered the artifacts, as Kargo records it;
+   * Haul's Warehouses leave it unset (the creation time says the same).
+   */
+  discoveredAt?: string;
+  /**
    * Images are the image versions in the Freight, one per image subscription, at most
    * 50; immutable.
    */
   images?: {
+    /**
+     * Annotations are the image's OCI annotations, as Kargo records them; at most 64.
+     */
+    annotations?: Record<string, string>;
     /**
      * Digest is the manifest digest the tag pointed at, e.g. sha256:....
      */
@@ -966,6 +979,11 @@ export interface ProjectConfig {
      */
     freightLinks?: {
       /**
+       * Description is shown with the link (as its tooltip), at most 500 characters.
+       * Kargo's links have it too.
+       */
+      description?: string;
+      /**
        * Name is the link's label in the dashboard, at most 100 characters.
        */
       name: string;
@@ -1059,6 +1077,11 @@ export interface ProjectConfig {
      * expressions.
      */
     stageLinks?: {
+      /**
+       * Description is shown with the link (as its tooltip), at most 500 characters.
+       * Kargo's links have it too.
+       */
+      description?: string;
       /**
        * Name is the link's label in the dashboard, at most 100 characters.
        */
@@ -1421,6 +1444,10 @@ export interface Promotion {
          */
         branch?: string;
         /**
+         * Committer is the commit's committer as "name <email>".
+         */
+        committer?: string;
+        /**
          * ID is the commit's full hash; git-clone checks it out.
          */
         id: string;
@@ -1447,6 +1474,10 @@ export interface Promotion {
        * Images are the Freight's image versions.
        */
       images?: {
+        /**
+         * Annotations are the image's OCI annotations, as Kargo records them; at most 64.
+         */
+        annotations?: Record<string, string>;
         /**
          * Digest is the manifest digest the tag pointed at, e.g. sha256:....
          */
@@ -2032,17 +2063,6 @@ export interface Stage {
      */
     requestedFreight: ({
       /**
-       * AutoPromotionOptions tune which Freight auto-promotion picks, when the project's
-       * policy enables it for this Stage.
-       */
-      autoPromotionOptions?: {
-        /**
-         * SelectionPolicy is NewestFreight (default) or MatchUpstream (needs exactly one
-         * upstream stage and no direct source).
-         */
-        selectionPolicy?: "NewestFreight" | "MatchUpstream";
-      };
-      /**
        * Origin is the Warehouse whose Freight is requested.
        */
       origin: {
@@ -2059,6 +2079,17 @@ export interface Stage {
        * Sources says where that Freight may come from: direct, and/or upstream Stages.
        */
       sources: {
+        /**
+         * AutoPromotionOptions tune which Freight auto-promotion picks, when the project's
+         * policy enables it for this Stage (here, inside sources, as in Kargo).
+         */
+        autoPromotionOptions?: {
+          /**
+           * SelectionPolicy is NewestFreight (default) or MatchUpstream (needs exactly one
+           * upstream stage and no direct source).
+           */
+          selectionPolicy?: "NewestFreight" | "MatchUpstream";
+        };
         /**
          * AvailabilityStrategy, with several upstream stages, says whether one of them
          * (OneOf, the default) or All must have verified the Freight.
@@ -2412,6 +2443,10 @@ export interface Stage {
            */
           branch?: string;
           /**
+           * Committer is the commit's committer as "name <email>".
+           */
+          committer?: string;
+          /**
            * ID is the commit's full hash; git-clone checks it out.
            */
           id: string;
@@ -2438,6 +2473,10 @@ export interface Stage {
          * Images are the Freight's image versions.
          */
         images?: {
+          /**
+           * Annotations are the image's OCI annotations, as Kargo records them; at most 64.
+           */
+          annotations?: Record<string, string>;
           /**
            * Digest is the manifest digest the tag pointed at, e.g. sha256:....
            */
@@ -2710,6 +2749,11 @@ export interface Warehouse {
          */
         discoveryLimit?: number;
         /**
+         * InsecureSkipTLSVerify accepts any TLS certificate from the chart repository.
+         * Default false.
+         */
+        insecureSkipTLSVerify?: boolean;
+        /**
          * Name is the chart's name in an http(s) repository's index (required there); it
          * must be empty for oci://, where the URL names the chart. At most 253 characters.
          */
@@ -2737,6 +2781,12 @@ export interface Warehouse {
          * characters. Kargo's deprecated allowTags maps here.
          */
         allowTagsRegexes?: string[];
+        /**
+         * Blobless fetches commits and trees but no file contents (git's
+         * --filter=blob:none) into discovery's cache: less to transfer for large
+         * repositories. The server must support partial clone. Default false.
+         */
+        blobless?: boolean;
         /**
          * Branch for NewestFromBranch; empty means the remote's default branch. At most
          * 255 characters. Ignored by the tag strategies.
@@ -2794,6 +2844,11 @@ export interface Warehouse {
          */
         semverConstraint?: string;
         /**
+         * Since limits discovery to commits (and tags) committed at or after this time
+         * (RFC 3339); older ones are never Freight. Unset: no limit.
+         */
+        since?: string;
+        /**
          * StrictSemvers, for SemVer, counts only tags of the full MAJOR.MINOR.PATCH form
          * (an optional leading v allowed). Default true.
          */
@@ -2809,6 +2864,13 @@ export interface Warehouse {
          * Kargo's deprecated allowTags (a single regex) maps here.
          */
         allowTagsRegexes?: string[];
+        /**
+         * CacheByTag lets discovery remember which digest a tag names (for 10 minutes), so
+         * a quiet poll costs one tag-list request; false asks the registry for every tag's
+         * digest on every poll, for registries where tags are overwritten. Default true in
+         * Haul (Kargo's default is false); the Digest strategy never caches.
+         */
+        cacheByTag?: boolean;
         /**
          * Constraint is a semver range for SemVer (e.g. ^1.2.0; empty accepts any version),
          * or the mutable tag to follow for Digest (required then). Ignored by Lexical and

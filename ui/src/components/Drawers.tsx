@@ -195,7 +195,7 @@ export function StageDrawer({ project, stage, promotions, permissions, config, a
   );
   const verifications = history[0]?.verificationHistory ?? [];
   const links = (config?.spec?.stageLinks ?? [])
-    .map((l) => ({ name: l.name, href: expandLink(l.url, { project, stage: name }) }))
+    .map((l) => ({ name: l.name, title: l.description, href: expandLink(l.url, { project, stage: name }) }))
     .filter((l) => l.href);
   return (
     <Drawer title={`Stage ${name}`} testid={`stage-drawer-${name}`} onClose={onClose}>
@@ -217,7 +217,7 @@ export function StageDrawer({ project, stage, promotions, permissions, config, a
           </>
         )}
         {links.map((l) => (
-          <a key={l.name} href={l.href} target="_blank" rel="noopener noreferrer">
+          <a key={l.name} href={l.href} title={l.title} target="_blank" rel="noopener noreferrer">
             {l.name}
           </a>
         ))}

@@ -135,7 +135,7 @@ const FreightRow = memo(function FreightRow({ f, project, permissions, config, o
   const label = f.alias || f.metadata.name.slice(0, 7);
   const marks = stageMarks(f);
   const links = (config?.spec?.freightLinks ?? [])
-    .map((l) => ({ name: l.name, href: expandLink(l.url, { project, freight: f.metadata.name, alias: f.alias ?? "" }) }))
+    .map((l) => ({ name: l.name, title: l.description, href: expandLink(l.url, { project, freight: f.metadata.name, alias: f.alias ?? "" }) }))
     .filter((l) => l.href);
   // Renaming Freight is an admin action: the promoter role holds custom verbs only.
   const canEdit = permissions.admin;
@@ -207,7 +207,7 @@ const FreightRow = memo(function FreightRow({ f, project, permissions, config, o
         ))}
         {marks.length > maxMarks && <span className="mark more">+{marks.length - maxMarks}</span>}
         {links.map((l) => (
-          <a key={l.name} href={l.href} target="_blank" rel="noopener noreferrer">
+          <a key={l.name} href={l.href} title={l.title} target="_blank" rel="noopener noreferrer">
             {l.name}
           </a>
         ))}
