@@ -160,8 +160,7 @@ const maxApprovedBy = 1024
 // annotation: "api:alice", "cli:alice" and "kubectl:alice" name alice; "auto-promotion"
 // and an empty value name nobody (""). Any other value is taken as the identity itself.
 func Requester(actor string) string {
-	switch {
-	case actor == "" || actor == AutoPromotionActor:
+	if actor == "" || actor == AutoPromotionActor {
 		return ""
 	}
 	for _, prefix := range RequesterPrefixes {
