@@ -63,15 +63,37 @@ func TestKargoUnknownFieldIsRejectedWithItsPath(t *testing.T) {
 kind: Warehouse
 metadata: {name: app, namespace: kargo-bad}
 spec:
+  subscriptions:
+  - image: {repoURL: nginx, semverConstraint: ^1.0.0, colour: blue}
+`
+	_, _, err := h.run("apply", "-f", writeFile(t, "w.yaml", y))
+	if err == nil || !strings.Contains(err.Error(), "spec.subscriptions[0].image.colour: unknown field") {
+		t.Fatalf("want spec.subscriptions[0].image.colour rejected, got %v", err)
+	}
+	if n := countObjects(t, &haulv1.WarehouseList{}, "kargo-bad"); n != 0 {
+		t.Fatalf("%d warehouses written", n)
+	}
+}
+
+// TestKargoShardBecomesTheShardLabel: Kargo's spec.shard selects a controller shard;
+// in Haul that is the haul.dev/shard label.
+func TestKargoShardBecomesTheShardLabel(t *testing.T) {
+	h := newHarness(t)
+	projectNamespace(t, "kargo-shard")
+	y := `apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {name: app, namespace: kargo-shard}
+spec:
   shard: east
   subscriptions:
   - image: {repoURL: nginx, semverConstraint: ^1.0.0}
 `
-	_, _, err := h.run("apply", "-f", writeFile(t, "w.yaml", y))
-	if err == nil || !strings.Contains(err.Error(), "spec.shard: unknown field") {
-		t.Fatalf("want spec.shard rejected, got %v", err)
+	h.mustRun("apply", "-f", writeFile(t, "w.yaml", y))
+	w := &haulv1.Warehouse{}
+	if err := env.Client.Get(t.Context(), objKey("kargo-shard", "app"), w); err != nil {
+		t.Fatal(err)
 	}
-	if n := countObjects(t, &haulv1.WarehouseList{}, "kargo-bad"); n != 0 {
-		t.Fatalf("%d warehouses written", n)
+	if w.Labels["haul.dev/shard"] != "east" {
+		t.Fatalf("labels %v, want haul.dev/shard=east", w.Labels)
 	}
 }
