@@ -6,6 +6,7 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/haul-dev/haul/controllers/notification"
 	"github.com/haul-dev/haul/controllers/project"
 	"github.com/haul-dev/haul/controllers/projectconfig"
 	"github.com/haul-dev/haul/controllers/promotion"
@@ -23,6 +24,9 @@ func SetupAll(mgr ctrl.Manager, o Options) error {
 		}
 		return filepath.Join(o.WorkDir, name)
 	}
+	// The notification controller comes first: its Router is the Promotion
+	// controller's notifier (the send-message step).
+	var notifier *notification.Router
 	setups := []struct {
 		name  string
 		setup func() error
@@ -41,6 +45,13 @@ func SetupAll(mgr ctrl.Manager, o Options) error {
 				CacheDir:                   subdir("discovery-cache"),
 			})
 		}},
+		{"notification", func() error {
+			var err error
+			notifier, err = notification.SetupWithManager(mgr, notification.Options{
+				SharedCredentialsNamespace: o.SharedCredentialsNamespace, DenyPrivateHTTP: o.DenyPrivateHTTP,
+			})
+			return err
+		}},
 		{"stage", func() error {
 			return stage.SetupWithManager(mgr, stage.Options{DenyPrivateHTTP: o.DenyPrivateHTTP, WorkDir: subdir("stages")})
 		}},
@@ -48,7 +59,7 @@ func SetupAll(mgr ctrl.Manager, o Options) error {
 			return promotion.SetupWithManager(mgr, promotion.Options{
 				WorkDir: o.WorkDir, SharedCredentialsNamespace: o.SharedCredentialsNamespace,
 				DenyPrivateHTTP: o.DenyPrivateHTTP, DenyPlainHTTPGit: o.DenyPlainHTTPGit,
-				ExternalURL: o.ExternalURL,
+				ExternalURL: o.ExternalURL, Notifier: notifier,
 			})
 		}},
 		{"retention", func() error {

@@ -71,6 +71,18 @@ func NewEvaluator() *Evaluator {
 	return &Evaluator{ll: list.New(), cache: map[string]*list.Element{}, env: compileEnv()}
 }
 
+// NewEvaluatorWith returns an Evaluator for expressions over other top-level
+// variables than a step's (the notification routers' type, event and data) and no
+// functions: a call is refused when compiled. vars maps each name to a value of its
+// type (a map for objects).
+func NewEvaluatorWith(vars map[string]any) *Evaluator {
+	env := map[string]any{}
+	for k, v := range vars {
+		env[k] = v
+	}
+	return &Evaluator{ll: list.New(), cache: map[string]*list.Element{}, env: env}
+}
+
 var defaultEvaluator = NewEvaluator()
 
 // compile returns the cached program for src, compiling it on a miss.

@@ -12,6 +12,7 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/pkg/gitx"
+	"github.com/haul-dev/haul/pkg/notify"
 	"github.com/haul-dev/haul/pkg/redact"
 )
 
@@ -91,6 +92,8 @@ type Services struct {
 	SharedNamespace string
 	// UIBaseURL is what ctx.uiBaseUrl shows (how users reach Haul); may be empty.
 	UIBaseURL string
+	// Notifier sends the send-message step's messages; nil refuses that step.
+	Notifier notify.Hub
 }
 
 // forRun returns the Services one Run hands to its steps: the same, except that the

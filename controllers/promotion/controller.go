@@ -26,6 +26,7 @@ import (
 	"github.com/haul-dev/haul/pkg/credentials"
 	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/pkg/metrics"
+	"github.com/haul-dev/haul/pkg/notify"
 	"github.com/haul-dev/haul/promotion"
 	"github.com/haul-dev/haul/promotion/steps"
 )
@@ -49,6 +50,9 @@ type Options struct {
 	SharedCredentialsNamespace string
 	// ExternalURL is how users reach Haul; expressions see it as ctx.uiBaseUrl.
 	ExternalURL string
+	// Notifier sends the send-message step's messages (the notification controller's
+	// Router); nil refuses that step.
+	Notifier notify.Hub
 }
 
 // Reconciler runs Promotions.
@@ -108,6 +112,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 
 		SharedNamespace: opts.SharedCredentialsNamespace,
 		UIBaseURL:       opts.ExternalURL,
+		Notifier:        opts.Notifier,
 	}, StepDone: metrics.ObserveStep}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &haulv1.Promotion{}, indexStage,
 		func(o client.Object) []string { return []string{o.(*haulv1.Promotion).Spec.Stage} }); err != nil {

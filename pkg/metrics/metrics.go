@@ -61,6 +61,13 @@ var (
 )
 
 var (
+	// NotificationsSent counts routed and step messages by channel kind (slack, teams,
+	// http, smtp, unknown) and result (delivered, failed).
+	NotificationsSent = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "haul_notifications_total",
+		Help: "Messages sent to channels, by channel kind and result (delivered, failed).",
+	}, []string{"kind", "result"})
+
 	// RetentionSweeps counts retention sweeps of a project, by result (success, error).
 	RetentionSweeps = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "haul_retention_sweeps_total",
@@ -92,7 +99,7 @@ func ObserveStep(uses string, status haulv1.StepStatus, took time.Duration) {
 func Register(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
 		DiscoveryDuration, RegistryRequests, RateLimitWait, PromotionsFinished, PromotionDuration, StepDuration,
-		RetentionSweeps, RetentionDeleted, RetentionSweepDuration,
+		RetentionSweeps, RetentionDeleted, RetentionSweepDuration, NotificationsSent,
 	} {
 		if err := reg.Register(c); err != nil {
 			// A second manager in the same process (tests, haul up restarts) registers

@@ -39,6 +39,7 @@ var builtin = []struct {
 	{"kustomize-set-image", kustomizeSetImage},
 	{"oci-download", ociDownload},
 	{"oci-push", ociPush},
+	{"send-message", sendMessage},
 	{"set-freight-alias", setFreightAlias},
 	{"set-metadata", setMetadata},
 	{"tar", tarStep},

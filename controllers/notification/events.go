@@ -1,0 +1,125 @@
+package notification
+
+import (
+	"context"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/pkg/notify"
+)
+
+// promotionEvents publishes an event when a Promotion starts and when it ends.
+type promotionEvents struct {
+	client.Client
+	hub notify.Hub
+	// since: transitions before it happened before this process started and were
+	// published (or not) by the one before.
+	since time.Time
+}
+
+func (r *promotionEvents) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	p := &haulv1.Promotion{}
+	if err := r.Get(ctx, req.NamespacedName, p); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if e, ok := promotionEvent(p, r.since); ok {
+		notify.Publish(ctx, r.hub, e)
+	}
+	return ctrl.Result{}, nil
+}
+
+// promotionEvent is the event p's current phase stands for, if it has one that
+// happened at or after since.
+func promotionEvent(p *haulv1.Promotion, since time.Time) (notify.Event, bool) {
+	var t haulv1.EventType
+	at := p.Status.FinishedAt
+	switch p.Status.Phase {
+	case haulv1.PromotionRunning:
+		t, at = haulv1.EventPromotionStarted, p.Status.StartedAt
+	case haulv1.PromotionSucceeded:
+		t = haulv1.EventPromotionSucceeded
+	case haulv1.PromotionFailed:
+		t = haulv1.EventPromotionFailed
+	case haulv1.PromotionErrored:
+		t = haulv1.EventPromotionErrored
+	case haulv1.PromotionAborted:
+		t = haulv1.EventPromotionAborted
+	default:
+		return notify.Event{}, false
+	}
+	if at == nil || at.Time.Before(since) {
+		return notify.Event{}, false
+	}
+	e := notify.Event{
+		ID: string(p.UID) + "/" + string(t), Type: t, Project: p.Namespace, StageName: p.Spec.Stage, Name: p.Name,
+		Freight: &notify.Freight{Name: p.Spec.Freight}, Actor: p.Annotations[haulv1.AnnotationCreateActor],
+		Message: p.Status.Message, Time: at.Time, Data: p,
+	}
+	if f := p.Status.Freight; f != nil {
+		e.Freight.Alias = f.Alias
+		e.Freight.Origin = f.Origin.Name
+	}
+	return e, true
+}
+
+// stageEvents publishes an event when a verification of a Stage's current Freight ends.
+type stageEvents struct {
+	client.Client
+	hub   notify.Hub
+	since time.Time
+}
+
+func (r *stageEvents) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	s := &haulv1.Stage{}
+	if err := r.Get(ctx, req.NamespacedName, s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	for _, e := range verificationEvents(s, r.since) {
+		notify.Publish(ctx, r.hub, e)
+	}
+	return ctrl.Result{}, nil
+}
+
+// verificationEvents are the ended verifications of s's current Freight that finished
+// at or after since.
+func verificationEvents(s *haulv1.Stage, since time.Time) []notify.Event {
+	if len(s.Status.FreightHistory) == 0 {
+		return nil
+	}
+	c := s.Status.FreightHistory[0]
+	var freight *notify.Freight
+	for _, item := range c.Items {
+		if freight == nil || item.Name < freight.Name {
+			freight = &notify.Freight{Name: item.Name, Alias: item.Alias, Origin: item.Origin.Name}
+		}
+	}
+	var out []notify.Event
+	for _, v := range c.VerificationHistory {
+		var t haulv1.EventType
+		switch v.Phase {
+		case haulv1.VerificationSucceeded:
+			t = haulv1.EventVerificationSucceeded
+		case haulv1.VerificationFailed:
+			t = haulv1.EventVerificationFailed
+		case haulv1.VerificationErrored:
+			t = haulv1.EventVerificationErrored
+		default:
+			continue
+		}
+		if v.FinishedAt == nil || v.FinishedAt.Time.Before(since) {
+			continue
+		}
+		out = append(out, notify.Event{
+			ID: string(s.UID) + "/" + v.ID + "/" + string(t), Type: t, Project: s.Namespace, StageName: s.Name,
+			Freight: freight, Message: v.Message, VerificationID: v.ID, Time: v.FinishedAt.Time, Data: s,
+		})
+	}
+	return out
+}
