@@ -24,6 +24,7 @@ type getOptions struct {
 	warehouse string
 	alias     string
 	stage     string
+	archived  bool
 }
 
 // newGetCommand builds `haul get`.
@@ -35,7 +36,7 @@ func newGetCommand(g *GlobalOptions) *cobra.Command {
 		Long: "List Haul objects in the project, or show one by name.\n\n" +
 			"Types: projects, projectconfigs, warehouses, freight, stages, promotions,\n" +
 			"promotiontasks, clusterpromotiontasks (singular, plural and short names work).",
-		Example: "  haul get stages\n  haul get freight --warehouse app\n  haul get promotions --stage prod -o wide\n  haul get stage prod -o yaml",
+		Example: "  haul get stages\n  haul get freight --warehouse app\n  haul get promotions --stage prod -o wide\n  haul get promotions --archived\n  haul get stage prod -o yaml",
 		Args:    cobra.RangeArgs(1, 2),
 		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			if len(args) == 1 {
@@ -65,6 +66,7 @@ func newGetCommand(g *GlobalOptions) *cobra.Command {
 	cmd.Flags().StringVar(&o.warehouse, "warehouse", "", "freight: only Freight from this Warehouse")
 	cmd.Flags().StringVar(&o.alias, "alias", "", "freight: only the Freight with this alias")
 	cmd.Flags().StringVar(&o.stage, "stage", "", "promotions: only Promotions of this Stage")
+	cmd.Flags().BoolVar(&o.archived, "archived", false, "promotions: also list the records retention kept of deleted Promotions")
 	_ = cmd.RegisterFlagCompletionFunc("warehouse", nameCompletion(g, "warehouse"))
 	_ = cmd.RegisterFlagCompletionFunc("stage", nameCompletion(g, "stage"))
 	return cmd
@@ -108,6 +110,20 @@ func runGet(ctx context.Context, s *session, w, errOut io.Writer, k *kind, name 
 			return err
 		}
 		objs = filter(items, o)
+		if o.archived {
+			if k.Kind != "Promotion" {
+				return fmt.Errorf("--archived applies to promotions only")
+			}
+			live := map[string]bool{}
+			for _, obj := range objs {
+				live[obj.GetName()] = true
+			}
+			old, err := archivedPromotions(ctx, s, ns, o.stage, live)
+			if err != nil {
+				return err
+			}
+			objs = append(objs, old...)
+		}
 		sortObjects(k, objs)
 		if len(objs) == 0 && (s.g.Output == "table" || s.g.Output == "wide" || s.g.Output == "") {
 			where := ""
