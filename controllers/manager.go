@@ -4,6 +4,7 @@ import (
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/client-go/rest"
 
 	"github.com/haul-dev/haul/controllers/retention"
 )
@@ -43,4 +44,16 @@ type Options struct {
 	Retention retention.Defaults
 	// RetentionInterval is how often each project is swept (default 10m).
 	RetentionInterval time.Duration
+	// Shard is the controller shard this process is (haul.dev/shard); "" is the
+	// default controller, which alone runs the Project, ProjectConfig and retention
+	// controllers. Which objects a shard sees is the manager cache's business
+	// (internal/app); the controllers use the name in Events and logs.
+	Shard string
+	// ShardCache says the manager's cache holds only Shard's Warehouses, Stages and
+	// Promotions, so what must count every shard's (Project status) reads around it.
+	ShardCache bool
+	// ReconcilerConfig reaches the cluster where this shard's Argo CD and Flux run
+	// (argocd-*/flux-* steps, health checks, AnalysisRuns); nil means the control
+	// plane's (the manager's) cluster.
+	ReconcilerConfig *rest.Config
 }

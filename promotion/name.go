@@ -19,17 +19,22 @@ const AutoPromotionActor = "auto-promotion"
 // maxName is the longest Kubernetes object name.
 const maxName = 253
 
-// New is the one constructor of a Promotion: of freight to stage in namespace, as asked
-// by actor (recorded in haul.dev/create-actor, e.g. "cli:alice", "api:oidc:bob" or
-// AutoPromotionActor). Its name is unique: "<stage>.<ulid>.<first 7 of freight>", the
-// ULID lowercase so names of one Stage sort in creation order. Auto-promotion renames it
-// with AutoName before creating it.
-func New(namespace, stage, freight, actor string) *haulv1.Promotion {
+// New is the one constructor of a Promotion: of freight to stage (in the Stage's
+// namespace), as asked by actor (recorded in haul.dev/create-actor, e.g. "cli:alice",
+// "api:oidc:bob" or AutoPromotionActor). Its name is unique:
+// "<stage>.<ulid>.<first 7 of freight>", the ULID lowercase so names of one Stage sort
+// in creation order. Auto-promotion renames it with AutoName before creating it. It
+// carries the Stage's haul.dev/shard label, so the Stage's shard runs it.
+func New(stage *haulv1.Stage, freight, actor string) *haulv1.Promotion {
+	labels := map[string]string{haulv1.LabelStage: stage.Name, haulv1.LabelFreight: freight}
+	if s := stage.Labels[haulv1.LabelShard]; s != "" {
+		labels[haulv1.LabelShard] = s
+	}
 	return &haulv1.Promotion{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace: namespace,
-			Name:      NewName(stage, freight),
-			Labels:    map[string]string{haulv1.LabelStage: stage, haulv1.LabelFreight: freight},
+			Namespace: stage.Namespace,
+			Name:      NewName(stage.Name, freight),
+			Labels:    labels,
 			Annotations: map[string]string{
 				haulv1.AnnotationCreateActor: actor,
 				// creationTimestamp has whole seconds; Promotions of one Stage created
@@ -37,7 +42,7 @@ func New(namespace, stage, freight, actor string) *haulv1.Promotion {
 				haulv1.AnnotationCreatedAt: time.Now().UTC().Format(time.RFC3339Nano),
 			},
 		},
-		Spec: haulv1.PromotionSpec{Stage: stage, Freight: freight},
+		Spec: haulv1.PromotionSpec{Stage: stage.Name, Freight: freight},
 	}
 }
 
@@ -61,9 +66,9 @@ func QueueLess(a, b *haulv1.Promotion) bool {
 // creating the same automatic Promotion twice (a reconcile ahead of its cache, a
 // controller restart, two controller processes) fails with AlreadyExists instead of
 // promoting twice.
-func NewAuto(namespace, stage, freight string, attempt int) *haulv1.Promotion {
-	p := New(namespace, stage, freight, AutoPromotionActor)
-	p.Name = AutoName(stage, freight, attempt)
+func NewAuto(stage *haulv1.Stage, freight string, attempt int) *haulv1.Promotion {
+	p := New(stage, freight, AutoPromotionActor)
+	p.Name = AutoName(stage.Name, freight, attempt)
 	return p
 }
 

@@ -34,7 +34,7 @@ func TestQueueLessOrdersWithinOneSecondByTheCreatedAtAnnotation(t *testing.T) {
 	if !QueueLess(manual, later) {
 		t.Error("creationTimestamp does not decide across seconds")
 	}
-	if p := New("ns", "test", "f1", "cli:alice"); p.Annotations[haulv1.AnnotationCreatedAt] == "" {
+	if p := New(&haulv1.Stage{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "test"}}, "f1", "cli:alice"); p.Annotations[haulv1.AnnotationCreatedAt] == "" {
 		t.Error("New does not record the created-at annotation")
 	}
 }

@@ -77,6 +77,10 @@ type Services struct {
 	// and the secret()/configMap() expression functions).
 	Dynamic dynamic.Interface
 	Kube    kubernetes.Interface
+	// Reconciler reaches the cluster where Argo CD and Flux run (argocd-update,
+	// argocd-wait, flux-reconcile), which a shard may keep apart from the control
+	// plane (`haul controller --reconciler-kubeconfig`); Dynamic when nil.
+	Reconciler dynamic.Interface
 	// Credentials looks up repository credentials in the project namespace.
 	Credentials CredentialsFunc
 	// HTTPClient builds SSRF-guarded clients; DefaultHTTPClient is used when nil.

@@ -18,6 +18,10 @@ const (
 	LabelPromotionLock = "haul.dev/promotion-lock"
 	// LabelJobStep marks Jobs made by the job step, with the Stage as value.
 	LabelJobStep = "haul.dev/job-step"
+	// LabelShard on a Warehouse, Stage, Freight or Promotion names the controller shard
+	// (`haul controller --shard NAME`) that reconciles it; without it the default
+	// controller does. Freight and Promotions inherit it from their Warehouse and Stage.
+	LabelShard = "haul.dev/shard"
 )
 
 // Annotations Haul sets or reads. The action annotations (refresh, abort, reverify)

@@ -32,6 +32,10 @@ type Options struct {
 	// project namespaces rather than cluster-wide.
 	AccessRole     string
 	AccessSubjects []rbacv1.Subject
+	// CountUncached counts Stages and Warehouses for status from the API server, not
+	// the cache: set when the cache holds only the default shard's (sharded
+	// installations), so the counts include every shard's.
+	CountUncached bool
 }
 
 // AccessBindingName is the RoleBinding that grants Haul access to a project namespace.
@@ -40,6 +44,9 @@ const AccessBindingName = "haul-access"
 // Reconciler reconciles Projects.
 type Reconciler struct {
 	client.Client
+	// Reader lists the Stages and Warehouses counted in status; the Client when nil
+	// (Options.CountUncached sets the API reader).
+	Reader   client.Reader
 	Recorder record.EventRecorder
 	Options  Options
 }
@@ -48,6 +55,9 @@ type Reconciler struct {
 // objects counted in Project status, mapping each to the Project of the same name.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	r := &Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor("project-controller"), Options: opts}
+	if opts.CountUncached {
+		r.Reader = mgr.GetAPIReader()
+	}
 	byNamespace := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
 		ns := o.GetNamespace()
 		if ns == "" {
@@ -184,12 +194,16 @@ func (r *Reconciler) ensureAccessBinding(ctx context.Context, ns string) error {
 
 // reconcileStats counts the project's Stages and Warehouses for its status.
 func (r *Reconciler) reconcileStats(ctx context.Context, p *haulv1.Project) error {
+	var reader client.Reader = r.Client
+	if r.Reader != nil {
+		reader = r.Reader
+	}
 	var stages haulv1.StageList
-	if err := r.List(ctx, &stages, client.InNamespace(p.Name)); err != nil {
+	if err := reader.List(ctx, &stages, client.InNamespace(p.Name)); err != nil {
 		return err
 	}
 	var warehouses haulv1.WarehouseList
-	if err := r.List(ctx, &warehouses, client.InNamespace(p.Name)); err != nil {
+	if err := reader.List(ctx, &warehouses, client.InNamespace(p.Name)); err != nil {
 		return err
 	}
 	stats := haulv1.ProjectStats{Stages: int32(len(stages.Items)), Warehouses: int32(len(warehouses.Items))}

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -53,6 +54,16 @@ type Options struct {
 	// Notifier sends the send-message step's messages (the notification controller's
 	// Router); nil refuses that step.
 	Notifier notify.Hub
+	// Shard is the controller shard this process is, named in Promotion Events; ""
+	// is the default controller.
+	Shard string
+	// Sharded says the manager's cache holds only Shard's Stages and Promotions (`haul
+	// controller`); the controller then leaves Promotions of other shards' Stages to
+	// them. Without it (`haul up`, tests) every Promotion runs here.
+	Sharded bool
+	// ReconcilerConfig reaches the cluster where Argo CD and Flux run (argocd-*,
+	// flux-reconcile steps); nil means the manager's.
+	ReconcilerConfig *rest.Config
 }
 
 // Reconciler runs Promotions.
@@ -67,6 +78,10 @@ type Reconciler struct {
 	// Credentials finds repository credentials (read uncached, so Haul never needs a
 	// cluster-wide watch on Secrets).
 	Credentials *credentials.Store
+	// Shard is named in Promotion Events, so users see which controller ran one.
+	Shard string
+	// Sharded: see Options.Sharded.
+	Sharded bool
 
 	// aborts holds an *abortSignal per Promotion whose steps run right now.
 	aborts sync.Map
@@ -91,7 +106,15 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("creating dynamic client: %w", err)
 	}
+	reconcilerDyn := dyn
+	if opts.ReconcilerConfig != nil {
+		if reconcilerDyn, err = dynamic.NewForConfig(opts.ReconcilerConfig); err != nil {
+			return fmt.Errorf("creating the reconciler cluster's dynamic client: %w", err)
+		}
+	}
 	r := &Reconciler{
+		Shard:     opts.Shard,
+		Sharded:   opts.Sharded,
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorderFor("promotion-controller"),
@@ -104,6 +127,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	policy := promotion.AddressPolicy{DenyPrivate: opts.DenyPrivateHTTP}
 	r.Engine = &promotion.Engine{Registry: steps.Builtin(), Services: &promotion.Services{
 		Dynamic:     dyn,
+		Reconciler:  reconcilerDyn,
 		Kube:        kube,
 		Credentials: r.credentials,
 		HTTPClient:  policy.Client,

@@ -49,7 +49,11 @@ func (r *Reconciler) event(p *haulv1.Promotion) {
 	}
 	// The status message is masked already; the Event strips credential-looking text
 	// once more, since Events are kept apart from the Promotion and read by viewers.
-	r.Recorder.Eventf(p, typ, reason, "Promotion of Freight %s to Stage %s: %s", p.Spec.Freight, p.Spec.Stage, r.secrets.mask(p.UID, p.Status.Message))
+	by := ""
+	if r.Shard != "" {
+		by = " (controller shard " + r.Shard + ")"
+	}
+	r.Recorder.Eventf(p, typ, reason, "Promotion of Freight %s to Stage %s%s: %s", p.Spec.Freight, p.Spec.Stage, by, r.secrets.mask(p.UID, p.Status.Message))
 }
 
 // removeWorkDir returns the Promotion's Git work trees to the shared pool and deletes the rest.

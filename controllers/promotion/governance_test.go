@@ -137,7 +137,7 @@ func TestForbidSelfApprovalExcludesRequester(t *testing.T) {
 	makeFreight(t, ns, "dddddddddddd1", "1.0.0")
 	approve(t, ns, "dddddddddddd1", "prod", "alice")
 
-	mine := promo.New(ns, "prod", "dddddddddddd1", "kubectl:alice")
+	mine := promo.New(&haulv1.Stage{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "prod"}}, "dddddddddddd1", "kubectl:alice")
 	if err := env.Client.Create(context.Background(), mine); err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 		}
 		return ctrl.Result{}, err
 	}
+	if skip, err := r.followStageShard(ctx, p, stage); skip || err != nil {
+		return ctrl.Result{}, err
+	}
 	if p.Status.Phase == "" || p.Status.Phase == haulv1.PromotionPending {
 		return r.reconcilePending(ctx, p, stage)
 	}

@@ -57,7 +57,8 @@ const DefaultInterval = 10 * time.Minute
 type Reconciler struct {
 	client.Client
 	// Reader reads promotion-history ConfigMaps straight from the API server, so the
-	// manager does not cache every ConfigMap of the cluster.
+	// manager does not cache every ConfigMap of the cluster, and the Stages, Promotions
+	// and Freight a sweep weighs, so it sees every shard's.
 	Reader   client.Reader
 	Recorder record.EventRecorder
 	Options  Options
@@ -189,20 +190,22 @@ func (r *Reconciler) Sweep(ctx context.Context, p *haulv1.Project) (*Result, err
 	return s.result, err
 }
 
-// list reads the project's Stages, Promotions and Freight from the cache.
+// list reads the project's Stages, Promotions and Freight from the API server: the
+// manager's cache holds only the default shard's Stages and Promotions, and a sweep
+// must see every shard's, or it would delete Freight a sharded Stage holds.
 func (r *Reconciler) list(ctx context.Context, s *scope) error {
 	var stages haulv1.StageList
-	if err := r.List(ctx, &stages, client.InNamespace(s.ns)); err != nil {
+	if err := r.Reader.List(ctx, &stages, client.InNamespace(s.ns)); err != nil {
 		return fmt.Errorf("listing Stages of %s: %w", s.ns, err)
 	}
 	var promos haulv1.PromotionList
-	if err := r.List(ctx, &promos, client.InNamespace(s.ns)); err != nil {
+	if err := r.Reader.List(ctx, &promos, client.InNamespace(s.ns)); err != nil {
 		return fmt.Errorf("listing Promotions of %s: %w", s.ns, err)
 	}
 	s.stages, s.promotions = stages.Items, promos.Items
 	if s.policy.FreightPerWarehouse > 0 {
 		var fl haulv1.FreightList
-		if err := r.List(ctx, &fl, client.InNamespace(s.ns)); err != nil {
+		if err := r.Reader.List(ctx, &fl, client.InNamespace(s.ns)); err != nil {
 			return fmt.Errorf("listing Freight of %s: %w", s.ns, err)
 		}
 		s.freight = fl.Items

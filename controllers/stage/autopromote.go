@@ -178,7 +178,7 @@ func (r *Reconciler) holdFor(ctx context.Context, s *haulv1.Stage, req *haulv1.F
 // exists already (this pass ran ahead of the cache, or another process made it) that is
 // success: the Promotion the Stage needs is there.
 func (r *Reconciler) createPromotion(ctx context.Context, s *haulv1.Stage, f *haulv1.Freight, attempt int) error {
-	p := promotion.NewAuto(s.Namespace, s.Name, f.Name, attempt)
+	p := promotion.NewAuto(s, f.Name, attempt)
 	switch err := r.Create(ctx, p); {
 	case apierrors.IsAlreadyExists(err):
 		return nil

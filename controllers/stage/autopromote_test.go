@@ -249,7 +249,7 @@ func TestAutoPromotionNameIsDerivedSoADuplicateIsRefused(t *testing.T) {
 	if got := list.Items[0].Name; got != want {
 		t.Fatalf("auto-promotion named %s, want %s", got, want)
 	}
-	again := promotion.NewAuto(ns, "test", f.Name, 1)
+	again := promotion.NewAuto(&haulv1.Stage{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "test"}}, f.Name, 1)
 	if err := env.Client.Create(ctx, again); !apierrors.IsAlreadyExists(err) {
 		t.Fatalf("creating the same auto-promotion again: %v, want AlreadyExists", err)
 	}

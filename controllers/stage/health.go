@@ -7,12 +7,16 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/promotion/steps"
@@ -67,7 +71,7 @@ func (r *Reconciler) assessHealth(ctx context.Context, s *haulv1.Stage, _ *obser
 				continue
 			}
 		}
-		res := check(ctx, r.Dynamic, cfg)
+		res := check(ctx, r.reconcilers(), cfg)
 		if hc.Uses == "flux-reconcile" {
 			res = r.withFluxInventory(ctx, cfg, res)
 		}
@@ -142,19 +146,49 @@ func (w *watchSet) stagesOf(o steps.ObjectRef) []reconcile.Request {
 
 // watchReconcilers watches Argo CD Applications and Flux objects when their CRDs are
 // installed, so a Stage's health follows them without polling.
-func watchReconcilers(mgr ctrl.Manager, b *builder.TypedBuilder[reconcile.Request], r *Reconciler) *builder.TypedBuilder[reconcile.Request] {
+func watchReconcilers(mgr ctrl.Manager, cl cluster.Cluster, b *builder.TypedBuilder[reconcile.Request], r *Reconciler) *builder.TypedBuilder[reconcile.Request] {
 	log := mgr.GetLogger().WithName("stage")
 	for _, gvk := range steps.WatchedKinds() {
-		if _, err := mgr.GetRESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+		if _, err := cl.GetRESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
 			log.V(1).Info("Not watching a reconciler kind: its CRD is not installed", "kind", gvk.String())
 			continue
 		}
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(gvk)
 		kind := gvk.GroupKind()
-		b = b.Watches(u, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		toStages := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			return r.watched.stagesOf(steps.ObjectRef{GroupKind: kind, Namespace: o.GetNamespace(), Name: o.GetName()})
-		}), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}))
+		})
+		if cl == mgr {
+			b = b.Watches(u, toStages, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}))
+			continue
+		}
+		b = b.WatchesRawSource(source.Kind[client.Object](cl.GetCache(), u, toStages, predicate.ResourceVersionChangedPredicate{}))
 	}
 	return b
+}
+
+// reconcilerCluster is the cluster whose Argo CD and Flux objects health checks watch:
+// the manager's, or, with a separate reconciler kubeconfig, a cluster the manager
+// starts (its cache holds only the watched kinds).
+func reconcilerCluster(mgr ctrl.Manager, cfg *rest.Config) (cluster.Cluster, error) {
+	if cfg == nil {
+		return mgr, nil
+	}
+	cl, err := cluster.New(cfg, func(o *cluster.Options) { o.Scheme = mgr.GetScheme() })
+	if err != nil {
+		return nil, fmt.Errorf("stage controller: connecting to the reconciler cluster: %w", err)
+	}
+	if err := mgr.Add(cl); err != nil {
+		return nil, fmt.Errorf("stage controller: adding the reconciler cluster: %w", err)
+	}
+	return cl, nil
+}
+
+// reconcilers is the client of the cluster where Argo CD and Flux run.
+func (r *Reconciler) reconcilers() dynamic.Interface {
+	if r.Reconcilers != nil {
+		return r.Reconcilers
+	}
+	return r.Dynamic
 }

@@ -48,7 +48,7 @@ func (r *Reconciler) withFluxInventory(ctx context.Context, config map[string]an
 		}
 		name, _ := m["name"].(string)
 		ns, _ := m["namespace"].(string)
-		ks, err := r.Dynamic.Resource(kustomizationGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+		ks, err := r.reconcilers().Resource(kustomizationGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			continue // steps.FluxHealth has already reported why the Kustomization is unreadable
 		}
@@ -77,11 +77,15 @@ func (r *Reconciler) withFluxInventory(ctx context.Context, config map[string]an
 // Kubernetes controllers share (kstatus): present, observed at its generation, not
 // Stalled, not Ready=False.
 func (r *Reconciler) inventoryObjectHealth(ctx context.Context, e inventoryEntry) (haulv1.HealthState, string) {
-	mapping, err := r.RESTMapper().RESTMapping(e.GroupKind(), e.Version)
+	mapper := r.ReconcilerMapper
+	if mapper == nil {
+		mapper = r.RESTMapper()
+	}
+	mapping, err := mapper.RESTMapping(e.GroupKind(), e.Version)
 	if err != nil {
 		return haulv1.HealthUnknown, fmt.Sprintf("%s: %v", e, err)
 	}
-	ri := r.Dynamic.Resource(mapping.Resource)
+	ri := r.reconcilers().Resource(mapping.Resource)
 	var obj *unstructured.Unstructured
 	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
 		obj, err = ri.Namespace(e.Namespace).Get(ctx, e.Name, metav1.GetOptions{})

@@ -9,8 +9,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -38,6 +40,10 @@ type Options struct {
 	// DenyPrivateHTTP makes verification http steps also refuse private and loopback
 	// addresses (link-local and metadata addresses are always refused).
 	DenyPrivateHTTP bool
+	// ReconcilerConfig reaches the cluster where this shard's Argo CD and Flux run:
+	// health checks read and watch Applications and Flux objects there. nil means the
+	// manager's cluster.
+	ReconcilerConfig *rest.Config
 }
 
 // Reconciler reconciles Stages.
@@ -47,8 +53,13 @@ type Reconciler struct {
 	APIReader client.Reader
 	Dynamic   dynamic.Interface
 	Kube      kubernetes.Interface
-	Recorder  record.EventRecorder
-	Options   Options
+	// Reconcilers reaches the cluster where Argo CD and Flux run (health checks);
+	// ReconcilerMapper maps its kinds. The manager's cluster unless
+	// Options.ReconcilerConfig names another.
+	Reconcilers      dynamic.Interface
+	ReconcilerMapper meta.RESTMapper
+	Recorder         record.EventRecorder
+	Options          Options
 	// Verifier runs verification steps; nil disables step-based verification.
 	Verifier Verifier
 
@@ -92,6 +103,19 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Kube:      kube,
 		Recorder:  mgr.GetEventRecorderFor("stage-controller"),
 		Options:   opts,
+
+		Reconcilers:      dyn,
+		ReconcilerMapper: mgr.GetRESTMapper(),
+	}
+	reconcilers, err := reconcilerCluster(mgr, opts.ReconcilerConfig)
+	if err != nil {
+		return err
+	}
+	if opts.ReconcilerConfig != nil {
+		if r.Reconcilers, err = dynamic.NewForConfig(opts.ReconcilerConfig); err != nil {
+			return fmt.Errorf("stage controller: the reconciler cluster's dynamic client: %w", err)
+		}
+		r.ReconcilerMapper = reconcilers.GetRESTMapper()
 	}
 	r.Verifier = newStepVerifier(r)
 	ctx := context.Background()
@@ -107,7 +131,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Watches(&haulv1.Stage{}, handler.EnqueueRequestsFromMapFunc(r.stageToDownstream)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
 		Named("stage")
-	b = watchReconcilers(mgr, b, r)
+	b = watchReconcilers(mgr, reconcilers, b, r)
 	return b.Complete(r)
 }
 

@@ -43,7 +43,7 @@ func newStepVerifier(r *Reconciler) Verifier {
 	return &promotion.Engine{
 		Registry: verificationRegistry(steps.Builtin()),
 		Services: &promotion.Services{
-			Dynamic: r.Dynamic, Kube: r.Kube, Now: r.now, Logger: ctrl.Log.WithName("verification"),
+			Dynamic: r.Dynamic, Reconciler: r.Reconcilers, Kube: r.Kube, Now: r.now, Logger: ctrl.Log.WithName("verification"),
 			HTTPClient: promotion.AddressPolicy{DenyPrivate: r.Options.DenyPrivateHTTP}.Client,
 		},
 		StepDone: metrics.ObserveStep,

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/pkg/shard"
 	"github.com/haul-dev/haul/warehouse"
 )
 
@@ -78,7 +79,9 @@ func (r *Reconciler) mintFreight(ctx context.Context, wh *haulv1.Warehouse, st *
 		return "", err
 	}
 	f.Alias = alias
-	f.Labels = map[string]string{haulv1.LabelAlias: alias}
+	// Freight carries its Warehouse's shard, so `haul get` and selectors show where it
+	// came from (every shard caches all Freight: a Stage may use another shard's).
+	f.Labels = shard.Inherit(map[string]string{haulv1.LabelAlias: alias}, wh.Labels)
 	// creationTimestamp has whole seconds; two releases a second apart must still order.
 	f.Annotations = map[string]string{haulv1.AnnotationCreatedAt: r.Now().UTC().Format(time.RFC3339Nano)}
 	if err := r.Create(ctx, f); err != nil {

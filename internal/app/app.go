@@ -18,6 +18,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -28,6 +29,7 @@ import (
 	"github.com/haul-dev/haul/internal/bootstrap"
 	"github.com/haul-dev/haul/internal/server"
 	"github.com/haul-dev/haul/pkg/metrics"
+	"github.com/haul-dev/haul/pkg/shard"
 )
 
 // Config selects what runs and where.
@@ -56,6 +58,11 @@ type Config struct {
 	ExternalURL string
 	// OIDC configures single sign-on for the dashboard; nil disables it.
 	OIDC *server.OIDCConfig
+	// ShardSelect makes the manager's cache hold only the Warehouses, Stages and
+	// Promotions of ControllerOptions.Shard (labelled haul.dev/shard=NAME, or unlabelled
+	// for the default shard), so the process reconciles only those. `haul controller`
+	// sets it; `haul up` (one process that also serves the dashboard) does not.
+	ShardSelect bool
 	// ControllerOptions are passed to every controller.
 	ControllerOptions controllers.Options
 	Logger            logr.Logger
@@ -122,6 +129,29 @@ func (l promotionLister) List(ctx context.Context, list *haulv1.PromotionList) e
 	return l.c.List(ctx, list)
 }
 
+// ShardCache is the manager cache of shard name ("" for the default controller): it
+// holds only that shard's Warehouses, Stages and Promotions. Freight is cached whole:
+// a Stage may take Freight from a Warehouse or an upstream Stage of another shard (a
+// Warehouse on the control plane, Stages next to each cluster's Argo CD), and the
+// Warehouse controller picks aliases unique in the project.
+func ShardCache(name string) cache.Options {
+	sel := shard.Selector(name)
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&haulv1.Warehouse{}: {Label: sel},
+		&haulv1.Stage{}:     {Label: sel},
+		&haulv1.Promotion{}: {Label: sel},
+	}}
+}
+
+// ControllerUserAgent is the user agent (and so the field manager) of a shard's
+// controller: haul-controller, or haul-controller-NAME.
+func ControllerUserAgent(name string) string {
+	if name == "" {
+		return "haul-controller"
+	}
+	return "haul-controller-" + name
+}
+
 // Run runs until ctx is cancelled, then stops everything it started.
 func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
@@ -147,13 +177,26 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	name := cfg.ControllerOptions.Shard
+	if err := shard.Validate("--shard", name); err != nil {
+		return err
+	}
+	restCfg := rest.CopyConfig(cfg.RestConfig)
+	if cfg.Controllers {
+		// The API server names a write's field manager after the user agent, so
+		// managedFields and audit logs say which shard's controller wrote an object.
+		restCfg.UserAgent = ControllerUserAgent(name)
+		if cfg.ShardSelect && name != "" {
+			log = log.WithValues("shard", name)
+		}
+	}
 	mgrOpts := ctrl.Options{
 		Scheme:                  scheme,
 		Logger:                  log,
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:  "0",
 		LeaderElection:          cfg.LeaderElection,
-		LeaderElectionID:        "haul-controller.haul.dev",
+		LeaderElectionID:        shard.LeaseName(name),
 		LeaderElectionNamespace: cfg.LeaderElectionNamespace,
 		LeaseDuration:           &lease.LeaseDuration,
 		RenewDeadline:           &lease.RenewDeadline,
@@ -162,18 +205,23 @@ func Run(ctx context.Context, cfg Config) error {
 		// LeaseDuration. Run returns only after the manager has stopped.
 		LeaderElectionReleaseOnCancel: true,
 	}
+	if cfg.ShardSelect {
+		mgrOpts.Cache = ShardCache(name)
+	}
 	if cfg.MetricsAddr != "" {
 		mgrOpts.Metrics.BindAddress = cfg.MetricsAddr
 	}
 	if cfg.ProbeAddr != "" {
 		mgrOpts.HealthProbeBindAddress = cfg.ProbeAddr
 	}
-	mgr, err := ctrl.NewManager(cfg.RestConfig, mgrOpts)
+	mgr, err := ctrl.NewManager(restCfg, mgrOpts)
 	if err != nil {
 		return fmt.Errorf("creating controller manager: %w", err)
 	}
 	if cfg.Controllers {
-		if err := controllers.SetupAll(mgr, cfg.ControllerOptions); err != nil {
+		copts := cfg.ControllerOptions
+		copts.ShardCache = cfg.ShardSelect
+		if err := controllers.SetupAll(mgr, copts); err != nil {
 			return fmt.Errorf("setting up controllers: %w", err)
 		}
 		if err := crmetrics.Registry.Register(metrics.PromotionGauge(promotionLister{mgr.GetClient()})); err != nil {

@@ -136,7 +136,7 @@ func runPromote(ctx context.Context, s *session, ns string, out io.Writer, o *pr
 	} else if !ok {
 		return errors.New(why)
 	}
-	p, err := createPromotion(ctx, s, ns, stage.Name, f)
+	p, err := createPromotion(ctx, s, stage, f)
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func promoteDownstream(ctx context.Context, s *session, ns string, out io.Writer
 			_, _ = fmt.Fprintf(out, "stage %s skipped: %s\n", st.Name, why)
 			continue
 		}
-		p, err := createPromotion(ctx, s, ns, st.Name, f)
+		p, err := createPromotion(ctx, s, st, f)
 		if err != nil {
 			return err
 		}
@@ -254,10 +254,12 @@ func approvalGate(ctx context.Context, s *session, f *haulv1.Freight, st *haulv1
 	return ok, why, nil
 }
 
-func createPromotion(ctx context.Context, s *session, ns, stage string, f *haulv1.Freight) (*haulv1.Promotion, error) {
-	p := promotion.New(ns, stage, f.Name, "cli:"+s.whoAmI(ctx))
+// createPromotion creates the Promotion of f to stage (which carries the Stage's shard
+// label, so the Stage's controller shard runs it).
+func createPromotion(ctx context.Context, s *session, stage *haulv1.Stage, f *haulv1.Freight) (*haulv1.Promotion, error) {
+	p := promotion.New(stage, f.Name, "cli:"+s.whoAmI(ctx))
 	if err := s.client.Create(ctx, p); err != nil {
-		o := opFor("create", kindByKind("Promotion"), "", ns)
+		o := opFor("create", kindByKind("Promotion"), "", stage.Namespace)
 		return nil, translate(err, o)
 	}
 	return p, nil

@@ -21,6 +21,7 @@ import (
 	"github.com/haul-dev/haul/internal/app"
 	"github.com/haul-dev/haul/internal/server"
 	"github.com/haul-dev/haul/internal/server/auth"
+	"github.com/haul-dev/haul/pkg/shard"
 )
 
 // serverConfig loads the cluster configuration for in-cluster commands: --kubeconfig,
@@ -76,6 +77,20 @@ func signalContext(parent context.Context) (context.Context, context.CancelFunc)
 	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 }
 
+// reconcilerConfig loads --reconciler-kubeconfig; nil (the control plane's cluster) when
+// the flag is empty.
+func reconcilerConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		return nil, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, fmt.Errorf("--reconciler-kubeconfig %s: %w", path, err)
+	}
+	cfg.QPS, cfg.Burst = 100, 200
+	return cfg, nil
+}
+
 // newControllerCommand builds `haul controller`.
 func newControllerCommand(g *GlobalOptions) *cobra.Command {
 	var (
@@ -97,6 +112,8 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 		denyPlainHTTPGit     bool
 		retentionDefaults    retention.Defaults
 		retentionInterval    time.Duration
+		shardName            string
+		reconcilerKubeconfig string
 	)
 	cmd := &cobra.Command{
 		Use:   "controller",
@@ -114,6 +131,13 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := shard.Validate("--shard", shardName); err != nil {
+				return err
+			}
+			reconcilerCfg, err := reconcilerConfig(reconcilerKubeconfig)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			return app.Run(ctx, app.Config{
@@ -125,7 +149,10 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 				Lease:                   lease,
 				MetricsAddr:             metricsAddr,
 				ProbeAddr:               probeAddr,
+				ShardSelect:             true,
 				ControllerOptions: controllers.Options{
+					Shard:                      shardName,
+					ReconcilerConfig:           reconcilerCfg,
 					MinWarehouseInterval:       minWarehouseInterval,
 					WorkDir:                    workDir,
 					ExternalURL:                externalURL,
@@ -161,6 +188,8 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 	f.Int32Var(&retentionDefaults.FreightPerWarehouse, "retention-freight-per-warehouse", 0, "default newest Freight always kept per Warehouse (0 keeps all Freight)")
 	f.DurationVar(&retentionDefaults.MinFreightAge, "retention-min-freight-age", 7*24*time.Hour, "default age below which Freight is never deleted, and the window in which a verification or approval keeps it")
 	f.DurationVar(&retentionInterval, "retention-interval", retention.DefaultInterval, "how often each project is swept by retention")
+	f.StringVar(&shardName, "shard", "", "reconcile only the Warehouses, Stages and Promotions labelled haul.dev/shard=NAME (each shard elects its own leader); without it, the unlabelled ones")
+	f.StringVar(&reconcilerKubeconfig, "reconciler-kubeconfig", "", "kubeconfig of the cluster where this shard's Argo CD and Flux run (argocd-*/flux-reconcile steps and health checks); default: the control plane's (--kubeconfig)")
 	f.BoolVar(&installCRDs, "install-crds", false, "install or upgrade the CRDs at start (the Helm chart installs them itself)")
 	f.BoolVar(&devLogs, "dev-logs", false, "human-readable logs instead of JSON")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug|info|error")

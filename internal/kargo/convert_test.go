@@ -161,3 +161,38 @@ commits: [{repoURL: https://git.example/a.git, id: abc}]
 		t.Fatalf("name = %v, want the Haul Freight ID %s", got, want)
 	}
 }
+
+func TestKargoShardBecomesTheHaulShardLabel(t *testing.T) {
+	tests := map[string]struct{ in, want string }{
+		"spec.shard of a Stage": {`
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata: {name: prod, namespace: demo}
+spec: {shard: eu, requestedFreight: []}
+`, `
+apiVersion: haul.dev/v1alpha1
+kind: Stage
+metadata: {name: prod, namespace: demo, labels: {haul.dev/shard: eu}}
+spec: {requestedFreight: []}
+`},
+		"Kargo's shard label on a Promotion": {`
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Promotion
+metadata: {name: p, namespace: demo, labels: {kargo.akuity.io/shard: eu}}
+spec: {stage: prod, freight: abc}
+`, `
+apiVersion: haul.dev/v1alpha1
+kind: Promotion
+metadata: {name: p, namespace: demo, labels: {haul.dev/shard: eu}}
+spec: {stage: prod, freight: abc}
+`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			res := convertOne(t, tc.in)
+			if want := obj(t, tc.want); !reflect.DeepEqual(res[0].Object, want) {
+				t.Errorf("got %v, want %v", res[0].Object, want)
+			}
+		})
+	}
+}

@@ -70,7 +70,7 @@ func (s *Server) checkPromote(ctx context.Context, u *auth.User, p, stage string
 
 // newPromotion is the Promotion the API creates for u.
 func newPromotion(p string, st *haulv1.Stage, f *haulv1.Freight, u *auth.User) *haulv1.Promotion {
-	return promotion.New(p, st.Name, f.Name, "api:"+u.Name)
+	return promotion.New(st, f.Name, "api:"+u.Name)
 }
 
 func notAvailable(f *haulv1.Freight, stage, why string) *apiError {

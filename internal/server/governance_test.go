@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -152,12 +153,12 @@ func TestPromotionActorCannotNameSomebodyElse(t *testing.T) {
 	c, err := env.Impersonate(oidcUser("promoter@pa.test"))
 	must(t, err)
 	ctx := context.Background()
-	forged := promotion.New("pa", "test", f.Name, "api:"+oidcUser("approver@pa.test"))
+	forged := promotion.New(&haulv1.Stage{ObjectMeta: metav1.ObjectMeta{Namespace: "pa", Name: "test"}}, f.Name, "api:"+oidcUser("approver@pa.test"))
 	if err := c.Create(ctx, forged); !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "names somebody else") {
 		t.Fatalf("creating a Promotion naming somebody else: %v", err)
 	}
 	for _, actor := range []string{"kubectl:" + oidcUser("promoter@pa.test"), ""} {
-		own := promotion.New("pa", "test", f.Name, actor)
+		own := promotion.New(&haulv1.Stage{ObjectMeta: metav1.ObjectMeta{Namespace: "pa", Name: "test"}}, f.Name, actor)
 		if actor == "" {
 			delete(own.Annotations, haulv1.AnnotationCreateActor)
 		}

@@ -115,7 +115,7 @@ func argoCDUpdate(ctx context.Context, sc *promotion.StepContext) (promotion.Ste
 	if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
 		return promotion.StepResult{}, err
 	}
-	dyn, err := dynamicClient(sc, "argocd-update")
+	dyn, err := reconcilerClient(sc, "argocd-update")
 	if err != nil {
 		return promotion.StepResult{}, err
 	}

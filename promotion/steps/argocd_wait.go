@@ -61,7 +61,7 @@ func argoCDWait(ctx context.Context, sc *promotion.StepContext) (promotion.StepR
 	if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
 		return promotion.StepResult{}, err
 	}
-	dyn, err := dynamicClient(sc, "argocd-wait")
+	dyn, err := reconcilerClient(sc, "argocd-wait")
 	if err != nil {
 		return promotion.StepResult{}, err
 	}

@@ -72,7 +72,7 @@ func fluxReconcile(ctx context.Context, sc *promotion.StepContext) (promotion.St
 	if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
 		return promotion.StepResult{}, err
 	}
-	dyn, err := dynamicClient(sc, "flux-reconcile")
+	dyn, err := reconcilerClient(sc, "flux-reconcile")
 	if err != nil {
 		return promotion.StepResult{}, err
 	}

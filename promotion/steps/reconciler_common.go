@@ -58,6 +58,15 @@ func dynamicClient(sc *promotion.StepContext, step string) (dynamic.Interface, e
 	return sc.Services.Dynamic, nil
 }
 
+// reconcilerClient returns the client of the cluster where Argo CD and Flux run: the
+// services' Reconciler, else their Dynamic (the control plane's cluster).
+func reconcilerClient(sc *promotion.StepContext, step string) (dynamic.Interface, error) {
+	if sc.Services != nil && sc.Services.Reconciler != nil {
+		return sc.Services.Reconciler, nil
+	}
+	return dynamicClient(sc, step)
+}
+
 // pushedRevision finds what an earlier git-push step of this Promotion pushed: its
 // commit (or, without one, its branch). When several pushes happened, the one whose
 // repoURL output matches repoURL wins; if that does not decide it, it is an error,
