@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,7 +131,7 @@ func promote(t *testing.T, ns, stageName, tag string) *haulv1.Freight {
 	t.Helper()
 	f := &haulv1.Freight{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("%040x", time.Now().UnixNano())},
-		Alias:      "v" + tag, Origin: origin,
+		Alias:      "v" + strings.ReplaceAll(tag, ".", "-"), Origin: origin,
 		Images: []haulv1.Image{{RepoURL: "registry.example/app", Tag: tag}},
 	}
 	must(t, env.Client.Create(ctx, f))

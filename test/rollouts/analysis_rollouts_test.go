@@ -1,0 +1,366 @@
+//go:build rollouts
+
+package rollouts
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+)
+
+// checkServer is the service a web metric measures: /ok/... answers {"ok": true},
+// /fail/... {"ok": false} and anything else {"ok": null} (neither condition holds).
+// It records every path it was asked for.
+type checkServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	paths []string
+}
+
+func newCheckServer(t *testing.T) *checkServer {
+	t.Helper()
+	cs := &checkServer{}
+	cs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs.mu.Lock()
+		cs.paths = append(cs.paths, r.URL.Path)
+		cs.mu.Unlock()
+		var ok any
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/ok/"):
+			ok = true
+		case strings.HasPrefix(r.URL.Path, "/fail/"):
+			ok = false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": ok})
+	}))
+	t.Cleanup(cs.Close)
+	return cs
+}
+
+// requests returns the paths asked for so far.
+func (cs *checkServer) requests() []string {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return append([]string(nil), cs.paths...)
+}
+
+// webMetric is a web metric named name measuring {{args.base}}/{{args.path}} count
+// times, a second apart.
+func webMetric(name string, count int) map[string]any {
+	m := map[string]any{
+		"name":             name,
+		"successCondition": "result.ok == true",
+		"failureCondition": "result.ok == false",
+		"provider": map[string]any{"web": map[string]any{
+			"url": "{{args.base}}/{{args.path}}", "jsonPath": "{$}", "timeoutSeconds": int64(5),
+		}},
+	}
+	if count > 1 {
+		m["count"], m["interval"] = int64(count), "1s"
+	}
+	return m
+}
+
+// analysisTemplate is an AnalysisTemplate (ns set) or ClusterAnalysisTemplate (ns
+// empty) declaring the base and path arguments without values.
+func analysisTemplate(ns, name string, metrics ...any) *unstructured.Unstructured {
+	kind := "AnalysisTemplate"
+	md := map[string]any{"name": name}
+	if ns == "" {
+		kind = "ClusterAnalysisTemplate"
+	} else {
+		md["namespace"] = ns
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "argoproj.io/v1alpha1", "kind": kind, "metadata": md,
+		"spec": map[string]any{
+			"args":    []any{map[string]any{"name": "base"}, map[string]any{"name": "path"}},
+			"metrics": metrics,
+		},
+	}}
+}
+
+// webVerification names the template and gives its arguments: base is the check
+// server, path an expression over the Stage and the Freight.
+func webVerification(cs *checkServer, kind, template, path string) *haulv1.Verification {
+	return &haulv1.Verification{
+		AnalysisTemplates: []haulv1.AnalysisTemplateReference{{Name: template, Kind: kind}},
+		Args: []haulv1.AnalysisRunArgument{
+			{Name: "base", Value: cs.URL},
+			{Name: "path", Value: path},
+		},
+	}
+}
+
+// analysisRun reads the AnalysisRun a verification run recorded.
+func analysisRun(t *testing.T, ns string, run *haulv1.VerificationResult) *unstructured.Unstructured {
+	t.Helper()
+	if run.AnalysisRun == "" {
+		t.Fatalf("verification %s (%s) recorded no AnalysisRun", run.ID, run.Phase)
+	}
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("argoproj.io/v1alpha1")
+	u.SetKind("AnalysisRun")
+	must(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: run.AnalysisRun}, u))
+	return u
+}
+
+func verifiedIn(t *testing.T, ns string, f *haulv1.Freight, stageName string) bool {
+	t.Helper()
+	got := &haulv1.Freight{}
+	must(t, env.Client.Get(ctx, clientKey(ns, f.Name), got))
+	_, ok := got.Status.VerifiedIn[stageName]
+	return ok
+}
+
+// assertNotVerified checks the Freight is not verified in the Stage and the Stage's
+// Verified condition is False.
+func assertNotVerified(t *testing.T, ns, stageName string, f *haulv1.Freight) {
+	t.Helper()
+	if verifiedIn(t, ns, f, stageName) {
+		t.Errorf("Freight %s is marked verified in %s", f.Alias, stageName)
+	}
+	c := meta.FindStatusCondition(getStage(t, ns, stageName).Status.Conditions, haulv1.ConditionVerified)
+	if c == nil || c.Status != "False" {
+		t.Errorf("Verified condition = %+v, want False", c)
+	}
+}
+
+// TestWebMetricAnalysisPasses: the real analysis controller measures a web metric
+// whose URL comes from spec.verification.args (one of them an expression over the
+// Stage and the Freight's image tag); the verification succeeds and the Freight is
+// verified in the Stage.
+func TestWebMetricAnalysisPasses(t *testing.T) {
+	startHaul(t)
+	ns := env.Namespace(t, "web-pass")
+	cs := newCheckServer(t)
+	must(t, env.Client.Create(ctx, analysisTemplate(ns, "smoke", webMetric("health", 1))))
+	must(t, env.Client.Create(ctx, newStage(ns, "test",
+		webVerification(cs, "", "smoke", `ok/${{ ctx.stage }}/${{ imageFrom("registry.example/app").Tag }}`))))
+
+	f := promote(t, ns, "test", "1.4.2")
+	run := waitRun(t, ns, "test", f, time.Minute)
+	if run.Phase != haulv1.VerificationSucceeded {
+		t.Fatalf("verification is %s (%s), want Succeeded", run.Phase, run.Message)
+	}
+	if got := cs.requests(); len(got) != 1 || got[0] != "/ok/test/1.4.2" {
+		t.Errorf("the check server was asked for %q, want exactly [/ok/test/1.4.2] (the substituted args)", got)
+	}
+	ar := analysisRun(t, ns, run)
+	if p, _, _ := unstructured.NestedString(ar.Object, "status", "phase"); p != "Successful" {
+		t.Errorf("AnalysisRun %s is %q, want Successful", ar.GetName(), p)
+	}
+	eventually(t, 20*time.Second, "Freight verified in the Stage", func() (bool, string) {
+		return verifiedIn(t, ns, f, "test"), "status.verifiedIn has no entry for the Stage"
+	})
+	c := meta.FindStatusCondition(getStage(t, ns, "test").Status.Conditions, haulv1.ConditionVerified)
+	if c == nil || c.Status != "True" {
+		t.Errorf("Verified condition = %+v, want True", c)
+	}
+}
+
+// TestWebMetricAnalysisFails: a web metric whose failure condition holds fails the
+// verification with a message naming the metric; the Freight is not verified.
+func TestWebMetricAnalysisFails(t *testing.T) {
+	startHaul(t)
+	ns := env.Namespace(t, "web-fail")
+	cs := newCheckServer(t)
+	must(t, env.Client.Create(ctx, analysisTemplate(ns, "smoke", webMetric("error-rate", 1))))
+	must(t, env.Client.Create(ctx, newStage(ns, "test", webVerification(cs, "", "smoke", "fail/${{ ctx.stage }}"))))
+
+	f := promote(t, ns, "test", "2")
+	run := waitRun(t, ns, "test", f, time.Minute)
+	if run.Phase != haulv1.VerificationFailed {
+		t.Fatalf("verification is %s (%s), want Failed", run.Phase, run.Message)
+	}
+	if !strings.Contains(run.Message, `"error-rate"`) {
+		t.Errorf("message %q does not name the failed metric error-rate", run.Message)
+	}
+	if got := cs.requests(); len(got) != 1 || got[0] != "/fail/test" {
+		t.Errorf("the check server was asked for %q, want [/fail/test]", got)
+	}
+	assertNotVerified(t, ns, "test", f)
+}
+
+// TestWebMetricAnalysisInconclusive: a measurement meeting neither the success nor
+// the failure condition ends the AnalysisRun Inconclusive; Haul records Inconclusive
+// and the Freight is not verified.
+func TestWebMetricAnalysisInconclusive(t *testing.T) {
+	startHaul(t)
+	ns := env.Namespace(t, "web-inconclusive")
+	cs := newCheckServer(t)
+	must(t, env.Client.Create(ctx, analysisTemplate(ns, "smoke", webMetric("latency", 1))))
+	must(t, env.Client.Create(ctx, newStage(ns, "test", webVerification(cs, "", "smoke", "unknown"))))
+
+	f := promote(t, ns, "test", "3")
+	run := waitRun(t, ns, "test", f, time.Minute)
+	if run.Phase != haulv1.VerificationInconclusive {
+		t.Fatalf("verification is %s (%s), want Inconclusive", run.Phase, run.Message)
+	}
+	if !strings.Contains(run.Message, "latency") {
+		t.Errorf("message %q does not name the inconclusive metric latency", run.Message)
+	}
+	assertNotVerified(t, ns, "test", f)
+}
+
+// TestClusterAnalysisTemplate: a Stage naming a ClusterAnalysisTemplate gets an
+// AnalysisRun in its own namespace built from it, measured by the real controller.
+func TestClusterAnalysisTemplate(t *testing.T) {
+	startHaul(t)
+	ns := env.Namespace(t, "cluster-template")
+	cs := newCheckServer(t)
+	tpl := analysisTemplate("", "haul-test-global-smoke", webMetric("health", 1))
+	must(t, env.Client.Create(ctx, tpl))
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, tpl) })
+	must(t, env.Client.Create(ctx, newStage(ns, "test",
+		webVerification(cs, "ClusterAnalysisTemplate", "haul-test-global-smoke", "ok/global"))))
+
+	f := promote(t, ns, "test", "4")
+	run := waitRun(t, ns, "test", f, time.Minute)
+	if run.Phase != haulv1.VerificationSucceeded {
+		t.Fatalf("verification is %s (%s), want Succeeded", run.Phase, run.Message)
+	}
+	if ar := analysisRun(t, ns, run); ar.GetNamespace() != ns {
+		t.Errorf("AnalysisRun in namespace %q, want the Stage's %q", ar.GetNamespace(), ns)
+	}
+	if got := cs.requests(); len(got) != 1 || got[0] != "/ok/global" {
+		t.Errorf("the check server was asked for %q, want [/ok/global]", got)
+	}
+	eventually(t, 20*time.Second, "Freight verified in the Stage", func() (bool, string) {
+		return verifiedIn(t, ns, f, "test"), "status.verifiedIn has no entry for the Stage"
+	})
+}
+
+// TestAbortTerminatesAnalysisRun: the abort annotation on a Stage whose analysis is
+// still measuring stops the AnalysisRun (the controller stops measuring), records the
+// verification Aborted and leaves the Freight unverified.
+func TestAbortTerminatesAnalysisRun(t *testing.T) {
+	startHaul(t)
+	ns := env.Namespace(t, "abort")
+	cs := newCheckServer(t)
+	must(t, env.Client.Create(ctx, analysisTemplate(ns, "soak", webMetric("health", 60))))
+	must(t, env.Client.Create(ctx, newStage(ns, "test", webVerification(cs, "", "soak", "ok/soak"))))
+
+	f := promote(t, ns, "test", "5")
+	var running *haulv1.VerificationResult
+	eventually(t, time.Minute, "a running analysis with a measurement taken", func() (bool, string) {
+		running = latestRun(getStage(t, ns, "test"))
+		if running == nil || running.AnalysisRun == "" {
+			return false, "no AnalysisRun yet"
+		}
+		return len(cs.requests()) > 0, "no measurement yet"
+	})
+	s := getStage(t, ns, "test")
+	patch := client.MergeFrom(s.DeepCopy())
+	s.Annotations = map[string]string{haulv1.AnnotationAbort: time.Now().UTC().Format(time.RFC3339Nano)}
+	must(t, env.Client.Patch(ctx, s, patch))
+
+	run := waitRun(t, ns, "test", f, 30*time.Second)
+	if run.Phase != haulv1.VerificationAborted || run.ID != running.ID {
+		t.Fatalf("verification %s is %s (%s), want %s Aborted", run.ID, run.Phase, run.Message, running.ID)
+	}
+	eventually(t, 20*time.Second, "the AnalysisRun terminated by its controller", func() (bool, string) {
+		ar := analysisRun(t, ns, run)
+		term, _, _ := unstructured.NestedBool(ar.Object, "spec", "terminate")
+		p, _, _ := unstructured.NestedString(ar.Object, "status", "phase")
+		return term && p != "" && p != "Running" && p != "Pending", "spec.terminate=" + map[bool]string{true: "true", false: "false"}[term] + ", phase " + p
+	})
+	seen := len(cs.requests())
+	time.Sleep(3 * time.Second)
+	if after := len(cs.requests()); after != seen {
+		t.Errorf("the controller kept measuring after the abort (%d requests, then %d)", seen, after)
+	}
+	if seen >= 60 {
+		t.Errorf("all %d measurements ran; the abort stopped nothing", seen)
+	}
+	assertNotVerified(t, ns, "test", f)
+}
+
+// TestReverifyCreatesNewAnalysisRun: the reverify annotation after a finished
+// verification creates a second AnalysisRun, measured again, and records a second
+// result on top of the first.
+func TestReverifyCreatesNewAnalysisRun(t *testing.T) {
+	startHaul(t)
+	ns := env.Namespace(t, "reverify")
+	cs := newCheckServer(t)
+	must(t, env.Client.Create(ctx, analysisTemplate(ns, "smoke", webMetric("health", 1))))
+	must(t, env.Client.Create(ctx, newStage(ns, "test", webVerification(cs, "", "smoke", "ok/again"))))
+
+	f := promote(t, ns, "test", "6")
+	first := waitRun(t, ns, "test", f, time.Minute)
+	if first.Phase != haulv1.VerificationSucceeded {
+		t.Fatalf("first verification is %s (%s), want Succeeded", first.Phase, first.Message)
+	}
+	s := getStage(t, ns, "test")
+	patch := client.MergeFrom(s.DeepCopy())
+	s.Annotations = map[string]string{haulv1.AnnotationReverify: time.Now().UTC().Format(time.RFC3339Nano)}
+	must(t, env.Client.Patch(ctx, s, patch))
+
+	var history []haulv1.VerificationResult
+	eventually(t, time.Minute, "a second finished verification", func() (bool, string) {
+		s := getStage(t, ns, "test")
+		history = s.Status.FreightHistory[0].VerificationHistory
+		if len(history) < 2 {
+			return false, "one verification recorded"
+		}
+		return history[0].Phase == haulv1.VerificationSucceeded, string(history[0].Phase) + ": " + history[0].Message
+	})
+	if len(history) != 2 {
+		t.Errorf("verification history has %d runs, want 2", len(history))
+	}
+	second := history[0]
+	if second.ID == first.ID || second.AnalysisRun == first.AnalysisRun {
+		t.Errorf("re-verification reused run %s / AnalysisRun %s", first.ID, first.AnalysisRun)
+	}
+	analysisRun(t, ns, &history[1])
+	analysisRun(t, ns, &second)
+	if got := cs.requests(); len(got) != 2 {
+		t.Errorf("the check server was asked %d times (%q), want twice", len(got), got)
+	}
+}
+
+// TestAnalysisRunMetadataLandsOnAnalysisRun: spec.verification.analysisRunMetadata's
+// labels and annotations are on the AnalysisRun, beside Haul's own stage label and
+// Freight collection annotation.
+func TestAnalysisRunMetadataLandsOnAnalysisRun(t *testing.T) {
+	startHaul(t)
+	ns := env.Namespace(t, "run-metadata")
+	cs := newCheckServer(t)
+	must(t, env.Client.Create(ctx, analysisTemplate(ns, "smoke", webMetric("health", 1))))
+	v := webVerification(cs, "", "smoke", "ok/meta")
+	v.AnalysisRunMetadata = &haulv1.AnalysisRunMetadata{
+		Labels:      map[string]string{"team": "payments"},
+		Annotations: map[string]string{"example.com/ticket": "OPS-42"},
+	}
+	must(t, env.Client.Create(ctx, newStage(ns, "test", v)))
+
+	f := promote(t, ns, "test", "7")
+	run := waitRun(t, ns, "test", f, time.Minute)
+	if run.Phase != haulv1.VerificationSucceeded {
+		t.Fatalf("verification is %s (%s), want Succeeded", run.Phase, run.Message)
+	}
+	ar := analysisRun(t, ns, run)
+	if got := ar.GetLabels()["team"]; got != "payments" {
+		t.Errorf("AnalysisRun label team = %q, want payments (labels %v)", got, ar.GetLabels())
+	}
+	if got := ar.GetLabels()[haulv1.LabelStage]; got != "test" {
+		t.Errorf("AnalysisRun label %s = %q, want test", haulv1.LabelStage, got)
+	}
+	if got := ar.GetAnnotations()["example.com/ticket"]; got != "OPS-42" {
+		t.Errorf("AnalysisRun annotation example.com/ticket = %q, want OPS-42 (annotations %v)", got, ar.GetAnnotations())
+	}
+	if got := ar.GetAnnotations()["haul.dev/freight-collection"]; got == "" {
+		t.Errorf("AnalysisRun has no haul.dev/freight-collection annotation (annotations %v)", ar.GetAnnotations())
+	}
+}
