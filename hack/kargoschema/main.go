@@ -148,10 +148,10 @@ func (w *walker) walk(file string, s map[string]any, prefix string, depth int) {
 			if old, seen := w.keys[p]; !seen || old == "any" {
 				w.keys[p] = t
 			}
-			switch {
-			case t == "object":
+			switch t {
+			case "object":
 				w.walk(file, w.deref(file, vm), p, depth+1)
-			case t == "array":
+			case "array":
 				if items, ok := w.deref(file, vm)["items"].(map[string]any); ok {
 					w.walk(file, items, p+"[]", depth+1)
 				}

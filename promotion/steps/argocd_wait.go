@@ -139,7 +139,8 @@ func waitForMet(app *unstructured.Unstructured, waitFor []string) (ok bool, issu
 			return false, fmt.Sprintf("Application %s: waiting for Argo CD to assess health after the sync", key), false
 		}
 		h := stringOf(app.Object, "status", "health", "status")
-		if !(want["health"] && h == "Healthy" || want["suspended"] && h == "Suspended" || want["degraded"] && h == "Degraded") {
+		healthOK := want["health"] && h == "Healthy" || want["suspended"] && h == "Suspended" || want["degraded"] && h == "Degraded"
+		if !healthOK {
 			return false, fmt.Sprintf("Application %s is %s", key, orUnknown(h)), false
 		}
 	}

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -91,7 +92,7 @@ func writeHelmFlat(sc *promotion.StepContext, dir, manifests string) error {
 	for i := 0; ; i++ {
 		var doc yaml.Node
 		if err := dec.Decode(&doc); err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			return promotion.Terminal(fmt.Errorf("rendered output is not valid YAML: %w", err))

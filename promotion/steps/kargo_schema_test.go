@@ -154,7 +154,7 @@ func decodeOnly(t *testing.T, run func(context.Context, *promotion.StepContext) 
 func configWithKey(path string, leaf any) map[string]any {
 	parts := strings.Split(path, ".")
 	name, isArray := strings.CutSuffix(parts[0], "[]")
-	var v any = leaf
+	v := any(leaf)
 	if len(parts) > 1 {
 		v = configWithKey(strings.Join(parts[1:], "."), leaf)
 	}

@@ -52,7 +52,7 @@ func parseOCIRef(field, s string) (ociRef, error) {
 // It also reports whether credentials were found, for ociError's message.
 func ociOptions(ctx context.Context, sc *promotion.StepContext, r ociRef, insecureSkipTLSVerify bool) ([]remote.Option, bool, error) {
 	client := sc.HTTPClient(10 * time.Minute)
-	var rt http.RoundTripper = client.Transport
+	rt := client.Transport
 	if insecureSkipTLSVerify {
 		if tr, ok := rt.(*http.Transport); ok {
 			tr = tr.Clone()
