@@ -38,3 +38,21 @@ func TestQueueLessOrdersWithinOneSecondByTheCreatedAtAnnotation(t *testing.T) {
 		t.Error("New does not record the created-at annotation")
 	}
 }
+
+// TestNewCarriesTheStagesShard: every Promotion Haul builds (auto-promotion, CLI, REST
+// API) gets its Stage's haul.dev/shard label, so the Stage's controller shard runs it.
+func TestNewCarriesTheStagesShard(t *testing.T) {
+	sharded := &haulv1.Stage{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "prod", Labels: map[string]string{haulv1.LabelShard: "eu"}}}
+	for name, p := range map[string]*haulv1.Promotion{
+		"New":     New(sharded, "f1", "cli:alice"),
+		"NewAuto": NewAuto(sharded, "f1", 1),
+	} {
+		if p.Labels[haulv1.LabelShard] != "eu" || p.Namespace != "ns" || p.Spec.Stage != "prod" {
+			t.Errorf("%s: labels %v, namespace %q, stage %q; want shard eu of Stage ns/prod", name, p.Labels, p.Namespace, p.Spec.Stage)
+		}
+	}
+	plain := New(&haulv1.Stage{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "dev"}}, "f1", "cli:alice")
+	if _, ok := plain.Labels[haulv1.LabelShard]; ok {
+		t.Errorf("a default-shard Stage's Promotion is labelled: %v", plain.Labels)
+	}
+}

@@ -259,6 +259,7 @@ func (s *PromotionStatus) WaitingPullRequest() *PullRequestStatus {
 // +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="Stage",type=string,JSONPath=`.spec.stage`
 // +kubebuilder:printcolumn:name="Freight",type=string,JSONPath=`.spec.freight`
+// +kubebuilder:printcolumn:name="Shard",type=string,JSONPath=`.metadata.labels.haul\.dev/shard`,priority=1
 // +kubebuilder:printcolumn:name="Alias",type=string,JSONPath=`.status.freight.alias`,priority=1
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

@@ -479,6 +479,7 @@ type WarehouseStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="Last Freight",type=string,JSONPath=`.status.lastFreightID`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Shard",type=string,JSONPath=`.metadata.labels.haul\.dev/shard`,priority=1
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Warehouse struct {
