@@ -69,8 +69,14 @@ func stages() []haulv1.Stage {
 				CurrentPromotion: &haulv1.PromotionReference{Name: "uat.02", PullRequest: &haulv1.PullRequestStatus{
 					URL: "https://git.example/acme/deploy/pulls/12", Number: 12, State: haulv1.PullRequestOpen}},
 				LastPromotion: &haulv1.PromotionReference{Name: "uat.01", Phase: haulv1.PromotionFailed, FinishedAt: agoPtr(2 * time.Hour)}}},
-		{ObjectMeta: meta("production-eu-west", 90*time.Second), Spec: haulv1.StageSpec{RequestedFreight: up("uat")}},
+		{ObjectMeta: sharded(meta("production-eu-west", 90*time.Second), "eu"), Spec: haulv1.StageSpec{RequestedFreight: up("uat")}},
 	}
+}
+
+// sharded labels m for controller shard s.
+func sharded(m metav1.ObjectMeta, s string) metav1.ObjectMeta {
+	m.Labels = map[string]string{haulv1.LabelShard: s}
+	return m
 }
 
 func TestStageTable(t *testing.T) {
@@ -107,7 +113,7 @@ func TestPromotionTable(t *testing.T) {
 	state := &apiextensionsv1.JSON{Raw: []byte(`{}`)}
 	items := []haulv1.Promotion{
 		{ObjectMeta: metav1.ObjectMeta{Name: "uat.01jd0000000000000000000000.3f2a1b0", CreationTimestamp: ago(10 * time.Minute),
-			Annotations: map[string]string{haulv1.AnnotationCreateActor: "cli:alice"}},
+			Annotations: map[string]string{haulv1.AnnotationCreateActor: "cli:alice"}, Labels: map[string]string{haulv1.LabelShard: "eu"}},
 			Spec: haulv1.PromotionSpec{Stage: "uat", Freight: "3f2a1b0c9d8e"},
 			Status: haulv1.PromotionStatus{Phase: haulv1.PromotionRunning, State: state, CurrentStep: 1,
 				Freight: &haulv1.FreightReference{Name: "3f2a1b0c9d8e", Alias: "brave-otter"},

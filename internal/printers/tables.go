@@ -44,7 +44,7 @@ func ProjectConfigTable(items []haulv1.ProjectConfig, now time.Time, _ bool) *Ta
 func WarehouseTable(items []haulv1.Warehouse, now time.Time, wide bool) *Table {
 	t := &Table{Headers: []string{"NAME", "LAST FREIGHT", "READY", "DISCOVERED", "AGE"}}
 	if wide {
-		t.Headers = append(t.Headers, "INTERVAL", "SUBSCRIPTIONS", "REASON")
+		t.Headers = append(t.Headers, "INTERVAL", "SUBSCRIPTIONS", "REASON", "SHARD")
 	}
 	for _, w := range items {
 		discovered := "-"
@@ -59,7 +59,7 @@ func WarehouseTable(items []haulv1.Warehouse, now time.Time, wide bool) *Table {
 				interval = w.Spec.Interval.Duration.String()
 			}
 			row = append(row, interval, subscriptionSummary(w.Spec.Subscriptions),
-				conditionReason(w.Status.Conditions, haulv1.ConditionReady))
+				conditionReason(w.Status.Conditions, haulv1.ConditionReady), shardOf(w.Labels))
 		}
 		t.AddRow(row...)
 	}
@@ -173,11 +173,12 @@ func lastElem(s string) string {
 }
 
 // StageTable lists Stages: NAME, FREIGHT (alias), HEALTH, PHASE (of the last promotion), AUTO, AGE;
-// wide adds READY, UPSTREAM, PROMOTING, PR, LAST PROMOTED and PAUSED (spec.paused).
+// wide adds READY, UPSTREAM, PROMOTING, PR, LAST PROMOTED, PAUSED (spec.paused) and
+// SHARD (the haul.dev/shard label).
 func StageTable(items []haulv1.Stage, now time.Time, wide bool) *Table {
 	t := &Table{Headers: []string{"NAME", "FREIGHT", "HEALTH", "PHASE", "AUTO", "AGE"}}
 	if wide {
-		t.Headers = append(t.Headers, "READY", "UPSTREAM", "PROMOTING", "PR", "LAST PROMOTED", "PAUSED")
+		t.Headers = append(t.Headers, "READY", "UPSTREAM", "PROMOTING", "PR", "LAST PROMOTED", "PAUSED", "SHARD")
 	}
 	for _, s := range items {
 		health := ""
@@ -210,7 +211,7 @@ func StageTable(items []haulv1.Stage, now time.Time, wide bool) *Table {
 				paused = "yes"
 			}
 			row = append(row, conditionStatus(s.Status.Conditions, haulv1.ConditionReady),
-				strings.Join(Upstreams(&s), ","), promoting, pr, last, paused)
+				strings.Join(Upstreams(&s), ","), promoting, pr, last, paused, shardOf(s.Labels))
 		}
 		t.AddRow(row...)
 	}
@@ -233,7 +234,7 @@ func Upstreams(s *haulv1.Stage) []string {
 func PromotionTable(items []haulv1.Promotion, now time.Time, wide bool) *Table {
 	t := &Table{Headers: []string{"NAME", "STAGE", "FREIGHT", "PHASE", "STEP", "AGE"}}
 	if wide {
-		t.Headers = append(t.Headers, "ACTOR", "DURATION", "PR", "MESSAGE")
+		t.Headers = append(t.Headers, "ACTOR", "DURATION", "PR", "SHARD", "MESSAGE")
 	}
 	for _, p := range items {
 		freight := ShortID(p.Spec.Freight)
@@ -250,11 +251,20 @@ func PromotionTable(items []haulv1.Promotion, now time.Time, wide bool) *Table {
 				}
 				dur = HumanDuration(end.Sub(p.Status.StartedAt.Time))
 			}
-			row = append(row, p.Annotations[haulv1.AnnotationCreateActor], dur, PullRequest(p.Status.PullRequest()), Truncate(p.Status.Message, 60))
+			row = append(row, p.Annotations[haulv1.AnnotationCreateActor], dur, PullRequest(p.Status.PullRequest()), shardOf(p.Labels), Truncate(p.Status.Message, 60))
 		}
 		t.AddRow(row...)
 	}
 	return t
+}
+
+// shardOf renders an object's controller shard (haul.dev/shard), "-" for the default
+// controller's.
+func shardOf(labels map[string]string) string {
+	if s := labels[haulv1.LabelShard]; s != "" {
+		return s
+	}
+	return "-"
 }
 
 // PullRequest renders a pull request as "#12 open", or "-" for none. The URL is in
