@@ -20,6 +20,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(GroupVersion,
 		&Project{}, &ProjectList{},
 		&ProjectConfig{}, &ProjectConfigList{},
+		&ClusterConfig{}, &ClusterConfigList{},
 		&Warehouse{}, &WarehouseList{},
 		&Freight{}, &FreightList{},
 		&Stage{}, &StageList{},

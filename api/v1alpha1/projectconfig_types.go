@@ -203,6 +203,15 @@ type ProjectConfigSpec struct {
 	// +kubebuilder:validation:MaxItems=20
 	// +listType=atomic
 	StageLinks []Link `json:"stageLinks,omitempty"`
+	// PromotionWindows gate promotions of the Stages they select in time (Kargo's
+	// field): outside an Allow window or inside a Deny window no Promotion starts. At
+	// most 50, with unique names.
+	// +optional
+	// +kubebuilder:validation:MaxItems=50
+	// +kubebuilder:validation:XValidation:rule="self.all(w, !has(w.projectSelector))",message="promotionWindows[].projectSelector: only ClusterConfig windows select projects"
+	// +listType=map
+	// +listMapKey=name
+	PromotionWindows []PromotionWindow `json:"promotionWindows,omitempty"`
 	// Retention bounds how many terminal Promotions and how much Freight the project
 	// keeps; unset fields take the cluster defaults (see docs/retention.md). Haul-only.
 	// +optional

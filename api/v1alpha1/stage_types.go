@@ -605,6 +605,11 @@ type StageStatus struct {
 	// +kubebuilder:validation:MaxItems=20
 	// +listType=atomic
 	AutoPromotionHolds []AutoPromotionHold `json:"autoPromotionHolds,omitempty"`
+	// PromotionWindowStatus is the schedule of the promotion windows that select the
+	// Stage (ProjectConfig and ClusterConfig): open now or not, and the next change.
+	// Absent when no window selects it.
+	// +optional
+	PromotionWindowStatus *PromotionWindowStatus `json:"promotionWindowStatus,omitempty"`
 	// FreightSummary is the current Freight's alias (or a count when there are several
 	// origins), for the Freight print column.
 	// +optional

@@ -36,6 +36,10 @@ const (
 	// VerbPause on stages pauses and resumes the Stage (spec.paused), without the right
 	// to update anything else in its spec.
 	VerbPause = "pause"
+	// VerbOverride on stages lets a Promotion through the Stage's closed promotion
+	// windows, with a recorded reason. Only haul-admin holds it (through "*"): a freeze
+	// is meant to stop promoters.
+	VerbOverride = "override"
 )
 
 // RoleRules returns the rules of the four project roles, by role name.
@@ -47,7 +51,8 @@ const (
 //     abort, refresh, reverify and pause: custom verbs only, never patch or update, so
 //     Stage specs, Warehouse subscriptions and Freight status stay out of its reach.
 //   - haul-admin may do anything with the project's Haul objects, Secrets, ConfigMaps
-//     and its roles.
+//     and its roles, including VerbOverride (promoting through closed promotion
+//     windows).
 //
 // Creating a Promotion also needs VerbPromote on its Stage (an admission policy
 // enforces it), so that create on promotions alone is not enough.

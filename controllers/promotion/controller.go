@@ -64,6 +64,8 @@ type Options struct {
 	// ReconcilerConfig reaches the cluster where Argo CD and Flux run (argocd-*,
 	// flux-reconcile steps); nil means the manager's.
 	ReconcilerConfig *rest.Config
+	// Now is the clock that promotion windows are evaluated with; time.Now when nil.
+	Now func() time.Time
 }
 
 // Reconciler runs Promotions.
@@ -119,7 +121,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorderFor("promotion-controller"),
 		WorkDir:   opts.WorkDir,
-		Now:       time.Now,
+		Now:       opts.Now,
 		Credentials: &credentials.Store{
 			Reader: mgr.GetAPIReader(), SharedNamespace: opts.SharedCredentialsNamespace,
 		},

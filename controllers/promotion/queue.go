@@ -17,8 +17,9 @@ import (
 )
 
 // The Stage's governance rules a Pending Promotion meets before it may take the lock:
-// supersedePending ends it when a newer one waits, spec.paused keeps it waiting, and
-// an approval requirement keeps it waiting until enough people approved its Freight.
+// supersedePending ends it when a newer one waits, spec.paused keeps it waiting, an
+// approval requirement keeps it waiting until enough people approved its Freight, and
+// closed promotion windows keep it waiting until they open (or somebody overrode them).
 // None of them touches a Running Promotion.
 
 // MsgStagePaused is the message of a Pending Promotion of a paused Stage.
@@ -140,4 +141,48 @@ func (r *Reconciler) freightToPromotions(ctx context.Context, o client.Object) [
 		}
 	}
 	return out
+}
+
+// windowWait says why p may not start now under the promotion windows that select its
+// Stage ("" when it may) and how long to wait before looking again. A Promotion that
+// carries haul.dev/window-override was let through by somebody with the override verb
+// (the admission policy haul-window-override refuses the annotation from anybody else).
+func (r *Reconciler) windowWait(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage) (string, time.Duration, error) {
+	if p.Annotations[haulv1.AnnotationWindowOverride] != "" {
+		return "", 0, nil
+	}
+	cfg := &haulv1.ProjectConfig{}
+	switch err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Namespace}, cfg); {
+	case apierrors.IsNotFound(err):
+		cfg = nil
+	case err != nil:
+		return "", 0, fmt.Errorf("reading projectconfig %s: %w", p.Namespace, err)
+	}
+	cc := &haulv1.ClusterConfig{}
+	switch err := r.APIReader.Get(ctx, client.ObjectKey{Name: haulv1.ClusterConfigName}, cc); {
+	case apierrors.IsNotFound(err):
+		cc = nil
+	case err != nil:
+		return "", 0, fmt.Errorf("reading clusterconfig: %w", err)
+	}
+	var project *haulv1.Project
+	if cc != nil && len(cc.Spec.PromotionWindows) > 0 {
+		project = &haulv1.Project{}
+		if err := r.APIReader.Get(ctx, client.ObjectKey{Name: p.Namespace}, project); err != nil {
+			if !apierrors.IsNotFound(err) {
+				return "", 0, fmt.Errorf("reading project %s: %w", p.Namespace, err)
+			}
+			project = nil
+		}
+	}
+	now := r.now()
+	st := pipeline.EvaluateWindows(pipeline.WindowsFor(cfg, cc, project, stage), now)
+	if st.Open {
+		return "", 0, nil
+	}
+	after := waitRequeue
+	if !st.NextOpen.IsZero() && st.NextOpen.Sub(now) < after {
+		after = max(st.NextOpen.Sub(now), time.Second)
+	}
+	return st.Reason(), after, nil
 }

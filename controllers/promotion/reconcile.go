@@ -101,6 +101,12 @@ func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, 
 		case msg != "":
 			return wait(msg, waitRequeue)
 		}
+		switch msg, after, err := r.windowWait(ctx, p, stage); {
+		case err != nil:
+			return ctrl.Result{}, err
+		case msg != "":
+			return wait(msg, after)
+		}
 		if seq, err = r.acquireLock(ctx, stage, p, lease); err != nil {
 			if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
 				// Another worker or controller took or changed the lock in between:

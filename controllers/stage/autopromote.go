@@ -28,8 +28,10 @@ const AutoPromotionActor = promotion.AutoPromotionActor
 //     human has to look, so it is not retried automatically.
 //
 // A paused Stage gets no new automatic Promotion, and on a Stage with an approval
-// requirement only Freight with enough approvals is a candidate.
-func (r *Reconciler) autoPromote(ctx context.Context, s *haulv1.Stage, obs *observation, now time.Time) ([]haulv1.AutoPromotionHold, error) {
+// requirement only Freight with enough approvals is a candidate. Outside the Stage's
+// promotion windows (windowOpen false) no Promotion is created; the pass that the
+// schedule's next opening requeues creates it.
+func (r *Reconciler) autoPromote(ctx context.Context, s *haulv1.Stage, obs *observation, windowOpen bool, now time.Time) ([]haulv1.AutoPromotionHold, error) {
 	if !obs.autoPromotion || isControlFlow(s) || s.Spec.Paused {
 		return nil, nil
 	}
@@ -49,7 +51,7 @@ func (r *Reconciler) autoPromote(ctx context.Context, s *haulv1.Stage, obs *obse
 		if cand == nil || pipeline.CurrentFreight(s, req.Origin) == cand.Name {
 			continue
 		}
-		if !r.shouldPromote(cand, obs) {
+		if !windowOpen || !r.shouldPromote(cand, obs) {
 			continue
 		}
 		if err := r.createPromotion(ctx, s, cand, autoAttempt(cand, obs)); err != nil {
@@ -188,4 +190,17 @@ func (r *Reconciler) createPromotion(ctx context.Context, s *haulv1.Stage, f *ha
 	ctrl.LoggerFrom(ctx).Info("Created auto-promotion", "promotion", p.Name, "freight", f.Name)
 	r.Recorder.Eventf(s, corev1.EventTypeNormal, haulv1.ReasonAutoPromotionCreated, "Promotion %s created for Freight %s", p.Name, orName(f.Alias, f.Name))
 	return nil
+}
+
+// untilChange is how long until the window schedule changes (0 when it never does
+// within a year), so the Stage is reconciled when a window opens or closes.
+func untilChange(st pipeline.WindowState, now time.Time) time.Duration {
+	next := st.NextOpen
+	if st.Open {
+		next = st.NextClose
+	}
+	if next.IsZero() {
+		return 0
+	}
+	return max(next.Sub(now), time.Second)
 }

@@ -95,3 +95,18 @@ func (r *Reconciler) projectConfigToStages(ctx context.Context, o client.Object)
 	}
 	return out
 }
+
+// clusterConfigToStages maps the ClusterConfig to every Stage of the cluster: its
+// promotion windows may select any of them.
+func (r *Reconciler) clusterConfigToStages(ctx context.Context, _ client.Object) []reconcile.Request {
+	var list haulv1.StageList
+	if err := r.List(ctx, &list); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing Stages to enqueue")
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return out
+}

@@ -25,6 +25,8 @@ type observation struct {
 	// approvalRule is the Stage's approval requirement (its own or a project policy's),
 	// nil when it has none.
 	approvalRule *haulv1.ApprovalRequirement
+	// windows are the promotion windows (project and cluster) that select the Stage.
+	windows []haulv1.PromotionWindow
 	// freight holds the Freight of each requested origin.
 	freight map[haulv1.FreightOrigin][]*haulv1.Freight
 	// freightByName indexes the same Freight by name.
@@ -70,7 +72,8 @@ func (r *Reconciler) observe(ctx context.Context, s *haulv1.Stage) (*observation
 	}
 
 	cfg := &haulv1.ProjectConfig{}
-	switch err := r.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: s.Namespace}, cfg); {
+	var err error
+	switch err = r.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: s.Namespace}, cfg); {
 	case apierrors.IsNotFound(err):
 		cfg = nil
 	case err != nil:
@@ -78,6 +81,9 @@ func (r *Reconciler) observe(ctx context.Context, s *haulv1.Stage) (*observation
 	}
 	obs.autoPromotion = pipeline.AutoPromotionEnabled(cfg, s)
 	obs.approvalRule = pipeline.ApprovalRuleFor(cfg, s)
+	if obs.windows, err = r.windowsFor(ctx, cfg, s); err != nil {
+		return nil, err
+	}
 
 	for _, req := range s.Spec.RequestedFreight {
 		var list haulv1.FreightList
@@ -102,4 +108,27 @@ func (r *Reconciler) observe(ctx context.Context, s *haulv1.Stage) (*observation
 	}
 	sort.SliceStable(obs.promotions, func(i, j int) bool { return promotion.QueueLess(obs.promotions[i], obs.promotions[j]) })
 	return obs, nil
+}
+
+// windowsFor reads the cluster's ClusterConfig and the Stage's Project (for a
+// projectSelector's labels) and returns the promotion windows that select s.
+func (r *Reconciler) windowsFor(ctx context.Context, cfg *haulv1.ProjectConfig, s *haulv1.Stage) ([]haulv1.PromotionWindow, error) {
+	cc := &haulv1.ClusterConfig{}
+	switch err := r.Get(ctx, client.ObjectKey{Name: haulv1.ClusterConfigName}, cc); {
+	case apierrors.IsNotFound(err):
+		cc = nil
+	case err != nil:
+		return nil, fmt.Errorf("reading clusterconfig: %w", err)
+	}
+	var project *haulv1.Project
+	if cc != nil && len(cc.Spec.PromotionWindows) > 0 {
+		project = &haulv1.Project{}
+		if err := r.Get(ctx, client.ObjectKey{Name: s.Namespace}, project); err != nil {
+			if !apierrors.IsNotFound(err) {
+				return nil, fmt.Errorf("reading project %s: %w", s.Namespace, err)
+			}
+			project = nil
+		}
+	}
+	return pipeline.WindowsFor(cfg, cc, project, s), nil
 }

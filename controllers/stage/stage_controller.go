@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/pkg/pipeline"
 	"github.com/haul-dev/haul/pkg/reconcile"
 )
 
@@ -129,6 +130,8 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Watches(&haulv1.ProjectConfig{}, handler.EnqueueRequestsFromMapFunc(r.projectConfigToStages),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&haulv1.Stage{}, handler.EnqueueRequestsFromMapFunc(r.stageToDownstream)).
+		Watches(&haulv1.ClusterConfig{}, handler.EnqueueRequestsFromMapFunc(r.clusterConfigToStages),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
 		Named("stage")
 	b = watchReconcilers(mgr, reconcilers, b, r)
@@ -212,7 +215,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	requeue = append(requeue, vres)
 
 	st.autoPromotionEnabled = obs.autoPromotion
-	holds, err := r.autoPromote(ctx, s, obs, now)
+	schedule := pipeline.EvaluateWindows(obs.windows, now)
+	st.window = schedule.Status()
+	requeue = append(requeue, untilChange(schedule, now))
+	holds, err := r.autoPromote(ctx, s, obs, schedule.Open, now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

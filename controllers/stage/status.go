@@ -49,7 +49,9 @@ type statusUpdate struct {
 
 	autoPromotionEnabled bool
 	holds                []haulv1.AutoPromotionHold
-	summary              string
+	// window is the promotion window schedule, nil when no window selects the Stage.
+	window  *haulv1.PromotionWindowStatus
+	summary string
 	// promotions is what the Stage's Promotions record: current and last Promotion and
 	// the freight collections successful ones brought in.
 	promotions *promotionRecord
@@ -153,6 +155,7 @@ func (u *statusUpdate) apply(s *haulv1.Stage) {
 
 	s.Status.AutoPromotionEnabled = u.autoPromotionEnabled
 	s.Status.AutoPromotionHolds = u.holds
+	s.Status.PromotionWindowStatus = u.window
 	s.Status.FreightSummary = u.summary
 	s.Status.ObservedGeneration = u.generation
 }

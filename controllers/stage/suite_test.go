@@ -119,11 +119,11 @@ func startManager(t testing.TB) {
 			return
 		}
 		work, _ := os.MkdirTemp("", "haul-stage-test-")
-		if err := stage.SetupWithManager(mgr, stage.Options{HealthInterval: time.Second, WorkDir: work}); err != nil {
+		if err := stage.SetupWithManager(mgr, stage.Options{HealthInterval: time.Second, WorkDir: work, Now: testClock}); err != nil {
 			managerErr = err
 			return
 		}
-		if err := promotionctrl.SetupWithManager(mgr, promotionctrl.Options{WorkDir: work}); err != nil {
+		if err := promotionctrl.SetupWithManager(mgr, promotionctrl.Options{WorkDir: work, Now: testClock}); err != nil {
 			managerErr = err
 			return
 		}
@@ -141,6 +141,19 @@ func startManager(t testing.TB) {
 	if managerErr != nil {
 		t.Fatal(managerErr)
 	}
+}
+
+// clockOffset shifts the controllers' clock (testClock) from the real one; see
+// shiftClock.
+var clockOffset atomic.Int64
+
+func testClock() time.Time { return time.Now().Add(time.Duration(clockOffset.Load())) }
+
+// shiftClock moves the controllers' clock by d from the real one until the test ends.
+func shiftClock(t testing.TB, d time.Duration) {
+	t.Helper()
+	clockOffset.Store(int64(d))
+	t.Cleanup(func() { clockOffset.Store(0) })
 }
 
 type testLogWriter struct{}

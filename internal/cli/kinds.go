@@ -24,6 +24,7 @@ type kind struct {
 var kinds = []kind{
 	{"Project", "projects", "project", "proj", false, func() client.Object { return &haulv1.Project{} }, func() client.ObjectList { return &haulv1.ProjectList{} }},
 	{"ProjectConfig", "projectconfigs", "projectconfig", "projcfg", true, func() client.Object { return &haulv1.ProjectConfig{} }, func() client.ObjectList { return &haulv1.ProjectConfigList{} }},
+	{"ClusterConfig", "clusterconfigs", "clusterconfig", "", false, func() client.Object { return &haulv1.ClusterConfig{} }, func() client.ObjectList { return &haulv1.ClusterConfigList{} }},
 	{"Warehouse", "warehouses", "warehouse", "wh", true, func() client.Object { return &haulv1.Warehouse{} }, func() client.ObjectList { return &haulv1.WarehouseList{} }},
 	{"Freight", "freights", "freight", "", true, func() client.Object { return &haulv1.Freight{} }, func() client.ObjectList { return &haulv1.FreightList{} }},
 	{"Stage", "stages", "stage", "stg", true, func() client.Object { return &haulv1.Stage{} }, func() client.ObjectList { return &haulv1.StageList{} }},

@@ -101,10 +101,9 @@ func Convert(obj Object, stageOrigins map[string]string) ([]Result, error) {
 		}
 	case "Freight":
 		err = convertFreight(obj)
-	case "PromotionTask", "ClusterPromotionTask", "Promotion":
-		// Same shape in Haul; unknown fields are caught by strict decoding later.
-	case "ClusterConfig":
-		return nil, fmt.Errorf("kind ClusterConfig of %s: %s", av, ClusterConfigRefusal)
+	case "PromotionTask", "ClusterPromotionTask", "Promotion", "ClusterConfig":
+		// Same shape in Haul (a ClusterConfig's other fields are refused above);
+		// unknown fields are caught by strict decoding later.
 	default:
 		return nil, fmt.Errorf("kind %s of %s has no Haul equivalent", kind, av)
 	}

@@ -41,9 +41,6 @@ var kargoBase = map[string]string{
 // refusedOnPurpose returns the reason Haul gives for refusing a Kargo field, from
 // kargo.Refusals (a field under a refused path is refused with it), or "".
 func refusedOnPurpose(kind, path string) string {
-	if kind == "ClusterConfig" {
-		return kargo.ClusterConfigRefusal
-	}
 	for _, r := range kargo.Refusals {
 		if r.Kind == kind && (path == r.Path || strings.HasPrefix(path, r.Path+".") || strings.HasPrefix(path, r.Path+"[]")) {
 			return r.Reason

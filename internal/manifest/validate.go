@@ -82,6 +82,8 @@ func newObject(kind string) (runtime.Object, error) {
 		return &haulv1.Project{}, nil
 	case "ProjectConfig":
 		return &haulv1.ProjectConfig{}, nil
+	case "ClusterConfig":
+		return &haulv1.ClusterConfig{}, nil
 	case "Warehouse":
 		return &haulv1.Warehouse{}, nil
 	case "Freight":
@@ -103,7 +105,7 @@ func newObject(kind string) (runtime.Object, error) {
 	case "ClusterEventRouter":
 		return &haulv1.ClusterEventRouter{}, nil
 	}
-	return nil, fmt.Errorf("kind %q is not a Haul kind (known: Project, ProjectConfig, Warehouse, Freight, Stage, Promotion, PromotionTask, ClusterPromotionTask, MessageChannel, ClusterMessageChannel, EventRouter, ClusterEventRouter)", kind)
+	return nil, fmt.Errorf("kind %q is not a Haul kind (known: Project, ProjectConfig, ClusterConfig, Warehouse, Freight, Stage, Promotion, PromotionTask, ClusterPromotionTask, MessageChannel, ClusterMessageChannel, EventRouter, ClusterEventRouter)", kind)
 }
 
 // cleanJSONError turns `json: unknown field "spec.x"` into `spec.x: unknown field`.
@@ -327,6 +329,13 @@ func semanticErrors(obj runtime.Object, known []string) []string {
 			if err := checkNamePattern(p.StageSelector.Name); err != nil {
 				bad("%s: %v", path, err)
 			}
+		}
+		if err := pipeline.ValidateWindows("spec.promotionWindows", o.Spec.PromotionWindows); err != nil {
+			bad("%v", err)
+		}
+	case *haulv1.ClusterConfig:
+		if err := pipeline.ValidateWindows("spec.promotionWindows", o.Spec.PromotionWindows); err != nil {
+			bad("%v", err)
 		}
 	case *haulv1.Promotion:
 		out = append(out, checkVars("spec.vars", o.Spec.Vars)...)

@@ -33,6 +33,9 @@ func displayName(f *haulv1.Freight) string {
 type freightBody struct {
 	Freight string `json:"freight"`
 	Stage   string `json:"stage"`
+	// OverrideReason lets a promotion through closed promotion windows, for a caller
+	// with the override verb on the Stage; it is recorded on the Promotion.
+	OverrideReason string `json:"overrideReason"`
 }
 
 // getFreightAs reads Freight by name or, failing that, by alias.
@@ -69,8 +72,13 @@ func (s *Server) checkPromote(ctx context.Context, u *auth.User, p, stage string
 }
 
 // newPromotion is the Promotion the API creates for u.
-func newPromotion(p string, st *haulv1.Stage, f *haulv1.Freight, u *auth.User) *haulv1.Promotion {
-	return promotion.New(st, f.Name, "api:"+u.Name)
+// override, when set, is its haul.dev/window-override annotation.
+func newPromotion(p string, st *haulv1.Stage, f *haulv1.Freight, u *auth.User, override string) *haulv1.Promotion {
+	promo := promotion.New(st, f.Name, "api:"+u.Name)
+	if override != "" {
+		promo.Annotations[haulv1.AnnotationWindowOverride] = override
+	}
+	return promo
 }
 
 func notAvailable(f *haulv1.Freight, stage, why string) *apiError {
@@ -108,7 +116,11 @@ func (s *Server) promote(r *http.Request, u *auth.User) (int, any, error) {
 	if err := s.checkApprovals(ctx, u, f, st); err != nil {
 		return 0, nil, err
 	}
-	promo := newPromotion(p, st, f, u)
+	override, err := s.checkWindows(ctx, u, st, b.OverrideReason)
+	if err != nil {
+		return 0, nil, err
+	}
+	promo := newPromotion(p, st, f, u, override)
 	if err := c.Create(ctx, promo); err != nil {
 		return 0, nil, s.access.kubeErr(ctx, u, err, p, "Stage", name, "create Promotions")
 	}
@@ -170,7 +182,8 @@ func (s *Server) promoteDownstream(r *http.Request, u *auth.User) (int, any, err
 			}
 			continue
 		}
-		if err := s.checkApprovals(ctx, u, f, ds); err != nil {
+		override, err := s.checkGates(ctx, u, f, ds, b.OverrideReason)
+		if err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) || ae.Code != http.StatusConflict {
 				return 0, nil, err
@@ -180,7 +193,7 @@ func (s *Server) promoteDownstream(r *http.Request, u *auth.User) (int, any, err
 			}
 			continue
 		}
-		promo := newPromotion(p, ds, f, u)
+		promo := newPromotion(p, ds, f, u, override)
 		if err := c.Create(ctx, promo); err != nil {
 			return 0, nil, s.access.kubeErr(ctx, u, err, p, "Stage", ds.Name, "create Promotions")
 		}
@@ -190,6 +203,14 @@ func (s *Server) promoteDownstream(r *http.Request, u *auth.User) (int, any, err
 		return 0, nil, refused
 	}
 	return http.StatusCreated, out, nil
+}
+
+// checkGates applies the approval requirement and the promotion windows of ds.
+func (s *Server) checkGates(ctx context.Context, u *auth.User, f *haulv1.Freight, ds *haulv1.Stage, reason string) (string, error) {
+	if err := s.checkApprovals(ctx, u, f, ds); err != nil {
+		return "", err
+	}
+	return s.checkWindows(ctx, u, ds, reason)
 }
 
 // setAlias renames Freight, keeping the label in step and aliases unique in the project.

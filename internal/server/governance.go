@@ -153,3 +153,60 @@ func (s *Server) pauseStage(r *http.Request, u *auth.User) (int, any, error) {
 func (s *Server) resumeStage(r *http.Request, u *auth.User) (int, any, error) {
 	return s.setPaused(r, u, false)
 }
+
+// maxOverrideReason bounds the reason a caller gives for overriding promotion windows.
+const maxOverrideReason = 1024
+
+// windowSchedule evaluates the promotion windows (ProjectConfig and ClusterConfig) that
+// select the Stage, read with the server's rights.
+func (s *Server) windowSchedule(ctx context.Context, st *haulv1.Stage) (pipeline.WindowState, error) {
+	cfg := &haulv1.ProjectConfig{}
+	if err := s.client.Get(ctx, client.ObjectKey{Namespace: st.Namespace, Name: st.Namespace}, cfg); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return pipeline.WindowState{}, fromKube(err)
+		}
+		cfg = nil
+	}
+	cc := &haulv1.ClusterConfig{}
+	if err := s.client.Get(ctx, client.ObjectKey{Name: haulv1.ClusterConfigName}, cc); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return pipeline.WindowState{}, fromKube(err)
+		}
+		cc = nil
+	}
+	var proj *haulv1.Project
+	if cc != nil && len(cc.Spec.PromotionWindows) > 0 {
+		proj = &haulv1.Project{}
+		if err := s.client.Get(ctx, client.ObjectKey{Name: st.Namespace}, proj); err != nil {
+			if !apierrors.IsNotFound(err) {
+				return pipeline.WindowState{}, fromKube(err)
+			}
+			proj = nil
+		}
+	}
+	return pipeline.EvaluateWindows(pipeline.WindowsFor(cfg, cc, proj, st), s.now()), nil
+}
+
+// checkWindows refuses, with 409, a promotion to a Stage whose promotion windows are
+// closed ("promotion window closed until ... (window ...)"), unless the caller gave a
+// reason and holds the custom verb override on the Stage: then it returns the
+// haul.dev/window-override value that records who let the Promotion through and why.
+// A reason given while the windows are open is not recorded: nothing was overridden.
+func (s *Server) checkWindows(ctx context.Context, u *auth.User, st *haulv1.Stage, reason string) (string, error) {
+	sched, err := s.windowSchedule(ctx, st)
+	if err != nil || sched.Open {
+		return "", err
+	}
+	reason = strings.Join(strings.Fields(reason), " ")
+	if reason == "" {
+		return "", errorf(http.StatusConflict, reasonConflict, "%s", sched.Reason())
+	}
+	if len(reason) > maxOverrideReason {
+		return "", errorf(http.StatusBadRequest, reasonBadRequest, "overrideReason: at most %d characters, got %d", maxOverrideReason, len(reason))
+	}
+	if err := s.access.check(ctx, u, "override", "stages", "", st.Namespace, st.Name, "Stage", st.Name,
+		"override the promotion windows of Stage "+st.Name); err != nil {
+		return "", err
+	}
+	return pipeline.WindowOverride("api:"+u.Name, reason), nil
+}

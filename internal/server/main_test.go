@@ -10,7 +10,9 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -96,6 +98,7 @@ func startServer(tb testing.TB) (*httptest.Server, *testservers.OIDCIssuer) {
 			}),
 			ExternalURL: ts.URL,
 			Logger:      logr.Discard(),
+			Now:         testClock,
 		})
 		ts.Config.Handler = h
 		sharedServer = ts
@@ -104,6 +107,23 @@ func startServer(tb testing.TB) (*httptest.Server, *testservers.OIDCIssuer) {
 		tb.Fatalf("starting server: %v", sharedErr)
 	}
 	return sharedServer, sharedIssuer
+}
+
+// clockAt, when set, is the shared server's clock; see setClock.
+var clockAt atomic.Pointer[time.Time]
+
+func testClock() time.Time {
+	if t := clockAt.Load(); t != nil {
+		return *t
+	}
+	return time.Now()
+}
+
+// setClock sets the shared server's clock to at until the test ends.
+func setClock(tb testing.TB, at time.Time) {
+	tb.Helper()
+	clockAt.Store(&at)
+	tb.Cleanup(func() { clockAt.Store(nil) })
 }
 
 // idToken returns an ID token from the test issuer for user, in groups.

@@ -16,6 +16,179 @@ export interface ObjectMeta {
 }
 
 /**
+ * ClusterConfig holds the cluster-wide configuration, as Kargo's: one object named
+ * `cluster`.
+ */
+export interface ClusterConfig {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  /**
+   * Spec holds the cluster-wide promotion windows.
+   */
+  spec?: {
+    /**
+     * PromotionWindows gate promotions in every project they select (projectSelector)
+     * and every Stage there they select (stageSelector), on top of each project's own
+     * windows: a Deny window here is a cluster-wide freeze ("stop the line"). At most
+     * 50, with unique names.
+     */
+    promotionWindows?: ({
+      /**
+       * DTEnd is the (first) end, in dtstart's format and after it; dtend - dtstart is
+       * the length of every occurrence. At most 128 characters.
+       */
+      dtend: string;
+      /**
+       * DTStart is the (first) start, an iCal date-time with an optional time zone:
+       * `TZID=Europe/Berlin:20260101T090000`, `20260101T090000Z` (UTC) or
+       * `20260101T090000` (UTC). Recurrences keep its wall-clock time in its zone across
+       * daylight-saving changes. At most 128 characters.
+       */
+      dtstart: string;
+      /**
+       * Kind is Allow (promotions only while active) or Deny (no promotions while active).
+       */
+      kind: "Allow" | "Deny";
+      /**
+       * Name identifies the window in messages and status, a DNS subdomain of at most 253
+       * characters, unique in its list.
+       */
+      name: string;
+      /**
+       * ProjectSelector picks the projects a ClusterConfig window applies to, by name
+       * (exact, `glob:`, `regex:`) and the Project's labels; omitted selects every
+       * project. Refused on ProjectConfig windows, whose project is their own.
+       */
+      projectSelector?: {
+        /**
+         * MatchExpressions are label selector requirements (key, operator In, NotIn,
+         * Exists or DoesNotExist, values) that a selected Stage's labels must all meet.
+         * At most 20.
+         */
+        matchExpressions?: {
+          /**
+           * key is the label key that the selector applies to.
+           */
+          key: string;
+          /**
+           * operator represents a key's relationship to a set of values.
+           * Valid operators are In, NotIn, Exists and DoesNotExist.
+           */
+          operator: string;
+          /**
+           * values is an array of string values. If the operator is In or NotIn,
+           * the values array must be non-empty. If the operator is Exists or DoesNotExist,
+           * the values array must be empty. This array is replaced during a strategic
+           * merge patch.
+           */
+          values?: string[];
+        }[];
+        /**
+         * MatchLabels selects Stages whose labels hold every key and value listed, as in a
+         * Kubernetes label selector. Kargo inlines a LabelSelector here, with the same keys.
+         */
+        matchLabels?: Record<string, string>;
+        /**
+         * Name is an exact Stage name, `glob:PATTERN` (a shell pattern such as
+         * `glob:prod-*`) or `regex:PATTERN` (an unanchored Go regular expression). Empty
+         * matches every name. At most 253 characters.
+         */
+        name?: string;
+      };
+      /**
+       * RRule is an RFC 5545 recurrence rule without DTSTART, e.g.
+       * `FREQ=WEEKLY;BYDAY=MO,TU,WE,TH`, making the window recur from dtstart. Omitted
+       * makes it one interval, dtstart to dtend. At most 1024 characters.
+       */
+      rrule?: string;
+      /**
+       * StageSelector picks the Stages the window applies to (exact name, `glob:`,
+       * `regex:`, labels, as promotionPolicies); omitted selects every Stage in scope.
+       */
+      stageSelector?: {
+        /**
+         * MatchExpressions are label selector requirements (key, operator In, NotIn,
+         * Exists or DoesNotExist, values) that a selected Stage's labels must all meet.
+         * At most 20.
+         */
+        matchExpressions?: {
+          /**
+           * key is the label key that the selector applies to.
+           */
+          key: string;
+          /**
+           * operator represents a key's relationship to a set of values.
+           * Valid operators are In, NotIn, Exists and DoesNotExist.
+           */
+          operator: string;
+          /**
+           * values is an array of string values. If the operator is In or NotIn,
+           * the values array must be non-empty. If the operator is Exists or DoesNotExist,
+           * the values array must be empty. This array is replaced during a strategic
+           * merge patch.
+           */
+          values?: string[];
+        }[];
+        /**
+         * MatchLabels selects Stages whose labels hold every key and value listed, as in a
+         * Kubernetes label selector. Kargo inlines a LabelSelector here, with the same keys.
+         */
+        matchLabels?: Record<string, string>;
+        /**
+         * Name is an exact Stage name, `glob:PATTERN` (a shell pattern such as
+         * `glob:prod-*`) or `regex:PATTERN` (an unanchored Go regular expression). Empty
+         * matches every name. At most 253 characters.
+         */
+        name?: string;
+      };
+    })[];
+  };
+  /**
+   * Status is reserved.
+   */
+  status?: {
+    /**
+     * Conditions are reserved for the config's validity.
+     */
+    conditions?: ({
+      /**
+       * lastTransitionTime is the last time the condition transitioned from one status to another.
+       * This should be when the underlying condition changed.  If that is not known, then using the time when the API field changed is acceptable.
+       */
+      lastTransitionTime: string;
+      /**
+       * message is a human readable message indicating details about the transition.
+       * This may be an empty string.
+       */
+      message: string;
+      /**
+       * observedGeneration represents the .metadata.generation that the condition was set based upon.
+       * For instance, if .metadata.generation is currently 12, but the .status.conditions[x].observedGeneration is 9, the condition is out of date
+       * with respect to the current state of the instance.
+       */
+      observedGeneration?: number;
+      /**
+       * reason contains a programmatic identifier indicating the reason for the condition's last transition.
+       * Producers of specific condition types may define expected values and meanings for this field,
+       * and whether the values are considered a guaranteed API.
+       * The value should be a CamelCase string.
+       * This field may not be empty.
+       */
+      reason: string;
+      /**
+       * status of the condition, one of True, False, Unknown.
+       */
+      status: "True" | "False" | "Unknown";
+      /**
+       * type of condition in CamelCase or in foo.example.com/CamelCase.
+       */
+      type: string;
+    })[];
+  };
+}
+
+/**
  * ClusterEventRouter routes events of every project to ClusterMessageChannels (use
  * `when` with event.project to pick projects). Haul-only.
  */
@@ -1045,6 +1218,121 @@ export interface ProjectConfig {
         name?: string;
       };
     }[];
+    /**
+     * PromotionWindows gate promotions of the Stages they select in time (Kargo's
+     * field): outside an Allow window or inside a Deny window no Promotion starts. At
+     * most 50, with unique names.
+     */
+    promotionWindows?: ({
+      /**
+       * DTEnd is the (first) end, in dtstart's format and after it; dtend - dtstart is
+       * the length of every occurrence. At most 128 characters.
+       */
+      dtend: string;
+      /**
+       * DTStart is the (first) start, an iCal date-time with an optional time zone:
+       * `TZID=Europe/Berlin:20260101T090000`, `20260101T090000Z` (UTC) or
+       * `20260101T090000` (UTC). Recurrences keep its wall-clock time in its zone across
+       * daylight-saving changes. At most 128 characters.
+       */
+      dtstart: string;
+      /**
+       * Kind is Allow (promotions only while active) or Deny (no promotions while active).
+       */
+      kind: "Allow" | "Deny";
+      /**
+       * Name identifies the window in messages and status, a DNS subdomain of at most 253
+       * characters, unique in its list.
+       */
+      name: string;
+      /**
+       * ProjectSelector picks the projects a ClusterConfig window applies to, by name
+       * (exact, `glob:`, `regex:`) and the Project's labels; omitted selects every
+       * project. Refused on ProjectConfig windows, whose project is their own.
+       */
+      projectSelector?: {
+        /**
+         * MatchExpressions are label selector requirements (key, operator In, NotIn,
+         * Exists or DoesNotExist, values) that a selected Stage's labels must all meet.
+         * At most 20.
+         */
+        matchExpressions?: {
+          /**
+           * key is the label key that the selector applies to.
+           */
+          key: string;
+          /**
+           * operator represents a key's relationship to a set of values.
+           * Valid operators are In, NotIn, Exists and DoesNotExist.
+           */
+          operator: string;
+          /**
+           * values is an array of string values. If the operator is In or NotIn,
+           * the values array must be non-empty. If the operator is Exists or DoesNotExist,
+           * the values array must be empty. This array is replaced during a strategic
+           * merge patch.
+           */
+          values?: string[];
+        }[];
+        /**
+         * MatchLabels selects Stages whose labels hold every key and value listed, as in a
+         * Kubernetes label selector. Kargo inlines a LabelSelector here, with the same keys.
+         */
+        matchLabels?: Record<string, string>;
+        /**
+         * Name is an exact Stage name, `glob:PATTERN` (a shell pattern such as
+         * `glob:prod-*`) or `regex:PATTERN` (an unanchored Go regular expression). Empty
+         * matches every name. At most 253 characters.
+         */
+        name?: string;
+      };
+      /**
+       * RRule is an RFC 5545 recurrence rule without DTSTART, e.g.
+       * `FREQ=WEEKLY;BYDAY=MO,TU,WE,TH`, making the window recur from dtstart. Omitted
+       * makes it one interval, dtstart to dtend. At most 1024 characters.
+       */
+      rrule?: string;
+      /**
+       * StageSelector picks the Stages the window applies to (exact name, `glob:`,
+       * `regex:`, labels, as promotionPolicies); omitted selects every Stage in scope.
+       */
+      stageSelector?: {
+        /**
+         * MatchExpressions are label selector requirements (key, operator In, NotIn,
+         * Exists or DoesNotExist, values) that a selected Stage's labels must all meet.
+         * At most 20.
+         */
+        matchExpressions?: {
+          /**
+           * key is the label key that the selector applies to.
+           */
+          key: string;
+          /**
+           * operator represents a key's relationship to a set of values.
+           * Valid operators are In, NotIn, Exists and DoesNotExist.
+           */
+          operator: string;
+          /**
+           * values is an array of string values. If the operator is In or NotIn,
+           * the values array must be non-empty. If the operator is Exists or DoesNotExist,
+           * the values array must be empty. This array is replaced during a strategic
+           * merge patch.
+           */
+          values?: string[];
+        }[];
+        /**
+         * MatchLabels selects Stages whose labels hold every key and value listed, as in a
+         * Kubernetes label selector. Kargo inlines a LabelSelector here, with the same keys.
+         */
+        matchLabels?: Record<string, string>;
+        /**
+         * Name is an exact Stage name, `glob:PATTERN` (a shell pattern such as
+         * `glob:prod-*`) or `regex:PATTERN` (an unanchored Go regular expression). Empty
+         * matches every name. At most 253 characters.
+         */
+        name?: string;
+      };
+    })[];
     /**
      * Retention bounds how many terminal Promotions and how much Freight the project
      * keeps; unset fields take the cluster defaults (see docs/retention.md). Haul-only.
@@ -2696,6 +2984,42 @@ export interface Stage {
      * ObservedGeneration is the metadata.generation the status was computed for.
      */
     observedGeneration?: number;
+    /**
+     * PromotionWindowStatus is the schedule of the promotion windows that select the
+     * Stage (ProjectConfig and ClusterConfig): open now or not, and the next change.
+     * Absent when no window selects it.
+     */
+    promotionWindowStatus?: {
+      /**
+       * Closed says the schedule forbids promoting the Stage now.
+       */
+      closed: boolean;
+      /**
+       * NextClose is when the schedule closes next, while open; absent when none is
+       * known (within a year).
+       */
+      nextClose?: string;
+      /**
+       * NextCloseReason names the window that closes it at nextClose.
+       */
+      nextCloseReason?: string;
+      /**
+       * NextOpen is when the schedule opens next, while closed; absent when no opening is
+       * known (within a year).
+       */
+      nextOpen?: string;
+      /**
+       * Reason says why it is closed, naming the deciding window, e.g. "promotion window
+       * closed until 2026-01-05T08:00:00Z (window business-hours)".
+       */
+      reason?: string;
+      /**
+       * Window is the window that decides the current state: the active Deny window, or
+       * the Allow window that opens next (closed), or the active Allow window (open).
+       * Haul-only.
+       */
+      window?: string;
+    };
   };
 }
 
