@@ -4,6 +4,9 @@ package main
 
 import (
 	"os"
+	// Promotion windows name IANA time zones (TZID=Europe/Berlin:...); the binary
+	// carries the zone database so it runs in images without /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"github.com/haul-dev/haul/internal/cli"
 )

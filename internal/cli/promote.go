@@ -26,6 +26,7 @@ type promoteOptions struct {
 	abort          string
 	wait           bool
 	timeout        time.Duration
+	overrideReason string
 }
 
 // newPromoteCommand builds `haul promote`.
@@ -38,13 +39,16 @@ func newPromoteCommand(g *GlobalOptions) *cobra.Command {
 			"approved for it, taken directly from its Warehouse, or verified upstream.\n\n" +
 			"--warehouse W picks the newest Freight of W available to the Stage.\n" +
 			"--downstream-from S promotes to every Stage that takes Freight from S.\n" +
-			"--abort NAME aborts a running Promotion.\n\n" +
+			"--abort NAME aborts a running Promotion.\n" +
+			"--override-reason R promotes through closed promotion windows (needs verb override on\n" +
+			"the Stage; R is recorded on the Promotion).\n\n" +
 			"With --wait the exit status is 0 when the Promotion Succeeded, 1 when it Failed,\n" +
 			"Errored or was Aborted, and 2 when --timeout passed first.",
 		Example: "  haul promote --stage test --warehouse app --wait\n" +
 			"  haul promote --stage prod --freight-alias brave-otter\n" +
 			"  haul promote --downstream-from test --freight-alias brave-otter\n" +
-			"  haul promote --abort prod.01j9zq5m2x6y7v8w9a0b1c2d3e.3f2a1b0",
+			"  haul promote --abort prod.01j9zq5m2x6y7v8w9a0b1c2d3e.3f2a1b0\n" +
+			"  haul promote --stage prod --freight-alias brave-otter --override-reason \"hotfix INC-42\"",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(); err != nil {
@@ -70,6 +74,7 @@ func newPromoteCommand(g *GlobalOptions) *cobra.Command {
 	f.StringVar(&o.abort, "abort", "", "abort the named Promotion")
 	f.BoolVar(&o.wait, "wait", false, "follow the Promotion's steps until it finishes; exit 0 only if it Succeeded")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "with --wait, give up after this long")
+	f.StringVar(&o.overrideReason, "override-reason", "", "promote even though the Stage's promotion windows are closed, for this reason (needs verb override)")
 	for flag, kind := range map[string]string{"stage": "stage", "downstream-from": "stage", "warehouse": "warehouse", "freight": "freight", "abort": "promotion"} {
 		_ = cmd.RegisterFlagCompletionFunc(flag, nameCompletion(g, kind))
 	}
@@ -136,7 +141,11 @@ func runPromote(ctx context.Context, s *session, ns string, out io.Writer, o *pr
 	} else if !ok {
 		return errors.New(why)
 	}
-	p, err := createPromotion(ctx, s, stage, f)
+	override, err := windowGate(ctx, s, stage, o.overrideReason)
+	if err != nil {
+		return err
+	}
+	p, err := createPromotion(ctx, s, stage, f, override)
 	if err != nil {
 		return err
 	}
@@ -191,7 +200,16 @@ func promoteDownstream(ctx context.Context, s *session, ns string, out io.Writer
 			_, _ = fmt.Fprintf(out, "stage %s skipped: %s\n", st.Name, why)
 			continue
 		}
-		p, err := createPromotion(ctx, s, st, f)
+		override, err := windowGate(ctx, s, st, o.overrideReason)
+		var closed *windowClosedError
+		if errors.As(err, &closed) {
+			_, _ = fmt.Fprintf(out, "stage %s skipped: %s\n", st.Name, closed.reason)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		p, err := createPromotion(ctx, s, st, f, override)
 		if err != nil {
 			return err
 		}
@@ -255,9 +273,13 @@ func approvalGate(ctx context.Context, s *session, f *haulv1.Freight, st *haulv1
 }
 
 // createPromotion creates the Promotion of f to stage (which carries the Stage's shard
-// label, so the Stage's controller shard runs it).
-func createPromotion(ctx context.Context, s *session, stage *haulv1.Stage, f *haulv1.Freight) (*haulv1.Promotion, error) {
+// label, so the Stage's controller shard runs it); override, when set, is its
+// haul.dev/window-override annotation.
+func createPromotion(ctx context.Context, s *session, stage *haulv1.Stage, f *haulv1.Freight, override string) (*haulv1.Promotion, error) {
 	p := promotion.New(stage, f.Name, "cli:"+s.whoAmI(ctx))
+	if override != "" {
+		p.Annotations[haulv1.AnnotationWindowOverride] = override
+	}
 	if err := s.client.Create(ctx, p); err != nil {
 		o := opFor("create", kindByKind("Promotion"), "", stage.Namespace)
 		return nil, translate(err, o)

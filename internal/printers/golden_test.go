@@ -61,14 +61,16 @@ func stages() []haulv1.Stage {
 		{ObjectMeta: meta("test", 72*time.Hour), Spec: haulv1.StageSpec{RequestedFreight: []haulv1.FreightRequest{{
 			Origin: haulv1.FreightOrigin{Kind: "Warehouse", Name: "app"}, Sources: haulv1.FreightSources{Direct: true}}}},
 			Status: haulv1.StageStatus{FreightSummary: "brave-otter", Health: &haulv1.Health{Status: haulv1.HealthHealthy},
-				LastPromotion:        &haulv1.PromotionReference{Name: "test.01", Phase: haulv1.PromotionSucceeded, FinishedAt: agoPtr(3 * time.Minute)},
-				AutoPromotionEnabled: true,
-				Conditions:           []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue}}}},
+				LastPromotion:         &haulv1.PromotionReference{Name: "test.01", Phase: haulv1.PromotionSucceeded, FinishedAt: agoPtr(3 * time.Minute)},
+				AutoPromotionEnabled:  true,
+				PromotionWindowStatus: &haulv1.PromotionWindowStatus{Window: "office-hours", NextClose: &metav1.Time{Time: clock.Add(5 * time.Hour)}},
+				Conditions:            []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue}}}},
 		{ObjectMeta: meta("uat", 72*time.Hour), Spec: haulv1.StageSpec{RequestedFreight: up("test"), Paused: true},
 			Status: haulv1.StageStatus{FreightSummary: "calm-heron", Health: &haulv1.Health{Status: haulv1.HealthProgressing},
 				CurrentPromotion: &haulv1.PromotionReference{Name: "uat.02", PullRequest: &haulv1.PullRequestStatus{
 					URL: "https://git.example/acme/deploy/pulls/12", Number: 12, State: haulv1.PullRequestOpen}},
-				LastPromotion: &haulv1.PromotionReference{Name: "uat.01", Phase: haulv1.PromotionFailed, FinishedAt: agoPtr(2 * time.Hour)}}},
+				LastPromotion:         &haulv1.PromotionReference{Name: "uat.01", Phase: haulv1.PromotionFailed, FinishedAt: agoPtr(2 * time.Hour)},
+				PromotionWindowStatus: &haulv1.PromotionWindowStatus{Closed: true, Window: "office-hours", NextOpen: &metav1.Time{Time: clock.Add(21 * time.Hour)}}}},
 		{ObjectMeta: sharded(meta("production-eu-west", 90*time.Second), "eu"), Spec: haulv1.StageSpec{RequestedFreight: up("uat")}},
 	}
 }

@@ -173,12 +173,12 @@ func lastElem(s string) string {
 }
 
 // StageTable lists Stages: NAME, FREIGHT (alias), HEALTH, PHASE (of the last promotion), AUTO, AGE;
-// wide adds READY, UPSTREAM, PROMOTING, PR, LAST PROMOTED, PAUSED (spec.paused) and
-// SHARD (the haul.dev/shard label).
+// wide adds READY, UPSTREAM, PROMOTING, PR, LAST PROMOTED, PAUSED (spec.paused),
+// WINDOW (the promotion window schedule) and SHARD (the haul.dev/shard label).
 func StageTable(items []haulv1.Stage, now time.Time, wide bool) *Table {
 	t := &Table{Headers: []string{"NAME", "FREIGHT", "HEALTH", "PHASE", "AUTO", "AGE"}}
 	if wide {
-		t.Headers = append(t.Headers, "READY", "UPSTREAM", "PROMOTING", "PR", "LAST PROMOTED", "PAUSED", "SHARD")
+		t.Headers = append(t.Headers, "READY", "UPSTREAM", "PROMOTING", "PR", "LAST PROMOTED", "PAUSED", "WINDOW", "SHARD")
 	}
 	for _, s := range items {
 		health := ""
@@ -211,11 +211,33 @@ func StageTable(items []haulv1.Stage, now time.Time, wide bool) *Table {
 				paused = "yes"
 			}
 			row = append(row, conditionStatus(s.Status.Conditions, haulv1.ConditionReady),
-				strings.Join(Upstreams(&s), ","), promoting, pr, last, paused, shardOf(s.Labels))
+				strings.Join(Upstreams(&s), ","), promoting, pr, last, paused, Window(s.Status.PromotionWindowStatus, now), shardOf(s.Labels))
 		}
 		t.AddRow(row...)
 	}
 	return t
+}
+
+// Window reads a Stage's promotion window schedule as "closed until 09:00", "open
+// until 17:00" (times in now's zone; a date is added beyond 24 hours), "closed" (no
+// known reopening), "open", or "-" when no window selects the Stage.
+func Window(ws *haulv1.PromotionWindowStatus, now time.Time) string {
+	if ws == nil {
+		return "-"
+	}
+	state, next := "open", ws.NextClose
+	if ws.Closed {
+		state, next = "closed", ws.NextOpen
+	}
+	if next == nil {
+		return state
+	}
+	at := next.In(now.Location())
+	layout := "15:04"
+	if at.Sub(now) >= 24*time.Hour {
+		layout = "Jan 2 15:04"
+	}
+	return state + " until " + at.Format(layout)
 }
 
 // Upstreams lists the sources of a Stage: upstream stage names, and warehouses it takes directly.
