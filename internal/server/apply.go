@@ -15,6 +15,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -22,6 +23,7 @@ import (
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/kargo"
 	"github.com/haul-dev/haul/internal/server/auth"
+	"github.com/haul-dev/haul/pkg/pipeline"
 )
 
 const (
@@ -76,6 +78,13 @@ func (s *Server) apply(r *http.Request, u *auth.User) (int, any, error) {
 			}
 		} else if o.GetNamespace() != "" {
 			return 0, nil, errorf(http.StatusUnprocessableEntity, reasonInvalid, "document %d (%s %s): metadata.namespace must be empty for a cluster-scoped kind", i+1, gvk.Kind, o.GetName())
+		}
+	}
+	// Promotion windows the controllers could not parse would freeze their Stages:
+	// refuse them before anything is applied, as `haul apply` does.
+	for i, o := range objs {
+		if err := validateWindows(o); err != nil {
+			return 0, nil, errorf(http.StatusUnprocessableEntity, reasonInvalid, "document %d (%s %s): %v (nothing was applied)", i+1, o.GetKind(), o.GetName(), err)
 		}
 	}
 	// Creating a Promotion is promoting: it needs the promote verb whichever path it takes.
@@ -242,4 +251,22 @@ func convertKargo(objs []*unstructured.Unstructured) ([]*unstructured.Unstructur
 		out[i] = &unstructured.Unstructured{Object: r.Object}
 	}
 	return out, nil
+}
+
+// validateWindows parses the spec.promotionWindows of a ProjectConfig or ClusterConfig.
+func validateWindows(o *unstructured.Unstructured) error {
+	if o.GroupVersionKind().Group != haulv1.GroupVersion.Group || (o.GetKind() != "ProjectConfig" && o.GetKind() != "ClusterConfig") {
+		return nil
+	}
+	raw, found, err := unstructured.NestedSlice(o.Object, "spec", "promotionWindows")
+	if err != nil || !found {
+		return err
+	}
+	var spec struct {
+		Windows []haulv1.PromotionWindow `json:"promotionWindows"`
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(map[string]any{"promotionWindows": raw}, &spec); err != nil {
+		return fmt.Errorf("spec.promotionWindows: %w", err)
+	}
+	return pipeline.ValidateWindows("spec.promotionWindows", spec.Windows)
 }

@@ -75,3 +75,34 @@ func TestFreezeRefusesPromotionAndOverrideRecordsReason(t *testing.T) {
 		t.Fatalf("promotion after the freeze: %d %s", code, b)
 	}
 }
+
+// TestApplyRefusesUnparsableWindows: the REST API's apply refuses a ProjectConfig whose
+// window cannot be parsed, naming the document, the field and the value, and applies
+// nothing of the set.
+func TestApplyRefusesUnparsableWindows(t *testing.T) {
+	startServer(t)
+	newProject(t, "aw")
+	set := `
+apiVersion: haul.dev/v1alpha1
+kind: Warehouse
+metadata: {name: w-windows, namespace: aw}
+spec:
+  subscriptions:
+  - image: {repoURL: registry.example.com/app}
+---
+apiVersion: haul.dev/v1alpha1
+kind: ProjectConfig
+metadata: {name: aw, namespace: aw}
+spec:
+  promotionWindows:
+  - {name: nights, kind: Deny, rrule: "FREQ=NIGHTLY", dtstart: "20260101T220000Z", dtend: "20260102T060000Z"}
+`
+	code, b := call(t, "POST", "/api/v1/apply", idToken(t, "admin@aw.test"), "application/yaml", set)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(string(b), `document 2 (ProjectConfig aw): spec.promotionWindows[0].rrule \"FREQ=NIGHTLY\"`) {
+		t.Fatalf("apply with a bad rrule: %d %s", code, b)
+	}
+	err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: "aw", Name: "w-windows"}, &haulv1.Warehouse{})
+	if !apierrors.IsNotFound(err) {
+		t.Fatalf("the Warehouse of a refused set was applied: %v", err)
+	}
+}
