@@ -19,6 +19,7 @@ import (
 	"github.com/haul-dev/haul/controllers"
 	"github.com/haul-dev/haul/controllers/retention"
 	"github.com/haul-dev/haul/internal/app"
+	"github.com/haul-dev/haul/internal/dirlock"
 	"github.com/haul-dev/haul/internal/server"
 	"github.com/haul-dev/haul/internal/server/auth"
 	"github.com/haul-dev/haul/pkg/shard"
@@ -138,6 +139,13 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Git caches and work trees are this process's alone: two controllers (two
+			// shards on one host) sharing them would hand one work tree to both.
+			unlock, err := dirlock.Lock(workDir, "--work-dir")
+			if err != nil {
+				return err
+			}
+			defer unlock()
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			return app.Run(ctx, app.Config{
@@ -176,7 +184,7 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 	f.DurationVar(&lease.RetryPeriod, "leader-election-retry-period", app.DefaultLease.RetryPeriod, "interval between Lease renewals: an idle controller writes 60s/this per minute")
 	f.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint")
 	f.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
-	f.StringVar(&workDir, "work-dir", os.TempDir()+"/haul", "where Promotions check out Git repositories and caches live")
+	f.StringVar(&workDir, "work-dir", os.TempDir()+"/haul", "where Promotions check out Git repositories and caches live; one process's alone (locked at start)")
 	f.DurationVar(&minWarehouseInterval, "min-warehouse-interval", 0, "floor for Warehouse spec.interval")
 	f.StringVar(&accessRole, "project-access-role", "", "ClusterRole to bind in every project namespace (secrets access for Haul itself)")
 	f.StringSliceVar(&accessSubjects, "project-access-subject", nil, "service account NAMESPACE:NAME bound to --project-access-role (repeatable)")

@@ -110,9 +110,9 @@ func TestShardedControllersSplitTheWork(t *testing.T) {
 	}
 
 	kubeconfig := writeKubeconfig(t, env.Config)
-	logs := map[string]string{}
+	logs, workDirs := map[string]string{}, map[string]string{}
 	for _, s := range shards {
-		logs[s] = startController(t, bin, kubeconfig, ns, s)
+		logs[s], workDirs[s] = startController(t, bin, kubeconfig, ns, s)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -159,6 +159,14 @@ func TestShardedControllersSplitTheWork(t *testing.T) {
 	if p := waitTerminal(t, ctx, ns, manual.Name); p.Status.Phase != haulv1.PromotionSucceeded || p.Labels[shard.Label] != "a" {
 		t.Fatalf("manual Promotion: %s (%s), label %q; want Succeeded on shard a", p.Status.Phase, p.Status.Message, p.Labels[shard.Label])
 	}
+
+	t.Run("a second controller on a work dir in use is refused", func(t *testing.T) {
+		out, err := exec.CommandContext(ctx, bin, "controller", "--kubeconfig", kubeconfig, "--shard", "b",
+			"--metrics-bind-address=0", "--health-probe-bind-address=0", "--work-dir", workDirs["a"]).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "--work-dir "+workDirs["a"]+" is already in use by haul pid") {
+			t.Fatalf("got %v:\n%s\nwant a refusal naming --work-dir", err, out)
+		}
+	})
 
 	t.Run("no commit is lost", func(t *testing.T) {
 		work := t.TempDir()
@@ -306,17 +314,17 @@ func step(uses string, cfg map[string]any) haulv1.PromotionStep {
 }
 
 // startController runs `haul controller` for shard s (the default controller when
-// empty) with leader election, as the chart does, and returns its log file.
-func startController(t *testing.T, bin, kubeconfig, ns, s string) string {
+// empty) with leader election, as the chart does, and returns its log file and work dir.
+func startController(t *testing.T, bin, kubeconfig, ns, s string) (logPath, workDir string) {
 	t.Helper()
 	dir := t.TempDir()
-	logPath := filepath.Join(dir, "controller.log")
+	logPath, workDir = filepath.Join(dir, "controller.log"), filepath.Join(dir, "work")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"controller", "--kubeconfig", kubeconfig, "--leader-elect=true", "--leader-election-namespace", ns,
-		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--work-dir", filepath.Join(dir, "work")}
+		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--work-dir", workDir}
 	if s != "" {
 		args = append(args, "--shard", s)
 	}
@@ -340,7 +348,7 @@ func startController(t *testing.T, bin, kubeconfig, ns, s string) string {
 			_ = logFile.Close()
 		})
 	})
-	return logPath
+	return logPath, workDir
 }
 
 func writeKubeconfig(t *testing.T, cfg *rest.Config) string {
