@@ -84,7 +84,9 @@ FUZZERS := \
 	./pkg/gitx:FuzzCheckURL ./pkg/redact:FuzzValues \
 	./promotion:FuzzCompileStrict ./promotion/steps:FuzzParseYAMLSafe ./promotion/steps:FuzzScalarNodeRoundTrip \
 	./promotion/steps:FuzzAuthorizedStage ./internal/server/auth:FuzzClaimMapping ./internal/webhook:FuzzParsePath \
-	./internal/webhook:FuzzSignatureHeader ./pkg/gitx:FuzzPackedRef ./promotion/steps:FuzzTOMLUpdate
+	./internal/webhook:FuzzSignatureHeader ./pkg/gitx:FuzzPackedRef \
+	./warehouse:FuzzPathMatchers ./warehouse:FuzzParseCreated ./warehouse:FuzzCriteria ./warehouse:FuzzHelmIndex \
+	./warehouse:FuzzTagListPagination ./internal/server:FuzzParseManifests ./promotion/steps:FuzzTOMLUpdate
 
 .PHONY: fuzz
 fuzz: ## Run every fuzzer for FUZZTIME (default 10s) each

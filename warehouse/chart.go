@@ -139,22 +139,33 @@ func (s *chartSubscriber) indexVersions(ctx context.Context) ([]string, error) {
 	if int64(len(body)) > s.d.opts.MaxIndexBytes {
 		return nil, fmt.Errorf("fetching %s: %w", redact.String(u), &errTooLarge{what: "index.yaml", limit: s.d.opts.MaxIndexBytes})
 	}
-	var idx helmIndex
-	if err := yaml.Unmarshal(body, &idx); err != nil {
+	versions, err := parseHelmIndex(body)
+	if err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", redact.String(u), err)
 	}
-	entry := &indexEntry{etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified"), versions: map[string][]string{}}
+	entry := &indexEntry{etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified"), versions: versions}
+	if entry.etag != "" || entry.lastModified != "" {
+		s.d.indexes.Store(u, entry)
+	}
+	return entry.versionsOf(s.spec.Name, s.spec.RepoURL)
+}
+
+// parseHelmIndex reads a Helm repository's index.yaml into chart name → versions, in
+// the index's order.
+func parseHelmIndex(body []byte) (map[string][]string, error) {
+	var idx helmIndex
+	if err := yaml.Unmarshal(body, &idx); err != nil {
+		return nil, err
+	}
+	versions := make(map[string][]string, len(idx.Entries))
 	for name, list := range idx.Entries {
 		vs := make([]string, 0, len(list))
 		for _, e := range list {
 			vs = append(vs, e.Version)
 		}
-		entry.versions[name] = vs
+		versions[name] = vs
 	}
-	if entry.etag != "" || entry.lastModified != "" {
-		s.d.indexes.Store(u, entry)
-	}
-	return entry.versionsOf(s.spec.Name, s.spec.RepoURL)
+	return versions, nil
 }
 
 // indexEntry is a parsed index.yaml kept with its validators, so a quiet poll of a

@@ -36,6 +36,9 @@ var env *testenv.Env
 // streams before the API server, which otherwise waits for their watches to end.
 func TestMain(m *testing.M) {
 	ctrllog.SetLogger(logr.Discard())
+	if testenv.Fuzzing() {
+		os.Exit(m.Run())
+	}
 	e, err := testenv.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)

@@ -4,6 +4,7 @@ package testenv
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -101,6 +102,11 @@ func (e *Env) Stop() error { return e.env.Stop() }
 // Run is a TestMain helper: it starts the environment, stores it in *env, runs the
 // tests and stops it. Without the control-plane binaries it fails and says how to build them.
 func Run(m *testing.M, env **Env) int {
+	if Fuzzing() {
+		// A fuzz run (-fuzz) runs only its target, in several worker processes: an
+		// API server in each would cost a start and a slow stop and serve nothing.
+		return m.Run()
+	}
 	e, err := Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
@@ -112,6 +118,19 @@ func Run(m *testing.M, env **Env) int {
 		fmt.Fprintln(os.Stderr, "testenv: stopping:", err)
 	}
 	return code
+}
+
+// Fuzzing reports whether the test binary runs a fuzz target (-test.fuzz set, in the
+// coordinator or a worker); it parses the flags if they are not yet parsed.
+func Fuzzing() bool {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		return true
+	}
+	f := flag.Lookup("test.fuzzworker")
+	return f != nil && f.Value.String() == "true"
 }
 
 // Namespace creates a namespace for one test, removed when the test ends.

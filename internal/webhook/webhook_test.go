@@ -6,7 +6,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -26,12 +25,8 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	flag.Parse()
 	// Fuzzing runs only the parser targets; don't start an API server per fuzz worker.
-	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
-		os.Exit(m.Run())
-	}
-	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+	if testenv.Fuzzing() {
 		os.Exit(m.Run())
 	}
 	os.Exit(testenv.Run(m, &env))
