@@ -20,6 +20,13 @@ type ProjectStats struct {
 	// HealthyStages is how many of those Stages report status.health.status Healthy.
 	// +optional
 	HealthyStages int32 `json:"healthyStages"`
+	// UnhealthyStages is how many of those Stages report Unhealthy.
+	// +optional
+	UnhealthyStages int32 `json:"unhealthyStages,omitempty"`
+	// StagesWithoutHealthChecks is how many of those Stages have nothing to assess
+	// health with (no Argo CD or Flux step): they are neither healthy nor unhealthy.
+	// +optional
+	StagesWithoutHealthChecks int32 `json:"stagesWithoutHealthChecks,omitempty"`
 }
 
 // ProjectStatus reports whether the project's namespace and roles are in place.

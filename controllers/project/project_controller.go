@@ -208,8 +208,13 @@ func (r *Reconciler) reconcileStats(ctx context.Context, p *haulv1.Project) erro
 	}
 	stats := haulv1.ProjectStats{Stages: int32(len(stages.Items)), Warehouses: int32(len(warehouses.Items))}
 	for _, s := range stages.Items {
-		if s.Status.Health != nil && s.Status.Health.Status == haulv1.HealthHealthy {
+		switch {
+		case s.Status.Health == nil || s.Status.Health.Status == haulv1.HealthNotApplicable:
+			stats.StagesWithoutHealthChecks++
+		case s.Status.Health.Status == haulv1.HealthHealthy:
 			stats.HealthyStages++
+		case s.Status.Health.Status == haulv1.HealthUnhealthy:
+			stats.UnhealthyStages++
 		}
 	}
 	p.Status.Stats = stats

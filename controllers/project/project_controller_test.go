@@ -129,6 +129,27 @@ func TestProjectCreatesNamespaceAndRoles(t *testing.T) {
 		_ = env.Client.Get(ctx, client.ObjectKey{Name: "alpha"}, got)
 		return got.Status.Stats.Stages == 1
 	})
+
+	// A Stage without health checks is neither healthy nor unhealthy; an unhealthy one
+	// is counted as such (the dashboard colours the project by these).
+	st.Status.Health = &haulv1.Health{Status: haulv1.HealthNotApplicable}
+	if err := env.Client.Status().Update(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	bad := &haulv1.Stage{ObjectMeta: metav1.ObjectMeta{Name: "prod", Namespace: "alpha"}, Spec: st.Spec}
+	if err := env.Client.Create(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	bad.Status.Health = &haulv1.Health{Status: haulv1.HealthUnhealthy}
+	if err := env.Client.Status().Update(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "health stats", func() bool {
+		got := &haulv1.Project{}
+		_ = env.Client.Get(ctx, client.ObjectKey{Name: "alpha"}, got)
+		s := got.Status.Stats
+		return s.Stages == 2 && s.StagesWithoutHealthChecks == 1 && s.UnhealthyStages == 1 && s.HealthyStages == 0
+	})
 }
 
 func grants(rules []rbacv1.PolicyRule, resource, verb string) bool {

@@ -1064,6 +1064,15 @@ export interface Project {
        */
       stages?: number;
       /**
+       * StagesWithoutHealthChecks is how many of those Stages have nothing to assess
+       * health with (no Argo CD or Flux step): they are neither healthy nor unhealthy.
+       */
+      stagesWithoutHealthChecks?: number;
+      /**
+       * UnhealthyStages is how many of those Stages report Unhealthy.
+       */
+      unhealthyStages?: number;
+      /**
        * Warehouses is the number of Warehouses in the project namespace. Kargo reports
        * Warehouse health under stats.warehouses.health instead.
        */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Stage } from "../api/types";
 import { match } from "./router";
-import { healthBadge, promotionBadge, verificationBadge } from "./stage";
+import { healthBadge, projectHealthBadge, promotionBadge, verificationBadge } from "./stage";
 import { versions } from "./versions";
 
 describe("versions", () => {
@@ -53,5 +53,15 @@ describe("stage badges", () => {
     expect(
       promotionBadge(stage({ currentPromotion: { name: "p2", freightAlias: "brave-otter" }, lastPromotion: { name: "p1", phase: "Failed" } })),
     ).toMatchObject({ label: "Promoting brave-otter", cls: "busy" });
+  });
+});
+
+describe("project health", () => {
+  it("never shows a project without health checks as unhealthy", () => {
+    expect(projectHealthBadge({ stages: 3, healthyStages: 0, stagesWithoutHealthChecks: 3 })).toMatchObject({ label: "no checks", cls: "unknown" });
+    expect(projectHealthBadge({ stages: 3, healthyStages: 1, stagesWithoutHealthChecks: 2 })).toMatchObject({ label: "1/1", cls: "ok" });
+    expect(projectHealthBadge({ stages: 3, healthyStages: 1, unhealthyStages: 1, stagesWithoutHealthChecks: 1 })).toMatchObject({ label: "1/2", cls: "bad" });
+    expect(projectHealthBadge({ stages: 2, healthyStages: 1 })).toMatchObject({ label: "1/2", cls: "busy" });
+    expect(projectHealthBadge({})).toMatchObject({ label: "no checks" });
   });
 });

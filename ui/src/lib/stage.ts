@@ -9,6 +9,23 @@ export interface Badge {
   title?: string;
 }
 
+/**
+ * projectHealthBadge summarises a project's Stage health for the projects list. Stages
+ * without health checks (no Argo CD or Flux step) count neither way: a project whose
+ * Stages have none shows "no checks" in grey, never red.
+ */
+export function projectHealthBadge(stats: { stages?: number; healthyStages?: number; unhealthyStages?: number; stagesWithoutHealthChecks?: number }): Badge {
+  const stages = stats.stages ?? 0;
+  const healthy = stats.healthyStages ?? 0;
+  const unhealthy = stats.unhealthyStages ?? 0;
+  const checked = stages - (stats.stagesWithoutHealthChecks ?? 0);
+  if (checked <= 0) return { label: "no checks", cls: "unknown", title: "no Stage has health checks (Argo CD or Flux steps)" };
+  const label = `${healthy}/${checked}`;
+  if (unhealthy > 0) return { label, cls: "bad", title: `${unhealthy} unhealthy` };
+  if (healthy === checked) return { label, cls: "ok" };
+  return { label, cls: "busy", title: "some Stages are progressing or unknown" };
+}
+
 export function healthBadge(s: Stage): Badge {
   const h = s.status?.health?.status;
   const cls = h === "Healthy" ? "ok" : h === "Unhealthy" ? "bad" : h === "Progressing" ? "busy" : "unknown";

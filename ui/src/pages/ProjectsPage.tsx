@@ -3,6 +3,7 @@ import { api } from "../api/client";
 import type { List, Project } from "../api/types";
 import { condition, errorMessage, phaseClass } from "../lib/format";
 import { navigate } from "../lib/router";
+import { projectHealthBadge } from "../lib/stage";
 
 export function ProjectsPage() {
   const [projects, setProjects] = useState<Project[] | null>(null);
@@ -41,7 +42,7 @@ export function ProjectsPage() {
               const stats = p.status?.stats ?? {};
               const ready = condition(p.status?.conditions, "Ready");
               const stages = stats.stages ?? 0;
-              const healthy = stats.healthyStages ?? 0;
+              const health = projectHealthBadge(stats);
               const href = `/projects/${encodeURIComponent(p.metadata.name)}`;
               return (
                 <tr key={p.metadata.name} data-testid={`project-${p.metadata.name}`}>
@@ -59,8 +60,8 @@ export function ProjectsPage() {
                   <td>{stages}</td>
                   <td>{stats.warehouses ?? 0}</td>
                   <td>
-                    <span className={`badge ${stages > 0 && healthy === stages ? "ok" : healthy < stages ? "bad" : "unknown"}`}>
-                      {healthy}/{stages}
+                    <span className={`badge ${health.cls}`} title={health.title} data-testid={`health-${p.metadata.name}`}>
+                      {health.label}
                     </span>
                   </td>
                   <td>
