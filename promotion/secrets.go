@@ -346,12 +346,23 @@ type maskingSink struct {
 	v *redact.Values
 }
 
+// maskLogger wraps l's sink. The wrapped sink was initialised when l was made and is
+// shared by every run, so the wrapper's Init must not reach it (zapr's Init rewrites
+// its logger in place: concurrent runs raced there); instead the wrapper asks for one
+// more frame of call depth, the frame it adds itself.
 func maskLogger(l logr.Logger, v *redact.Values) logr.Logger {
-	if l.GetSink() == nil {
+	sink := l.GetSink()
+	if sink == nil {
 		return l
 	}
-	return logr.New(maskingSink{LogSink: l.GetSink(), v: v})
+	if cd, ok := sink.(logr.CallDepthLogSink); ok {
+		sink = cd.WithCallDepth(1)
+	}
+	return logr.New(maskingSink{LogSink: sink, v: v})
 }
+
+// Init does nothing: the wrapped sink is already initialised (see maskLogger).
+func (m maskingSink) Init(logr.RuntimeInfo) {}
 
 func (m maskingSink) Info(level int, msg string, kv ...any) {
 	m.LogSink.Info(level, m.v.String(msg), m.kvs(kv)...)
