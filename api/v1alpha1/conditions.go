@@ -131,11 +131,13 @@ const (
 	// ReasonVerificationFailed (Verified=False on a Stage, and its event): a
 	// verification run failed.
 	ReasonVerificationFailed = "Verification" + string(VerificationFailed)
-	// ReasonVerificationErrored (event on a Stage): a verification run could not run.
+	// ReasonVerificationErrored (Verified=False on a Stage, and its event): a
+	// verification run could not run, or its AnalysisRun ended in Error.
 	ReasonVerificationErrored = "Verification" + string(VerificationErrored)
-	// ReasonVerificationAborted (event on a Stage): the haul.dev/abort annotation
-	// stopped a verification run.
+	// ReasonVerificationAborted (Verified=False on a Stage, and its event): the
+	// haul.dev/abort annotation stopped a verification run.
 	ReasonVerificationAborted = "Verification" + string(VerificationAborted)
-	// ReasonVerificationInconclusive: the AnalysisRun ended Inconclusive.
+	// ReasonVerificationInconclusive (Verified=False on a Stage, and its event): the
+	// AnalysisRun ended Inconclusive.
 	ReasonVerificationInconclusive = "Verification" + string(VerificationInconclusive)
 )

@@ -86,8 +86,13 @@ func (r *Reconciler) runAnalysis(ctx context.Context, s *haulv1.Stage, c *haulv1
 		return true, VerificationSucceeded, fmt.Sprintf("AnalysisRun %s successful", run.AnalysisRun), nil
 	case "Inconclusive":
 		return true, haulv1.VerificationInconclusive, fmt.Sprintf("AnalysisRun %s inconclusive: %s", run.AnalysisRun, orName(m, "a metric was inconclusive")), nil
-	case "Failed", "Error":
-		return true, VerificationFailed, fmt.Sprintf("AnalysisRun %s %s: %s", run.AnalysisRun, p, m), nil
+	case "Failed":
+		return true, VerificationFailed, fmt.Sprintf("AnalysisRun %s failed: %s", run.AnalysisRun, m), nil
+	case "Error":
+		// The metric could not be measured (provider unreachable, bad query): nothing
+		// was judged, as a verification whose checks could not run. Kargo keeps the
+		// AnalysisRun's Error too.
+		return true, VerificationErrored, fmt.Sprintf("AnalysisRun %s errored: %s", run.AnalysisRun, m), nil
 	default:
 		return false, "", fmt.Sprintf("AnalysisRun %s is %s", run.AnalysisRun, orName(p, "Pending")), nil
 	}
@@ -244,11 +249,18 @@ func (r *Reconciler) getAnalysisTemplate(ctx context.Context, ns string, i int, 
 	}
 }
 
-// terminateAnalysis asks Argo Rollouts to stop an aborted run's AnalysisRun.
-func (r *Reconciler) terminateAnalysis(ctx context.Context, ns, name string) {
+// terminateAnalysis asks Argo Rollouts to stop the AnalysisRun of a verification run
+// that was aborted or superseded. An AnalysisRun already gone needs no stopping; any
+// other failure is returned, so the pass is retried before the abort is recorded and
+// the AnalysisRun does not go on measuring unseen.
+func (r *Reconciler) terminateAnalysis(ctx context.Context, ns, name string) error {
 	if name == "" || r.Dynamic == nil {
-		return
+		return nil
 	}
-	_, _ = r.Dynamic.Resource(analysisRunGVR).Namespace(ns).Patch(ctx, name, types.MergePatchType,
+	_, err := r.Dynamic.Resource(analysisRunGVR).Namespace(ns).Patch(ctx, name, types.MergePatchType,
 		[]byte(`{"spec":{"terminate":true}}`), metav1.PatchOptions{})
+	if err == nil || apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+		return nil
+	}
+	return fmt.Errorf("terminating AnalysisRun %s: %w", name, err)
 }

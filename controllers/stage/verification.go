@@ -113,7 +113,9 @@ func (r *Reconciler) reconcileVerification(ctx context.Context, s *haulv1.Stage,
 	switch {
 	case abort != "" && running:
 		id := latest.ID
-		r.terminateAnalysis(ctx, s.Namespace, latest.AnalysisRun)
+		if err := r.terminateAnalysis(ctx, s.Namespace, latest.AnalysisRun); err != nil {
+			return 0, err
+		}
 		edits = append(edits, func(c *haulv1.FreightCollection) {
 			finishRun(c, id, VerificationAborted, "aborted by the "+haulv1.AnnotationAbort+" annotation", now)
 		})
@@ -123,6 +125,9 @@ func (r *Reconciler) reconcileVerification(ctx context.Context, s *haulv1.Stage,
 	case reverify != "":
 		if running {
 			id := latest.ID
+			if err := r.terminateAnalysis(ctx, s.Namespace, latest.AnalysisRun); err != nil {
+				return 0, err
+			}
 			edits = append(edits, func(c *haulv1.FreightCollection) {
 				finishRun(c, id, VerificationAborted, "superseded by a re-verification", now)
 			})
@@ -173,7 +178,7 @@ func (r *Reconciler) reconcileVerification(ctx context.Context, s *haulv1.Stage,
 	case VerificationRunning:
 		st.verified = &condition{metav1.ConditionUnknown, haulv1.ReasonVerificationRunning, fmt.Sprintf("verification %s is running: %s", latest.ID, latest.Message)}
 	default:
-		st.verified = &condition{metav1.ConditionFalse, haulv1.ReasonVerificationFailed,
+		st.verified = &condition{metav1.ConditionFalse, verificationReason(latest.Phase),
 			fmt.Sprintf("verification %s %s: %s", latest.ID, strings.ToLower(string(latest.Phase)), latest.Message)}
 	}
 	return requeue, nil

@@ -4,6 +4,7 @@ package rollouts
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -212,6 +213,7 @@ func TestWebMetricAnalysisInconclusive(t *testing.T) {
 		t.Errorf("message %q does not name the inconclusive metric latency", run.Message)
 	}
 	assertNotVerified(t, ns, "test", f)
+	assertVerifiedReason(t, ns, "test", haulv1.ReasonVerificationInconclusive)
 }
 
 // TestClusterAnalysisTemplate: a Stage naming a ClusterAnalysisTemplate gets an
@@ -253,14 +255,7 @@ func TestAbortTerminatesAnalysisRun(t *testing.T) {
 	must(t, env.Client.Create(ctx, newStage(ns, "test", webVerification(cs, "", "soak", "ok/soak"))))
 
 	f := promote(t, ns, "test", "5")
-	var running *haulv1.VerificationResult
-	eventually(t, time.Minute, "a running analysis with a measurement taken", func() (bool, string) {
-		running = latestRun(getStage(t, ns, "test"))
-		if running == nil || running.AnalysisRun == "" {
-			return false, "no AnalysisRun yet"
-		}
-		return len(cs.requests()) > 0, "no measurement yet"
-	})
+	running := waitAnalysisRunning(t, ns, "test", cs)
 	s := getStage(t, ns, "test")
 	patch := client.MergeFrom(s.DeepCopy())
 	s.Annotations = map[string]string{haulv1.AnnotationAbort: time.Now().UTC().Format(time.RFC3339Nano)}
@@ -270,12 +265,7 @@ func TestAbortTerminatesAnalysisRun(t *testing.T) {
 	if run.Phase != haulv1.VerificationAborted || run.ID != running.ID {
 		t.Fatalf("verification %s is %s (%s), want %s Aborted", run.ID, run.Phase, run.Message, running.ID)
 	}
-	eventually(t, 20*time.Second, "the AnalysisRun terminated by its controller", func() (bool, string) {
-		ar := analysisRun(t, ns, run)
-		term, _, _ := unstructured.NestedBool(ar.Object, "spec", "terminate")
-		p, _, _ := unstructured.NestedString(ar.Object, "status", "phase")
-		return term && p != "" && p != "Running" && p != "Pending", "spec.terminate=" + map[bool]string{true: "true", false: "false"}[term] + ", phase " + p
-	})
+	waitTerminated(t, ns, run)
 	seen := len(cs.requests())
 	time.Sleep(3 * time.Second)
 	if after := len(cs.requests()); after != seen {
@@ -285,6 +275,7 @@ func TestAbortTerminatesAnalysisRun(t *testing.T) {
 		t.Errorf("all %d measurements ran; the abort stopped nothing", seen)
 	}
 	assertNotVerified(t, ns, "test", f)
+	assertVerifiedReason(t, ns, "test", haulv1.ReasonVerificationAborted)
 }
 
 // TestReverifyCreatesNewAnalysisRun: the reverify annotation after a finished
@@ -362,5 +353,129 @@ func TestAnalysisRunMetadataLandsOnAnalysisRun(t *testing.T) {
 	}
 	if got := ar.GetAnnotations()["haul.dev/freight-collection"]; got == "" {
 		t.Errorf("AnalysisRun has no haul.dev/freight-collection annotation (annotations %v)", ar.GetAnnotations())
+	}
+}
+
+// TestUnreachableMetricEndpointErrors: a web metric whose endpoint refuses connections
+// ends the AnalysisRun in Error (past consecutiveErrorLimit); Haul records Errored
+// with a message naming the metric, and the Freight is not verified.
+func TestUnreachableMetricEndpointErrors(t *testing.T) {
+	startHaul(t)
+	ns := env.Namespace(t, "web-error")
+	cs := newCheckServer(t)
+	cs.Close() // nothing listens on its address any more
+	m := webMetric("availability", 1)
+	m["consecutiveErrorLimit"] = int64(0)
+	must(t, env.Client.Create(ctx, analysisTemplate(ns, "smoke", m)))
+	must(t, env.Client.Create(ctx, newStage(ns, "test", webVerification(cs, "", "smoke", "ok/gone"))))
+
+	f := promote(t, ns, "test", "8")
+	run := waitRun(t, ns, "test", f, time.Minute)
+	if p, _, _ := unstructured.NestedString(analysisRun(t, ns, run).Object, "status", "phase"); p != "Error" {
+		t.Fatalf("AnalysisRun phase %q, want Error (the endpoint is down)", p)
+	}
+	if run.Phase != haulv1.VerificationErrored {
+		t.Errorf("verification is %s (%s), want Errored: the analysis could not measure", run.Phase, run.Message)
+	}
+	if !strings.Contains(run.Message, "availability") {
+		t.Errorf("message %q does not name the metric availability", run.Message)
+	}
+	assertNotVerified(t, ns, "test", f)
+	assertVerifiedReason(t, ns, "test", haulv1.ReasonVerificationErrored)
+}
+
+// TestReverifyDuringAnalysisTerminatesSupersededRun: a re-verification requested while
+// an AnalysisRun is still measuring supersedes it: the old AnalysisRun is terminated
+// (Argo Rollouts stops measuring), recorded Aborted, and a new one runs.
+func TestReverifyDuringAnalysisTerminatesSupersededRun(t *testing.T) {
+	startHaul(t)
+	ns := env.Namespace(t, "reverify-running")
+	cs := newCheckServer(t)
+	must(t, env.Client.Create(ctx, analysisTemplate(ns, "soak", webMetric("health", 60))))
+	must(t, env.Client.Create(ctx, newStage(ns, "test", webVerification(cs, "", "soak", "ok/soak"))))
+
+	promote(t, ns, "test", "9")
+	first := waitAnalysisRunning(t, ns, "test", cs)
+	s := getStage(t, ns, "test")
+	patch := client.MergeFrom(s.DeepCopy())
+	s.Annotations = map[string]string{haulv1.AnnotationReverify: time.Now().UTC().Format(time.RFC3339Nano)}
+	must(t, env.Client.Patch(ctx, s, patch))
+
+	eventually(t, 30*time.Second, "a second verification with its own AnalysisRun", func() (bool, string) {
+		h := getStage(t, ns, "test").Status.FreightHistory[0].VerificationHistory
+		return len(h) == 2 && h[0].AnalysisRun != "" && h[1].Phase == haulv1.VerificationAborted,
+			fmt.Sprintf("%d runs recorded", len(h))
+	})
+	waitTerminated(t, ns, first)
+}
+
+// TestPromotionWaitsForRunningAnalysis: a Promotion of newer Freight created while
+// the Stage's AnalysisRun still measures waits (Pending, saying why) instead of
+// promoting under a running analysis; aborting the verification lets it run.
+func TestPromotionWaitsForRunningAnalysis(t *testing.T) {
+	startHaul(t)
+	ns := env.Namespace(t, "promote-running")
+	cs := newCheckServer(t)
+	must(t, env.Client.Create(ctx, analysisTemplate(ns, "soak", webMetric("health", 60))))
+	must(t, env.Client.Create(ctx, newStage(ns, "test", webVerification(cs, "", "soak", "ok/soak"))))
+
+	promote(t, ns, "test", "10")
+	first := waitAnalysisRunning(t, ns, "test", cs)
+	next := promote(t, ns, "test", "11")
+	key := clientKey(ns, "test-"+next.Name[28:])
+	eventually(t, 20*time.Second, "the new Promotion waiting for the verification", func() (bool, string) {
+		p := &haulv1.Promotion{}
+		must(t, env.Client.Get(ctx, key, p))
+		return p.Status.Phase == haulv1.PromotionPending && strings.Contains(p.Status.Message, "verification"),
+			string(p.Status.Phase) + ": " + p.Status.Message
+	})
+	if h := getStage(t, ns, "test").Status.FreightHistory; len(h) != 1 {
+		t.Fatalf("the Stage holds %d freight collections while its analysis runs, want 1", len(h))
+	}
+
+	s := getStage(t, ns, "test")
+	patch := client.MergeFrom(s.DeepCopy())
+	s.Annotations = map[string]string{haulv1.AnnotationAbort: time.Now().UTC().Format(time.RFC3339Nano)}
+	must(t, env.Client.Patch(ctx, s, patch))
+	waitTerminated(t, ns, first)
+	eventually(t, 30*time.Second, "the waiting Promotion to bring its Freight in", func() (bool, string) {
+		h := getStage(t, ns, "test").Status.FreightHistory
+		return len(h) == 2 && h[0].Items[origin.String()].Name == next.Name, fmt.Sprintf("%d collections", len(h))
+	})
+}
+
+// waitAnalysisRunning waits until the Stage's latest verification has an AnalysisRun
+// that has taken a measurement, and returns that verification.
+func waitAnalysisRunning(t *testing.T, ns, stageName string, cs *checkServer) *haulv1.VerificationResult {
+	t.Helper()
+	var running *haulv1.VerificationResult
+	eventually(t, time.Minute, "a running analysis with a measurement taken", func() (bool, string) {
+		running = latestRun(getStage(t, ns, stageName))
+		if running == nil || running.AnalysisRun == "" {
+			return false, "no AnalysisRun yet"
+		}
+		return len(cs.requests()) > 0, "no measurement yet"
+	})
+	return running
+}
+
+// waitTerminated waits until the verification's AnalysisRun is terminated and its
+// controller has finished it.
+func waitTerminated(t *testing.T, ns string, run *haulv1.VerificationResult) {
+	t.Helper()
+	eventually(t, 20*time.Second, "AnalysisRun "+run.AnalysisRun+" terminated by its controller", func() (bool, string) {
+		ar := analysisRun(t, ns, run)
+		term, _, _ := unstructured.NestedBool(ar.Object, "spec", "terminate")
+		p, _, _ := unstructured.NestedString(ar.Object, "status", "phase")
+		return term && p != "" && p != "Running" && p != "Pending", fmt.Sprintf("spec.terminate=%t, phase %q", term, p)
+	})
+}
+
+// assertVerifiedReason checks the reason of the Stage's Verified condition.
+func assertVerifiedReason(t *testing.T, ns, stageName, reason string) {
+	t.Helper()
+	c := meta.FindStatusCondition(getStage(t, ns, stageName).Status.Conditions, haulv1.ConditionVerified)
+	if c == nil || c.Reason != reason {
+		t.Errorf("Verified condition = %+v, want reason %s", c, reason)
 	}
 }
