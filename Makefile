@@ -86,7 +86,8 @@ FUZZERS := \
 	./promotion/steps:FuzzAuthorizedStage ./internal/server/auth:FuzzClaimMapping ./internal/webhook:FuzzParsePath \
 	./internal/webhook:FuzzSignatureHeader ./pkg/gitx:FuzzPackedRef \
 	./warehouse:FuzzPathMatchers ./warehouse:FuzzParseCreated ./warehouse:FuzzCriteria ./warehouse:FuzzHelmIndex \
-	./warehouse:FuzzTagListPagination ./internal/server:FuzzParseManifests ./promotion/steps:FuzzTOMLUpdate
+	./warehouse:FuzzTagListPagination ./internal/server:FuzzParseManifests ./promotion/steps:FuzzTOMLUpdate \
+	./pkg/pipeline:FuzzEvaluateWindows
 
 .PHONY: fuzz
 fuzz: ## Run every fuzzer for FUZZTIME (default 10s) each

@@ -69,3 +69,19 @@ func BenchmarkFindCycle(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEvaluateWindows evaluates, as every Stage reconcile does, an hourly Allow
+// window running since 2024 under a week-long Deny window: the schedule's next change
+// is a week of hourly edges away.
+func BenchmarkEvaluateWindows(b *testing.B) {
+	ws := []haulv1.PromotionWindow{
+		{Name: "hourly", Kind: haulv1.PromotionWindowAllow, RRule: "FREQ=HOURLY", DTStart: "20240101T000000Z", DTEnd: "20240101T003000Z"},
+		{Name: "week", Kind: haulv1.PromotionWindowDeny, DTStart: "20261201T000000Z", DTEnd: "20261208T000000Z"},
+	}
+	now := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		if st := EvaluateWindows(ws, now); st.Open || !st.NextOpen.Equal(time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)) {
+			b.Fatalf("state = %+v", st)
+		}
+	}
+}

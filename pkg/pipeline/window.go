@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -47,8 +48,12 @@ type Window struct {
 	Name  string
 	Kind  haulv1.PromotionWindowKind
 	rule  *rrule.RRule // nil: one interval from start
+	text  string       // the rrule as written
 	start time.Time
 	dur   time.Duration
+	// occ are the starts of the occurrences that may be active from the moment expand
+	// was given to a year later, in order.
+	occ []time.Time
 }
 
 // ParseWindow parses w's rrule, dtstart and dtend. Its errors name the field (under
@@ -84,7 +89,7 @@ func ParseWindow(path string, w haulv1.PromotionWindow) (*Window, error) {
 	if err != nil {
 		return nil, windowErr(path+".rrule", w.RRule, err)
 	}
-	out.rule = rule
+	out.rule, out.text = rule, w.RRule
 	return out, nil
 }
 
@@ -118,17 +123,42 @@ func ParseICalTime(v string) (time.Time, error) {
 	return time.Time{}, errors.New("expected an iCal date-time such as 20260101T090000, 20260101T090000Z or TZID=Europe/Berlin:20260101T090000")
 }
 
-// activeUntil says whether w is active at t, and if so when that occurrence ends.
-func (w *Window) activeUntil(t time.Time) (time.Time, bool) {
-	occ := w.start
-	if w.rule != nil {
-		occ = w.rule.Before(t, true)
-		if occ.IsZero() {
-			return time.Time{}, false
+// maxOccurrences bounds the occurrences of one rule walked from dtstart to a year
+// ahead, so a minutely rule from years ago cannot stall a reconcile.
+const maxOccurrences = 200_000
+
+// expand lists w's occurrences that may be active between now and a year later. The
+// rule is walked once from dtstart; every later question is a search in the list.
+func (w *Window) expand(path string, now time.Time) error {
+	if w.rule == nil {
+		w.occ = []time.Time{w.start}
+		return nil
+	}
+	from, to := now.Add(-w.dur), now.Add(windowHorizon)
+	next := w.rule.Iterator()
+	w.occ = nil
+	for n := 0; ; n++ {
+		if n == maxOccurrences {
+			return windowErr(path+".rrule", w.text, fmt.Errorf("more than %d occurrences from dtstart to a year from now; use a later dtstart or a less frequent rule", maxOccurrences))
+		}
+		t, ok := next()
+		if !ok || t.After(to) {
+			return nil
+		}
+		if t.After(from) {
+			w.occ = append(w.occ, t)
 		}
 	}
-	end := occ.Add(w.dur)
-	if occ.After(t) || !end.After(t) {
+}
+
+// activeUntil says whether w is active at t, and if so when that occurrence ends.
+func (w *Window) activeUntil(t time.Time) (time.Time, bool) {
+	i := sort.Search(len(w.occ), func(i int) bool { return w.occ[i].After(t) }) - 1
+	if i < 0 {
+		return time.Time{}, false
+	}
+	end := w.occ[i].Add(w.dur)
+	if !end.After(t) {
 		return time.Time{}, false
 	}
 	return end, true
@@ -140,12 +170,10 @@ func (w *Window) nextEdge(t time.Time) time.Time {
 	if end, ok := w.activeUntil(t); ok {
 		next = end
 	}
-	start := w.start
-	if w.rule != nil {
-		start = w.rule.After(t, false)
-	}
-	if start.After(t) && (next.IsZero() || start.Before(next)) {
-		next = start
+	if i := sort.Search(len(w.occ), func(i int) bool { return w.occ[i].After(t) }); i < len(w.occ) {
+		if start := w.occ[i]; next.IsZero() || start.Before(next) {
+			next = start
+		}
 	}
 	return next
 }
@@ -176,10 +204,14 @@ func EvaluateWindows(windows []haulv1.PromotionWindow, now time.Time) WindowStat
 	}
 	now = now.Truncate(time.Second)
 	ws := make([]*Window, 0, len(windows))
-	for i, w := range windows {
-		pw, err := ParseWindow(fmt.Sprintf("promotionWindows[%s]", w.Name), w)
+	for _, w := range windows {
+		path := fmt.Sprintf("promotionWindows[%s]", w.Name)
+		pw, err := ParseWindow(path, w)
+		if err == nil {
+			err = pw.expand(path, now)
+		}
 		if err != nil {
-			return WindowState{Gated: true, Window: windows[i].Name, Invalid: err}
+			return WindowState{Gated: true, Window: w.Name, Invalid: err}
 		}
 		ws = append(ws, pw)
 	}
@@ -328,8 +360,14 @@ func projectSelected(sel haulv1.StageSelector, name string, project *haulv1.Proj
 // ValidateWindows refuses windows that cannot be parsed, naming the field (under path,
 // e.g. "spec.promotionWindows") and the value.
 func ValidateWindows(path string, windows []haulv1.PromotionWindow) error {
+	now := time.Now()
 	for i, w := range windows {
-		if _, err := ParseWindow(fmt.Sprintf("%s[%d]", path, i), w); err != nil {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		pw, err := ParseWindow(at, w)
+		if err == nil {
+			err = pw.expand(at, now)
+		}
+		if err != nil {
 			return err
 		}
 	}

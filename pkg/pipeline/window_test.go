@@ -137,10 +137,13 @@ func TestParseWindowRefusesBadValues(t *testing.T) {
 		edit func(*haulv1.PromotionWindow)
 		want string
 	}{
-		"unknown frequency":       {func(w *haulv1.PromotionWindow) { w.RRule = "FREQ=SOMETIMES" }, `spec.promotionWindows[0].rrule "FREQ=SOMETIMES"`},
-		"unknown zone":            {func(w *haulv1.PromotionWindow) { w.DTStart = "TZID=Mars/Olympus:20260101T000000" }, `spec.promotionWindows[0].dtstart "TZID=Mars/Olympus:20260101T000000": unknown time zone "Mars/Olympus"`},
-		"not a date-time":         {func(w *haulv1.PromotionWindow) { w.DTEnd = "tomorrow" }, `spec.promotionWindows[0].dtend "tomorrow"`},
-		"end before start":        {func(w *haulv1.PromotionWindow) { w.DTEnd = "20251231T000000Z" }, `spec.promotionWindows[0].dtend "20251231T000000Z": must be after dtstart`},
+		"unknown frequency": {func(w *haulv1.PromotionWindow) { w.RRule = "FREQ=SOMETIMES" }, `spec.promotionWindows[0].rrule "FREQ=SOMETIMES"`},
+		"unknown zone":      {func(w *haulv1.PromotionWindow) { w.DTStart = "TZID=Mars/Olympus:20260101T000000" }, `spec.promotionWindows[0].dtstart "TZID=Mars/Olympus:20260101T000000": unknown time zone "Mars/Olympus"`},
+		"not a date-time":   {func(w *haulv1.PromotionWindow) { w.DTEnd = "tomorrow" }, `spec.promotionWindows[0].dtend "tomorrow"`},
+		"end before start":  {func(w *haulv1.PromotionWindow) { w.DTEnd = "20251231T000000Z" }, `spec.promotionWindows[0].dtend "20251231T000000Z": must be after dtstart`},
+		"a minutely rule from years ago": {func(w *haulv1.PromotionWindow) {
+			w.RRule, w.DTStart, w.DTEnd = "FREQ=MINUTELY", "20200101T000000Z", "20200101T000030Z"
+		}, "more than 200000 occurrences"},
 		"DTSTART inside the rule": {func(w *haulv1.PromotionWindow) { w.RRule = "DTSTART:20260101T000000Z;FREQ=DAILY" }, `spec.promotionWindows[0].rrule`},
 	}
 	for name, tc := range tests {
