@@ -479,3 +479,99 @@ func assertVerifiedReason(t *testing.T, ns, stageName, reason string) {
 		t.Errorf("Verified condition = %+v, want reason %s", c, reason)
 	}
 }
+
+// fakePrometheus answers Prometheus' instant-query API (/api/v1/query, GET or POST
+// form) with a one-sample vector of value for every query, and records the queries.
+// It is a fake: only the response shape the real API documents, no PromQL.
+type fakePrometheus struct {
+	*httptest.Server
+	mu      sync.Mutex
+	queries []string
+}
+
+func newFakePrometheus(t *testing.T, value string) *fakePrometheus {
+	t.Helper()
+	fp := &fakePrometheus{}
+	fp.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/query" {
+			http.NotFound(w, r)
+			return
+		}
+		fp.mu.Lock()
+		fp.queries = append(fp.queries, r.FormValue("query"))
+		fp.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{
+			"resultType": "vector",
+			"result": []any{map[string]any{
+				"metric": map[string]any{"service": "app"},
+				"value":  []any{float64(time.Now().Unix()), value},
+			}},
+		}})
+	}))
+	t.Cleanup(fp.Close)
+	return fp
+}
+
+// TestPrometheusMetricAnalysisAgainstFakePrometheus: a prometheus metric whose query
+// takes the Stage name from spec.verification.args is sent, substituted, to the
+// Prometheus API by the real analysis controller; a vector above the threshold
+// passes, one below fails.
+func TestPrometheusMetricAnalysisAgainstFakePrometheus(t *testing.T) {
+	startHaul(t)
+	ns := env.Namespace(t, "prometheus")
+	for _, tc := range []struct {
+		stage, value string
+		want         haulv1.VerificationPhase
+	}{
+		{"healthy", "0.998", haulv1.VerificationSucceeded},
+		{"degraded", "0.42", haulv1.VerificationFailed},
+	} {
+		t.Run(tc.stage, func(t *testing.T) {
+			fp := newFakePrometheus(t, tc.value)
+			tpl := &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
+				"metadata": map[string]any{"name": "success-rate-" + tc.stage, "namespace": ns},
+				"spec": map[string]any{
+					"args": []any{map[string]any{"name": "address"}, map[string]any{"name": "service"}},
+					"metrics": []any{map[string]any{
+						"name":             "success-rate",
+						"successCondition": "result[0] >= 0.95",
+						"failureCondition": "result[0] < 0.95",
+						"provider": map[string]any{"prometheus": map[string]any{
+							"address": "{{args.address}}",
+							"query":   `sum(rate(http_requests_total{service="{{args.service}}",code!~"5.."}[1m]))`,
+						}},
+					}},
+				},
+			}}
+			must(t, env.Client.Create(ctx, tpl))
+			must(t, env.Client.Create(ctx, newStage(ns, tc.stage, &haulv1.Verification{
+				AnalysisTemplates: []haulv1.AnalysisTemplateReference{{Name: tpl.GetName()}},
+				Args: []haulv1.AnalysisRunArgument{
+					{Name: "address", Value: fp.URL},
+					{Name: "service", Value: "${{ ctx.stage }}"},
+				},
+			})))
+			f := promote(t, ns, tc.stage, "1")
+			run := waitRun(t, ns, tc.stage, f, time.Minute)
+			if run.Phase != tc.want {
+				t.Fatalf("verification is %s (%s), want %s", run.Phase, run.Message, tc.want)
+			}
+			fp.mu.Lock()
+			queries := append([]string(nil), fp.queries...)
+			fp.mu.Unlock()
+			want := `sum(rate(http_requests_total{service="` + tc.stage + `",code!~"5.."}[1m]))`
+			if len(queries) != 1 || queries[0] != want {
+				t.Errorf("Prometheus was asked %q, want exactly [%s]", queries, want)
+			}
+			if tc.want == haulv1.VerificationSucceeded {
+				eventually(t, 20*time.Second, "Freight verified in "+tc.stage, func() (bool, string) {
+					return verifiedIn(t, ns, f, tc.stage), "status.verifiedIn has no entry for the Stage"
+				})
+			} else {
+				assertNotVerified(t, ns, tc.stage, f)
+			}
+		})
+	}
+}
