@@ -204,6 +204,11 @@ export function StageDrawer({ project, stage, promotions, permissions, config, a
         {verification && <span className={`badge ${verification.cls}`}>{verification.label}</span>}
         {promo && <span className={`badge ${promo.cls}`}>{promo.label}</span>}
         {stage.status?.autoPromotionEnabled && <span className="badge auto">auto-promotion</span>}
+        {stage.status?.promotionWindowStatus?.closed && (
+          <span className="badge bad" data-testid={`stage-drawer-window-${name}`}>
+            {stage.status.promotionWindowStatus.reason ?? "promotion window closed"}
+          </span>
+        )}
         {stage.status?.currentPromotion?.pullRequest && (
           <PullRequestLink pr={stage.status.currentPromotion.pullRequest} waiting={stage.status.currentPromotion.pullRequest.state === "open"} testid={`stage-pr-${name}`} />
         )}

@@ -72,6 +72,11 @@ const StageNode = memo(function StageNode({ data }: NodeProps<StageNodeT>) {
             auto
           </span>
         )}
+        {s.status?.promotionWindowStatus?.closed && (
+          <span className="badge bad" title={s.status.promotionWindowStatus.reason} data-testid={`stage-window-${name}`}>
+            frozen
+          </span>
+        )}
       </div>
       <div className="node-freight" data-testid={`stage-freight-${name}`}>
         {alias || <span className="muted">no freight</span>}
