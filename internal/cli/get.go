@@ -216,6 +216,10 @@ func listItems(list client.ObjectList) ([]client.Object, error) {
 		for i := range l.Items {
 			out = append(out, &l.Items[i])
 		}
+	case *haulv1.ClusterConfigList:
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
 	case *haulv1.WarehouseList:
 		for i := range l.Items {
 			out = append(out, &l.Items[i])
@@ -336,6 +340,8 @@ func tableFor(k *kind, objs []client.Object, wide bool, rules printers.ApprovalR
 		return printers.ProjectTable(collect[haulv1.Project](objs), t, wide)
 	case "ProjectConfig":
 		return printers.ProjectConfigTable(collect[haulv1.ProjectConfig](objs), t, wide)
+	case "ClusterConfig":
+		return printers.ClusterConfigTable(collect[haulv1.ClusterConfig](objs), t, wide)
 	case "Warehouse":
 		return printers.WarehouseTable(collect[haulv1.Warehouse](objs), t, wide)
 	case "Freight":

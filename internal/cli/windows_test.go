@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
@@ -13,6 +15,7 @@ import (
 // TestFreezeFromTheCLI: `haul apply` refuses a window it cannot parse, naming the field
 // and value; inside a Deny window `haul promote` refuses naming the window and when it
 // opens; with --override-reason an admin's Promotion is created and records who and why.
+// A Kargo ClusterConfig applies as Haul's and `haul get clusterconfig` lists it.
 func TestFreezeFromTheCLI(t *testing.T) {
 	h := newHarness(t)
 	ns := "cli-freeze"
@@ -55,4 +58,16 @@ func TestFreezeFromTheCLI(t *testing.T) {
 	}
 	// test is not selected by the window: no reason needed.
 	h.mustRun("-p", ns, "promote", "--stage", "test", "--freight-alias", "calm-heron")
+
+	// A Kargo ClusterConfig applies as Haul's (a freeze next year, so no other test
+	// meets it) and lists.
+	cc := "apiVersion: kargo.akuity.io/v1alpha1\nkind: ClusterConfig\nmetadata: {name: cluster}\nspec:\n  promotionWindows:\n" +
+		"  - {name: new-year, kind: Deny, dtstart: " + ical(time.Now().AddDate(1, 0, 0)) + ", dtend: " + ical(time.Now().AddDate(1, 0, 1)) + "}\n"
+	h.mustRun("apply", "-f", writeFile(t, "cluster.yaml", cc))
+	t.Cleanup(func() {
+		_ = env.Client.Delete(context.Background(), &haulv1.ClusterConfig{ObjectMeta: metav1.ObjectMeta{Name: haulv1.ClusterConfigName}})
+	})
+	if out := h.mustRun("get", "clusterconfig"); !strings.Contains(out, "cluster") || !strings.Contains(out, "1 (1 deny)") {
+		t.Fatalf("get clusterconfig:\n%s", out)
+	}
 }

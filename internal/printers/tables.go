@@ -40,6 +40,22 @@ func ProjectConfigTable(items []haulv1.ProjectConfig, now time.Time, _ bool) *Ta
 	return t
 }
 
+// ClusterConfigTable lists the ClusterConfig: NAME, WINDOWS (how many promotion
+// windows, and how many of them Deny), AGE.
+func ClusterConfigTable(items []haulv1.ClusterConfig, now time.Time, _ bool) *Table {
+	t := &Table{Headers: []string{"NAME", "WINDOWS", "AGE"}}
+	for _, c := range items {
+		deny := 0
+		for _, w := range c.Spec.PromotionWindows {
+			if w.Kind == haulv1.PromotionWindowDeny {
+				deny++
+			}
+		}
+		t.AddRow(c.Name, fmt.Sprintf("%d (%d deny)", len(c.Spec.PromotionWindows), deny), Ago(c.CreationTimestamp, now))
+	}
+	return t
+}
+
 // WarehouseTable lists Warehouses: NAME, LAST FREIGHT, READY, AGE.
 func WarehouseTable(items []haulv1.Warehouse, now time.Time, wide bool) *Table {
 	t := &Table{Headers: []string{"NAME", "LAST FREIGHT", "READY", "DISCOVERED", "AGE"}}
