@@ -70,7 +70,7 @@ const (
 // the Project goes.
 const FinalizerProject = "haul.dev/project"
 
-// AnnotationWindowOverride, on a Promotion, lets it through closed promotion windows and
+// AnnotationWindowOverride on a Promotion lets it through closed promotion windows and
 // records who let it and why: "<actor>: <reason>", e.g. "api:alice: hotfix for INC-42".
 // The Haul server writes it for a caller with the override verb on the Stage who gave a
 // reason; the admission policy haul-window-override refuses it from anybody else.
