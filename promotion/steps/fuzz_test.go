@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/pelletier/go-toml/v2"
@@ -149,7 +150,9 @@ func FuzzAuthorizedStage(f *testing.F) {
 		if p, _, ok := strings.Cut(trimmed, ":"); ok && !strings.ContainsAny(p, meta) && p != project && got {
 			t.Fatalf("%q authorized project %q", v, project)
 		}
-		if !strings.ContainsAny(project+stage, meta+":") && !authorizedValue(project+":"+stage, project, stage) {
+		// Project and Stage names are Kubernetes names: never blank, never with spaces.
+		if !strings.ContainsAny(project+stage, meta+":") && !strings.ContainsFunc(project+stage, unicode.IsSpace) && project != "" && stage != "" &&
+			!authorizedValue(project+":"+stage, project, stage) {
 			t.Fatalf("the exact value %s:%s was refused", project, stage)
 		}
 	})
