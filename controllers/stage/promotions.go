@@ -1,7 +1,6 @@
 package stage
 
 import (
-	"context"
 	"sort"
 	"strings"
 
@@ -172,9 +171,9 @@ func recordHistory(h []haulv1.FreightCollection, p *haulv1.Promotion) []haulv1.F
 
 // reconcileCurrentlyIn makes Freight.status.currentlyIn[stage] true of exactly the
 // Freight in the Stage's newest collection: set (since its promotion) where missing,
-// removed from Freight that has left. It reads the cache, so a settled Stage costs no
-// writes; each write is a merge patch of one map key, which cannot clobber other Stages.
-func (r *Reconciler) reconcileCurrentlyIn(ctx context.Context, s *haulv1.Stage, obs *observation) error {
+// removed from Freight that has left. The changes join the pass's Freight writes
+// (obs.writes); a settled Stage adds none.
+func reconcileCurrentlyIn(s *haulv1.Stage, obs *observation) {
 	in := map[string]*metav1.Time{}
 	if h := s.Status.FreightHistory; len(h) > 0 {
 		for _, item := range h[0].Items {
@@ -193,7 +192,6 @@ func (r *Reconciler) reconcileCurrentlyIn(ctx context.Context, s *haulv1.Stage, 
 			}
 		}
 	}
-	return nil
 }
 
 // entered is when Freight name's current stay in the Stage began: the promotion time of

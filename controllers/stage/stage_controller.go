@@ -196,9 +196,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	rec := recordPromotions(s, obs.promotions)
 	rec.apply(s)
 	st.promotions = &rec
-	if err := r.reconcileCurrentlyIn(ctx, s, obs); err != nil {
-		return ctrl.Result{}, err
-	}
+	reconcileCurrentlyIn(s, obs)
 
 	var requeue []time.Duration
 	wait, err := r.reconcileFreight(ctx, s, obs, now)
