@@ -10,7 +10,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/pkg/notify"
@@ -110,15 +109,18 @@ func (r *Router) Route(ctx context.Context, e notify.Event) ([]notify.Job, error
 	}
 	sort.Slice(routers, func(i, j int) bool { return routers[i].name < routers[j].name })
 
-	env, err := eventEnv(e)
-	if err != nil {
-		return nil, err
-	}
+	var env promotion.Env // built for the first router that takes the event's type
 	var jobs []notify.Job
 	var errs []string
 	for _, rt := range routers {
 		if !hasType(rt.spec.Types, e.Type) {
 			continue
+		}
+		if env == nil {
+			var err error
+			if env, err = eventEnv(e); err != nil {
+				return nil, err
+			}
 		}
 		if rt.spec.When != "" {
 			ok, err := evaluator.EvalBool(rt.spec.When, env)
@@ -212,21 +214,16 @@ func render(output string, encoding haulv1.EncodingType, env promotion.Env, e no
 		text = string(b)
 	}
 	switch encoding {
-	case "":
-		m.Text = text
-	case "json", "yaml":
-		var s map[string]any
-		if err := yaml.Unmarshal([]byte(text), &s); err != nil {
-			return m, fmt.Errorf("output is not %s: %w", encoding, err)
-		}
-		m.Structured = s
-		if t, ok := s["text"].(string); ok {
-			m.Text = t
-		}
+	case "", "json", "yaml":
 	default:
 		return m, fmt.Errorf("encodingType %q: must be empty, json or yaml", encoding)
 	}
-	return m, nil
+	decoded, err := notify.Decode(text, string(encoding))
+	if err != nil {
+		return m, fmt.Errorf("output %w", err)
+	}
+	decoded.Event = m.Event
+	return decoded, nil
 }
 
 // DefaultText is the message of an event whose router has no output.

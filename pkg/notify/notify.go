@@ -16,7 +16,10 @@ package notify
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"sigs.k8s.io/yaml"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 )
@@ -120,4 +123,23 @@ func Publish(ctx context.Context, h Hub, e Event) {
 		e.Time = time.Now()
 	}
 	h.Publish(ctx, e)
+}
+
+// Decode reads an encoded message, as a router's encodingType or the send-message
+// step's says: "" is the text itself; json or yaml is a structured body (see Message),
+// whose "text" key, if any, is also its plain text. The error says what the text is
+// not ("is not json: ..."); callers name the field.
+func Decode(text, encoding string) (Message, error) {
+	if encoding == "" {
+		return Message{Text: text}, nil
+	}
+	var s map[string]any
+	if err := yaml.Unmarshal([]byte(text), &s); err != nil {
+		return Message{}, fmt.Errorf("is not %s: %w", encoding, err)
+	}
+	m := Message{Structured: s}
+	if t, ok := s["text"].(string); ok {
+		m.Text = t
+	}
+	return m, nil
 }

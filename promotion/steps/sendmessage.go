@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"sigs.k8s.io/yaml"
-
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/pkg/notify"
 	"github.com/haul-dev/haul/promotion"
@@ -64,19 +62,13 @@ func sendMessage(ctx context.Context, sc *promotion.StepContext) (promotion.Step
 	if sc.Services == nil || sc.Services.Notifier == nil {
 		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("send-message: this Haul has no notification controller"))
 	}
-	m := notify.Message{Text: cfg.Message}
-	if cfg.EncodingType != "" {
-		// An encoded message carries every option itself (Kargo ignores the
-		// per-kind keys then).
-		var s map[string]any
-		if err := yaml.Unmarshal([]byte(cfg.Message), &s); err != nil {
-			return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("message is not %s: %w", cfg.EncodingType, err))
-		}
-		m.Structured, m.Text = s, ""
-		if t, ok := s["text"].(string); ok {
-			m.Text = t
-		}
-	} else {
+	m, err := notify.Decode(cfg.Message, cfg.EncodingType)
+	if err != nil {
+		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("message %w", err))
+	}
+	// An encoded message carries every option itself (Kargo ignores the per-kind keys
+	// then).
+	if cfg.EncodingType == "" {
 		if cfg.Slack != nil {
 			m.SlackChannel, m.SlackThreadTS = cfg.Slack.ChannelID, cfg.Slack.ThreadTS
 		}
