@@ -13,15 +13,7 @@ import (
 // jsonUpdate sets values at dot paths in a JSON file. Existing values are replaced in
 // place, so the rest of the file keeps its formatting; new keys are appended.
 func jsonUpdate(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
-	var cfg fileUpdateConfig
-	if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
-		return promotion.StepResult{}, err
-	}
-	p, err := sc.Path("path", cfg.Path)
-	if err != nil {
-		return promotion.StepResult{}, err
-	}
-	data, err := readCapped(p, cfg.Path)
+	cfg, p, data, err := readFileUpdate(sc)
 	if err != nil {
 		return promotion.StepResult{}, err
 	}

@@ -22,15 +22,7 @@ import (
 // that does not exist, or that names a table or an array rather than a scalar, is an
 // error naming the key (Kargo's behaviour: the step never adds keys).
 func tomlUpdate(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
-	var cfg fileUpdateConfig
-	if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
-		return promotion.StepResult{}, err
-	}
-	p, err := sc.Path("path", cfg.Path)
-	if err != nil {
-		return promotion.StepResult{}, err
-	}
-	data, err := readCapped(p, cfg.Path)
+	cfg, p, data, err := readFileUpdate(sc)
 	if err != nil {
 		return promotion.StepResult{}, err
 	}

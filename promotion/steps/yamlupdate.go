@@ -33,17 +33,22 @@ func (c *fileUpdateConfig) Validate() error {
 	return nil
 }
 
+// readFileUpdate decodes a *-update step's config and reads the file it names (inside
+// the work dir, size-capped): what yaml-update, json-update and toml-update share.
+func readFileUpdate(sc *promotion.StepContext) (cfg fileUpdateConfig, path string, data []byte, err error) {
+	if err = promotion.DecodeConfig(sc.Config, &cfg); err != nil {
+		return cfg, "", nil, err
+	}
+	if path, err = sc.Path("path", cfg.Path); err != nil {
+		return cfg, "", nil, err
+	}
+	data, err = readCapped(path, cfg.Path)
+	return cfg, path, data, err
+}
+
 // yamlUpdate sets values at dot paths in a YAML file, keeping comments and layout.
 func yamlUpdate(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
-	var cfg fileUpdateConfig
-	if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
-		return promotion.StepResult{}, err
-	}
-	p, err := sc.Path("path", cfg.Path)
-	if err != nil {
-		return promotion.StepResult{}, err
-	}
-	data, err := readCapped(p, cfg.Path)
+	cfg, p, data, err := readFileUpdate(sc)
 	if err != nil {
 		return promotion.StepResult{}, err
 	}
