@@ -14,7 +14,9 @@ import (
 // FuzzParseYAMLSafe feeds arbitrary documents to the parser every YAML-editing step
 // uses. An accepted document expands (aliases followed) to no more than the node limit
 // and no deeper than the depth limit, and what a step writes back parses again to the
-// same text, so an edit can never produce a file the next promotion cannot read.
+// same data, so an edit can never produce a file the next promotion cannot read or reads
+// differently. Comments are kept on a best-effort basis by the YAML library (a comment
+// after a quoted root scalar, for one, is dropped), so they are left out of the comparison.
 func FuzzParseYAMLSafe(f *testing.F) {
 	for _, s := range []string{"a: 1\n", "a: &x [1, 2]\nb: *x\n", "- &a [x,x]\n- &b [*a,*a]\n- &c [*b,*b]\n", "[[[[[[]]]]]]",
 		"a: b: c", "\"\\x\"", "? [a]\n: b\n", "---\n---\n", "a: !!binary aGk=\n", "&a [*a]", "# only a comment\n", "",
@@ -43,10 +45,39 @@ func FuzzParseYAMLSafe(f *testing.F) {
 		if err != nil {
 			t.Fatalf("written document does not parse again: %v\n%s", err, out)
 		}
-		if out2, err := again.String(); err != nil || out2 != out {
-			t.Fatalf("round trip changed the document:\n%s\n---\n%s (%v)", out, out2, err)
+		want, got := withoutComments(t, rn.YNode()), withoutComments(t, again.YNode())
+		if got != want {
+			t.Fatalf("round trip changed the document:\n%s\n---\n%s", want, got)
 		}
 	})
+}
+
+// withoutComments encodes a copy of n with every comment removed.
+func withoutComments(t *testing.T, n *yaml.Node) string {
+	var strip func(*yaml.Node) *yaml.Node
+	seen := map[*yaml.Node]*yaml.Node{}
+	strip = func(n *yaml.Node) *yaml.Node {
+		if n == nil {
+			return nil
+		}
+		if c, ok := seen[n]; ok {
+			return c
+		}
+		c := *n
+		seen[n] = &c
+		c.HeadComment, c.LineComment, c.FootComment = "", "", ""
+		c.Alias = strip(n.Alias)
+		c.Content = make([]*yaml.Node, len(n.Content))
+		for i, k := range n.Content {
+			c.Content[i] = strip(k)
+		}
+		return &c
+	}
+	out, err := yaml.NewRNode(strip(n)).String()
+	if err != nil {
+		t.Fatalf("encoding a document that encoded before: %v", err)
+	}
+	return out
 }
 
 // expandedNodes counts nodes with aliases expanded, independently of the guard under
