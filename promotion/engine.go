@@ -40,6 +40,9 @@ type Request struct {
 	// Actor is who asked for the Promotion (its haul.dev/create-actor annotation);
 	// expressions see it as ctx.meta.promotion.actor.
 	Actor string
+	// Rollback says the Promotion is an automatic rollback (see IsRollback);
+	// expressions see it as ctx.meta.promotion.rollback.
+	Rollback bool
 	// Steps are the steps to run, tasks already expanded (see ExpandTasks).
 	Steps []haulv1.PromotionStep
 	// Vars are the merged Promotion-level vars (stage template vars < promotion vars).

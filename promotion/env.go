@@ -27,9 +27,9 @@ func (e *Engine) env(ctx context.Context, req *Request, st *State, i int) (Env, 
 				"origin": map[string]any{"kind": string(req.Freight.Origin.Kind), "name": req.Freight.Origin.Name},
 			},
 			"meta": map[string]any{
-				// Haul has no rollback Promotions of Kargo's kind: a rollback is an
-				// ordinary Promotion of older Freight, so rollback is always false.
-				"promotion": map[string]any{"actor": req.Actor, "rollback": false},
+				// rollback is true only for the Stage controller's automatic rollbacks;
+				// a Promotion of older Freight made by hand is not one.
+				"promotion": map[string]any{"actor": req.Actor, "rollback": req.Rollback},
 				"step":      map[string]any{"alias": alias},
 			},
 		},

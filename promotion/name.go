@@ -72,6 +72,30 @@ func NewAuto(stage *haulv1.Stage, freight string, attempt int) *haulv1.Promotion
 	return p
 }
 
+// RollbackActor is the haul.dev/create-actor of the Promotions the Stage controller
+// creates to roll a Stage back. Only a writer with update rights on Promotions (the
+// controllers) may claim it, so it is what makes ctx.meta.promotion.rollback true.
+const RollbackActor = "auto-rollback"
+
+// NewRollback builds the Promotion that rolls stage back to its stable Freight after
+// the failure named by trigger (a verification run's ID or a Promotion's name). Its
+// name comes from both, so a replayed pass creates the same one, which the API server
+// refuses. failed, the Freight that failed, is recorded as what auto-promotion would
+// have picked, so the rollback holds auto-promotion of the origin.
+func NewRollback(stage *haulv1.Stage, stable, failed, trigger string) *haulv1.Promotion {
+	p := New(stage, stable, RollbackActor)
+	sum := sha256.Sum256([]byte(trigger))
+	p.Name = fit(stage.Name, ".rollback."+stable+"."+hex.EncodeToString(sum[:])[:10])
+	p.Annotations[haulv1.AnnotationRollback] = "true"
+	p.Annotations[haulv1.AnnotationAutoPromotionCandidate] = failed
+	return p
+}
+
+// IsRollback says whether p was created by the Stage controller to roll back.
+func IsRollback(p *haulv1.Promotion) bool {
+	return p.Annotations[haulv1.AnnotationCreateActor] == RollbackActor && p.Annotations[haulv1.AnnotationRollback] == "true"
+}
+
 // NewName returns a unique Promotion name: "<stage>.<ulid>.<first 7 of freight>".
 func NewName(stage, freight string) string {
 	id := strings.ToLower(ulid.Make().String())

@@ -62,6 +62,11 @@ const (
 	// or (as Argo CD operation info) a sync operation Haul started, so a replayed step
 	// recognises its own work.
 	AnnotationPromotion = "haul.dev/promotion"
+	// AnnotationRollback ("true") marks a Promotion the Stage controller created to roll
+	// the Stage back to its stable Freight. Steps see it as ctx.meta.promotion.rollback,
+	// which is true only when the Promotion's create-actor is also auto-rollback (an
+	// actor users cannot claim), so the annotation alone cannot skip a step.
+	AnnotationRollback = "haul.dev/rollback"
 	// AnnotationStep names, on a job step's Job, the alias of the step that made it.
 	AnnotationStep = "haul.dev/step"
 )

@@ -87,6 +87,9 @@ const (
 	ReasonFreightNotAvailable = "FreightNotAvailable"
 	// ReasonAutoPromotionCreated (event on a Stage): auto-promotion created a Promotion.
 	ReasonAutoPromotionCreated = "AutoPromotionCreated"
+	// ReasonAutoRollbackCreated (event on a Stage): a failure made the Stage controller
+	// create a Promotion back to the Stage's stable Freight.
+	ReasonAutoRollbackCreated = "AutoRollbackCreated"
 
 	// ReasonPromotionRunning (Promoting=True on a Stage): a Promotion holds the Stage.
 	ReasonPromotionRunning = "PromotionRunning"

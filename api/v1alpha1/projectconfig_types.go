@@ -37,7 +37,43 @@ type PromotionPolicy struct {
 	// +optional
 	// +default=false
 	AutoPromotionEnabled bool `json:"autoPromotionEnabled"` //nolint:kubeapilinter // omitempty would drop an explicit false and the default would turn it true
+	// AutoRollback makes Haul promote a selected Stage back to its stable Freight (the
+	// Freight last verified there, recorded in status.metadata.stableFreight) when
+	// newer Freight fails there. Absent: no automatic rollback. Kargo's field, which
+	// Kargo OSS ignores.
+	// +optional
+	AutoRollback *AutoRollbackConfig `json:"autoRollback,omitempty"`
 }
+
+// AutoRollbackConfig says which failures roll a Stage back. A rollback Promotion is
+// created only once the Stage has no Promotion pending or running, only for a failure
+// that ended within the last 20 minutes, never for Freight a rollback brought, and only
+// when a stable Freight other than the failed one exists. It holds auto-promotion of the
+// origin until someone promotes the candidate by hand.
+type AutoRollbackConfig struct {
+	// OnVerification lists the verification phases that trigger a rollback: Failed
+	// and/or Error (Haul's Errored; Kargo spells the AnalysisRun phase). Empty means
+	// [Failed].
+	// +optional
+	// +kubebuilder:validation:MaxItems=2
+	// +listType=set
+	OnVerification []RollbackVerificationPhase `json:"onVerification,omitempty"`
+	// OnPromotion lists the Promotion phases that trigger a rollback: Failed and/or
+	// Errored. Empty (the default) means none: a Promotion often fails for reasons
+	// that have nothing to do with the Freight (an expired credential, the network).
+	// +optional
+	// +kubebuilder:validation:MaxItems=2
+	// +listType=set
+	OnPromotion []RollbackPromotionPhase `json:"onPromotion,omitempty"`
+}
+
+// RollbackVerificationPhase is a verification outcome that can trigger a rollback.
+// +kubebuilder:validation:Enum=Failed;Error
+type RollbackVerificationPhase string
+
+// RollbackPromotionPhase is a Promotion outcome that can trigger a rollback.
+// +kubebuilder:validation:Enum=Failed;Errored
+type RollbackPromotionPhase string
 
 // ApprovalPolicy requires approvals by several people for the Stages it selects. A
 // Stage's own spec.approval wins over every policy. Haul-only.

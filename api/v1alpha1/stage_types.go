@@ -599,8 +599,14 @@ type StageStatus struct {
 	// promote this Stage by itself.
 	// +optional
 	AutoPromotionEnabled bool `json:"autoPromotionEnabled,omitempty"`
+	// Metadata holds JSON values by key, as Kargo's Stage status does. The Stage
+	// controller writes `stableFreight` there: for each requested origin
+	// ("Warehouse/<name>"), the name of the Freight last verified in the Stage, the one
+	// an automatic rollback returns to. Read it with stageMetadata(name).
+	// +optional
+	Metadata map[string]apiextensionsv1.JSON `json:"metadata,omitempty"`
 	// AutoPromotionHolds list the origins whose auto-promotion is paused by a manual
-	// promotion, at most one per requested origin. Haul-only.
+	// promotion or a rollback, at most one per requested origin. Haul-only.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
 	// +listType=atomic

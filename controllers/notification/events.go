@@ -2,6 +2,7 @@ package notification
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -10,6 +11,7 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/pkg/notify"
+	"github.com/haul-dev/haul/promotion"
 )
 
 // promotionEvents publishes an event when a Promotion starts and when it ends.
@@ -26,10 +28,28 @@ func (r *promotionEvents) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if err := r.Get(ctx, req.NamespacedName, p); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if e, ok := rollbackEvent(p, r.since); ok {
+		notify.Publish(ctx, r.hub, e)
+	}
 	if e, ok := promotionEvent(p, r.since); ok {
 		notify.Publish(ctx, r.hub, e)
 	}
 	return ctrl.Result{}, nil
+}
+
+// rollbackEvent is AutoRollbackCreated for a rollback Promotion made at or after since.
+// It is published whatever phase the Promotion has reached when first seen.
+func rollbackEvent(p *haulv1.Promotion, since time.Time) (notify.Event, bool) {
+	if !promotion.IsRollback(p) || p.CreationTimestamp.Time.Before(since.Truncate(time.Second)) {
+		return notify.Event{}, false
+	}
+	return notify.Event{
+		ID: string(p.UID) + "/" + string(haulv1.EventAutoRollbackCreated), Type: haulv1.EventAutoRollbackCreated,
+		Project: p.Namespace, StageName: p.Spec.Stage, Name: p.Name,
+		Freight: &notify.Freight{Name: p.Spec.Freight}, Actor: p.Annotations[haulv1.AnnotationCreateActor],
+		Message: fmt.Sprintf("Stage %s is rolled back to Freight %s (Promotion %s)", p.Spec.Stage, p.Spec.Freight, p.Name),
+		Time:    p.CreationTimestamp.Time, Data: p,
+	}, true
 }
 
 // promotionEvent is the event p's current phase stands for, if it has one that

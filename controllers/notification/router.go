@@ -255,6 +255,8 @@ func DefaultText(e notify.Event) string {
 		s = fmt.Sprintf("Freight %s failed verification in Stage %s", freight, e.StageName)
 	case haulv1.EventVerificationErrored:
 		s = fmt.Sprintf("Verification of Freight %s in Stage %s errored", freight, e.StageName)
+	case haulv1.EventAutoRollbackCreated:
+		s = fmt.Sprintf("Stage %s is being rolled back to Freight %s (Promotion %s)", e.StageName, freight, e.Name)
 	default:
 		s = fmt.Sprintf("%s in Stage %s", e.Type, e.StageName)
 	}

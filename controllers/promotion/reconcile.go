@@ -257,7 +257,7 @@ func (r *Reconciler) run(ctx context.Context, p *haulv1.Promotion, stage *haulv1
 	})
 	req := promotion.Request{
 		Project: key.Namespace, Stage: stage.Name, Promotion: key.Name, Freight: freight,
-		Actor: p.Annotations[haulv1.AnnotationCreateActor],
+		Actor: p.Annotations[haulv1.AnnotationCreateActor], Rollback: promotion.IsRollback(p),
 		Steps: p.Status.Steps, Vars: p.Status.Vars, WorkDir: dir, State: state, Replay: replay,
 		Persist: pw.Submit,
 		// Secret values the steps read are masked in every message and saved output.

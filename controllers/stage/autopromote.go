@@ -165,14 +165,19 @@ func (r *Reconciler) holdFor(ctx context.Context, s *haulv1.Stage, req *haulv1.F
 		candName = orName(c.Alias, c.Name)
 	}
 	since := manual.CreationTimestamp
+	reason := fmt.Sprintf("Promotion %s moved Freight %s here by hand instead of %s; promote the newest available Freight by hand to resume auto-promotion",
+		manual.Name, orName(f.Alias, f.Name), candName)
+	if promotion.IsRollback(manual) {
+		reason = fmt.Sprintf("Promotion %s rolled the Stage back to Freight %s after %s failed here; promote %s (or newer Freight) by hand to resume auto-promotion",
+			manual.Name, orName(f.Alias, f.Name), candName, candName)
+	}
 	return &haulv1.AutoPromotionHold{
 		Origin:       req.Origin,
 		Freight:      manual.Spec.Freight,
 		FreightAlias: f.Alias,
 		Promotion:    manual.Name,
 		Since:        &since,
-		Reason: fmt.Sprintf("Promotion %s moved Freight %s here by hand instead of %s; promote the newest available Freight by hand to resume auto-promotion",
-			manual.Name, orName(f.Alias, f.Name), candName),
+		Reason:       reason,
 	}, nil
 }
 

@@ -22,6 +22,8 @@ type observation struct {
 	cycle []string
 	// autoPromotion mirrors the project's policy for this Stage.
 	autoPromotion bool
+	// autoRollback is the project policy's autoRollback for this Stage, nil when off.
+	autoRollback *haulv1.AutoRollbackConfig
 	// approvalRule is the Stage's approval requirement (its own or a project policy's),
 	// nil when it has none.
 	approvalRule *haulv1.ApprovalRequirement
@@ -81,6 +83,7 @@ func (r *Reconciler) observe(ctx context.Context, s *haulv1.Stage) (*observation
 	}
 	obs.autoPromotion = pipeline.AutoPromotionEnabled(cfg, s)
 	obs.approvalRule = pipeline.ApprovalRuleFor(cfg, s)
+	obs.autoRollback = pipeline.AutoRollbackFor(cfg, s)
 	if obs.windows, err = r.windowsFor(ctx, cfg, s); err != nil {
 		return nil, err
 	}

@@ -216,11 +216,28 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	schedule := pipeline.EvaluateWindows(obs.windows, now)
 	st.window = schedule.Status()
 	requeue = append(requeue, untilChange(schedule, now))
-	holds, err := r.autoPromote(ctx, s, obs, schedule.Open, now)
-	if err != nil {
-		return ctrl.Result{}, err
+	// A rollback comes before auto-promotion: in the pass that creates one, nothing
+	// else is promoted, and the next pass sees the rollback's hold.
+	st.stable = updateStable(s, st)
+	stable := st.stable
+	if stable == nil {
+		stable = stableFreight(s)
 	}
-	st.holds = holds
+	rolledBack := false
+	if plan := planRollback(s, obs, stable, st.lastRun, now); plan != nil && schedule.Open {
+		if rolledBack, err = r.rollBack(ctx, s, obs, plan); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if rolledBack {
+		st.holds = s.Status.AutoPromotionHolds
+	} else {
+		holds, err := r.autoPromote(ctx, s, obs, schedule.Open, now)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		st.holds = holds
+	}
 	st.summary = freightSummary(s)
 
 	if err := r.flushFreight(ctx, &obs.writes); err != nil {

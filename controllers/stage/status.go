@@ -2,12 +2,14 @@ package stage
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -44,6 +46,11 @@ type statusUpdate struct {
 	verificationGuard string
 	verificationEdit  func(*haulv1.FreightCollection)
 	reverify, abort   *string
+	// lastRun is the current collection's newest verification run after this pass
+	// (nil without verification); stable the stable Freight map to write, nil when it
+	// did not change.
+	lastRun *haulv1.VerificationResult
+	stable  map[string]string
 	// refresh is a haul.dev/refresh value to record as handled.
 	refresh *string
 
@@ -153,6 +160,13 @@ func (u *statusUpdate) apply(s *haulv1.Stage) {
 		meta.RemoveStatusCondition(&s.Status.Conditions, haulv1.ConditionReconciling)
 	}
 
+	if u.stable != nil {
+		raw, _ := json.Marshal(u.stable) // a map of strings always encodes
+		if s.Status.Metadata == nil {
+			s.Status.Metadata = map[string]apiextensionsv1.JSON{}
+		}
+		s.Status.Metadata[MetadataStableFreight] = apiextensionsv1.JSON{Raw: raw}
+	}
 	s.Status.AutoPromotionEnabled = u.autoPromotionEnabled
 	s.Status.AutoPromotionHolds = u.holds
 	s.Status.PromotionWindowStatus = u.window

@@ -168,6 +168,7 @@ func (r *Reconciler) reconcileVerification(ctx context.Context, s *haulv1.Stage,
 		requeue = res
 	}
 	st.verificationEdit = chain(edits)
+	st.lastRun = latest
 
 	switch latest.Phase {
 	case VerificationSucceeded:

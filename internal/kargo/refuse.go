@@ -22,7 +22,6 @@ var Refusals = []Refusal{
 	{"Warehouse", "spec.subscriptions[].subscription", "generic subscriptions have no Haul equivalent; Haul Warehouses subscribe to images, Git repositories and charts"},
 	{"Freight", "artifacts", "generic artifacts have no Haul equivalent; Haul Freight holds images, commits and charts"},
 	{"ProjectConfig", "spec.promotionWindows[].projectSelector", "a ProjectConfig's windows apply to its own project; select projects in the ClusterConfig's promotionWindows"},
-	{"ProjectConfig", "spec.promotionPolicies[].autoRollback", "automatic rollback is not implemented in Haul yet (Kargo OSS ignores it too)"},
 	{"ProjectConfig", "spec.webhookReceivers[].generic.actions", "generic receiver actions are not implemented in Haul yet; a generic receiver refreshes the project's Warehouses"},
 	{"ProjectConfig", "spec.freightLinks[].if", "Haul link URLs are templates ({{project}}, {{freight}}, {{alias}}), not expressions, so a link cannot be conditional"},
 	{"ProjectConfig", "spec.stageLinks[].if", "Haul link URLs are templates ({{project}}, {{stage}}), not expressions, so a link cannot be conditional"},

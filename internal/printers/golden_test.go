@@ -61,8 +61,10 @@ func stages() []haulv1.Stage {
 		{ObjectMeta: meta("test", 72*time.Hour), Spec: haulv1.StageSpec{RequestedFreight: []haulv1.FreightRequest{{
 			Origin: haulv1.FreightOrigin{Kind: "Warehouse", Name: "app"}, Sources: haulv1.FreightSources{Direct: true}}}},
 			Status: haulv1.StageStatus{FreightSummary: "brave-otter", Health: &haulv1.Health{Status: haulv1.HealthHealthy},
-				LastPromotion:         &haulv1.PromotionReference{Name: "test.01", Phase: haulv1.PromotionSucceeded, FinishedAt: agoPtr(3 * time.Minute)},
-				AutoPromotionEnabled:  true,
+				LastPromotion:        &haulv1.PromotionReference{Name: "test.01", Phase: haulv1.PromotionSucceeded, FinishedAt: agoPtr(3 * time.Minute)},
+				AutoPromotionEnabled: true,
+				AutoPromotionHolds: []haulv1.AutoPromotionHold{{Origin: haulv1.FreightOrigin{Kind: "Warehouse", Name: "app"},
+					Freight: "3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a", FreightAlias: "brave-otter", Promotion: "test.rollback.3f2a1b0"}},
 				PromotionWindowStatus: &haulv1.PromotionWindowStatus{Window: "office-hours", NextClose: &metav1.Time{Time: clock.Add(5 * time.Hour)}},
 				Conditions:            []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue}}}},
 		{ObjectMeta: meta("uat", 72*time.Hour), Spec: haulv1.StageSpec{RequestedFreight: up("test"), Paused: true},

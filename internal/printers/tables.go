@@ -190,11 +190,12 @@ func lastElem(s string) string {
 
 // StageTable lists Stages: NAME, FREIGHT (alias), HEALTH, PHASE (of the last promotion), AUTO, AGE;
 // wide adds READY, UPSTREAM, PROMOTING, PR, LAST PROMOTED, PAUSED (spec.paused),
-// WINDOW (the promotion window schedule) and SHARD (the haul.dev/shard label).
+// WINDOW (the promotion window schedule), SHARD (the haul.dev/shard label) and HOLD
+// (origins whose auto-promotion a manual promotion or a rollback holds).
 func StageTable(items []haulv1.Stage, now time.Time, wide bool) *Table {
 	t := &Table{Headers: []string{"NAME", "FREIGHT", "HEALTH", "PHASE", "AUTO", "AGE"}}
 	if wide {
-		t.Headers = append(t.Headers, "READY", "UPSTREAM", "PROMOTING", "PR", "LAST PROMOTED", "PAUSED", "WINDOW", "SHARD")
+		t.Headers = append(t.Headers, "READY", "UPSTREAM", "PROMOTING", "PR", "LAST PROMOTED", "PAUSED", "WINDOW", "SHARD", "HOLD")
 	}
 	for _, s := range items {
 		health := ""
@@ -227,7 +228,7 @@ func StageTable(items []haulv1.Stage, now time.Time, wide bool) *Table {
 				paused = "yes"
 			}
 			row = append(row, conditionStatus(s.Status.Conditions, haulv1.ConditionReady),
-				strings.Join(Upstreams(&s), ","), promoting, pr, last, paused, Window(s.Status.PromotionWindowStatus, now), shardOf(s.Labels))
+				strings.Join(Upstreams(&s), ","), promoting, pr, last, paused, Window(s.Status.PromotionWindowStatus, now), shardOf(s.Labels), Holds(s.Status.AutoPromotionHolds))
 		}
 		t.AddRow(row...)
 	}
@@ -254,6 +255,23 @@ func Window(ws *haulv1.PromotionWindowStatus, now time.Time) string {
 		layout = "Jan 2 15:04"
 	}
 	return state + " until " + at.Format(layout)
+}
+
+// Holds reads a Stage's auto-promotion holds as "<origin> on <freight>" per held
+// origin, comma-separated, or "-" when none.
+func Holds(holds []haulv1.AutoPromotionHold) string {
+	if len(holds) == 0 {
+		return "-"
+	}
+	parts := make([]string, 0, len(holds))
+	for _, h := range holds {
+		f := h.FreightAlias
+		if f == "" {
+			f = ShortID(h.Freight)
+		}
+		parts = append(parts, h.Origin.Name+" on "+f)
+	}
+	return strings.Join(parts, ",")
 }
 
 // Upstreams lists the sources of a Stage: upstream stage names, and warehouses it takes directly.

@@ -28,6 +28,20 @@ func AutoPromotionEnabled(cfg *haulv1.ProjectConfig, s *haulv1.Stage) bool {
 	return false
 }
 
+// AutoRollbackFor returns the autoRollback settings of the first promotion policy that
+// selects s (the policy that decides its auto-promotion too), nil when there are none.
+func AutoRollbackFor(cfg *haulv1.ProjectConfig, s *haulv1.Stage) *haulv1.AutoRollbackConfig {
+	if cfg == nil {
+		return nil
+	}
+	for _, p := range cfg.Spec.PromotionPolicies {
+		if ok, _ := SelectorMatches(p.StageSelector, s); ok {
+			return p.AutoRollback
+		}
+	}
+	return nil
+}
+
 // SelectorMatches says whether sel selects Stage s. The name may be exact, `glob:PATTERN`
 // (shell pattern) or `regex:PATTERN` (unanchored Go regexp); labels must match too. An
 // empty selector selects every Stage.

@@ -1180,13 +1180,33 @@ export interface ProjectConfig {
      * PromotionPolicies are evaluated in order; the first one that selects a Stage
      * decides whether it auto-promotes. At most 100.
      */
-    promotionPolicies?: {
+    promotionPolicies?: ({
       /**
        * AutoPromotionEnabled lets Haul create Promotions for the selected Stages by itself,
        * whenever newer Freight becomes available to them. Default false: Stages that no
        * policy selects are promoted only by hand.
        */
       autoPromotionEnabled?: boolean;
+      /**
+       * AutoRollback makes Haul promote a selected Stage back to its stable Freight (the
+       * Freight last verified there, recorded in status.metadata.stableFreight) when
+       * newer Freight fails there. Absent: no automatic rollback. Kargo's field, which
+       * Kargo OSS ignores.
+       */
+      autoRollback?: {
+        /**
+         * OnPromotion lists the Promotion phases that trigger a rollback: Failed and/or
+         * Errored. Empty (the default) means none: a Promotion often fails for reasons
+         * that have nothing to do with the Freight (an expired credential, the network).
+         */
+        onPromotion?: ("Failed" | "Errored")[];
+        /**
+         * OnVerification lists the verification phases that trigger a rollback: Failed
+         * and/or Error (Haul's Errored; Kargo spells the AnalysisRun phase). Empty means
+         * [Failed].
+         */
+        onVerification?: ("Failed" | "Error")[];
+      };
       /**
        * StageSelector picks the Stages this policy applies to.
        */
@@ -1226,7 +1246,7 @@ export interface ProjectConfig {
          */
         name?: string;
       };
-    }[];
+    })[];
     /**
      * PromotionWindows gate promotions of the Stages they select in time (Kargo's
      * field): outside an Allow window or inside a Deny window no Promotion starts. At
@@ -2568,7 +2588,7 @@ export interface Stage {
     autoPromotionEnabled?: boolean;
     /**
      * AutoPromotionHolds list the origins whose auto-promotion is paused by a manual
-     * promotion, at most one per requested origin. Haul-only.
+     * promotion or a rollback, at most one per requested origin. Haul-only.
      */
     autoPromotionHolds?: {
       /**
@@ -2989,6 +3009,13 @@ export interface Stage {
         url: string;
       };
     };
+    /**
+     * Metadata holds JSON values by key, as Kargo's Stage status does. The Stage
+     * controller writes `stableFreight` there: for each requested origin
+     * ("Warehouse/<name>"), the name of the Freight last verified in the Stage, the one
+     * an automatic rollback returns to. Read it with stageMetadata(name).
+     */
+    metadata?: Record<string, unknown>;
     /**
      * ObservedGeneration is the metadata.generation the status was computed for.
      */

@@ -119,6 +119,12 @@ function PullRequestLink({ pr, waiting, testid }: { pr: PullRequest; waiting: bo
   );
 }
 
+/** isRollback says whether p is an automatic rollback made by the Stage controller. */
+function isRollback(p: { metadata: { annotations?: Record<string, string> } }): boolean {
+  const a = p.metadata.annotations ?? {};
+  return a["haul.dev/rollback"] === "true" && a["haul.dev/create-actor"] === "auto-rollback";
+}
+
 function PromotionItem({ p, canAbort, act }: { p: PromotionWithAbort; canAbort: boolean; act: Action }) {
   const [open, setOpen] = useState(false);
   const phase = p.status?.phase ?? "Pending";
@@ -131,6 +137,14 @@ function PromotionItem({ p, canAbort, act }: { p: PromotionWithAbort; canAbort: 
         {open ? "▾" : "▸"} <span className={`badge ${phaseClass(phase)}`}>{phase}</span>{" "}
         {p.status?.freight?.alias || p.spec.freight.slice(0, 7)}{" "}
         <span className="muted">{ago(p.metadata.creationTimestamp)} ago</span>
+        {isRollback(p) && (
+          <>
+            {" "}
+            <span className="badge busy" title="Created by Haul to roll the stage back to its stable Freight after a failure">
+              rollback
+            </span>
+          </>
+        )}
       </button>
       {!terminal && canAbort && (
         <button className="small" onClick={() => act("Abort promotion", () => p.abort())}>

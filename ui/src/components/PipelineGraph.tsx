@@ -77,6 +77,15 @@ const StageNode = memo(function StageNode({ data }: NodeProps<StageNodeT>) {
             frozen
           </span>
         )}
+        {(s.status?.autoPromotionHolds?.length ?? 0) > 0 && (
+          <span
+            className="badge busy"
+            title={(s.status?.autoPromotionHolds ?? []).map((h) => h.reason ?? "").join("\n")}
+            data-testid={`stage-hold-${name}`}
+          >
+            held
+          </span>
+        )}
       </div>
       <div className="node-freight" data-testid={`stage-freight-${name}`}>
         {alias || <span className="muted">no freight</span>}
