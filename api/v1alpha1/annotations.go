@@ -67,6 +67,11 @@ const (
 	// which is true only when the Promotion's create-actor is also auto-rollback (an
 	// actor users cannot claim), so the annotation alone cannot skip a step.
 	AnnotationRollback = "haul.dev/rollback"
+	// AnnotationApprovalResponses on a Promotion holds the answers given to its
+	// wait-for-approval steps: a JSON list of {step, user, action, time, message,
+	// rules}. Only the Haul server and the CLI (as the kubeconfig's identity) write it,
+	// after checking the responder against the step's approvers.
+	AnnotationApprovalResponses = "haul.dev/approval-responses"
 	// AnnotationStep names, on a job step's Job, the alias of the step that made it.
 	AnnotationStep = "haul.dev/step"
 )

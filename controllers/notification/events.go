@@ -11,6 +11,7 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/pkg/notify"
+	"github.com/haul-dev/haul/pkg/pipeline"
 	"github.com/haul-dev/haul/promotion"
 )
 
@@ -34,7 +35,30 @@ func (r *promotionEvents) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if e, ok := promotionEvent(p, r.since); ok {
 		notify.Publish(ctx, r.hub, e)
 	}
+	if e, ok := waitingEvent(p, r.since); ok {
+		notify.Publish(ctx, r.hub, e)
+	}
 	return ctrl.Result{}, nil
+}
+
+// waitingEvent is PromotionWaitingForApproval for a Promotion whose current step is a
+// running wait-for-approval step that started at or after since; once per step.
+func waitingEvent(p *haulv1.Promotion, since time.Time) (notify.Event, bool) {
+	i := int(p.Status.CurrentStep)
+	if p.Status.Phase != haulv1.PromotionRunning || i >= len(p.Status.Steps) || i >= len(p.Status.StepExecutionMetadata) ||
+		p.Status.Steps[i].Uses != pipeline.WaitForApprovalStep {
+		return notify.Event{}, false
+	}
+	m := p.Status.StepExecutionMetadata[i]
+	if m.Status != haulv1.StepRunning || m.StartedAt == nil || m.StartedAt.Time.Before(since.Truncate(time.Second)) {
+		return notify.Event{}, false
+	}
+	return notify.Event{
+		ID: fmt.Sprintf("%s/%s/%d", p.UID, haulv1.EventPromotionWaitingForApproval, i), Type: haulv1.EventPromotionWaitingForApproval,
+		Project: p.Namespace, StageName: p.Spec.Stage, Name: p.Name,
+		Freight: &notify.Freight{Name: p.Spec.Freight}, Actor: p.Annotations[haulv1.AnnotationCreateActor],
+		Message: m.Message, Time: m.StartedAt.Time, Data: p,
+	}, true
 }
 
 // rollbackEvent is AutoRollbackCreated for a rollback Promotion made at or after since.

@@ -3,10 +3,13 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
@@ -209,4 +212,92 @@ func (s *Server) checkWindows(ctx context.Context, u *auth.User, st *haulv1.Stag
 		return "", err
 	}
 	return pipeline.WindowOverride("api:"+u.Name, reason), nil
+}
+
+// respondBody is the answer to a Promotion's waiting wait-for-approval step.
+type respondBody struct {
+	// Action is approve or reject.
+	Action string `json:"action"`
+	// Message is an optional note, shown with the answer (and as the reason of a
+	// rejection).
+	Message string `json:"message"`
+}
+
+// respondToPromotion records the caller's answer to the Promotion's waiting
+// wait-for-approval step. Anyone who can read the Promotion may answer a step without
+// approvers (Kargo's rule); otherwise the caller must match one of its rules. The
+// Promotion controller's watch wakes the step at once.
+func (s *Server) respondToPromotion(r *http.Request, u *auth.User) (int, any, error) {
+	ctx, p, name := r.Context(), r.PathValue("p"), r.PathValue("name")
+	var b respondBody
+	if err := decodeBody(r, &b); err != nil {
+		return 0, nil, err
+	}
+	if err := required("action", b.Action); err != nil {
+		return 0, nil, err
+	}
+	if len(b.Message) > 1024 {
+		return 0, nil, errorf(http.StatusUnprocessableEntity, reasonInvalid, "message is %d bytes long; at most 1024", len(b.Message))
+	}
+	c, err := s.access.clientFor(u)
+	if err != nil {
+		return 0, nil, err
+	}
+	seen := &haulv1.Promotion{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: p, Name: name}, seen); err != nil {
+		return 0, nil, s.access.kubeErr(ctx, u, err, p, "Promotion", name, "read Promotion")
+	}
+	roles, err := s.rolesOf(ctx, p, u)
+	if err != nil {
+		return 0, nil, err
+	}
+	who := pipeline.Responder{User: u.Name, Groups: u.Groups, Roles: roles}
+	var resp pipeline.StepResponse
+	var refused error
+	err = retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		cur := &haulv1.Promotion{}
+		if err := s.client.Get(ctx, client.ObjectKeyFromObject(seen), cur); err != nil {
+			return err
+		}
+		if resp, refused = pipeline.RecordStepResponse(cur, who, b.Action, b.Message, s.now()); refused != nil {
+			return nil
+		}
+		// Update carries the resourceVersion: two answers at once cannot drop one.
+		if err := s.client.Update(ctx, cur, client.FieldOwner(fieldManager)); err != nil {
+			return err
+		}
+		*seen = *cur
+		return nil
+	})
+	switch {
+	case err != nil:
+		return 0, nil, s.access.kubeErr(ctx, u, err, p, "Promotion", name, "answer Promotion")
+	case errors.Is(refused, pipeline.ErrNotWaiting):
+		return 0, nil, errorf(http.StatusConflict, reasonConflict, "%v", refused)
+	case errors.Is(refused, pipeline.ErrNotApprover):
+		return 0, nil, errorf(http.StatusForbidden, reasonForbidden, "%v", refused)
+	case refused != nil:
+		return 0, nil, errorf(http.StatusUnprocessableEntity, reasonInvalid, "%v", refused)
+	}
+	s.log.Info("Promotion answered", "project", p, "promotion", name, "step", resp.Step, "user", u.Name, "action", resp.Action)
+	return http.StatusOK, s.withKind(seen), nil
+}
+
+// rolesOf lists the Roles and ClusterRoles the project's RoleBindings bind to u (by
+// user name or group), for wait-for-approval's role rules.
+func (s *Server) rolesOf(ctx context.Context, p string, u *auth.User) ([]string, error) {
+	var list rbacv1.RoleBindingList
+	if err := s.client.List(ctx, &list, client.InNamespace(p)); err != nil {
+		return nil, fmt.Errorf("listing role bindings of project %s: %w", p, err)
+	}
+	var out []string
+	for _, rb := range list.Items {
+		for _, sub := range rb.Subjects {
+			if (sub.Kind == rbacv1.UserKind && sub.Name == u.Name) || (sub.Kind == rbacv1.GroupKind && slices.Contains(u.Groups, sub.Name)) {
+				out = append(out, rb.RoleRef.Name)
+				break
+			}
+		}
+	}
+	return out, nil
 }

@@ -37,6 +37,7 @@ func (s *Server) routes() {
 	h("POST /api/v1/projects/{p}/freight/{name}/approve", s.approve)
 	h("PATCH /api/v1/projects/{p}/freight/{name}/alias", s.setAlias)
 	h("POST /api/v1/projects/{p}/promotions/{name}/abort", s.abortPromotion)
+	h("POST /api/v1/projects/{p}/promotions/{name}/respond", s.respondToPromotion)
 	h("POST /api/v1/projects/{p}/warehouses/{name}/refresh", s.refreshWarehouse)
 	h("POST /api/v1/projects/{p}/stages/{name}/refresh", s.refreshStage)
 	h("POST /api/v1/projects/{p}/stages/{name}/reverify", s.reverify)

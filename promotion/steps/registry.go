@@ -46,6 +46,7 @@ var builtin = []struct {
 	{"toml-parse", tomlParse},
 	{"toml-update", tomlUpdate},
 	{"untar", untar},
+	{"wait-for-approval", waitForApproval},
 	{"yaml-merge", yamlMerge},
 	{"yaml-parse", yamlParse},
 	{"yaml-update", yamlUpdate},
