@@ -43,7 +43,7 @@ func stableFreight(s *haulv1.Stage) map[string]string {
 // updateStable returns the stable Freight map after this pass: the current collection's
 // Freight when this pass found it verified. It returns nil when nothing changed.
 func updateStable(s *haulv1.Stage, st *statusUpdate) map[string]string {
-	if len(s.Status.FreightHistory) == 0 || st.verified == nil || st.verified.status != metav1.ConditionTrue {
+	if !st.judgedCurrent(s) || st.verified == nil || st.verified.status != metav1.ConditionTrue {
 		return nil
 	}
 	old := stableFreight(s)
@@ -58,6 +58,17 @@ func updateStable(s *haulv1.Stage, st *statusUpdate) map[string]string {
 		return nil
 	}
 	return next
+}
+
+// judgedCurrent says whether this pass's verification verdict is about the Stage's
+// current collection. Right after a Promotion the stored status may still show the
+// previous one, and the verdict is then about that.
+func (u *statusUpdate) judgedCurrent(s *haulv1.Stage) bool {
+	if len(s.Status.FreightHistory) == 0 {
+		return false
+	}
+	c := s.Status.FreightHistory[0]
+	return u.verificationFor == [2]string{c.ID, c.Promotion}
 }
 
 func mapsEqual(a, b map[string]string) bool {

@@ -64,7 +64,7 @@ func rollbackStage(ns, name, repo string, svc *brokenVersions) *haulv1.Stage {
 		{Uses: "git-push", Config: rawJSON(map[string]any{"path": "out"})},
 	}
 	s.Spec.Verification = &haulv1.Verification{Steps: []haulv1.PromotionStep{{Uses: "http", As: "probe", Config: rawJSON(map[string]any{
-		"url": svc.srv.URL + "/health?v=${{ ctx.targetFreight.alias }}", "successExpression": "response.status == 200",
+		"url": svc.srv.URL + "/health?v=${{ ctx.targetFreight.alias }}", "successExpression": "response.status == 200", "failureExpression": "response.status != 200",
 	})}}}
 	return s
 }

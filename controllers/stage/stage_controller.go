@@ -224,7 +224,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 		stable = stableFreight(s)
 	}
 	rolledBack := false
-	if plan := planRollback(s, obs, stable, st.lastRun, now); plan != nil && schedule.Open {
+	lastRun := st.lastRun
+	if !st.judgedCurrent(s) {
+		lastRun = nil
+	}
+	plan := planRollback(s, obs, stable, lastRun, now)
+	if plan != nil && schedule.Open {
 		if rolledBack, err = r.rollBack(ctx, s, obs, plan); err != nil {
 			return ctrl.Result{}, err
 		}

@@ -23,17 +23,30 @@ import (
 
 // newApproveCommand builds `haul approve`.
 func newApproveCommand(g *GlobalOptions) *cobra.Command {
-	var freight, alias, stage string
+	var freight, alias, stage, promo, message string
+	var reject bool
 	cmd := &cobra.Command{
-		Use:   "approve (--freight NAME | --freight-alias A) --stage S",
+		Use:   "approve (--freight NAME | --freight-alias A) --stage S | --promotion NAME [--reject] [--message M]",
 		Short: "Approve Freight for a Stage, making it available there without upstream verification",
 		Long: "Record your approval of Freight for a Stage. A Stage that requires several approvals\n" +
 			"(spec.approval or a ProjectConfig approval policy) takes the Freight once enough\n" +
 			"distinct people approved; approving twice counts once. Needs the verb approve on\n" +
-			"freights (roles haul-approver, haul-promoter, haul-admin). See docs/governance.md.",
-		Example: "  haul approve --freight-alias brave-otter --stage prod",
+			"freights (roles haul-approver, haul-promoter, haul-admin).\n\n" +
+			"With --promotion, answer the running Promotion's wait-for-approval step instead:\n" +
+			"approve it, or --reject it (failing the Promotion), with an optional --message.\n" +
+			"See docs/governance.md.",
+		Example: "  haul approve --freight-alias brave-otter --stage prod\n  haul approve --promotion prod.01jc... --reject --message 'not during the sale'",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if promo != "" {
+				if freight != "" || alias != "" || stage != "" {
+					return errors.New("--promotion answers a wait-for-approval step; it does not take --freight, --freight-alias or --stage")
+				}
+				return respondToPromotion(cmd, g, promo, reject, message)
+			}
+			if reject || message != "" {
+				return errors.New("--reject and --message answer a wait-for-approval step: pass --promotion NAME")
+			}
 			if stage == "" {
 				return errors.New("--stage is required")
 			}
@@ -89,7 +102,68 @@ func newApproveCommand(g *GlobalOptions) *cobra.Command {
 	cmd.Flags().StringVar(&freight, "freight", "", "Freight name (or alias)")
 	cmd.Flags().StringVar(&alias, "freight-alias", "", "Freight alias")
 	cmd.Flags().StringVar(&stage, "stage", "", "Stage to approve the Freight for")
+	cmd.Flags().StringVar(&promo, "promotion", "", "Promotion whose waiting wait-for-approval step to answer")
+	cmd.Flags().BoolVar(&reject, "reject", false, "with --promotion: reject instead of approve")
+	cmd.Flags().StringVar(&message, "message", "", "with --promotion: a note recorded with the answer")
 	return cmd
+}
+
+// respondToPromotion answers the Promotion's waiting wait-for-approval step as the
+// kubeconfig's identity: directly where the user may update Promotions (an admin),
+// otherwise through the Haul server, which records the identity it authenticated.
+func respondToPromotion(cmd *cobra.Command, g *GlobalOptions, name string, reject bool, message string) error {
+	s, err := g.connect()
+	if err != nil {
+		return err
+	}
+	ns, err := s.requireProject()
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	action := pipeline.ActionApprove
+	if reject {
+		action = pipeline.ActionReject
+	}
+	p := &haulv1.Promotion{}
+	if err := s.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, p); err != nil {
+		return translate(err, opFor("get", kindByKind("Promotion"), name, ns))
+	}
+	who := &authenticationv1.SelfSubjectReview{}
+	if err := s.client.Create(ctx, who); err != nil || who.Status.UserInfo.Username == "" {
+		return fmt.Errorf("finding out who you are (SelfSubjectReview): %w", err)
+	}
+	responder := pipeline.Responder{User: who.Status.UserInfo.Username, Groups: who.Status.UserInfo.Groups}
+	var resp pipeline.StepResponse
+	err = retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		cur := &haulv1.Promotion{}
+		if err := s.client.Get(ctx, client.ObjectKeyFromObject(p), cur); err != nil {
+			return err
+		}
+		r, err := pipeline.RecordStepResponse(cur, responder, action, message, now())
+		if err != nil {
+			return err
+		}
+		resp = r
+		return s.client.Update(ctx, cur, client.FieldOwner(fieldManager))
+	})
+	if err != nil {
+		srv, ferr := forbiddenFallback(err, translate(err, op{verb: "update", kind: "promotion", resource: "promotions", name: name, namespace: ns, host: s.host}))
+		if ferr != nil {
+			return ferr
+		}
+		path := "/api/v1/projects/" + url.PathEscape(ns) + "/promotions/" + url.PathEscape(name) + "/respond"
+		if err := postToServer(ctx, s, srv, path, map[string]string{"action": action, "message": message}, p); err != nil {
+			return err
+		}
+		resp.Action = action
+	}
+	verb := "approved"
+	if resp.Action == pipeline.ActionReject {
+		verb = "rejected"
+	}
+	_, err = fmt.Fprintf(cmd.OutOrStdout(), "Promotion %s %s\n", name, verb)
+	return err
 }
 
 // tallySuffix says, for a Stage that requires approvals, how many it has: " (1 of 2

@@ -23,11 +23,8 @@ const defaultApprovalPoll = 30 * time.Second
 
 var promotionGVR = schema.GroupVersionResource{Group: "haul.dev", Version: "v1alpha1", Resource: "promotions"}
 
-type waitForApprovalConfig struct {
-	pipeline.WaitForApprovalConfig `json:",inline"`
-}
-
-func (c *waitForApprovalConfig) Validate() error { return c.WaitForApprovalConfig.Validate() }
+// waitForApprovalConfig is shared with the Haul server, which checks answers against it.
+type waitForApprovalConfig = pipeline.WaitForApprovalConfig
 
 // waitForApproval stays Running until enough distinct eligible people approved the
 // Promotion (`haul approve --promotion`, the REST API or the dashboard record their
@@ -58,7 +55,7 @@ func waitForApproval(ctx context.Context, sc *promotion.StepContext) (promotion.
 	if err != nil {
 		return promotion.StepResult{}, promotion.Terminal(err)
 	}
-	d := pipeline.DecideApproval(&cfg.WaitForApprovalConfig, sc.Alias, all)
+	d := pipeline.DecideApproval(&cfg, sc.Alias, all)
 	responses := make([]any, 0, len(d.Responses))
 	for _, r := range d.Responses {
 		m := map[string]any{"user": r.User, "action": r.Action, "time": r.Time.Format(time.RFC3339)}
