@@ -61,7 +61,7 @@ func (c *chartArchiveCheck) check(r io.Reader, depth int) error {
 	if err != nil {
 		return fmt.Errorf("chart archive %s is not gzip-compressed: %w", c.shown, err)
 	}
-	defer gz.Close()
+	defer func() { _ = gz.Close() }()
 	tr := tar.NewReader(gz)
 	for {
 		h, err := tr.Next()
@@ -91,7 +91,7 @@ func (c *chartArchiveCheck) check(r io.Reader, depth int) error {
 		// Count what is actually expanded, not what the header claims.
 		left := c.budget - c.used
 		var nested *bytes.Buffer
-		var dst io.Writer = io.Discard
+		dst := io.Discard
 		if isChartArchive(h.Name) {
 			if depth+1 >= maxNestedChartArchiveDepth {
 				return fmt.Errorf("chart archive %s: entry %q nests chart archives more than %d deep", c.shown, h.Name, maxNestedChartArchiveDepth)
