@@ -37,6 +37,13 @@ type Checkout struct {
 // ErrRefNotFound is returned when the branch, tag or commit does not exist remotely.
 var ErrRefNotFound = errors.New("not found in the remote repository")
 
+// unreachableError is a commit the cache still holds that the remote's branches and
+// tags no longer reach. It is an ErrRefNotFound.
+type unreachableError struct{ msg string }
+
+func (e *unreachableError) Error() string { return e.msg }
+func (e *unreachableError) Unwrap() error { return ErrRefNotFound }
+
 // Clone fetches url into the cache and checks co out into dir.
 func (c *Cache) Clone(ctx context.Context, url string, auth *Auth, id *Identity, dir string, co Checkout) (*Worktree, error) {
 	cacheDir, err := c.Fetch(ctx, url, auth)
@@ -65,7 +72,16 @@ func (c *Cache) Checkout(ctx context.Context, cacheDir, url string, auth *Auth, 
 	case co.Commit != "":
 		out, err := run(ctx, cacheDir, nil, nil, "rev-parse", "-q", "--verify", co.Commit+"^{commit}")
 		if err != nil {
-			return nil, fmt.Errorf("commit %s: %w", co.Commit, ErrRefNotFound)
+			return nil, fmt.Errorf("commit %s of %s: %w", co.Commit, Redact(url), ErrRefNotFound)
+		}
+		// The cache keeps objects a force-push orphaned. A commit that no branch or
+		// tag of the remote holds any more is refused, not checked out from there.
+		holders, err := run(ctx, cacheDir, nil, nil, "for-each-ref", "--count=1", "--format=%(refname)", "--contains", out, "refs/heads", "refs/tags")
+		if err != nil {
+			return nil, fmt.Errorf("commit %s of %s: finding the branches that hold it: %w", co.Commit, Redact(url), err)
+		}
+		if holders == "" {
+			return nil, &unreachableError{fmt.Sprintf("commit %s of %s is not reachable from any branch or tag of the remote repository (was the branch force-pushed?)", co.Commit, Redact(url))}
 		}
 		sha = out
 	case co.Tag != "":

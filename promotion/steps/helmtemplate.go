@@ -189,8 +189,9 @@ func helmTemplate(ctx context.Context, sc *promotion.StepContext) (promotion.Ste
 	return promotion.StepResult{}, writeHelmLayout(sc, dir, rel.Manifest, hooks)
 }
 
-// checkChartDir refuses charts with symlinks leading outside the work dir and charts
-// larger than maxChartSize.
+// checkChartDir refuses charts with symlinks leading outside the work dir, subchart
+// archives holding anything but plain files and directories (see checkChartArchive),
+// and charts larger than maxChartSize, archives counted as what they expand to.
 func checkChartDir(root, dir, shown string) error {
 	var total int64
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -208,7 +209,14 @@ func checkChartDir(root, dir, shown string) error {
 			}
 		}
 		if info, err := d.Info(); err == nil && !d.IsDir() {
-			total += info.Size()
+			size := info.Size()
+			if isChartArchive(p) {
+				// A subchart archive counts as what it expands to.
+				if size, err = checkChartArchive(p, filepath.Join(shown, rel), maxChartSize-total); err != nil {
+					return err
+				}
+			}
+			total += size
 			if total > maxChartSize {
 				return fmt.Errorf("chart %s is larger than %d bytes", shown, maxChartSize)
 			}

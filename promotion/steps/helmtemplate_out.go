@@ -1,11 +1,13 @@
 package steps
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -152,8 +154,9 @@ func buildChartDependencies(root, dir, shown string) error {
 	settings := cli.New()
 	settings.RepositoryConfig = filepath.Join(tmp, "repositories.yaml")
 	settings.RepositoryCache = filepath.Join(tmp, "cache")
+	out := &helmOutput{}
 	m := &downloader.Manager{
-		Out: io.Discard, ChartPath: dir, Getters: getter.All(settings),
+		Out: out, ChartPath: dir, Getters: getter.All(settings),
 		RepositoryConfig: settings.RepositoryConfig, RepositoryCache: settings.RepositoryCache,
 	}
 	build := m.Build
@@ -163,10 +166,38 @@ func buildChartDependencies(root, dir, shown string) error {
 	if err := build(); err != nil {
 		return fmt.Errorf("building the dependencies of %s: %s", shown, sanitize(sanitize(err.Error(), root), tmp))
 	}
+	if err := out.skipped(shown); err != nil {
+		return promotion.Terminal(err)
+	}
 	if err := checkChartDir(root, dir, shown); err != nil {
 		return promotion.Terminal(err)
 	}
 	return nil
+}
+
+// helmOutput keeps the first 64 KiB Helm's dependency manager prints.
+type helmOutput struct{ b bytes.Buffer }
+
+func (o *helmOutput) Write(p []byte) (int, error) {
+	if room := 64<<10 - o.b.Len(); room > 0 {
+		o.b.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// helmSkipped matches the line Helm's dependency manager prints, without failing,
+// when a chart archive it downloaded does not load (e.g. an entry outside the
+// chart or a file over its size limit): it then leaves the dependency out.
+var helmSkipped = regexp.MustCompile(`Could not verify (\S+) for moving: (.*?) \(Skipping\)`)
+
+// skipped turns a dependency Helm downloaded and then skipped into an error naming
+// the archive and Helm's reason, instead of a chart silently missing a dependency.
+func (o *helmOutput) skipped(shown string) error {
+	m := helmSkipped.FindStringSubmatch(o.b.String())
+	if m == nil {
+		return nil
+	}
+	return fmt.Errorf("chart %s: the downloaded dependency archive %s was refused: %s", shown, filepath.Base(m[1]), m[2])
 }
 
 // checkFileDependencies refuses file:// dependencies of the chart in dir that lead

@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,12 +113,20 @@ func helmUpdateChart(ctx context.Context, sc *promotion.StepContext) (promotion.
 	settings := cli.New()
 	settings.RepositoryConfig = filepath.Join(tmp, "repositories.yaml")
 	settings.RepositoryCache = filepath.Join(tmp, "cache")
+	hout := &helmOutput{}
 	m := &downloader.Manager{
-		Out: io.Discard, ChartPath: dir, Getters: getter.All(settings),
+		Out: hout, ChartPath: dir, Getters: getter.All(settings),
 		RepositoryConfig: settings.RepositoryConfig, RepositoryCache: settings.RepositoryCache,
 	}
 	if err := m.Update(); err != nil {
 		return promotion.StepResult{}, fmt.Errorf("updating dependencies of %s: %s", cfg.Path, sanitize(sanitize(err.Error(), root), tmp))
+	}
+	if err := hout.skipped(cfg.Path); err != nil {
+		return promotion.StepResult{}, promotion.Terminal(err)
+	}
+	// What Helm accepted is checked as helm-template would (symlink entries, size).
+	if err := checkChartDir(root, dir, cfg.Path); err != nil {
+		return promotion.StepResult{}, promotion.Terminal(err)
 	}
 	return promotion.StepResult{Output: map[string]any{"charts": updated}}, nil
 }
