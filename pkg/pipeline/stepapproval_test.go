@@ -91,7 +91,11 @@ func TestWaitForApprovalRefusals(t *testing.T) {
 		p    *haulv1.Promotion
 		want string
 	}{
-		"not running":      {func() *haulv1.Promotion { p := waitingPromotion(""); p.Status.Phase = haulv1.PromotionSucceeded; return p }(), "is Succeeded"},
+		"not running": {func() *haulv1.Promotion {
+			p := waitingPromotion("")
+			p.Status.Phase = haulv1.PromotionSucceeded
+			return p
+		}(), "is Succeeded"},
 		"another step":     {func() *haulv1.Promotion { p := waitingPromotion(""); p.Status.CurrentStep = 0; return p }(), "no wait-for-approval step"},
 		"expressions":      {waitingPromotion(`{"minApprovals":"${{ vars.n }}"}`), "uses expressions"},
 		"claim and role":   {waitingPromotion(`{"approvers":[{"claim":"groups","value":"a","role":"r"}]}`), "approvers[0]: set either claim and value or role"},
