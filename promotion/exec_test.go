@@ -48,8 +48,8 @@ func TestKustomizeExecFunctionsAreNeverRun(t *testing.T) {
 			_ = os.WriteFile(filepath.Join(dir, "app/fn.yaml"), []byte("apiVersion: example.com/v1\nkind: Run\nmetadata:\n  name: fn\n"+
 				"  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: "+script+"\n"), 0o644)
 			res, _ := runIn(t, dir, freight("1"), nil, step("kustomize-build", "b", map[string]any{"path": "app", "outPath": "out.yaml"}))
-			mustFail(t, res, "kustomize build app", "external plugins disabled")
 			mustNotHaveRun(t, marker)
+			mustFail(t, res, "kustomize build app", "external plugins disabled")
 		})
 	}
 	t.Run("container function", func(t *testing.T) {
@@ -79,8 +79,8 @@ func TestKustomizeExecFunctionsAreNeverRun(t *testing.T) {
 		_ = os.WriteFile(filepath.Join(dir, "app/kustomization.yaml"), []byte("generators:\n- fn.yaml\n"), 0o644)
 		_ = os.WriteFile(filepath.Join(dir, "app/fn.yaml"), []byte("apiVersion: example.com/v1\nkind: Run\nmetadata:\n  name: fn\n"), 0o644)
 		res, _ := runIn(t, dir, freight("1"), nil, step("kustomize-build", "b", map[string]any{"path": "app", "outPath": "out.yaml"}))
-		mustFail(t, res, "external plugins disabled")
 		mustNotHaveRun(t, marker)
+		mustFail(t, res, "external plugins disabled")
 	})
 }
 
