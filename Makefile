@@ -87,7 +87,7 @@ FUZZERS := \
 	./internal/webhook:FuzzSignatureHeader ./pkg/gitx:FuzzPackedRef \
 	./warehouse:FuzzPathMatchers ./warehouse:FuzzParseCreated ./warehouse:FuzzCriteria ./warehouse:FuzzHelmIndex \
 	./warehouse:FuzzTagListPagination ./internal/server:FuzzParseManifests ./promotion/steps:FuzzTOMLUpdate \
-	./pkg/pipeline:FuzzEvaluateWindows
+	./pkg/pipeline:FuzzEvaluateWindows ./internal/server:FuzzLastEventID
 
 .PHONY: fuzz
 fuzz: ## Run every fuzzer for FUZZTIME (default 10s) each

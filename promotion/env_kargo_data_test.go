@@ -63,6 +63,11 @@ func TestKargoDataFunctionsOnARealAPIServer(t *testing.T) {
 	}
 	secret(shared, "slack", true, map[string]string{"token": "xoxb-shared-1"})
 	secret(shared, "repo-creds", false, map[string]string{"password": "shared-repo-pw"})
+	gitCreds := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: shared, Name: "git-creds", Labels: map[string]string{haulv1.LabelCredType: "git"}},
+		StringData: map[string]string{"repoURL": "https://git.example.com/x", "username": "bot", "password": "shared-git-pw"}}
+	if err := env.Client.Create(ctx, gitCreds); err != nil {
+		t.Fatal(err)
+	}
 	secret(other, "other-token", true, map[string]string{"token": "other-team-secret-9"})
 	secret(shop, "own", true, map[string]string{"token": "shop-own-3"})
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: shared, Name: "settings"}, Data: map[string]string{"region": "eu-west-1"}}
@@ -139,19 +144,33 @@ func TestKargoDataFunctionsOnARealAPIServer(t *testing.T) {
 		{"another project's Secret by namespace/name", "${{ secret('other-team/other-token') }}", "read from the project's own namespace"},
 		{"sharedSecret cannot leave the shared namespace", "${{ sharedSecret('other-team/other-token') }}", "read from the shared resources namespace"},
 		{"sharedSecret refuses a non-generic Secret", "${{ sharedSecret('repo-creds') }}", "only Secrets labelled haul.dev/cred-type=generic"},
+		{"sharedSecret refuses the shared git credentials", "${{ sharedSecret('git-creds').password }}", `sharedSecret("git-creds"): only Secrets labelled haul.dev/cred-type=generic`},
+		{"sharedSecret of another project's Secret name reads the shared namespace (empty)", "${{ sharedSecret('other-token').token }}", `sharedSecret("other-token").token is not defined`},
 		{"freightMetadata cannot name another namespace", "${{ freightMetadata('other-team/f1') }}", "project's own namespace"},
 	}
 	for _, a := range attacks {
 		t.Run(a.name, func(t *testing.T) {
 			res, out := runOne(t, map[string]any{"v": a.expr})
 			mustFail(t, res, a.wantErr)
-			for _, leaked := range []string{"other-team-secret-9", "shared-repo-pw"} {
+			for _, leaked := range []string{"other-team-secret-9", "shared-repo-pw", "shared-git-pw"} {
 				if strings.Contains(res.Message, leaked) || strings.Contains(toJSON(t, out), leaked) {
 					t.Fatalf("value of another tenant's Secret leaked: %q / %v", res.Message, out)
 				}
 			}
 		})
 	}
+
+	// Scenario 23, decided as Kargo: a generic Secret of the shared namespace is
+	// readable by every project (the "values" case above reads one); it is still a
+	// secret, so its value is masked wherever the engine reports.
+	t.Run("a shared generic Secret's value is masked in messages", func(t *testing.T) {
+		res, _ := e.Run(ctx, promotion.Request{Project: shop, Stage: "prod", Promotion: "prod.02", WorkDir: t.TempDir(),
+			Steps: []haulv1.PromotionStep{step("fail", "f", map[string]any{"message": "token is ${{ sharedSecret('slack').token }}"})}})
+		mustFail(t, res, "token is ***")
+		if strings.Contains(res.Message, "xoxb-shared-1") {
+			t.Fatalf("message shows the shared secret: %s", res.Message)
+		}
+	})
 
 	t.Run("without a shared namespace sharedSecret says so", func(t *testing.T) {
 		e2 := &promotion.Engine{Registry: testSteps, Services: &promotion.Services{Kube: kube, Dynamic: dyn}}

@@ -149,16 +149,16 @@ func TestExpressions(t *testing.T) {
 		"huge expression":      {"${{ " + strings.Repeat("1+", 600000) + "1 }}", "longer than the limit", nil},
 		"node limit":           {"${{ " + strings.Repeat("1+", 2000) + "1 }}", "node", nil},
 		// Parentheses add no nodes: 3000 of them must evaluate, not overflow the stack.
-		"deep nesting":            {"${{ " + strings.Repeat("(", 3000) + "1" + strings.Repeat(")", 3000) + " }}", "", 1},
-		"deep array nesting":      {"${{ " + strings.Repeat("[", 3000) + "1" + strings.Repeat("]", 3000) + " }}", "node", nil},
-		"other project secret":    {"${{ secret('other-ns/x') }}", "own namespace", nil},
-		"shared secret":           {"${{ sharedSecret('git-creds') }}", "no shared resources namespace is configured", nil},
-		"repeat disabled":         {"${{ repeat('x', 1000000000) }}", "repeat", nil},
-		"optional chain lenient":  {"${{ vars?.nope ?? 'dflt' }}", "", "dflt"},
-		"present var":             {"${{ vars.a }}", "", "x"},
-		"semver":                  {"${{ semverDiff('1.2.3', '1.3.0') == 'Minor' && semverParse('v1.2.3').Major() == 1 }}", "", true},
-		"flatten deep is bounded": {"${{ flatten(" + strings.Repeat("[", 400) + "1" + strings.Repeat("]", 400) + ") }}", "", []any{1}},
-		"flatten past the limit":  {"${{ flatten(" + strings.Repeat("[", 1200) + "1" + strings.Repeat("]", 1200) + ") }}", "node", nil},
+		"deep nesting":                   {"${{ " + strings.Repeat("(", 3000) + "1" + strings.Repeat(")", 3000) + " }}", "", 1},
+		"deep array nesting":             {"${{ " + strings.Repeat("[", 3000) + "1" + strings.Repeat("]", 3000) + " }}", "node", nil},
+		"other project secret":           {"${{ secret('other-ns/x') }}", "own namespace", nil},
+		"shared secret, none configured": {"${{ sharedSecret('git-creds') }}", "no shared resources namespace is configured", nil},
+		"repeat disabled":                {"${{ repeat('x', 1000000000) }}", "repeat", nil},
+		"optional chain lenient":         {"${{ vars?.nope ?? 'dflt' }}", "", "dflt"},
+		"present var":                    {"${{ vars.a }}", "", "x"},
+		"semver":                         {"${{ semverDiff('1.2.3', '1.3.0') == 'Minor' && semverParse('v1.2.3').Major() == 1 }}", "", true},
+		"flatten deep is bounded":        {"${{ flatten(" + strings.Repeat("[", 400) + "1" + strings.Repeat("]", 400) + ") }}", "", []any{1}},
+		"flatten past the limit":         {"${{ flatten(" + strings.Repeat("[", 1200) + "1" + strings.Repeat("]", 1200) + ") }}", "node", nil},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

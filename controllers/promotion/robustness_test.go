@@ -2,6 +2,7 @@ package promotion_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -196,5 +197,20 @@ func TestSharedCredentialsNamespace(t *testing.T) {
 	p := waitTerminal(t, ns, name, 60*time.Second)
 	if p.Status.Phase != haulv1.PromotionErrored || strings.Contains(p.Status.Message, "shared-token") {
 		t.Fatalf("secret() read the shared namespace: %s: %s", p.Status.Phase, p.Status.Message)
+	}
+	// sharedSecret() reads the shared namespace's generic Secrets, as Kargo's does
+	// (scenario 23), and nothing else there: the git credentials stay out.
+	makeStage(t, ns, "f", []haulv1.PromotionStep{rawStep("compose-output", "shared", map[string]any{"ok": "${{ sharedSecret('generic').token == 'shared-token' }}"})})
+	name = promote(t, ns, "f", "dddddddddddd1")
+	if p := waitTerminal(t, ns, name, 60*time.Second); p.Status.Phase != haulv1.PromotionSucceeded {
+		t.Fatalf("sharedSecret() of a shared generic Secret: %s: %s", p.Status.Phase, p.Status.Message)
+	}
+	makeStage(t, ns, "g", []haulv1.PromotionStep{rawStep("compose-output", "shared", map[string]any{"pw": "${{ sharedSecret('git').password }}"})})
+	name = promote(t, ns, "g", "dddddddddddd1")
+	p = waitTerminal(t, ns, name, 60*time.Second)
+	raw, _ := json.Marshal(p.Status)
+	if p.Status.Phase != haulv1.PromotionErrored || !strings.Contains(p.Status.Message, `sharedSecret("git"): only Secrets labelled haul.dev/cred-type=generic`) ||
+		strings.Contains(string(raw), "sh4red-pass") {
+		t.Fatalf("sharedSecret() of shared git credentials: %s: %s", p.Status.Phase, raw)
 	}
 }

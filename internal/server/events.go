@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/haul-dev/haul/internal/server/auth"
@@ -69,27 +68,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, u *auth.User) {
 			return
 		}
 	} else {
-		seq, err := strconv.ParseUint(last, 10, 64)
-		if err != nil {
+		replay, next, ok := s.hub.resumeFrom(p, last, cursor)
+		if !ok {
 			if !reset() {
 				return
 			}
-		} else {
-			backlog, ok := s.hub.after(p, seq)
-			if !ok {
-				if !reset() {
-					return
-				}
-			} else {
-				cursor = max(cursor, seq)
-				for _, b := range backlog {
-					if b.seq > cursor {
-						break
-					}
-					if !send("id: %d\nevent: changes\ndata: %s\n\n", b.seq, b.data) {
-						return
-					}
-				}
+		}
+		cursor = next
+		for _, b := range replay {
+			if !send("id: %d\nevent: changes\ndata: %s\n\n", b.seq, b.data) {
+				return
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -245,4 +246,29 @@ func (h *hub) after(project string, seq uint64) (out []batch, ok bool) {
 		out[i], out[j] = out[j], out[i]
 	}
 	return out, true
+}
+
+// resumeFrom is what a client whose Last-Event-ID is last gets before live batches,
+// given cursor, the head it read before: the buffered batches after last up to the
+// cursor, oldest first, and the cursor live batches continue from. ok is false when
+// last cannot be resumed from: not a decimal id (ids are written as %d, so anything
+// else was never one), not issued by this process, or older than the buffer. The
+// client is then told to refetch and continues from cursor.
+func (h *hub) resumeFrom(project, last string, cursor uint64) (replay []batch, next uint64, ok bool) {
+	seq, err := strconv.ParseUint(last, 10, 64)
+	if err != nil {
+		return nil, cursor, false
+	}
+	backlog, ok := h.after(project, seq)
+	if !ok {
+		return nil, cursor, false
+	}
+	next = max(cursor, seq)
+	for _, b := range backlog {
+		if b.seq > next {
+			break
+		}
+		replay = append(replay, b)
+	}
+	return replay, next, true
 }

@@ -151,9 +151,7 @@ func buildChartDependencies(root, dir, shown string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	settings := cli.New()
-	settings.RepositoryConfig = filepath.Join(tmp, "repositories.yaml")
-	settings.RepositoryCache = filepath.Join(tmp, "cache")
+	settings := helmSettings(tmp)
 	out := &helmOutput{}
 	m := &downloader.Manager{
 		Out: out, ChartPath: dir, Getters: getter.All(settings),
@@ -200,8 +198,27 @@ func (o *helmOutput) skipped(shown string) error {
 	return fmt.Errorf("chart %s: the downloaded dependency archive %s was refused: %s", shown, filepath.Base(m[1]), m[2])
 }
 
-// checkFileDependencies refuses file:// dependencies of the chart in dir that lead
-// outside the work dir.
+// helmSettings are the Helm settings every chart step runs with: a private repository
+// config and cache under tmp, and no plugins. Helm would otherwise load downloader
+// plugins from the controller's host (HELM_PLUGINS or ~/.local/share/helm/plugins) and
+// run one for any dependency repository whose scheme it serves, with the controller's
+// rights; a repository must never choose a program to run.
+func helmSettings(tmp string) *cli.EnvSettings {
+	settings := cli.New()
+	settings.RepositoryConfig = filepath.Join(tmp, "repositories.yaml")
+	settings.RepositoryCache = filepath.Join(tmp, "cache")
+	settings.PluginsDirectory = ""
+	return settings
+}
+
+// chartRepositorySchemes are the dependency repository schemes Helm serves without
+// plugins; a repository without a scheme names an entry of the (empty, private)
+// repository config.
+var chartRepositorySchemes = map[string]bool{"http": true, "https": true, "oci": true, "file": true}
+
+// checkFileDependencies refuses dependencies of the chart in dir whose repository has
+// a scheme only a Helm plugin would serve, and file:// dependencies that lead outside
+// the work dir.
 func checkFileDependencies(root, dir, shown string) error {
 	chartFile := filepath.Join(dir, "Chart.yaml")
 	data, err := readCapped(chartFile, filepath.Join(shown, "Chart.yaml"))
@@ -218,9 +235,14 @@ func checkFileDependencies(root, dir, shown string) error {
 	}
 	elems, _ := deps.Elements()
 	rel, _ := filepath.Rel(root, dir)
-	for _, e := range elems {
+	for i, e := range elems {
 		repo, _ := e.Pipe(yaml.Get("repository"))
-		if r := yaml.GetValue(repo); strings.HasPrefix(r, "file://") {
+		r := yaml.GetValue(repo)
+		if scheme, _, ok := strings.Cut(r, "://"); ok && !chartRepositorySchemes[strings.ToLower(scheme)] {
+			return promotion.Terminal(fmt.Errorf("%s: dependencies[%d].repository %q: scheme %q is not supported (https, http, oci and file only; Helm plugins are never run)",
+				filepath.Join(shown, "Chart.yaml"), i, r, scheme))
+		}
+		if strings.HasPrefix(r, "file://") {
 			if _, err := promotion.SecurePath(root, "dependencies[].repository", filepath.Join(rel, strings.TrimPrefix(r, "file://"))); err != nil {
 				return err
 			}

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/cli"
 	"helm.sh/helm/v3/pkg/downloader"
 	"helm.sh/helm/v3/pkg/getter"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -87,6 +86,9 @@ func helmUpdateChart(ctx context.Context, sc *promotion.StepContext) (promotion.
 		}
 		updated[u.Name] = version
 	}
+	if err := checkFileDependencies(root, dir, cfg.Path); err != nil {
+		return promotion.StepResult{}, err
+	}
 	out, err := doc.String()
 	if err != nil {
 		return promotion.StepResult{}, err
@@ -97,22 +99,12 @@ func helmUpdateChart(ctx context.Context, sc *promotion.StepContext) (promotion.
 	if err := checkChartDir(root, dir, cfg.Path); err != nil {
 		return promotion.StepResult{}, promotion.Terminal(err)
 	}
-	for _, e := range elems {
-		repo, _ := e.Pipe(yaml.Get("repository"))
-		if r := yaml.GetValue(repo); strings.HasPrefix(r, "file://") {
-			if _, err := promotion.SecurePath(root, "dependencies[].repository", filepath.Join(cfg.Path, strings.TrimPrefix(r, "file://"))); err != nil {
-				return promotion.StepResult{}, err
-			}
-		}
-	}
 	tmp, err := os.MkdirTemp("", "haul-helm-")
 	if err != nil {
 		return promotion.StepResult{}, err
 	}
 	defer os.RemoveAll(tmp)
-	settings := cli.New()
-	settings.RepositoryConfig = filepath.Join(tmp, "repositories.yaml")
-	settings.RepositoryCache = filepath.Join(tmp, "cache")
+	settings := helmSettings(tmp)
 	hout := &helmOutput{}
 	m := &downloader.Manager{
 		Out: hout, ChartPath: dir, Getters: getter.All(settings),
