@@ -229,9 +229,9 @@ func TestPermissions(t *testing.T) {
 	startServer(t)
 	newProject(t, "pm")
 	want := map[string]map[string]bool{
-		"viewer@pm.test":   {"promote": false, "approve": false, "refresh": false, "abort": false, "admin": false},
-		"promoter@pm.test": {"promote": true, "approve": true, "refresh": true, "abort": true, "admin": false},
-		"admin@pm.test":    {"promote": true, "approve": true, "refresh": true, "abort": true, "admin": true},
+		"viewer@pm.test":   {"promote": false, "approve": false, "pause": false, "override": false, "refresh": false, "abort": false, "admin": false},
+		"promoter@pm.test": {"promote": true, "approve": true, "pause": true, "override": false, "refresh": true, "abort": true, "admin": false},
+		"admin@pm.test":    {"promote": true, "approve": true, "pause": true, "override": true, "refresh": true, "abort": true, "admin": true},
 	}
 	for user, w := range want {
 		code, b := call(t, "GET", "/api/v1/projects/pm/permissions", idToken(t, user), "", "")

@@ -261,8 +261,10 @@ func (s *Server) permissions(r *http.Request, u *auth.User) (int, any, error) {
 		"promote": promote,
 		"approve": q(project.VerbApprove, "freights", "", ""),
 		"pause":   q(project.VerbPause, "stages", "", ""),
-		"refresh": q(project.VerbRefresh, "stages", "", "") && q(project.VerbRefresh, "warehouses", "", ""),
-		"abort":   q(project.VerbAbort, "promotions", "", ""),
-		"admin":   q("update", "projectconfigs", "", p) && q("delete", "stages", "", ""),
+		// override lets a promotion through closed promotion windows, given a reason.
+		"override": q(project.VerbOverride, "stages", "", ""),
+		"refresh":  q(project.VerbRefresh, "stages", "", "") && q(project.VerbRefresh, "warehouses", "", ""),
+		"abort":    q(project.VerbAbort, "promotions", "", ""),
+		"admin":    q("update", "projectconfigs", "", p) && q("delete", "stages", "", ""),
 	}, nil
 }

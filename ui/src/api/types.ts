@@ -25,9 +25,14 @@ export type VerificationResult = Item<Def<FreightCollection["verificationHistory
 export type StepExecutionMetadata = Item<Def<Def<Promotion["status"]>["stepExecutionMetadata"]>>;
 export type PromotionReference = Def<Def<Stage["status"]>["lastPromotion"]>;
 
+/** What GET /projects/{p}/permissions says the caller may do in the project. */
 export interface Permissions {
   promote: boolean;
   approve: boolean;
+  /** Pause and resume Stages (the custom verb pause). */
+  pause: boolean;
+  /** Promote through closed promotion windows, giving a reason (the custom verb override). */
+  override: boolean;
   refresh: boolean;
   admin: boolean;
 }

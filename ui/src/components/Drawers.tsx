@@ -188,6 +188,8 @@ interface StageDrawerProps {
     reverify: () => Promise<unknown>;
     abortVerification: () => Promise<unknown>;
     abortPromotion: (name: string) => Promise<unknown>;
+    pause: () => Promise<unknown>;
+    resume: () => Promise<unknown>;
   };
   onClose: () => void;
 }
@@ -218,6 +220,11 @@ export function StageDrawer({ project, stage, promotions, permissions, config, a
         {verification && <span className={`badge ${verification.cls}`}>{verification.label}</span>}
         {promo && <span className={`badge ${promo.cls}`}>{promo.label}</span>}
         {stage.status?.autoPromotionEnabled && <span className="badge auto">auto-promotion</span>}
+        {stage.spec.paused && (
+          <span className="badge busy" data-testid={`stage-drawer-paused-${name}`} title="No Promotion starts until the stage is resumed; a running one finishes">
+            paused
+          </span>
+        )}
         {stage.status?.promotionWindowStatus?.closed && (
           <span className="badge bad" data-testid={`stage-drawer-window-${name}`}>
             {stage.status.promotionWindowStatus.reason ?? "promotion window closed"}
@@ -229,6 +236,16 @@ export function StageDrawer({ project, stage, promotions, permissions, config, a
       </div>
       <div className="drawer-actions">
         {permissions.refresh && <button onClick={() => act("Refresh", ops.refresh)}>Refresh</button>}
+        {permissions.pause &&
+          (stage.spec.paused ? (
+            <button data-testid="stage-resume" onClick={() => act(`Resume ${name}`, ops.resume)}>
+              Resume
+            </button>
+          ) : (
+            <button data-testid="stage-pause" title="Start no Promotion on this stage until it is resumed" onClick={() => act(`Pause ${name}`, ops.pause)}>
+              Pause
+            </button>
+          ))}
         {permissions.promote && (
           <>
             <button onClick={() => act("Reverify", ops.reverify)}>Reverify</button>

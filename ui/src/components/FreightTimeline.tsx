@@ -1,6 +1,7 @@
 import { memo, useMemo, useState } from "react";
 import type { Freight, Permissions, ProjectConfig } from "../api/types";
 import { ago } from "../lib/format";
+import { approvalMarks, type StageApproval } from "../lib/governance";
 import { expandLink } from "../lib/links";
 import { versions } from "../lib/versions";
 import type { ByName } from "../store/store";
@@ -13,6 +14,8 @@ interface Props {
   freight: ByName<Freight>;
   permissions: Permissions;
   config?: ProjectConfig;
+  /** The Stages' approval requirements (approvalRules), for the approval counts. */
+  rules: Record<string, StageApproval>;
   onPromote: (f: Freight) => void;
   onApprove: (f: Freight) => void;
   onAlias: (f: Freight, alias: string) => Promise<void>;
@@ -62,7 +65,7 @@ export function stageMarks(f: Freight): StageMark[] {
 }
 
 /** FreightTimeline lists Freight newest first, a page at a time. */
-export function FreightTimeline({ project, freight, permissions, config, onPromote, onApprove, onAlias }: Props) {
+export function FreightTimeline({ project, freight, permissions, config, rules, onPromote, onApprove, onAlias }: Props) {
   const [shown, setShown] = useState(pageSize);
   const [filter, setFilter] = useState("");
   const sorted = useMemo(() => Object.values(freight).sort(newestFirst), [freight]);
@@ -109,6 +112,7 @@ export function FreightTimeline({ project, freight, permissions, config, onPromo
             project={project}
             permissions={permissions}
             config={config}
+            rules={rules}
             onPromote={onPromote}
             onApprove={onApprove}
             onAlias={onAlias}
@@ -128,12 +132,13 @@ interface RowProps extends Omit<Props, "freight"> {
   f: Freight;
 }
 
-const FreightRow = memo(function FreightRow({ f, project, permissions, config, onPromote, onApprove, onAlias }: RowProps) {
+const FreightRow = memo(function FreightRow({ f, project, permissions, config, rules, onPromote, onApprove, onAlias }: RowProps) {
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(f.alias ?? "");
   const [err, setErr] = useState("");
   const label = f.alias || f.metadata.name.slice(0, 7);
   const marks = stageMarks(f);
+  const counts = approvalMarks(f, rules);
   const links = (config?.spec?.freightLinks ?? [])
     .map((l) => ({ name: l.name, title: l.description, href: expandLink(l.url, { project, freight: f.metadata.name, alias: f.alias ?? "" }) }))
     .filter((l) => l.href);
@@ -206,6 +211,11 @@ const FreightRow = memo(function FreightRow({ f, project, permissions, config, o
           </span>
         ))}
         {marks.length > maxMarks && <span className="mark more">+{marks.length - maxMarks}</span>}
+        {counts.map((c) => (
+          <span key={c.stage} className={`mark approvals${c.met ? " met" : ""}`} title={c.title} data-testid={`approvals-${c.stage}`}>
+            {c.stage} {c.label}
+          </span>
+        ))}
         {links.map((l) => (
           <a key={l.name} href={l.href} title={l.title} target="_blank" rel="noopener noreferrer">
             {l.name}

@@ -72,6 +72,11 @@ const StageNode = memo(function StageNode({ data }: NodeProps<StageNodeT>) {
             auto
           </span>
         )}
+        {s.spec.paused && (
+          <span className="badge busy" title="Paused: no Promotion starts until the stage is resumed" data-testid={`stage-paused-${name}`}>
+            paused
+          </span>
+        )}
         {s.status?.promotionWindowStatus?.closed && (
           <span className="badge bad" title={s.status.promotionWindowStatus.reason} data-testid={`stage-window-${name}`}>
             frozen

@@ -6,6 +6,7 @@ import { StageDrawer, WarehouseDrawer, type Action } from "../components/Drawers
 import { FreightTimeline } from "../components/FreightTimeline";
 import { PipelineGraph, type Selection } from "../components/PipelineGraph";
 import { condition, errorMessage } from "../lib/format";
+import { approvalRules, describeTally, promoteBody, tallyApprovals, type StageApproval } from "../lib/governance";
 import { useProject } from "../store/useProject";
 
 interface Toast {
@@ -47,8 +48,16 @@ export function ProjectPage({ name }: { name: string }) {
       reverify: () => api.post(p("stages", s, "reverify")),
       abortVerification: () => api.post(p("stages", s, "abort-verification")),
       abortPromotion: (promo: string) => api.post(p("promotions", promo, "abort")),
+      pause: () => api.post(p("stages", s, "pause")),
+      resume: () => api.post(p("stages", s, "resume")),
     };
   }, [selected, p]);
+
+  // Only Stages with an approval requirement are in the map, usually few; it is rebuilt
+  // when a Stage changes, but keeps its identity (and the Freight rows their memo)
+  // until a requirement does.
+  const rulesKey = useMemo(() => JSON.stringify(approvalRules(state.stages, state.config)), [state.stages, state.config]);
+  const rules = useMemo(() => JSON.parse(rulesKey) as Record<string, StageApproval>, [rulesKey]);
 
   const onAlias = useCallback(
     async (f: Freight, alias: string) => {
@@ -99,6 +108,7 @@ export function ProjectPage({ name }: { name: string }) {
         freight={state.freight}
         permissions={state.permissions}
         config={state.config}
+        rules={rules}
         onPromote={setPromoting}
         onApprove={setApproving}
         onAlias={onAlias}
@@ -128,10 +138,13 @@ export function ProjectPage({ name }: { name: string }) {
         <PromoteDialog
           freight={state.freight[promoting.metadata.name] ?? promoting}
           stages={state.stages}
+          rules={rules}
+          permissions={state.permissions}
           onClose={() => setPromoting(null)}
-          onPromote={async (s, downstream) => {
-            await api.post(p("stages", s, downstream ? "promote-downstream" : "promote"), { freight: promoting.metadata.name });
-            toast(`Promotion of ${promoting.alias || promoting.metadata.name.slice(0, 7)} to ${s} requested`, false);
+          onPromote={async (s, downstream, reason) => {
+            await api.post(p("stages", s, downstream ? "promote-downstream" : "promote"), promoteBody(promoting.metadata.name, reason));
+            const what = `Promotion of ${promoting.alias || promoting.metadata.name.slice(0, 7)} to ${s}`;
+            toast(reason ? `${what} requested, overriding the promotion window` : `${what} requested`, false);
           }}
         />
       )}
@@ -139,10 +152,12 @@ export function ProjectPage({ name }: { name: string }) {
         <ApproveDialog
           freight={state.freight[approving.metadata.name] ?? approving}
           stages={state.stages}
+          rules={rules}
           onClose={() => setApproving(null)}
           onApprove={async (s) => {
-            await api.post(p("freight", approving.metadata.name, "approve"), { stage: s });
-            toast(`Approved for ${s}`, false);
+            const f = await api.post<Freight>(p("freight", approving.metadata.name, "approve"), { stage: s });
+            const rule = rules[s]?.rule;
+            toast(rule ? `Approved for ${s} (${describeTally(tallyApprovals(f, s, rule))})` : `Approved for ${s}`, false);
           }}
         />
       )}

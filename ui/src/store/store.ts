@@ -1,6 +1,7 @@
 // The in-memory copy of one project's objects, kept current by the event stream.
 
 import type { Change, Freight, Permissions, Project, ProjectConfig, Promotion, Stage, Warehouse } from "../api/types";
+import { describeTally, met, tallyApprovals, type ApprovalRequirement } from "../lib/governance";
 
 export type ByName<T> = Readonly<Record<string, T>>;
 
@@ -27,7 +28,7 @@ export interface Snapshot {
 
 export type Action = { type: "snapshot"; snapshot: Snapshot } | { type: "changes"; changes: Change[] };
 
-export const noPermissions: Permissions = { promote: false, approve: false, refresh: false, admin: false };
+export const noPermissions: Permissions = { promote: false, approve: false, pause: false, override: false, refresh: false, admin: false };
 
 export const emptyState: ProjectState = {
   loaded: false,
@@ -114,8 +115,19 @@ export function stagesRequesting(stages: ByName<Stage>, originName: string): Sta
   );
 }
 
-/** availability says whether Freight f may be promoted to Stage s, and if not, why. */
-export function availability(f: Freight, s: Stage): { ok: boolean; why: string } {
+/**
+ * availability says whether Freight f may be promoted to Stage s, and if not, why: it
+ * must be available there (approved, direct or verified upstream) and, when the Stage
+ * has an approval requirement (rule), have enough approvals.
+ */
+export function availability(f: Freight, s: Stage, rule?: ApprovalRequirement): { ok: boolean; why: string } {
+  const a = baseAvailability(f, s);
+  if (!a.ok || !rule) return a;
+  const t = tallyApprovals(f, s.metadata.name, rule);
+  return met(t) ? a : { ok: false, why: `needs approval: ${describeTally(t)}` };
+}
+
+function baseAvailability(f: Freight, s: Stage): { ok: boolean; why: string } {
   const req = (s.spec.requestedFreight ?? []).find((r) => r.origin.kind === f.origin.kind && r.origin.name === f.origin.name);
   if (!req) return { ok: false, why: `does not request Freight from ${f.origin.name}` };
   const st = s.metadata.name;
