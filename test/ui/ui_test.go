@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -104,7 +105,9 @@ func startHaulUp(tb testing.TB) *harness {
 
 // TestDashboard logs in to a real `haul up`, checks the pipeline graph, promotes a
 // Freight through the dialog and watches the Stage change without a reload, and
-// checks that a viewer is told they may not promote.
+// checks that a viewer is told they may not promote. Then it approves a Freight as
+// two users, pauses and resumes a Stage, and overrides a closed promotion window
+// with a reason from the browser, and checks each on the objects.
 func TestDashboard(t *testing.T) {
 	h := startHaulUp(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -147,6 +150,78 @@ func TestDashboard(t *testing.T) {
 	if !found {
 		t.Errorf("no Promotion of %s to test exists after promoting in the browser", freight[1].Name)
 	}
+
+	// Governance from the browser: approvals by two users, pause and resume, and an
+	// override of prod's closed window by the admin (a promoter is refused).
+	promoterToken := roleToken(ctx, t, c, h.clientset, "promoter", "haul-promoter")
+	admin, promoter := whoami(t, h.base, h.token), whoami(t, h.base, promoterToken)
+	const reason = "hotfix INC-42 from the dashboard"
+	gov := []string{
+		"HAUL_URL=" + h.base,
+		"HAUL_TOKEN=" + h.token,
+		"HAUL_PROMOTER_TOKEN=" + promoterToken,
+		"HAUL_PROJECT=" + project,
+		"HAUL_FREIGHT=" + freight[0].Alias,
+		"HAUL_APPROVAL_STAGE=prod",
+		"HAUL_PAUSE_STAGE=uat",
+		"HAUL_OVERRIDE_REASON=" + reason,
+		"HAUL_SCREENSHOTS=" + shots,
+		"HAUL_TIMEOUT_MS=90000",
+	}
+	run(t, filepath.Join(h.root, "ui"), 8*time.Minute, gov, "node", "e2e/governance.mjs")
+	checkGovernance(ctx, t, c, freight[0].Name, admin, promoter, reason)
+}
+
+// checkGovernance asserts, on the objects, what the governance part of the browser
+// test did: both users' approvals of the Freight for prod, uat resumed by the admin
+// through the API, and a Promotion to prod that records the admin's override reason.
+func checkGovernance(ctx context.Context, t *testing.T, c client.Client, freightName, admin, promoter, reason string) {
+	t.Helper()
+	var f haulv1.Freight
+	if err := c.Get(ctx, client.ObjectKey{Namespace: project, Name: freightName}, &f); err != nil {
+		t.Fatal(err)
+	}
+	approvers := map[string]bool{}
+	for _, a := range f.Status.Approvals {
+		if a.Stage == "prod" && a.ApprovedAt != nil {
+			approvers[a.Identity] = true
+		}
+	}
+	if len(approvers) != 2 || !approvers[admin] || !approvers[promoter] {
+		t.Errorf("Freight approvals for prod are %+v, want one by %s and one by %s", f.Status.Approvals, admin, promoter)
+	}
+	if _, ok := f.Status.ApprovedFor["prod"]; !ok {
+		t.Errorf("Freight is not approvedFor prod after two approvals: %+v", f.Status.ApprovedFor)
+	}
+
+	var uat haulv1.Stage
+	if err := c.Get(ctx, client.ObjectKey{Namespace: project, Name: "uat"}, &uat); err != nil {
+		t.Fatal(err)
+	}
+	if uat.Spec.Paused {
+		t.Error("uat is still paused after resuming it in the browser")
+	}
+	if got := uat.Annotations[haulv1.AnnotationActionActor]; got != "api:"+admin {
+		t.Errorf("uat's %s is %q, want api:%s (the pause and resume went through the API)", haulv1.AnnotationActionActor, got, admin)
+	}
+
+	var promos haulv1.PromotionList
+	if err := c.List(ctx, &promos, client.InNamespace(project)); err != nil {
+		t.Fatal(err)
+	}
+	want := "api:" + admin + ": " + reason
+	var overrides []string
+	for _, p := range promos.Items {
+		if p.Spec.Stage == "prod" {
+			if p.Spec.Freight != freightName {
+				t.Errorf("Promotion %s promotes %s to prod, want %s", p.Name, p.Spec.Freight, freightName)
+			}
+			overrides = append(overrides, p.Annotations[haulv1.AnnotationWindowOverride])
+		}
+	}
+	if len(overrides) != 1 || overrides[0] != want {
+		t.Errorf("Promotions to prod carry %s %q, want exactly one with %q", haulv1.AnnotationWindowOverride, overrides, want)
+	}
 }
 
 // seed creates the project, a Warehouse backed by a local registry, a three-stage
@@ -173,6 +248,25 @@ func seed(ctx context.Context, t testing.TB, c client.Client) []haulv1.Freight {
 		var role rbacv1.Role
 		err := c.Get(ctx, client.ObjectKey{Namespace: project, Name: "haul-viewer"}, &role)
 		return err == nil, client.IgnoreNotFound(err)
+	})
+
+	// prod needs two approvals (by a project policy, as the dashboard must work out)
+	// and is frozen by a Deny window that lasts beyond the test.
+	create(ctx, t, c, &haulv1.ProjectConfig{
+		ObjectMeta: metav1.ObjectMeta{Namespace: project, Name: project},
+		Spec: haulv1.ProjectConfigSpec{
+			ApprovalPolicies: []haulv1.ApprovalPolicy{{
+				StageSelector:       haulv1.StageSelector{Name: "glob:pro*"},
+				ApprovalRequirement: haulv1.ApprovalRequirement{RequiredApprovals: 2},
+			}},
+			PromotionWindows: []haulv1.PromotionWindow{{
+				Name:          "ui-freeze",
+				Kind:          haulv1.PromotionWindowDeny,
+				StageSelector: &haulv1.StageSelector{Name: "prod"},
+				DTStart:       "20200101T000000Z",
+				DTEnd:         "20990101T000000Z",
+			}},
+		},
 	})
 
 	create(ctx, t, c, &haulv1.Warehouse{
@@ -230,19 +324,45 @@ func seed(ctx context.Context, t testing.TB, c client.Client) []haulv1.Freight {
 // returns a token for it, which the server checks with a TokenReview.
 func viewerToken(ctx context.Context, t testing.TB, c client.Client, cs kubernetes.Interface) string {
 	t.Helper()
-	create(ctx, t, c, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: project, Name: "viewer"}})
+	return roleToken(ctx, t, c, cs, "viewer", "haul-viewer")
+}
+
+// roleToken makes a ServiceAccount name bound to the project's Role role and returns
+// a token for it.
+func roleToken(ctx context.Context, t testing.TB, c client.Client, cs kubernetes.Interface, name, role string) string {
+	t.Helper()
+	create(ctx, t, c, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: project, Name: name}})
 	create(ctx, t, c, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: project, Name: "viewer"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "haul-viewer"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: project, Name: "viewer"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: project, Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: project, Name: name}},
 	})
-	tr, err := cs.CoreV1().ServiceAccounts(project).CreateToken(ctx, "viewer", &authenticationv1.TokenRequest{
+	tr, err := cs.CoreV1().ServiceAccounts(project).CreateToken(ctx, name, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		t.Fatalf("creating a token for the viewer ServiceAccount: %v", err)
+		t.Fatalf("creating a token for the %s ServiceAccount: %v", name, err)
 	}
 	return tr.Status.Token
+}
+
+// whoami is the user name the Haul server authenticates token as.
+func whoami(t testing.TB, base, token string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/whoami", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET /api/v1/whoami: %v", err)
+	}
+	defer res.Body.Close()
+	var me struct {
+		Username string `json:"username"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&me); err != nil || res.StatusCode != http.StatusOK || me.Username == "" {
+		t.Fatalf("GET /api/v1/whoami: %s, %v", res.Status, err)
+	}
+	return me.Username
 }
 
 func create(ctx context.Context, t testing.TB, c client.Client, obj client.Object) {

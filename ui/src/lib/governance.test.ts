@@ -158,7 +158,7 @@ describe("promotion windows in the promote dialog", () => {
     const n = windowNotice(closed, promoter, "", now);
     expect(n.closed).toBe(true);
     expect(n.canOverride).toBe(false);
-    expect(n.text).toMatch(/^Promotion to prod is refused while its promotion window is closed: promotion window closed until 2026-12-27T00:00:00Z \(window christmas\)\./);
+    expect(n.text).toMatch(/^Promotion window closed until 2026-12-27T00:00:00Z \(window christmas\)\. It opens again at .*\. Promotion to prod is refused while the window is closed;/);
     expect(n.text).toContain("override right");
   });
 

@@ -263,17 +263,18 @@ export function windowNotice(stage: Stage | undefined, permissions: Permissions,
   const name = stage?.metadata.name ?? "the stage";
   const why = serverReason || st?.reason || "promotion window closed";
   const opens = !serverReason && st?.nextOpen ? ` It opens again at ${new Date(st.nextOpen).toLocaleString()}.` : "";
+  const said = `${why.charAt(0).toUpperCase()}${why.slice(1)}.${opens}`;
   if (permissions.override) {
     return {
       closed,
       canOverride: true,
-      text: `The promotion window of ${name} is closed: ${why}.${opens} You may override it: give a reason, which is recorded on the Promotion with your name.`,
+      text: `${said} You may override it for ${name}: give a reason, which is recorded on the Promotion with your name.`,
     };
   }
   return {
     closed,
     canOverride: false,
-    text: `Promotion to ${name} is refused while its promotion window is closed: ${why}.${opens} Only a user with the override right on the stage may promote now, giving a reason.`,
+    text: `${said} Promotion to ${name} is refused while the window is closed; only a user with the override right on the stage may promote now, giving a reason.`,
   };
 }
 
