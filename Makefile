@@ -26,6 +26,10 @@ help: ## List the targets
 run: controlplane build ## Run Haul locally with the demo project (haul up --demo)
 	$(HAUL) up --demo --data-dir $(DATA_DIR) --addr $(ADDR)
 
+.PHONY: run-flux
+run-flux: controlplane flux build ## Run the demo with real Flux source- and kustomize-controllers deploying each stage (haul up --demo --reconciler flux)
+	$(HAUL) up --demo --reconciler flux --data-dir $(DATA_DIR) --addr $(ADDR)
+
 .PHONY: build
 build: $(if $(HAVE_NPM),ui) ## Build bin/haul (with the dashboard when npm is available)
 	go build -ldflags "$(LDFLAGS)" -o $(HAUL) ./cmd/haul

@@ -75,7 +75,7 @@ func (r *Reconciler) withFluxInventory(ctx context.Context, config map[string]an
 
 // inventoryObjectHealth reads one applied object and judges it by the status contract
 // Kubernetes controllers share (kstatus): present, observed at its generation, not
-// Stalled, not Ready=False.
+// Stalled, not Ready=False (unless still reconciling, and not merely retrying).
 func (r *Reconciler) inventoryObjectHealth(ctx context.Context, e inventoryEntry) (haulv1.HealthState, string) {
 	mapper := r.ReconcilerMapper
 	if mapper == nil {
@@ -125,9 +125,13 @@ func appliedObjectHealth(obj *unstructured.Unstructured, key string) (haulv1.Hea
 	if st, reason, msg := get("Stalled"); st == "True" {
 		return haulv1.HealthUnhealthy, fmt.Sprintf("%s is Stalled (%s): %s", key, reason, msg)
 	}
-	reconciling, _, _ := get("Reconciling")
+	// Flux (and controllers built on its runtime) keep Reconciling=True with reason
+	// ProgressingWithRetry on an object whose last attempt failed and will be retried:
+	// that is a failure now, as flux-reconcile reads it, not progress.
+	reconciling, reconcilingReason, _ := get("Reconciling")
+	retrying := reconciling == "True" && reconcilingReason == "ProgressingWithRetry"
 	switch st, reason, msg := get("Ready"); {
-	case st == "False" && reconciling != "True":
+	case st == "False" && (reconciling != "True" || retrying):
 		return haulv1.HealthUnhealthy, fmt.Sprintf("%s is not Ready (%s): %s", key, reason, msg)
 	case st == "False" || st == "Unknown" || reconciling == "True":
 		return haulv1.HealthProgressing, fmt.Sprintf("%s is reconciling", key)

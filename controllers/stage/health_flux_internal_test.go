@@ -72,6 +72,7 @@ func TestAppliedObjectHealthFollowsTheObjectsStatus(t *testing.T) {
 		"generation not yet observed":   {obj(3, map[string]any{"observedGeneration": int64(2)}), haulv1.HealthProgressing, "not yet observed generation 3"},
 		"Ready=False, done reconciling": {obj(1, map[string]any{"conditions": conds(cond("Ready", "False", "BuildFailed"))}), haulv1.HealthUnhealthy, "not Ready (BuildFailed): BuildFailed happened"},
 		"Ready=False while reconciling": {obj(1, map[string]any{"conditions": conds(cond("Ready", "False", "Progressing"), cond("Reconciling", "True", "Progressing"))}), haulv1.HealthProgressing, "reconciling"},
+		"Ready=False, retrying":         {obj(1, map[string]any{"conditions": conds(cond("Ready", "False", "GitOperationFailed"), cond("Reconciling", "True", "ProgressingWithRetry"))}), haulv1.HealthUnhealthy, "not Ready (GitOperationFailed): GitOperationFailed happened"},
 		"Stalled":                       {obj(1, map[string]any{"conditions": conds(cond("Stalled", "True", "InvalidSpec"))}), haulv1.HealthUnhealthy, "Stalled (InvalidSpec)"},
 		"Ready=Unknown":                 {obj(1, map[string]any{"conditions": conds(cond("Ready", "Unknown", "Progressing"))}), haulv1.HealthProgressing, "reconciling"},
 	} {

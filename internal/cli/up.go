@@ -17,15 +17,20 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap/zapcore"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/haul-dev/haul/controllers"
 	"github.com/haul-dev/haul/internal/app"
 	"github.com/haul-dev/haul/internal/controlplane"
 	"github.com/haul-dev/haul/internal/demo"
+	"github.com/haul-dev/haul/internal/testservers"
 )
 
 // upOptions are the flags of `haul up`.
@@ -41,7 +46,15 @@ type upOptions struct {
 	printLoginURL        bool
 	denyPrivateHTTP      bool
 	denyPlainHTTPGit     bool
+	reconciler           string
+	fluxBinDir           string
 }
+
+// Reconcilers `haul up --reconciler` can run next to Haul.
+const (
+	reconcilerNone = "none"
+	reconcilerFlux = "flux"
+)
 
 func defaultDataDir() string {
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
@@ -64,7 +77,13 @@ func newUpCommand(g *GlobalOptions) *cobra.Command {
 --data-dir, so a restart keeps every object) with kube-controller-manager for namespace
 deletion and garbage collection, Haul's CRDs, all controllers, and the
 REST API, dashboard and webhook receivers on --addr. With --kubeconfig, use an
-existing cluster instead of the embedded control plane.`,
+existing cluster instead of the embedded control plane.
+
+With --reconciler flux, also run Flux's source-controller and kustomize-controller
+(from --flux-bin-dir, built by make flux) against the embedded control plane, with
+Flux's CRDs installed; --demo then applies each stage's branch into a namespace of
+its own through a GitRepository and a Kustomization, and its promotions end with
+flux-reconcile, so each Stage's health comes from Flux.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// --kubeconfig is a global flag; for up it means "use that cluster".
@@ -83,6 +102,8 @@ existing cluster instead of the embedded control plane.`,
 	f.BoolVar(&o.printLoginURL, "print-login-url", false, "print a dashboard URL carrying the admin token (by default only the token file's path is printed)")
 	f.BoolVar(&o.denyPrivateHTTP, "deny-private-http", false, denyPrivateHTTPHelp)
 	f.BoolVar(&o.denyPlainHTTPGit, "deny-plain-http-git", false, denyPlainHTTPGitHelp)
+	f.StringVar(&o.reconciler, "reconciler", reconcilerNone, "GitOps reconciler to run next to Haul: none, or flux (Flux source- and kustomize-controller; the demo then deploys each stage through Flux)")
+	f.StringVar(&o.fluxBinDir, "flux-bin-dir", testservers.FluxDir(), "directory holding source-controller, kustomize-controller and crds/ (built by make flux), for --reconciler flux")
 	return cmd
 }
 
@@ -92,6 +113,10 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 	}
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Refuse a reconciler that cannot start before anything else does.
+	if err := checkReconciler(o); err != nil {
+		return err
+	}
 
 	dataDir, err := filepath.Abs(o.dataDir)
 	if err != nil {
@@ -136,6 +161,22 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 		}()
 		restCfg, apiURL = cp.Config, cp.APIServerURL
 	}
+	var flux *testservers.Flux
+	if o.reconciler == reconcilerFlux {
+		fmt.Fprintf(out, "Starting Flux (source-controller %s, kustomize-controller %s) from %s ...\n",
+			testservers.FluxSourceControllerVersion, testservers.FluxKustomizeControllerVersion, o.fluxBinDir)
+		flux, err = startFlux(ctx, restCfg, o.fluxBinDir, filepath.Join(dataDir, "flux"), o.logLevel)
+		if err != nil {
+			return err
+		}
+		// Deferred after the control plane's Stop, so it runs before it: the
+		// controllers end while the API server they talk to is still there.
+		defer func() {
+			if err := flux.Stop(); err != nil {
+				fmt.Fprintln(os.Stderr, "warning: stopping Flux:", err)
+			}
+		}()
+	}
 
 	token, err := writeAdminToken(dataDir)
 	if err != nil {
@@ -171,7 +212,7 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 	}
 	var d *demo.Demo
 	if o.demo {
-		d, err = demo.Start(ctx, dataDir, restCfg)
+		d, err = demo.Start(ctx, dataDir, restCfg, demo.Options{Flux: flux != nil})
 		if err != nil {
 			stop()
 			return errors.Join(fmt.Errorf("starting the demo: %w", err), <-errc)
@@ -179,6 +220,10 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 		defer d.Close()
 	}
 	printUp(out, dataDir, apiURL, kubeconfigPath, baseURL, token, o.printLoginURL)
+	if flux != nil {
+		fmt.Fprintf(out, "\nFlux: source-controller and kustomize-controller reconcile every namespace (RUNTIME_NAMESPACE %s; logs in %s).\n",
+			testservers.FluxNamespace, filepath.Join(flux.Dir, "logs"))
+	}
 	if d != nil {
 		d.Print(out, dataDir)
 	}
@@ -260,4 +305,44 @@ func parseLogLevel(level string) (zapcore.Level, error) {
 		return zapcore.InfoLevel, nil
 	}
 	return zapcore.InfoLevel, fmt.Errorf("--log-level: unknown level %q (want debug, info or error)", level)
+}
+
+// checkReconciler validates --reconciler, and for flux that the binaries are there, so
+// that a missing build fails before the control plane starts.
+func checkReconciler(o *upOptions) error {
+	switch o.reconciler {
+	case reconcilerNone, "":
+		return nil
+	case reconcilerFlux:
+	default:
+		return fmt.Errorf("--reconciler %q: want %s or %s", o.reconciler, reconcilerNone, reconcilerFlux)
+	}
+	if o.kubeconfig != "" {
+		return fmt.Errorf("--reconciler %s runs Flux against the embedded control plane; with --kubeconfig %s, install Flux in that cluster instead (its flux-reconcile steps and health work the same)", reconcilerFlux, o.kubeconfig)
+	}
+	if err := testservers.FluxBinariesIn(o.fluxBinDir).Check(); err != nil {
+		return fmt.Errorf("--reconciler %s: --flux-bin-dir %s: %w", reconcilerFlux, o.fluxBinDir, err)
+	}
+	return nil
+}
+
+// startFlux installs Flux's CRDs and runs source-controller and kustomize-controller
+// from binDir against cfg, keeping their logs, kubeconfig and artifacts in dir.
+func startFlux(ctx context.Context, cfg *rest.Config, binDir, dir, logLevel string) (*testservers.Flux, error) {
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = apiextensionsv1.AddToScheme(scheme)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, err
+	}
+	bins := testservers.FluxBinariesIn(binDir)
+	if err := testservers.InstallFluxCRDs(ctx, c, bins.CRDDir); err != nil {
+		return nil, fmt.Errorf("installing Flux CRDs from %s: %w", bins.CRDDir, err)
+	}
+	f, err := testservers.StartFlux(ctx, c, testservers.FluxOptions{FluxBinaries: bins, Dir: dir, Config: cfg, LogLevel: logLevel})
+	if err != nil {
+		return nil, fmt.Errorf("starting Flux (logs in %s): %w", filepath.Join(dir, "logs"), err)
+	}
+	return f, nil
 }

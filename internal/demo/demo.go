@@ -32,17 +32,27 @@ type Demo struct {
 	Git      *testservers.GitServer
 	app      *http.Server
 	State    *State
+	flux     bool
+}
+
+// Options choose how the demo deploys its stages.
+type Options struct {
+	// Flux deploys each stage through Flux (whose controllers and CRDs the caller runs):
+	// a namespace per stage, a GitRepository and a Kustomization per stage in
+	// FluxNamespace, and a flux-reconcile step ending each promotion. Without it the
+	// stage branches are rendered but nothing applies them.
+	Flux bool
 }
 
 // Start starts the demo servers (on the addresses of the previous run, if any), pushes
 // the released image versions, seeds the GitOps repository once and applies the demo
 // project. It is safe to run again on the same data dir.
-func Start(ctx context.Context, dataDir string, cfg *rest.Config) (*Demo, error) {
+func Start(ctx context.Context, dataDir string, cfg *rest.Config, opts Options) (*Demo, error) {
 	st, err := LoadState(dataDir)
 	if err != nil {
 		return nil, err
 	}
-	d := &Demo{State: st}
+	d := &Demo{State: st, flux: opts.Flux}
 	ok := false
 	defer func() {
 		if !ok {
@@ -84,7 +94,7 @@ func Start(ctx context.Context, dataDir string, cfg *rest.Config) (*Demo, error)
 			return nil, fmt.Errorf("seeding the GitOps repository: %w", err)
 		}
 	}
-	manifests, err := Manifests(image, d.Git.RepoURL("gitops"), "http://"+st.AppAddr)
+	manifests, err := Manifests(image, d.Git.RepoURL("gitops"), "http://"+st.AppAddr, opts.Flux)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +123,9 @@ func (d *Demo) Print(out io.Writer, dataDir string) {
 	fmt.Fprintf(out, "\nDemo project %q: Warehouse guestbook → stages test → uat → prod (auto-promotion on).\n", Project)
 	fmt.Fprintf(out, "  Registry:        %s/%s (tags %s)\n", d.State.RegistryAddr, ImageRepo, strings.Join(d.State.Versions, ", "))
 	fmt.Fprintf(out, "  GitOps repo:     %s (branches stage/test, stage/uat, stage/prod)\n", d.Git.RepoURL("gitops"))
+	if d.flux {
+		fmt.Fprintf(out, "  Flux:            Kustomizations %s/guestbook-<stage> apply stage/<stage> into namespace guestbook-<stage>; Stage health comes from them\n", FluxNamespace)
+	}
 	fmt.Fprintf(out, "  Release a version: haul demo release --data-dir %s\n", dataDir)
 }
 

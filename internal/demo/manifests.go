@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"text/template"
+
+	"github.com/haul-dev/haul/internal/testservers"
 )
 
 // gitopsFiles is the demo GitOps repository: a kustomize base and one overlay per stage.
@@ -48,24 +50,67 @@ spec:
       targetPort: 8080
 `,
 	}
-	for _, stage := range []string{"test", "uat", "prod"} {
+	for _, stage := range Stages {
 		files["stages/"+stage+"/kustomization.yaml"] = fmt.Sprintf(`apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
-namespace: guestbook-%s
+namespace: %s
 resources:
   - ../../base
 images:
   - name: %s
     newTag: 1.0.0
-`, stage, imageRef)
+`, StageNamespace(stage), imageRef)
 	}
 	return files
 }
 
-var manifestTemplate = template.Must(template.New("demo").Parse(`apiVersion: haul.dev/v1alpha1
+// manifestTemplate is the demo project. With Flux, each stage also gets a namespace
+// (guestbook-<stage>) and, in flux-system, a GitRepository following its branch and a
+// Kustomization applying it there; they come before the Stages, so no promotion can
+// ask Flux for objects that do not exist yet.
+var manifestTemplate = template.Must(template.New("demo").Funcs(template.FuncMap{
+	"stageNamespace": StageNamespace, "fluxName": FluxObjectName,
+}).Parse(`apiVersion: haul.dev/v1alpha1
 kind: Project
 metadata:
   name: demo
+{{- if .Flux }}
+{{- range .Stages }}
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: {{ stageNamespace .Name }}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: {{ fluxName .Name }}
+  namespace: {{ $.FluxNamespace }}
+spec:
+  url: {{ $.GitRepo }}
+  ref:
+    branch: stage/{{ .Name }}
+  interval: 1m
+  timeout: 30s
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: {{ fluxName .Name }}
+  namespace: {{ $.FluxNamespace }}
+spec:
+  sourceRef:
+    kind: GitRepository
+    name: {{ fluxName .Name }}
+  path: ./
+  targetNamespace: {{ stageNamespace .Name }}
+  prune: true
+  interval: 5m
+  retryInterval: 15s
+  timeout: 1m
+{{- end }}
+{{- end }}
 ---
 apiVersion: haul.dev/v1alpha1
 kind: ProjectConfig
@@ -147,6 +192,20 @@ spec:
           config:
             path: ./out
             targetBranch: stage/{{ .Name }}
+{{- if $.Flux }}
+        - uses: flux-reconcile
+          as: reconcile
+          retry:
+            timeout: 3m
+          config:
+            resources:
+              - kind: GitRepository
+                name: {{ fluxName .Name }}
+                namespace: {{ $.FluxNamespace }}
+              - kind: Kustomization
+                name: {{ fluxName .Name }}
+                namespace: {{ $.FluxNamespace }}
+{{- end }}
   verification:
     steps:
       - uses: http
@@ -161,14 +220,31 @@ spec:
 
 type stageSpec struct{ Name, Upstream string }
 
-// Manifests renders the demo project for the given registry image, Git repo and app URL.
-func Manifests(image, gitRepo, appURL string) ([]byte, error) {
+// Stages are the demo's stages, in pipeline order.
+var Stages = []string{"test", "uat", "prod"}
+
+// FluxNamespace is where the demo's GitRepositories and Kustomizations live, the
+// namespace Flux's controllers run for.
+const FluxNamespace = testservers.FluxNamespace
+
+// StageNamespace is the namespace Flux applies a stage's branch into.
+func StageNamespace(stage string) string { return "guestbook-" + stage }
+
+// FluxObjectName names a stage's GitRepository and Kustomization (in FluxNamespace).
+func FluxObjectName(stage string) string { return "guestbook-" + stage }
+
+// Manifests renders the demo project for the given registry image, Git repo and app
+// URL; with flux, each stage is also deployed by Flux and its promotion ends with
+// flux-reconcile.
+func Manifests(image, gitRepo, appURL string, flux bool) ([]byte, error) {
 	var b bytes.Buffer
 	err := manifestTemplate.Execute(&b, map[string]any{
-		"Image":   image,
-		"GitRepo": gitRepo,
-		"AppURL":  appURL,
-		"Stages":  []stageSpec{{"test", ""}, {"uat", "test"}, {"prod", "uat"}},
+		"Image":         image,
+		"GitRepo":       gitRepo,
+		"AppURL":        appURL,
+		"Flux":          flux,
+		"FluxNamespace": FluxNamespace,
+		"Stages":        []stageSpec{{"test", ""}, {"uat", "test"}, {"prod", "uat"}},
 	})
 	return b.Bytes(), err
 }

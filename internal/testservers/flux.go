@@ -32,6 +32,9 @@ const (
 // (RUNTIME_NAMESPACE), as flux install creates it.
 const FluxNamespace = "flux-system"
 
+// FluxBuildHint is the command that builds the Flux binaries when they are missing.
+const FluxBuildHint = "make flux (or hack/flux/build.sh)"
+
 // FluxBinaries are the paths hack/flux/build.sh prints.
 type FluxBinaries struct {
 	SourceController    string
@@ -40,20 +43,53 @@ type FluxBinaries struct {
 	CRDDir string
 }
 
-// DefaultFluxBinaries is where hack/flux/build.sh puts the binaries and CRDs, or the
-// directory named by HAUL_FLUX_DIR.
-func DefaultFluxBinaries() FluxBinaries {
-	dir := os.Getenv("HAUL_FLUX_DIR")
-	if dir == "" {
-		home, _ := os.UserHomeDir()
-		dir = filepath.Join(home, ".cache", "haul",
-			"flux-source-"+FluxSourceControllerVersion+"-kustomize-"+FluxKustomizeControllerVersion)
+// FluxDir is the directory hack/flux/build.sh builds into: $HAUL_FLUX_DIR if set, else
+// flux-source-<v>-kustomize-<v> under $HAUL_CACHE_DIR, $XDG_CACHE_HOME/haul or
+// ~/.cache/haul, the same lookup the build script makes.
+func FluxDir() string {
+	if dir := os.Getenv("HAUL_FLUX_DIR"); dir != "" {
+		return dir
 	}
+	root := os.Getenv("HAUL_CACHE_DIR")
+	if root == "" {
+		base := os.Getenv("XDG_CACHE_HOME")
+		if base == "" {
+			home, _ := os.UserHomeDir()
+			base = filepath.Join(home, ".cache")
+		}
+		root = filepath.Join(base, "haul")
+	}
+	return filepath.Join(root, "flux-source-"+FluxSourceControllerVersion+"-kustomize-"+FluxKustomizeControllerVersion)
+}
+
+// FluxBinariesIn are the binaries and CRDs hack/flux/build.sh leaves in dir.
+func FluxBinariesIn(dir string) FluxBinaries {
 	return FluxBinaries{
 		SourceController:    filepath.Join(dir, "source-controller"),
 		KustomizeController: filepath.Join(dir, "kustomize-controller"),
 		CRDDir:              filepath.Join(dir, "crds"),
 	}
+}
+
+// DefaultFluxBinaries is where hack/flux/build.sh puts the binaries and CRDs (FluxDir).
+func DefaultFluxBinaries() FluxBinaries { return FluxBinariesIn(FluxDir()) }
+
+// Check reports every binary that is missing or not executable and a missing CRD
+// directory, in one error naming them and how to build them.
+func (b FluxBinaries) Check() error {
+	var missing []string
+	for _, bin := range []string{b.SourceController, b.KustomizeController} {
+		if fi, err := os.Stat(bin); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 { //nolint:gosec // G703: the operator's own binary directory
+			missing = append(missing, bin)
+		}
+	}
+	if crds, _ := filepath.Glob(filepath.Join(b.CRDDir, "*.yaml")); len(crds) == 0 {
+		missing = append(missing, filepath.Join(b.CRDDir, "*.yaml"))
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("flux binaries not found: %s; build them with %s", strings.Join(missing, ", "), FluxBuildHint)
+	}
+	return nil
 }
 
 // InstallFluxCRDs installs every CRD in dir and waits until the API server serves them.
@@ -92,6 +128,8 @@ type FluxOptions struct {
 	Dir string
 	// Config reaches the API server the controllers reconcile against.
 	Config *rest.Config
+	// LogLevel is the controllers' --log-level (debug, info, error); default debug.
+	LogLevel string
 }
 
 // Flux is a running source-controller and kustomize-controller. Every listener they
@@ -101,21 +139,37 @@ type Flux struct {
 	// ArtifactAddr is where source-controller serves artifacts (host:port), the address
 	// it writes into status.artifact.url for kustomize-controller to fetch from.
 	ArtifactAddr string
-	procs        []*exec.Cmd
+	procs        []fluxProc
+}
+
+// fluxProc is one controller process and a channel closed once it has exited.
+type fluxProc struct {
+	name   string
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 // StartFlux creates namespace flux-system, then starts source-controller and
 // kustomize-controller against opts.Config and waits until both report ready.
 func StartFlux(ctx context.Context, c client.Client, opts FluxOptions) (*Flux, error) {
-	for _, bin := range []string{opts.SourceController, opts.KustomizeController} {
-		if _, err := os.Stat(bin); err != nil {
-			return nil, fmt.Errorf("flux binary %s: %w (build it with hack/flux/build.sh)", bin, err)
-		}
+	if err := opts.Check(); err != nil {
+		return nil, err
+	}
+	// The directory holds a kubeconfig with the API server's credentials.
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("restricting %s: %w", opts.Dir, err)
 	}
 	for _, d := range []string{"logs", "artifacts", "home"} {
-		if err := os.MkdirAll(filepath.Join(opts.Dir, d), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(opts.Dir, d), 0o700); err != nil {
 			return nil, err
 		}
+	}
+	logLevel := opts.LogLevel
+	if logLevel == "" {
+		logLevel = "debug"
 	}
 	kubeconfig := filepath.Join(opts.Dir, "kubeconfig")
 	if err := writeKubeconfig(opts.Config, kubeconfig); err != nil {
@@ -143,7 +197,7 @@ func StartFlux(ctx context.Context, c client.Client, opts FluxOptions) (*Flux, e
 		return []string{
 			"--metrics-addr=" + addr(metrics), "--health-addr=" + addr(health),
 			"--enable-leader-election=false", "--watch-all-namespaces=true",
-			"--events-addr=", "--log-level=debug", "--log-encoding=json",
+			"--events-addr=", "--log-level=" + logLevel, "--log-encoding=json",
 		}
 	}
 	source := append(common(ports[1], ports[2]),
@@ -156,12 +210,12 @@ func StartFlux(ctx context.Context, c client.Client, opts FluxOptions) (*Flux, e
 	// --requeue-dependency (30s by default); tests push and wait for seconds, not minutes.
 	kustomize := append(common(ports[3], ports[4]), "--requeue-dependency=2s")
 	if err := f.start("kustomize-controller", opts.KustomizeController, env, kustomize...); err != nil {
-		f.Stop()
+		_ = f.Stop()
 		return nil, err
 	}
 	for i, name := range []string{"source-controller", "kustomize-controller"} {
-		if err := waitReady(ctx, "http://"+addr(ports[2+2*i])+"/readyz", time.Minute); err != nil {
-			f.Stop()
+		if err := waitReady(ctx, f.procs[i].exited, "http://"+addr(ports[2+2*i])+"/readyz", time.Minute); err != nil {
+			_ = f.Stop()
 			return nil, fmt.Errorf("%s did not become ready: %w; log tail:\n%s", name, err, f.Logs(name, 2000))
 		}
 	}
@@ -169,26 +223,34 @@ func StartFlux(ctx context.Context, c client.Client, opts FluxOptions) (*Flux, e
 }
 
 func (f *Flux) start(name, bin string, env []string, args ...string) error {
-	logf, err := os.Create(filepath.Join(f.Dir, "logs", name+".log"))
+	logf, err := os.OpenFile(filepath.Join(f.Dir, "logs", name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = env
-	// A test binary that dies without running Stop must not leave controllers behind
-	// reconciling against the next test's API server.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// A parent that dies without running Stop must not leave controllers behind
+	// reconciling against the next API server. Their own process group keeps a
+	// terminal's Ctrl-C away from them: Stop ends them, after whoever runs them.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
 		return fmt.Errorf("starting %s: %w", name, err)
 	}
-	f.procs = append(f.procs, cmd)
+	p := fluxProc{name: name, cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		_ = logf.Close()
+		close(p.exited)
+	}()
+	f.procs = append(f.procs, p)
 	return nil
 }
 
-// waitReady polls a controller's readiness endpoint until it answers 200.
-func waitReady(ctx context.Context, url string, timeout time.Duration) error {
+// waitReady polls a controller's readiness endpoint until it answers 200, giving up
+// at once when the controller has exited.
+func waitReady(ctx context.Context, exited <-chan struct{}, url string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	last := errors.New("no answer yet")
 	for time.Now().Before(deadline) {
@@ -208,20 +270,44 @@ func waitReady(ctx context.Context, url string, timeout time.Duration) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-exited:
+			return errors.New("it exited during start-up")
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
 	return fmt.Errorf("after %s: %w", timeout, last)
 }
 
-// Stop ends the controllers StartFlux started.
-func (f *Flux) Stop() {
+// fluxStopGrace is how long a controller has to exit after SIGTERM before it is killed.
+const fluxStopGrace = 10 * time.Second
+
+// Stop ends the controllers StartFlux started, kustomize-controller first: each gets
+// SIGTERM (controller-runtime then drains its workers) and is killed if it has not
+// exited within fluxStopGrace. The error names any controller that had to be killed.
+func (f *Flux) Stop() error {
+	var errs []error
 	for i := len(f.procs) - 1; i >= 0; i-- {
 		p := f.procs[i]
-		_ = p.Process.Kill()
-		_, _ = p.Process.Wait()
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(fluxStopGrace):
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+			errs = append(errs, fmt.Errorf("%s did not stop within %s of SIGTERM and was killed", p.name, fluxStopGrace))
+		}
 	}
 	f.procs = nil
+	return errors.Join(errs...)
+}
+
+// PIDs are the controllers' process ids, for tests and diagnostics.
+func (f *Flux) PIDs() []int {
+	var out []int
+	for _, p := range f.procs {
+		out = append(out, p.cmd.Process.Pid)
+	}
+	return out
 }
 
 // Logs returns the tail of one controller's log (source-controller, kustomize-controller).

@@ -92,7 +92,7 @@ func StartRollouts(ctx context.Context, c client.Client, bins RolloutsBinaries, 
 		return nil, fmt.Errorf("starting rollouts-controller: %w", err)
 	}
 	r := &Rollouts{Dir: dir, proc: cmd}
-	if err := waitReady(ctx, "http://127.0.0.1:"+strconv.Itoa(ports[1])+"/healthz", time.Minute); err != nil {
+	if err := waitReady(ctx, nil, "http://127.0.0.1:"+strconv.Itoa(ports[1])+"/healthz", time.Minute); err != nil {
 		r.Stop()
 		return nil, fmt.Errorf("rollouts-controller did not become ready: %w; log tail:\n%s", err, r.Logs(2000))
 	}

@@ -30,7 +30,9 @@ func startFluxControllers(ctx context.Context) (stop func(failed bool), err erro
 		return nil, err
 	}
 	return func(failed bool) {
-		fluxControllers.Stop()
+		if err := fluxControllers.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping Flux:", err)
+		}
 		if failed {
 			for _, name := range []string{"source-controller", "kustomize-controller"} {
 				fmt.Fprintf(os.Stderr, "--- %s log (tail) ---\n%s\n", name, fluxControllers.Logs(name, 8000))

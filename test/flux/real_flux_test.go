@@ -419,3 +419,90 @@ func TestPushToReadyLatencyThroughRealFlux(t *testing.T) {
 	t.Logf("push → Kustomization Ready at the pushed commit through real Flux, %d pushes: min %s, median %s, max %s",
 		len(took), sorted[0].Round(time.Millisecond), sorted[len(sorted)/2].Round(time.Millisecond), sorted[len(sorted)-1].Round(time.Millisecond))
 }
+
+// conditionMessage is the message of an object's condition of type typ with status.
+func conditionMessage(u *unstructured.Unstructured, typ, status string) string {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, _ := c.(map[string]any); m["type"] == typ && m["status"] == status {
+			msg, _ := m["message"].(string)
+			return msg
+		}
+	}
+	return ""
+}
+
+// TestStageNamesAFailingInventoryObject: a Kustomization that applied everything is
+// Ready, yet an object in its inventory can be failing on its own. Here the stage's
+// manifests hold a Flux GitRepository whose repository does not exist: source-controller
+// marks it Ready=False (and keeps retrying), the Stage turns Unhealthy naming that
+// object and what source-controller said, and turns Healthy once the repository exists.
+func TestStageNamesAFailingInventoryObject(t *testing.T) {
+	ctx := context.Background()
+	dyn := dynamic.NewForConfigOrDie(env.Config)
+	git, repoURL := seedDeployRepo(t)
+	_, err := git.Commit("deploy", "main", map[string]string{
+		"base/kustomization.yaml": "resources:\n- configmap.yaml\n- source.yaml\n",
+		"base/source.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: nested\n" +
+			"spec:\n  url: " + git.RepoURL("later") + "\n  interval: 10m\n  timeout: 10s\n  ref:\n    branch: main\n",
+	}, "the app also brings a Flux source")
+	must(t, err)
+	ns := env.Namespace(t, "flux-inventory")
+	target := env.Namespace(t, "flux-inventory-app")
+	createFluxObjects(t, dyn, ns, repoURL, "stage/test", target, false)
+	pc := &haulv1.ProjectConfig{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: ns}}
+	pc.Spec.PromotionPolicies = []haulv1.PromotionPolicy{{StageSelector: haulv1.StageSelector{Name: "glob:*"}, AutoPromotionEnabled: true}}
+	must(t, env.Client.Create(ctx, pc))
+	s := &haulv1.Stage{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "test"}}
+	req := haulv1.FreightRequest{Origin: haulv1.FreightOrigin{Kind: haulv1.FreightOriginKindWarehouse, Name: "app"}}
+	req.Sources.Direct = true
+	s.Spec.RequestedFreight = []haulv1.FreightRequest{req}
+	s.Spec.PromotionTemplate = &haulv1.PromotionTemplate{Spec: haulv1.PromotionTemplateSpec{Steps: stageSteps(repoURL, ns, "test")}}
+	must(t, env.Client.Create(ctx, s))
+	startHaul(t)
+
+	f := &haulv1.Freight{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("%040d", 1)},
+		Alias:      "release-1",
+		Origin:     haulv1.FreightOrigin{Kind: haulv1.FreightOriginKindWarehouse, Name: "app"},
+		Images:     []haulv1.Image{{RepoURL: appImage, Tag: "1.0.0"}},
+	}
+	must(t, env.Client.Create(ctx, f))
+	p := promotionOf(t, ns, "test", f.Name, 3*time.Minute)
+	if p.Status.Phase != haulv1.PromotionSucceeded {
+		t.Fatalf("promotion: %s: %s (flux-reconcile %s)", p.Status.Phase, p.Status.Message, stepMessage(p, "reconcile"))
+	}
+
+	key := "Kustomization " + ns + "/app inventory: GitRepository " + target + "/nested is not Ready"
+	var sourceSays string
+	eventually(t, time.Minute, "the Stage to name the failing GitRepository from the inventory", func() (bool, string) {
+		nested, err := dyn.Resource(gitRepositoryGVR).Namespace(target).Get(ctx, "nested", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		sourceSays = conditionMessage(nested, "Ready", "False")
+		st := getStage(t, ns, "test")
+		h := st.Status.Health
+		issues := ""
+		if h != nil {
+			issues = strings.Join(h.Issues, "; ")
+		}
+		return sourceSays != "" && h != nil && h.Status == haulv1.HealthUnhealthy && strings.Contains(issues, key) && strings.Contains(issues, sourceSays),
+			fmt.Sprintf("source-controller: %q; Stage: %s", sourceSays, healthOf(st))
+	})
+	t.Logf("health with a failing inventory object: %s", healthOf(getStage(t, ns, "test")))
+	if k := kustomization(t, dyn, ns); conditionMessage(k, "Ready", "True") == "" {
+		t.Errorf("the Kustomization itself is not Ready (%v): the Stage's verdict must come from its inventory", k.Object["status"])
+	}
+
+	// The repository appears; once source-controller has fetched it the Stage is Healthy.
+	_, err = git.SeedRepo("later", map[string]string{"README.md": "here now\n"})
+	must(t, err)
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{"reconcile.fluxcd.io/requestedAt":%q}}}`, time.Now().Format(time.RFC3339Nano))
+	_, err = dyn.Resource(gitRepositoryGVR).Namespace(target).Patch(ctx, "nested", types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	must(t, err)
+	eventually(t, time.Minute, "the Stage to be Healthy once the nested source is Ready", func() (bool, string) {
+		st := getStage(t, ns, "test")
+		return st.Status.Health != nil && st.Status.Health.Status == haulv1.HealthHealthy, healthOf(st)
+	})
+}
