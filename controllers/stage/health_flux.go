@@ -75,7 +75,9 @@ func (r *Reconciler) withFluxInventory(ctx context.Context, config map[string]an
 
 // inventoryObjectHealth reads one applied object and judges it by the status contract
 // Kubernetes controllers share (kstatus): present, observed at its generation, not
-// Stalled, not Ready=False (unless still reconciling, and not merely retrying).
+// Stalled, not Ready=False (unless still reconciling, and not merely retrying). A
+// failure recorded for the current generation counts even where status.observedGeneration
+// lags, as Flux leaves it on a failed reconciliation.
 func (r *Reconciler) inventoryObjectHealth(ctx context.Context, e inventoryEntry) (haulv1.HealthState, string) {
 	mapper := r.ReconcilerMapper
 	if mapper == nil {
@@ -107,32 +109,38 @@ func appliedObjectHealth(obj *unstructured.Unstructured, key string) (haulv1.Hea
 	if obj.GetDeletionTimestamp() != nil {
 		return haulv1.HealthProgressing, key + " is being deleted"
 	}
-	if observed, ok, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration"); ok && observed < obj.GetGeneration() {
-		return haulv1.HealthProgressing, fmt.Sprintf("%s: its controller has not yet observed generation %d", key, obj.GetGeneration())
-	}
 	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
-	get := func(t string) (status, reason, msg string) {
+	get := func(t string) (status, reason, msg string, generation int64) {
 		for _, c := range conds {
 			m, _ := c.(map[string]any)
 			if m["type"] == t {
 				status, _ = m["status"].(string)
 				reason, _ = m["reason"].(string)
 				msg, _ = m["message"].(string)
+				generation, _, _ = unstructured.NestedInt64(m, "observedGeneration")
 			}
 		}
-		return status, reason, msg
+		return status, reason, msg, generation
 	}
-	if st, reason, msg := get("Stalled"); st == "True" {
-		return haulv1.HealthUnhealthy, fmt.Sprintf("%s is Stalled (%s): %s", key, reason, msg)
+	// Flux moves status.observedGeneration only once a generation reconciled without
+	// error; a failure is still current when its condition carries this generation.
+	stalled, stalledReason, stalledMsg, stalledGen := get("Stalled")
+	ready, readyReason, readyMsg, readyGen := get("Ready")
+	failedNow := (stalled == "True" && stalledGen >= obj.GetGeneration()) || (ready == "False" && readyGen >= obj.GetGeneration())
+	if observed, ok, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration"); ok && observed < obj.GetGeneration() && !failedNow {
+		return haulv1.HealthProgressing, fmt.Sprintf("%s: its controller has not yet observed generation %d", key, obj.GetGeneration())
+	}
+	if stalled == "True" {
+		return haulv1.HealthUnhealthy, fmt.Sprintf("%s is Stalled (%s): %s", key, stalledReason, stalledMsg)
 	}
 	// Flux (and controllers built on its runtime) keep Reconciling=True with reason
 	// ProgressingWithRetry on an object whose last attempt failed and will be retried:
 	// that is a failure now, as flux-reconcile reads it, not progress.
-	reconciling, reconcilingReason, _ := get("Reconciling")
+	reconciling, reconcilingReason, _, _ := get("Reconciling")
 	retrying := reconciling == "True" && reconcilingReason == "ProgressingWithRetry"
-	switch st, reason, msg := get("Ready"); {
+	switch st := ready; {
 	case st == "False" && (reconciling != "True" || retrying):
-		return haulv1.HealthUnhealthy, fmt.Sprintf("%s is not Ready (%s): %s", key, reason, msg)
+		return haulv1.HealthUnhealthy, fmt.Sprintf("%s is not Ready (%s): %s", key, readyReason, readyMsg)
 	case st == "False" || st == "Unknown" || reconciling == "True":
 		return haulv1.HealthProgressing, fmt.Sprintf("%s is reconciling", key)
 	}

@@ -62,6 +62,10 @@ func TestAppliedObjectHealthFollowsTheObjectsStatus(t *testing.T) {
 	cond := func(typ, status, reason string) map[string]any {
 		return map[string]any{"type": typ, "status": status, "reason": reason, "message": reason + " happened"}
 	}
+	withGeneration := func(c map[string]any, g int64) map[string]any {
+		c["observedGeneration"] = g
+		return c
+	}
 	for name, tc := range map[string]struct {
 		obj   *unstructured.Unstructured
 		want  haulv1.HealthState
@@ -73,8 +77,12 @@ func TestAppliedObjectHealthFollowsTheObjectsStatus(t *testing.T) {
 		"Ready=False, done reconciling": {obj(1, map[string]any{"conditions": conds(cond("Ready", "False", "BuildFailed"))}), haulv1.HealthUnhealthy, "not Ready (BuildFailed): BuildFailed happened"},
 		"Ready=False while reconciling": {obj(1, map[string]any{"conditions": conds(cond("Ready", "False", "Progressing"), cond("Reconciling", "True", "Progressing"))}), haulv1.HealthProgressing, "reconciling"},
 		"Ready=False, retrying":         {obj(1, map[string]any{"conditions": conds(cond("Ready", "False", "GitOperationFailed"), cond("Reconciling", "True", "ProgressingWithRetry"))}), haulv1.HealthUnhealthy, "not Ready (GitOperationFailed): GitOperationFailed happened"},
-		"Stalled":                       {obj(1, map[string]any{"conditions": conds(cond("Stalled", "True", "InvalidSpec"))}), haulv1.HealthUnhealthy, "Stalled (InvalidSpec)"},
-		"Ready=Unknown":                 {obj(1, map[string]any{"conditions": conds(cond("Ready", "Unknown", "Progressing"))}), haulv1.HealthProgressing, "reconciling"},
+		"failed at this generation, which Flux does not record as observed": {obj(1, map[string]any{"observedGeneration": int64(-1), "conditions": conds(
+			withGeneration(cond("Ready", "False", "GitOperationFailed"), 1), cond("Reconciling", "True", "ProgressingWithRetry"))}), haulv1.HealthUnhealthy, "not Ready (GitOperationFailed)"},
+		"failed at an older generation": {obj(2, map[string]any{"observedGeneration": int64(1), "conditions": conds(
+			withGeneration(cond("Ready", "False", "GitOperationFailed"), 1), cond("Reconciling", "True", "ProgressingWithRetry"))}), haulv1.HealthProgressing, "not yet observed generation 2"},
+		"Stalled":       {obj(1, map[string]any{"conditions": conds(cond("Stalled", "True", "InvalidSpec"))}), haulv1.HealthUnhealthy, "Stalled (InvalidSpec)"},
+		"Ready=Unknown": {obj(1, map[string]any{"conditions": conds(cond("Ready", "Unknown", "Progressing"))}), haulv1.HealthProgressing, "reconciling"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			got, issue := appliedObjectHealth(tc.obj, "Thing app/web")

@@ -215,7 +215,13 @@ func freePorts(n int) ([]int, error) {
 	return out, nil
 }
 
+// writeKubeconfig writes cfg for a child process, with its certificates inline: a
+// config that names files (haul up's control plane) is read into data first.
 func writeKubeconfig(cfg *rest.Config, path string) error {
+	cfg = rest.CopyConfig(cfg)
+	if err := rest.LoadTLSFiles(cfg); err != nil {
+		return fmt.Errorf("reading the API server's certificates: %w", err)
+	}
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
 	kc.AuthInfos["test"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
