@@ -58,7 +58,8 @@ const (
 	ReasonNamespaceTerminating = "NamespaceTerminating"
 
 	// ReasonDiscoveryFailed (Ready and Healthy=False on a Warehouse): a subscription's
-	// repository could not be read; the message names it.
+	// repository could not be read; the message names it. Also a Warning event on the
+	// Warehouse each time discovery starts failing or fails differently.
 	ReasonDiscoveryFailed = "DiscoveryFailed"
 	// ReasonDiscoverySucceeded (Ready and Healthy=True on a Warehouse): every
 	// subscription answered.

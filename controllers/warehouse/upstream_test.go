@@ -118,6 +118,12 @@ func TestRegistryEchoingAuthorizationLeaksNoCredentials(t *testing.T) {
 			}
 		}
 	}
+	// The failure is also a Warning Event, masked like the condition.
+	ev := waitForEvent(t, ns, "private", haulv1.ReasonDiscoveryFailed)
+	if ev.Type != corev1.EventTypeWarning || !strings.Contains(ev.Message, "denied: you sent Authorization: *** (password ***)") {
+		t.Errorf("DiscoveryFailed event %s %q; want the echoed header shown masked", ev.Type, ev.Message)
+	}
+	checkNoLeak(t, ns, logs, []string{basic, password})
 }
 
 // TestRateLimitOnOneRepositoryKeepsOtherWarehousesOwnStatus: three Warehouses on one

@@ -9,6 +9,9 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -144,6 +147,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if out.Observed {
 			sc.st.ObservedGeneration = wh.Generation
 		}
+		r.eventOnNewFailure(wh, sc.st)
 		if err := r.patchStatus(ctx, wh, sc.st); err != nil {
 			result, retErr = ctrl.Result{}, errors.Join(out.Err, err)
 			return
@@ -151,6 +155,22 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		result, retErr = out.Result, out.Err
 	}()
 	return ctrl.Result{}, reconcile.Run(ctx, sc, r.reconcileSubscriptions, r.reconcileDiscovery, r.reconcileFreight)
+}
+
+// eventOnNewFailure records a DiscoveryFailed Warning Event when discovery starts
+// failing, or fails differently: users see why in `kubectl describe` and the
+// dashboard's event list. A failure repeated with the same message adds none. The
+// message is the condition's, so it is masked and bounded as status is.
+func (r *Reconciler) eventOnNewFailure(wh *haulv1.Warehouse, st *haulv1.WarehouseStatus) {
+	c := meta.FindStatusCondition(st.Conditions, haulv1.ConditionReady)
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != haulv1.ReasonDiscoveryFailed {
+		return
+	}
+	if prev := meta.FindStatusCondition(wh.Status.Conditions, haulv1.ConditionReady); prev != nil &&
+		prev.Status == c.Status && prev.Reason == c.Reason && prev.Message == c.Message {
+		return
+	}
+	r.Recorder.Event(wh, corev1.EventTypeWarning, haulv1.ReasonDiscoveryFailed, c.Message)
 }
 
 func (r *Reconciler) interval(wh *haulv1.Warehouse) time.Duration {
