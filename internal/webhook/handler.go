@@ -26,7 +26,8 @@ const PathPrefix = haulv1.WebhookReceiverPathPrefix
 // that matter here are far smaller.
 const MaxBodyBytes = 1 << 20
 
-// readTimeout bounds reading one request body (slow-loris uploads).
+// readTimeout bounds reading one request body (slow-loris uploads) when the server's
+// own ReadTimeout is longer or unset.
 const readTimeout = 30 * time.Second
 
 // Handler serves webhook receivers.
@@ -75,8 +76,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, response{Message: "no such receiver"})
 		return
 	}
-	// Cap and bound the body before doing anything else with the request.
-	_ = http.NewResponseController(w).SetReadDeadline(h.now().Add(readTimeout))
+	// Cap and bound the body before doing anything else with the request: by the
+	// server's ReadTimeout when it is set and shorter (a read deadline set here would
+	// replace the server's, so never set a later one), by readTimeout otherwise.
+	if srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server); srv == nil || srv.ReadTimeout <= 0 || srv.ReadTimeout > readTimeout {
+		_ = http.NewResponseController(w).SetReadDeadline(h.now().Add(readTimeout))
+	}
 	if r.ContentLength > MaxBodyBytes {
 		writeJSON(w, http.StatusRequestEntityTooLarge, response{Message: "body too large"})
 		return
