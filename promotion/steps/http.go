@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -150,12 +151,18 @@ func httpStep(ctx context.Context, sc *promotion.StepContext) (promotion.StepRes
 			}
 			return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("%s %s: %w", method, redactURL(u), promotion.ErrForbiddenAddress))
 		}
+		if timedOut(ctx, err) {
+			return promotion.StepResult{}, fmt.Errorf("%s %s: no complete response within the %s timeout", method, redactURL(u), timeout)
+		}
 		return promotion.StepResult{}, fmt.Errorf("%s %s: %w", method, redactURL(u), unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	respBody, err := io.ReadAll(io.LimitReader(resp.Body, maxHTTPResponse+1))
 	if err != nil {
-		return promotion.StepResult{}, fmt.Errorf("reading response: %w", err)
+		if timedOut(ctx, err) {
+			return promotion.StepResult{}, fmt.Errorf("%s %s: no complete response within the %s timeout (HTTP %d, body still arriving)", method, redactURL(u), timeout, resp.StatusCode)
+		}
+		return promotion.StepResult{}, fmt.Errorf("%s %s: reading response: %w", method, redactURL(u), err)
 	}
 	if len(respBody) > maxHTTPResponse {
 		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("response body is larger than %d bytes", maxHTTPResponse))
@@ -281,6 +288,13 @@ func displayURL(raw string) string {
 		raw = raw[:i]
 	}
 	return raw
+}
+
+// timedOut says err is the step's own timeout expiring (not the Promotion being
+// aborted, which cancels ctx).
+func timedOut(ctx context.Context, err error) bool {
+	var ne net.Error
+	return ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()))
 }
 
 func unwrapURLError(err error) error {
