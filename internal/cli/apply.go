@@ -125,7 +125,7 @@ func runApply(ctx context.Context, s *session, out, errOut io.Writer, docs []man
 
 	cluster, err := a.clusterState(ctx, docs)
 	if err != nil {
-		return err
+		return fmt.Errorf("nothing was applied: %w", err)
 	}
 	warnings, err := manifest.Validate(docs, cluster)
 	for _, w := range warnings {
