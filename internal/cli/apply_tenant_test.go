@@ -22,7 +22,9 @@ func tenantProject(t *testing.T, name, admin string) {
 	if err := env.Client.Create(ctx, &haulv1.Project{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), &haulv1.Project{ObjectMeta: metav1.ObjectMeta{Name: name}}) })
+	t.Cleanup(func() {
+		_ = env.Client.Delete(context.Background(), &haulv1.Project{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	})
 	for role, rules := range project.RoleRules() {
 		if err := env.Client.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: name, Name: role}, Rules: rules}); err != nil {
 			t.Fatal(err)
