@@ -165,12 +165,3 @@ func checkNoLeak(t *testing.T, ns string, logs *logBuffer, leaks []string) {
 		}
 	}
 }
-
-func containsAny(s string, subs ...string) bool {
-	for _, x := range subs {
-		if strings.Contains(s, x) {
-			return true
-		}
-	}
-	return false
-}
