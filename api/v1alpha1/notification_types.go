@@ -309,10 +309,12 @@ type EventRouterChannel struct {
 	// +optional
 	// +default="MessageChannel"
 	Kind ChannelKind `json:"kind,omitempty"`
-	// Name is the channel's name, 1 to 253 characters.
+	// Name is the channel's name, 1 to 253 characters of a Kubernetes object name; never
+	// namespace/name (a router uses its own namespace's channels and the cluster's).
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name"`
 	// Output overrides the router's output for this channel; a template with
 	// ${{ expressions }} over type, event and data. At most 64 KiB.

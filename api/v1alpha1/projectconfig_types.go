@@ -87,10 +87,15 @@ type ApprovalPolicy struct {
 
 // SecretRef names a Secret in the project namespace.
 type SecretRef struct {
-	// Name is the Secret's name, 1 to 253 characters.
+	// Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+	// (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+	// where the reference is used (the project's own, or the cluster secrets
+	// namespace for a ClusterMessageChannel), so no reference reaches another
+	// project's Secrets.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name"`
 }
 

@@ -3,6 +3,9 @@ package steps
 import (
 	"context"
 	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/pkg/notify"
@@ -37,6 +40,10 @@ func (c *sendMessageConfig) Validate() error {
 	}
 	if c.Channel.Name == "" {
 		return fmt.Errorf("channel.name must not be empty")
+	}
+	if errs := validation.IsDNS1123Subdomain(c.Channel.Name); len(errs) > 0 {
+		return fmt.Errorf("channel.name %q: must be the name of a %s (a project sends only through its own channels and the cluster's, never namespace/name): %s",
+			c.Channel.Name, c.Channel.Kind, strings.Join(errs, "; "))
 	}
 	if c.Message == "" {
 		return fmt.Errorf("message must not be empty")

@@ -214,7 +214,8 @@ export interface ClusterEventRouter {
        */
       kind?: "MessageChannel" | "ClusterMessageChannel";
       /**
-       * Name is the channel's name, 1 to 253 characters.
+       * Name is the channel's name, 1 to 253 characters of a Kubernetes object name; never
+       * namespace/name (a router uses its own namespace's channels and the cluster's).
        */
       name: string;
       /**
@@ -296,7 +297,11 @@ export interface ClusterMessageChannel {
      */
     secretRef?: {
       /**
-       * Name is the Secret's name, 1 to 253 characters.
+       * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+       * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+       * where the reference is used (the project's own, or the cluster secrets
+       * namespace for a ClusterMessageChannel), so no reference reaches another
+       * project's Secrets.
        */
       name: string;
     };
@@ -567,7 +572,8 @@ export interface EventRouter {
        */
       kind?: "MessageChannel" | "ClusterMessageChannel";
       /**
-       * Name is the channel's name, 1 to 253 characters.
+       * Name is the channel's name, 1 to 253 characters of a Kubernetes object name; never
+       * namespace/name (a router uses its own namespace's channels and the cluster's).
        */
       name: string;
       /**
@@ -850,7 +856,11 @@ export interface MessageChannel {
      */
     secretRef?: {
       /**
-       * Name is the Secret's name, 1 to 253 characters.
+       * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+       * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+       * where the reference is used (the project's own, or the cluster secrets
+       * namespace for a ClusterMessageChannel), so no reference reaches another
+       * project's Secrets.
        */
       name: string;
     };
@@ -1429,7 +1439,11 @@ export interface ProjectConfig {
          */
         secretRef: {
           /**
-           * Name is the Secret's name, 1 to 253 characters.
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
            */
           name: string;
         };
@@ -1455,7 +1469,11 @@ export interface ProjectConfig {
          */
         secretRef: {
           /**
-           * Name is the Secret's name, 1 to 253 characters.
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
            */
           name: string;
         };
@@ -1473,7 +1491,11 @@ export interface ProjectConfig {
          */
         secretRef: {
           /**
-           * Name is the Secret's name, 1 to 253 characters.
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
            */
           name: string;
         };
@@ -1489,7 +1511,11 @@ export interface ProjectConfig {
          */
         secretRef: {
           /**
-           * Name is the Secret's name, 1 to 253 characters.
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
            */
           name: string;
         };
@@ -1506,7 +1532,11 @@ export interface ProjectConfig {
          */
         secretRef: {
           /**
-           * Name is the Secret's name, 1 to 253 characters.
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
            */
           name: string;
         };
@@ -1524,7 +1554,11 @@ export interface ProjectConfig {
          */
         secretRef: {
           /**
-           * Name is the Secret's name, 1 to 253 characters.
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
            */
           name: string;
         };
@@ -1541,7 +1575,11 @@ export interface ProjectConfig {
          */
         secretRef: {
           /**
-           * Name is the Secret's name, 1 to 253 characters.
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
            */
           name: string;
         };
@@ -1558,7 +1596,11 @@ export interface ProjectConfig {
          */
         secretRef: {
           /**
-           * Name is the Secret's name, 1 to 253 characters.
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
            */
           name: string;
         };
@@ -1574,7 +1616,11 @@ export interface ProjectConfig {
          */
         secretRef: {
           /**
-           * Name is the Secret's name, 1 to 253 characters.
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
            */
           name: string;
         };
@@ -1595,7 +1641,11 @@ export interface ProjectConfig {
          */
         secretRef: {
           /**
-           * Name is the Secret's name, 1 to 253 characters.
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
            */
           name: string;
         };
