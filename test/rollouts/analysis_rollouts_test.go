@@ -575,4 +575,3 @@ func TestPrometheusMetricAnalysisAgainstFakePrometheus(t *testing.T) {
 		})
 	}
 }
-
