@@ -226,12 +226,21 @@ func (e *Engine) run(ctx context.Context, req Request) (Result, State) {
 		if step.Retry != nil && step.Retry.ErrorThreshold > 0 {
 			threshold = step.Retry.ErrorThreshold
 		}
+		timeout, timeoutFrom := e.stepTimeout(step)
+		timedOut := timeout > 0 && e.Services.now().Sub(meta.StartedAt.Time) > timeout
 		switch {
 		case runErr != nil:
 			meta.ErrorCount++
 			msg := runErr.Error()
 			if IsTerminal(runErr) || meta.ErrorCount >= threshold {
 				e.finishStep(sec, meta, StatusErrored, msg, now())
+				st.CurrentStep++
+				break
+			}
+			if timedOut {
+				// As Kargo: the timeout also ends a step that keeps erroring below
+				// its threshold.
+				e.finishStep(sec, meta, StatusErrored, fmt.Sprintf("timed out after %s (%s) while retrying errors: %s", timeout, timeoutFrom, msg), now())
 				st.CurrentStep++
 				break
 			}
@@ -244,13 +253,15 @@ func (e *Engine) run(ctx context.Context, req Request) (Result, State) {
 			return Result{Phase: haulv1.PromotionRunning, Message: meta.Message, RequeueAfter: backoff(meta.ErrorCount)}, persisted
 		case res.Status == StatusRunning:
 			meta.ErrorCount = 0
-			meta.Status, meta.Message = StatusRunning, truncate(sec.Mask(res.Message), 1024)
-			if step.Retry != nil && step.Retry.Timeout != nil && step.Retry.Timeout.Duration > 0 &&
-				e.Services.now().Sub(meta.StartedAt.Time) > step.Retry.Timeout.Duration {
-				e.finishStep(sec, meta, StatusFailed, fmt.Sprintf("timed out after %s: %s", step.Retry.Timeout.Duration, res.Message), now())
+			if timedOut {
+				e.finishStep(sec, meta, StatusFailed, fmt.Sprintf("timed out after %s (%s): %s", timeout, timeoutFrom, res.Message), now())
 				st.CurrentStep++
 				break
 			}
+			// The message says how long the step may keep waiting, so a Promotion
+			// that waits without limit shows it. It stays the same from poll to
+			// poll: an unchanged status is not written again.
+			meta.Status, meta.Message = StatusRunning, truncate(sec.Mask(res.Message+waitNote(meta.StartedAt.Time, timeout, timeoutFrom)), 1024)
 			if res.Output != nil {
 				st.Outputs[meta.Alias] = copyValue(res.Output).(map[string]any)
 			}
@@ -284,6 +295,34 @@ func (e *Engine) run(ctx context.Context, req Request) (Result, State) {
 		}
 	}
 	return finalResult(req.Steps, st), sec.forStatus(st)
+}
+
+// stepTimeout is how long step may keep reporting Running (or erroring below its
+// threshold), and where that comes from. As Kargo: retry.timeout when set, 0
+// included; otherwise the step kind's default (argocd-update and argocd-wait: 5m);
+// otherwise 0. 0 is no limit.
+func (e *Engine) stepTimeout(step haulv1.PromotionStep) (time.Duration, string) {
+	if step.Retry != nil && step.Retry.Timeout != nil {
+		return step.Retry.Timeout.Duration, "retry.timeout"
+	}
+	if impl, ok := e.registry().Lookup(step.Uses); ok {
+		if d, ok := impl.(defaultTimeouter); ok && d.DefaultTimeout() > 0 {
+			return d.DefaultTimeout(), "the default of " + step.Uses + "; set retry.timeout to change it"
+		}
+	}
+	return 0, "no retry.timeout"
+}
+
+// waitNote is appended to a Running step's message: when it times out, or that it
+// waits without limit.
+func waitNote(started time.Time, timeout time.Duration, from string) string {
+	if timeout <= 0 {
+		if from == "retry.timeout" {
+			return " (no timeout: retry.timeout is 0, so it waits until the step finishes or the Promotion is aborted)"
+		}
+		return " (no timeout: it waits until the step finishes or the Promotion is aborted; set retry.timeout to limit it)"
+	}
+	return fmt.Sprintf(" (times out at %s, after %s: %s)", started.Add(timeout).UTC().Format(time.RFC3339), timeout, from)
 }
 
 // finishStep records a step's outcome; msg is masked before it is cut to length, so

@@ -22,6 +22,23 @@ type Step interface {
 	Run(ctx context.Context, sc *StepContext) (StepResult, error)
 }
 
+// defaultTimeouter is a Step with a timeout of its own, used when the step sets no
+// retry.timeout (see WithDefaultTimeout).
+type defaultTimeouter interface {
+	DefaultTimeout() time.Duration
+}
+
+// WithDefaultTimeout gives s a default timeout: how long it may keep reporting
+// Running when its retry.timeout is unset. retry.timeout, 0 included, overrides it.
+func WithDefaultTimeout(s Step, d time.Duration) Step { return timedStep{s, d} }
+
+type timedStep struct {
+	Step
+	d time.Duration
+}
+
+func (s timedStep) DefaultTimeout() time.Duration { return s.d }
+
 // StepFunc adapts a function to Step.
 type StepFunc func(ctx context.Context, sc *StepContext) (StepResult, error)
 

@@ -54,8 +54,12 @@ const MaxStepTimeout = 24 * time.Hour
 
 // StepRetry bounds how long and how often a step is retried.
 type StepRetry struct {
-	// Timeout is a soft limit on how long a step may keep reporting Running, a Go
-	// duration such as 10m (0 or empty = no limit of its own); at most 24h.
+	// Timeout is a soft limit on how long a step may keep reporting Running (or keep
+	// erroring below errorThreshold), a Go duration such as 10m; at most 24h. When it
+	// passes, a Running step fails and an erroring one errors. Unset: the step kind's
+	// default (5m for argocd-update and argocd-wait, as Kargo), else no limit. 0: no
+	// limit, also where the step has a default; the step waits until it finishes or
+	// the Promotion is aborted, and its message says so.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32

@@ -2,9 +2,17 @@ package steps
 
 import (
 	"context"
+	"time"
 
 	"github.com/haul-dev/haul/promotion"
 )
+
+// defaultTimeouts are the steps with a timeout of their own, used when retry.timeout
+// is unset: argocd-update and argocd-wait wait five minutes for Argo CD, as Kargo's.
+var defaultTimeouts = map[string]time.Duration{
+	"argocd-update": 5 * time.Minute,
+	"argocd-wait":   5 * time.Minute,
+}
 
 // builtin is the one list of Haul's built-in steps, by the name a step's `uses` gives.
 var builtin = []struct {
@@ -57,8 +65,13 @@ var builtin = []struct {
 func Builtin() *promotion.Registry {
 	r := promotion.NewRegistry()
 	for _, s := range builtin {
-		run := s.run
-		r.Register(s.name, func() promotion.Step { return promotion.StepFunc(run) })
+		run, timeout := s.run, defaultTimeouts[s.name]
+		r.Register(s.name, func() promotion.Step {
+			if timeout > 0 {
+				return promotion.WithDefaultTimeout(promotion.StepFunc(run), timeout)
+			}
+			return promotion.StepFunc(run)
+		})
 	}
 	return r
 }

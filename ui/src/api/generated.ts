@@ -487,8 +487,12 @@ export interface ClusterPromotionTask {
          */
         errorThreshold?: number;
         /**
-         * Timeout is a soft limit on how long a step may keep reporting Running, a Go
-         * duration such as 10m (0 or empty = no limit of its own); at most 24h.
+         * Timeout is a soft limit on how long a step may keep reporting Running (or keep
+         * erroring below errorThreshold), a Go duration such as 10m; at most 24h. When it
+         * passes, a Running step fails and an erroring one errors. Unset: the step kind's
+         * default (5m for argocd-update and argocd-wait, as Kargo), else no limit. 0: no
+         * limit, also where the step has a default; the step waits until it finishes or
+         * the Promotion is aborted, and its message says so.
          */
         timeout?: string;
       };
@@ -2012,8 +2016,12 @@ export interface Promotion {
          */
         errorThreshold?: number;
         /**
-         * Timeout is a soft limit on how long a step may keep reporting Running, a Go
-         * duration such as 10m (0 or empty = no limit of its own); at most 24h.
+         * Timeout is a soft limit on how long a step may keep reporting Running (or keep
+         * erroring below errorThreshold), a Go duration such as 10m; at most 24h. When it
+         * passes, a Running step fails and an erroring one errors. Unset: the step kind's
+         * default (5m for argocd-update and argocd-wait, as Kargo), else no limit. 0: no
+         * limit, also where the step has a default; the step waits until it finishes or
+         * the Promotion is aborted, and its message says so.
          */
         timeout?: string;
       };
@@ -2126,8 +2134,12 @@ export interface PromotionTask {
          */
         errorThreshold?: number;
         /**
-         * Timeout is a soft limit on how long a step may keep reporting Running, a Go
-         * duration such as 10m (0 or empty = no limit of its own); at most 24h.
+         * Timeout is a soft limit on how long a step may keep reporting Running (or keep
+         * erroring below errorThreshold), a Go duration such as 10m; at most 24h. When it
+         * passes, a Running step fails and an erroring one errors. Unset: the step kind's
+         * default (5m for argocd-update and argocd-wait, as Kargo), else no limit. 0: no
+         * limit, also where the step has a default; the step waits until it finishes or
+         * the Promotion is aborted, and its message says so.
          */
         timeout?: string;
       };
@@ -2365,8 +2377,12 @@ export interface Stage {
              */
             errorThreshold?: number;
             /**
-             * Timeout is a soft limit on how long a step may keep reporting Running, a Go
-             * duration such as 10m (0 or empty = no limit of its own); at most 24h.
+             * Timeout is a soft limit on how long a step may keep reporting Running (or keep
+             * erroring below errorThreshold), a Go duration such as 10m; at most 24h. When it
+             * passes, a Running step fails and an erroring one errors. Unset: the step kind's
+             * default (5m for argocd-update and argocd-wait, as Kargo), else no limit. 0: no
+             * limit, also where the step has a default; the step waits until it finishes or
+             * the Promotion is aborted, and its message says so.
              */
             timeout?: string;
           };
@@ -2584,8 +2600,12 @@ export interface Stage {
            */
           errorThreshold?: number;
           /**
-           * Timeout is a soft limit on how long a step may keep reporting Running, a Go
-           * duration such as 10m (0 or empty = no limit of its own); at most 24h.
+           * Timeout is a soft limit on how long a step may keep reporting Running (or keep
+           * erroring below errorThreshold), a Go duration such as 10m; at most 24h. When it
+           * passes, a Running step fails and an erroring one errors. Unset: the step kind's
+           * default (5m for argocd-update and argocd-wait, as Kargo), else no limit. 0: no
+           * limit, also where the step has a default; the step waits until it finishes or
+           * the Promotion is aborted, and its message says so.
            */
           timeout?: string;
         };
