@@ -7,6 +7,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/haul-dev/haul/controllers/retention"
+	"github.com/haul-dev/haul/pkg/gitx"
 )
 
 // Options configure all controllers; zero values mean the documented defaults.
@@ -38,6 +39,9 @@ type Options struct {
 	// DenyPlainHTTPGit refuses http:// Git remotes (steps and Warehouse subscriptions),
 	// so repository credentials and content never travel unencrypted.
 	DenyPlainHTTPGit bool
+	// PushIntegration is how git-push integrates commits another writer pushed to the
+	// branch first: AlwaysRebase (default), RebaseOrMerge, RebaseOrFail or AlwaysMerge.
+	PushIntegration gitx.Integration
 	// Retention holds the cluster's default retention policy, which a project's
 	// ProjectConfig.spec.retention overrides field by field; the zero value keeps
 	// everything (docs/retention.md).

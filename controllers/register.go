@@ -52,6 +52,7 @@ func SetupAll(mgr ctrl.Manager, o Options) error {
 				WorkDir: o.WorkDir, SharedCredentialsNamespace: o.SharedCredentialsNamespace,
 				DenyPrivateHTTP: o.DenyPrivateHTTP, DenyPlainHTTPGit: o.DenyPlainHTTPGit,
 				ExternalURL: o.ExternalURL, Notifier: notifier, Shard: o.Shard, Sharded: o.ShardCache, ReconcilerConfig: o.ReconcilerConfig,
+				PushIntegration: o.PushIntegration,
 			})
 		}},
 	}

@@ -115,6 +115,9 @@ type Services struct {
 	UIBaseURL string
 	// Notifier sends the send-message step's messages; nil refuses that step.
 	Notifier notify.Hub
+	// PushIntegration is how git-push integrates commits pushed to the branch
+	// meanwhile (the operator's push integration policy); "" is AlwaysRebase.
+	PushIntegration gitx.Integration
 }
 
 // forRun returns the Services one Run hands to its steps: the same, except that the

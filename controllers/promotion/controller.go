@@ -66,6 +66,9 @@ type Options struct {
 	ReconcilerConfig *rest.Config
 	// Now is the clock that promotion windows are evaluated with; time.Now when nil.
 	Now func() time.Time
+	// PushIntegration is how git-push integrates commits pushed to the branch
+	// meanwhile (Kargo's push integration policy); "" is AlwaysRebase.
+	PushIntegration gitx.Integration
 }
 
 // Reconciler runs Promotions.
@@ -139,6 +142,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		SharedNamespace: opts.SharedCredentialsNamespace,
 		UIBaseURL:       opts.ExternalURL,
 		Notifier:        opts.Notifier,
+		PushIntegration: opts.PushIntegration,
 	}, StepDone: metrics.ObserveStep}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &haulv1.Promotion{}, indexStage,
 		func(o client.Object) []string { return []string{o.(*haulv1.Promotion).Spec.Stage} }); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/haul-dev/haul/internal/dirlock"
 	"github.com/haul-dev/haul/internal/server"
 	"github.com/haul-dev/haul/internal/server/auth"
+	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/pkg/shard"
 )
 
@@ -32,6 +33,9 @@ const sharedCredsHelp = "namespace whose credential Secrets every project may us
 
 // denyPlainHTTPGitHelp describes --deny-plain-http-git (haul up and haul controller).
 const denyPlainHTTPGitHelp = "refuse http:// Git remotes in steps and Warehouse subscriptions (https and ssh only); file:// and local paths are always refused"
+
+// pushIntegrationHelp describes --push-integration-policy (haul up and haul controller).
+const pushIntegrationHelp = "how git-push integrates commits pushed to the branch meanwhile (Kargo's policies): AlwaysRebase; RebaseOrMerge (merge when a commit to replay is signed, since Haul does not sign and a rebase would drop the signature); RebaseOrFail (fail the step instead); AlwaysMerge"
 
 // denyPrivateHTTPHelp describes --deny-private-http (haul up and haul controller).
 const denyPrivateHTTPHelp = "make http steps (promotion and verification) also refuse private, shared (CGNAT) and loopback addresses; link-local and cloud metadata addresses are always refused"
@@ -111,6 +115,7 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 		sharedCredsNamespace string
 		denyPrivateHTTP      bool
 		denyPlainHTTPGit     bool
+		pushIntegration      string
 		retentionDefaults    retention.Defaults
 		retentionInterval    time.Duration
 		shardName            string
@@ -138,6 +143,10 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 			reconcilerCfg, err := reconcilerConfig(reconcilerKubeconfig)
 			if err != nil {
 				return err
+			}
+			integration, err := gitx.ParseIntegration(pushIntegration)
+			if err != nil {
+				return fmt.Errorf("--push-integration-policy: %w", err)
 			}
 			// Git caches and work trees are this process's alone: two controllers (two
 			// shards on one host) sharing them would hand one work tree to both.
@@ -169,6 +178,7 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 					ProjectAccessSubjects:      subjects,
 					DenyPrivateHTTP:            denyPrivateHTTP,
 					DenyPlainHTTPGit:           denyPlainHTTPGit,
+					PushIntegration:            integration,
 					Retention:                  retentionDefaults,
 					RetentionInterval:          retentionInterval,
 				},
@@ -192,6 +202,7 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 	f.StringVar(&sharedCredsNamespace, "shared-credentials-namespace", "", sharedCredsHelp)
 	f.BoolVar(&denyPrivateHTTP, "deny-private-http", false, denyPrivateHTTPHelp)
 	f.BoolVar(&denyPlainHTTPGit, "deny-plain-http-git", false, denyPlainHTTPGitHelp)
+	f.StringVar(&pushIntegration, "push-integration-policy", string(gitx.AlwaysRebase), pushIntegrationHelp)
 	f.Int32Var(&retentionDefaults.PromotionsPerStage, "retention-promotions-per-stage", 0, "default terminal Promotions kept per Stage (0 keeps all; ProjectConfig spec.retention overrides)")
 	f.Int32Var(&retentionDefaults.FreightPerWarehouse, "retention-freight-per-warehouse", 0, "default newest Freight always kept per Warehouse (0 keeps all Freight)")
 	f.DurationVar(&retentionDefaults.MinFreightAge, "retention-min-freight-age", 7*24*time.Hour, "default age below which Freight is never deleted, and the window in which a verification or approval keeps it")

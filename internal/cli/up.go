@@ -31,6 +31,7 @@ import (
 	"github.com/haul-dev/haul/internal/controlplane"
 	"github.com/haul-dev/haul/internal/demo"
 	"github.com/haul-dev/haul/internal/testservers"
+	"github.com/haul-dev/haul/pkg/gitx"
 )
 
 // upOptions are the flags of `haul up`.
@@ -48,6 +49,7 @@ type upOptions struct {
 	denyPlainHTTPGit     bool
 	reconciler           string
 	fluxBinDir           string
+	pushIntegration      string
 }
 
 // Reconcilers `haul up --reconciler` can run next to Haul.
@@ -104,6 +106,7 @@ flux-reconcile, so each Stage's health comes from Flux.`,
 	f.BoolVar(&o.denyPlainHTTPGit, "deny-plain-http-git", false, denyPlainHTTPGitHelp)
 	f.StringVar(&o.reconciler, "reconciler", reconcilerNone, "GitOps reconciler to run next to Haul: none, or flux (Flux source- and kustomize-controller; the demo then deploys each stage through Flux)")
 	f.StringVar(&o.fluxBinDir, "flux-bin-dir", testservers.FluxDir(), "directory holding source-controller, kustomize-controller and crds/ (built by make flux), for --reconciler flux")
+	f.StringVar(&o.pushIntegration, "push-integration-policy", string(gitx.AlwaysRebase), pushIntegrationHelp)
 	return cmd
 }
 
@@ -182,6 +185,10 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 	if err != nil {
 		return err
 	}
+	integration, err := gitx.ParseIntegration(o.pushIntegration)
+	if err != nil {
+		return fmt.Errorf("--push-integration-policy: %w", err)
+	}
 	baseURL := "http://" + o.addr
 	ready := make(chan struct{})
 	cfg := app.Config{
@@ -197,6 +204,7 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 			SharedCredentialsNamespace: o.sharedCredsNamespace,
 			DenyPrivateHTTP:            o.denyPrivateHTTP,
 			DenyPlainHTTPGit:           o.denyPlainHTTPGit,
+			PushIntegration:            integration,
 			WorkDir:                    filepath.Join(dataDir, "work"),
 			ExternalURL:                baseURL,
 		},

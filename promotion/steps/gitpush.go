@@ -42,7 +42,8 @@ func (c *gitPushConfig) Validate() error {
 	return nil
 }
 
-// gitPush pushes the work tree's HEAD, integrating concurrent writers by rebasing.
+// gitPush pushes the work tree's HEAD, integrating concurrent writers per the
+// controller's push integration policy (rebase by default).
 func gitPush(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
 	var cfg gitPushConfig
 	if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
@@ -73,9 +74,15 @@ func gitPush(ctx context.Context, sc *promotion.StepContext) (promotion.StepResu
 			return promotion.StepResult{}, promotion.Terminal(errors.New("HEAD is detached; set targetBranch"))
 		}
 	}
-	sha, err := w.Push(ctx, branch, gitx.PushOptions{MaxAttempts: cfg.MaxAttempts, Force: force})
+	var policy gitx.Integration
+	if sc.Services != nil {
+		policy = sc.Services.PushIntegration
+	}
+	sha, err := w.Push(ctx, branch, gitx.PushOptions{MaxAttempts: cfg.MaxAttempts, Force: force, Integration: policy})
 	if err != nil {
-		if errors.Is(err, gitx.ErrConflict) {
+		// A conflict or a rebase the policy forbids needs a person: retrying
+		// cannot change the outcome.
+		if errors.Is(err, gitx.ErrConflict) || errors.Is(err, gitx.ErrUnsafeRebase) {
 			return promotion.StepResult{}, promotion.Terminal(err)
 		}
 		return promotion.StepResult{}, err

@@ -68,3 +68,29 @@ func toAny(s []string) []any {
 	}
 	return out
 }
+
+// TestChartPushIntegrationPolicy: controller.pushIntegrationPolicy reaches `haul
+// controller` as --push-integration-policy (AlwaysRebase by default), and the
+// command accepts it.
+func TestChartPushIntegrationPolicy(t *testing.T) {
+	values := filepath.Join(t.TempDir(), "values.yaml")
+	if err := os.WriteFile(values, []byte("controller:\n  pushIntegrationPolicy: RebaseOrFail\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{"": "AlwaysRebase", values: "RebaseOrFail"} {
+		args := controllerArgs(t, file)
+		if !contains(toAny(args), "--push-integration-policy="+want) {
+			t.Fatalf("controller args %q lack --push-integration-policy=%s", args, want)
+		}
+		cmd, rest, err := cli.NewRootCommand().Find(args)
+		if err != nil || cmd.Name() != "controller" {
+			t.Fatalf("finding the controller command for %q: %v", args, err)
+		}
+		if err := cmd.ParseFlags(rest); err != nil {
+			t.Fatalf("haul controller refuses the chart's args %q: %v", args, err)
+		}
+		if v, _ := cmd.Flags().GetString("push-integration-policy"); v != want {
+			t.Fatalf("--push-integration-policy parsed as %q, want %q", v, want)
+		}
+	}
+}
