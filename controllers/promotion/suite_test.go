@@ -10,6 +10,7 @@ import (
 	"github.com/go-logr/logr"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -43,7 +44,13 @@ func startController(t testing.TB, workDir string) (stop func()) {
 // startControllerWith is startController with options (the test concurrency is set).
 func startControllerWith(t testing.TB, opts promotion.Options) (stop func()) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+	return startControllerOn(t, env.Config, opts)
+}
+
+// startControllerOn is startControllerWith reaching the API server through cfg.
+func startControllerOn(t testing.TB, cfg *rest.Config, opts promotion.Options) (stop func()) {
+	t.Helper()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:     env.Scheme,
 		Metrics:    metricsserver.Options{BindAddress: "0"},
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
