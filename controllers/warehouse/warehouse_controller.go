@@ -3,9 +3,11 @@ package warehouse
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -135,6 +137,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	sc := &scope{wh: wh, st: wh.Status.DeepCopy()}
 	sc.st.LastHandledRefresh = wh.Annotations[haulv1.AnnotationRefresh]
 	defer func() {
+		// A panic in a sub-reconciler (a bug in Haul, met by this Warehouse's data)
+		// is recorded on the Warehouse and retried after the interval, never as a
+		// success and never in a hot loop; other Warehouses are not affected.
+		if p := recover(); p != nil {
+			log.FromContext(ctx).Error(fmt.Errorf("panic: %v", p), "Recovered from a panic while reconciling the Warehouse", "stack", string(debug.Stack()))
+			r.Recorder.Eventf(wh, corev1.EventTypeWarning, haulv1.ReasonReconcilePanic, "recovered from a panic: %v", p)
+			retErr = reconcile.Wait(haulv1.ReasonReconcilePanic, jitter(interval), fmt.Errorf("recovered from a panic: %v", p))
+		}
 		r.lastRun.Store(req.NamespacedName, r.Now())
 		out := reconcile.Summary{
 			Generation:    wh.Generation,
