@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -48,13 +49,11 @@ func updateStable(s *haulv1.Stage, st *statusUpdate) map[string]string {
 	}
 	old := stableFreight(s)
 	next := make(map[string]string, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
+	maps.Copy(next, old)
 	for _, item := range s.Status.FreightHistory[0].Items {
 		next[originKey(item.Origin)] = item.Name
 	}
-	if mapsEqual(old, next) {
+	if maps.Equal(old, next) {
 		return nil
 	}
 	return next
@@ -69,18 +68,6 @@ func (u *statusUpdate) judgedCurrent(s *haulv1.Stage) bool {
 	}
 	c := s.Status.FreightHistory[0]
 	return u.verificationFor == [2]string{c.ID, c.Promotion}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // rollbackPlan is one rollback to make: the stable Freight to return to, the Freight
