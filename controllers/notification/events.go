@@ -53,12 +53,8 @@ func waitingEvent(p *haulv1.Promotion, since time.Time) (notify.Event, bool) {
 	if m.Status != haulv1.StepRunning || m.StartedAt == nil || m.StartedAt.Time.Before(since.Truncate(time.Second)) {
 		return notify.Event{}, false
 	}
-	return notify.Event{
-		ID: fmt.Sprintf("%s/%s/%d", p.UID, haulv1.EventPromotionWaitingForApproval, i), Type: haulv1.EventPromotionWaitingForApproval,
-		Project: p.Namespace, StageName: p.Spec.Stage, Name: p.Name,
-		Freight: &notify.Freight{Name: p.Spec.Freight}, Actor: p.Annotations[haulv1.AnnotationCreateActor],
-		Message: m.Message, Time: m.StartedAt.Time, Data: p,
-	}, true
+	return eventOf(p, haulv1.EventPromotionWaitingForApproval, fmt.Sprintf("%s/%s/%d", p.UID, haulv1.EventPromotionWaitingForApproval, i),
+		m.Message, m.StartedAt.Time), true
 }
 
 // rollbackEvent is AutoRollbackCreated for a rollback Promotion made at or after since.
@@ -67,13 +63,8 @@ func rollbackEvent(p *haulv1.Promotion, since time.Time) (notify.Event, bool) {
 	if !promotion.IsRollback(p) || p.CreationTimestamp.Time.Before(since.Truncate(time.Second)) {
 		return notify.Event{}, false
 	}
-	return notify.Event{
-		ID: string(p.UID) + "/" + string(haulv1.EventAutoRollbackCreated), Type: haulv1.EventAutoRollbackCreated,
-		Project: p.Namespace, StageName: p.Spec.Stage, Name: p.Name,
-		Freight: &notify.Freight{Name: p.Spec.Freight}, Actor: p.Annotations[haulv1.AnnotationCreateActor],
-		Message: fmt.Sprintf("Stage %s is rolled back to Freight %s (Promotion %s)", p.Spec.Stage, p.Spec.Freight, p.Name),
-		Time:    p.CreationTimestamp.Time, Data: p,
-	}, true
+	return eventOf(p, haulv1.EventAutoRollbackCreated, string(p.UID)+"/"+string(haulv1.EventAutoRollbackCreated),
+		fmt.Sprintf("Stage %s is rolled back to Freight %s (Promotion %s)", p.Spec.Stage, p.Spec.Freight, p.Name), p.CreationTimestamp.Time), true
 }
 
 // promotionEvent is the event p's current phase stands for, if it has one that
@@ -98,16 +89,22 @@ func promotionEvent(p *haulv1.Promotion, since time.Time) (notify.Event, bool) {
 	if at == nil || at.Time.Before(since) {
 		return notify.Event{}, false
 	}
+	return eventOf(p, t, string(p.UID)+"/"+string(t), p.Status.Message, at.Time), true
+}
+
+// eventOf is the event of type t about Promotion p, with the Freight as the Promotion
+// recorded it when it started (alias and origin once it has).
+func eventOf(p *haulv1.Promotion, t haulv1.EventType, id, message string, at time.Time) notify.Event {
 	e := notify.Event{
-		ID: string(p.UID) + "/" + string(t), Type: t, Project: p.Namespace, StageName: p.Spec.Stage, Name: p.Name,
+		ID: id, Type: t, Project: p.Namespace, StageName: p.Spec.Stage, Name: p.Name,
 		Freight: &notify.Freight{Name: p.Spec.Freight}, Actor: p.Annotations[haulv1.AnnotationCreateActor],
-		Message: p.Status.Message, Time: at.Time, Data: p,
+		Message: message, Time: at, Data: p,
 	}
 	if f := p.Status.Freight; f != nil {
 		e.Freight.Alias = f.Alias
 		e.Freight.Origin = f.Origin.Name
 	}
-	return e, true
+	return e
 }
 
 // stageEvents publishes an event when a verification of a Stage's current Freight ends.
