@@ -95,10 +95,7 @@ FUZZERS := \
 
 .PHONY: fuzz
 fuzz: ## Run every fuzzer for FUZZTIME (default 10s) each
-	@set -e; for f in $(FUZZERS); do \
-	  echo "== $${f#*:} ($${f%%:*})"; \
-	  go test -run '^$$' -fuzz "^$${f#*:}\$$" -fuzztime $(FUZZTIME) $${f%%:*}; \
-	done
+	@FUZZTIME=$(FUZZTIME) hack/fuzz/run.sh $(FUZZERS)
 
 .PHONY: generate
 generate: ## Regenerate deepcopy code, CRDs (controller-gen pinned in go.mod), docs/reference/api.md and the dashboard's API types
