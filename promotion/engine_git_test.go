@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/testservers"
@@ -50,6 +51,10 @@ func TestPromotionWritesExactlyTheChangeAndIsIdempotent(t *testing.T) {
 	}
 	before := commitCount(t, srv, "stage/test")
 	tip, _ := srv.RevParse("gitops", "stage/test")
+	// Git dates commits to the second: within the same second the second run would make
+	// the very same commit and never reach the rebase. A later second makes a different
+	// commit with the same tree, which the push must drop while integrating.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 50*time.Millisecond)))
 	res, _ = run(t, e, editSteps(repo, "test", "stage/test"), freight("1.2.3"), promotion.State{})
 	if res.Phase != haulv1.PromotionSucceeded {
 		t.Fatalf("second promotion: %s: %s", res.Phase, res.Message)
