@@ -89,7 +89,7 @@ FUZZERS := \
 	./promotion:FuzzCompileStrict ./promotion/steps:FuzzParseYAMLSafe ./promotion/steps:FuzzScalarNodeRoundTrip \
 	./promotion/steps:FuzzAuthorizedStage ./internal/server/auth:FuzzClaimMapping ./internal/webhook:FuzzParsePath \
 	./internal/webhook:FuzzSignatureHeader ./pkg/gitx:FuzzPackedRef \
-	./warehouse:FuzzPathMatchers ./warehouse:FuzzParseCreated ./warehouse:FuzzCriteria ./warehouse:FuzzHelmIndex \
+	./warehouse:FuzzPathMatchers ./warehouse:FuzzExpressionFilter ./warehouse:FuzzParseCreated ./warehouse:FuzzCriteria ./warehouse:FuzzHelmIndex \
 	./warehouse:FuzzTagListPagination ./internal/server:FuzzParseManifests ./promotion/steps:FuzzTOMLUpdate \
 	./pkg/pipeline:FuzzEvaluateWindows ./internal/server:FuzzLastEventID
 

@@ -165,3 +165,44 @@ func FuzzTagListPagination(f *testing.F) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// FuzzExpressionFilter: a Git subscription's expressionFilter, over commits and over
+// tags, compiles or is refused as an InvalidConstraintError naming the field; a
+// compiled filter runs on any commit or tag without a panic and answers a bool; an
+// empty filter lets everything through.
+func FuzzExpressionFilter(f *testing.F) {
+	for _, s := range []string{
+		`subject contains "release"`, `author == "bot"`, `commitDate > date("2024-01-01")`,
+		`tag matches "^v[0-9]+"`, `annotation != ""`, `creatorDate.Year() >= 2024`, ``, `subject(`,
+		`id[0:7] == "0123456"`, `1 / 0 == 1`, `true ? subject : 1`, `{"a": 1}.a == 1`,
+	} {
+		f.Add(s, "fix: release 1.2", "v1.2.0", int64(1700000000))
+	}
+	f.Fuzz(func(t *testing.T, src, text, tag string, unix int64) {
+		date := time.Unix(unix%(1<<34), 0).UTC()
+		envs := map[string]map[string]any{
+			"commits": commitEnv("0123456789abcdef0123456789abcdef01234567", text, text, text, date),
+			"tags":    tagEnv(tag, "0123456789abcdef0123456789abcdef01234567", text, text, date),
+		}
+		for kind, env := range envs {
+			field := "spec.subscriptions[0].git.expressionFilter"
+			p, err := compileFilter(src, field, env)
+			if err != nil {
+				if !IsInvalidConstraint(err) || !strings.Contains(err.Error(), field) {
+					t.Fatalf("%s %q: error %v does not name the field", kind, src, err)
+				}
+				continue
+			}
+			if src == "" && p != nil {
+				t.Fatalf("an empty filter compiled to a program")
+			}
+			ok, err := runFilter(p, env)
+			if src == "" && (!ok || err != nil) {
+				t.Fatalf("an empty filter refused a %s entry: %v", kind, err)
+			}
+			if err != nil && ok {
+				t.Fatalf("%s %q: failed evaluation %v let the entry through", kind, src, err)
+			}
+		}
+	})
+}
