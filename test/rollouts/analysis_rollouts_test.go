@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/promotion"
 )
 
 // checkServer is the service a web metric measures: /ok/... answers {"ok": true},
@@ -573,5 +575,64 @@ func TestPrometheusMetricAnalysisAgainstFakePrometheus(t *testing.T) {
 				assertNotVerified(t, ns, tc.stage, f)
 			}
 		})
+	}
+}
+
+// TestFailedAnalysisRollsBack: with the project's autoRollback on, an AnalysisRun that
+// fails for newer Freight makes Haul promote the Stage back to the Freight the real
+// analysis controller verified before, exactly once, and the analysis of that Freight
+// then passes again.
+func TestFailedAnalysisRollsBack(t *testing.T) {
+	startHaul(t)
+	ns := env.Namespace(t, "web-rollback")
+	cfg := &haulv1.ProjectConfig{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: ns}}
+	cfg.Spec.PromotionPolicies = []haulv1.PromotionPolicy{{StageSelector: haulv1.StageSelector{Name: "test"}, AutoRollback: &haulv1.AutoRollbackConfig{}}}
+	must(t, env.Client.Create(ctx, cfg))
+	cs := newCheckServer(t)
+	must(t, env.Client.Create(ctx, analysisTemplate(ns, "smoke", webMetric("health", 1))))
+	// Tag 2 is the broken release: its check answers {"ok": false}.
+	must(t, env.Client.Create(ctx, newStage(ns, "test",
+		webVerification(cs, "", "smoke", `${{ imageFrom("registry.example/app").Tag == "2" ? "fail" : "ok" }}/${{ imageFrom("registry.example/app").Tag }}`))))
+
+	good := promote(t, ns, "test", "1")
+	if run := waitRun(t, ns, "test", good, time.Minute); run.Phase != haulv1.VerificationSucceeded {
+		t.Fatalf("verification of the good release is %s (%s)", run.Phase, run.Message)
+	}
+	bad := promote(t, ns, "test", "2")
+	// The rollback can follow the failed analysis within milliseconds, so the Stage may
+	// never be seen holding the broken release: read what happened from its history.
+	key := origin.String()
+	eventually(t, time.Minute, "the broken release failing and the good one back, verified", func() (bool, string) {
+		h := getStage(t, ns, "test").Status.FreightHistory
+		if len(h) < 3 {
+			return false, fmt.Sprintf("%d freight collections", len(h))
+		}
+		back, broken := h[0], h[1]
+		if back.Items[key].Name != good.Name || broken.Items[key].Name != bad.Name {
+			return false, fmt.Sprintf("history %s, %s", back.Items[key].Name, broken.Items[key].Name)
+		}
+		if len(broken.VerificationHistory) == 0 || broken.VerificationHistory[0].Phase != haulv1.VerificationFailed {
+			return false, "the broken release's verification is not Failed"
+		}
+		if len(back.VerificationHistory) == 0 {
+			return false, "no verification after the rollback yet"
+		}
+		run := back.VerificationHistory[0]
+		return run.Phase == haulv1.VerificationSucceeded, fmt.Sprintf("verification after the rollback: %s (%s)", run.Phase, run.Message)
+	})
+	var list haulv1.PromotionList
+	must(t, env.Client.List(ctx, &list, client.InNamespace(ns)))
+	var rollbacks []string
+	for _, p := range list.Items {
+		if promotion.IsRollback(&p) {
+			rollbacks = append(rollbacks, p.Name+"→"+p.Spec.Freight)
+		}
+	}
+	if len(rollbacks) != 1 || !strings.HasSuffix(rollbacks[0], "→"+good.Name) {
+		t.Errorf("rollback Promotions %v, want exactly one, to %s", rollbacks, good.Alias)
+	}
+	paths := cs.requests()
+	if len(paths) != 3 || paths[0] != "/ok/1" || paths[1] != "/fail/2" || paths[2] != "/ok/1" {
+		t.Errorf("the check server was asked for %q, want [/ok/1 /fail/2 /ok/1]", paths)
 	}
 }
