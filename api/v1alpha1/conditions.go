@@ -108,6 +108,9 @@ const (
 	// ReasonPromotionAborted (event on a Promotion; Ready=False on its Stage): the
 	// haul.dev/abort annotation stopped it.
 	ReasonPromotionAborted = "PromotionAborted"
+	// ReasonPromotionWindowOverridden (Warning event on a Promotion): it started while
+	// its Stage's promotion windows were closed, let through by haul.dev/window-override.
+	ReasonPromotionWindowOverridden = "PromotionWindowOverridden"
 
 	// ReasonHealthy (Healthy=True on a Stage): every health check passes.
 	ReasonHealthy = "Healthy"

@@ -64,3 +64,16 @@ func (r *Reconciler) removeWorkDir(p *haulv1.Promotion) {
 	}
 	_ = os.RemoveAll(dir)
 }
+
+// recordOverride tells that p starts although its Stage's promotion windows are closed
+// (closed says why), because of its haul.dev/window-override: a Warning Event on the
+// Promotion naming who overrode and their reason, and haul_promotion_window_overrides_total.
+func (r *Reconciler) recordOverride(p *haulv1.Promotion, closed string) {
+	metrics.WindowOverrides.Inc()
+	if r.Recorder == nil {
+		return
+	}
+	r.Recorder.Eventf(p, corev1.EventTypeWarning, haulv1.ReasonPromotionWindowOverridden,
+		"Promotion of Freight %s to Stage %s started through a closed promotion window (%s): overridden by %s",
+		p.Spec.Freight, p.Spec.Stage, closed, p.Annotations[haulv1.AnnotationWindowOverride])
+}

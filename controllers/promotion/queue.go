@@ -146,11 +146,23 @@ func (r *Reconciler) freightToPromotions(ctx context.Context, o client.Object) [
 // windowWait says why p may not start now under the promotion windows that select its
 // Stage ("" when it may) and how long to wait before looking again. A Promotion that
 // carries haul.dev/window-override was let through by somebody with the override verb
-// (the admission policy haul-window-override refuses the annotation from anybody else).
-func (r *Reconciler) windowWait(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage) (string, time.Duration, error) {
-	if p.Annotations[haulv1.AnnotationWindowOverride] != "" {
-		return "", 0, nil
+// (the admission policy haul-window-override refuses the annotation from anybody else):
+// it may start, and overridden then says why the windows were closed ("" when they
+// were open, so the override changed nothing).
+func (r *Reconciler) windowWait(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage) (wait string, after time.Duration, overridden string, err error) {
+	closed, after, err := r.closedWindows(ctx, p, stage)
+	if err != nil || closed == "" {
+		return "", 0, "", err
 	}
+	if p.Annotations[haulv1.AnnotationWindowOverride] != "" {
+		return "", 0, closed, nil
+	}
+	return closed, after, "", nil
+}
+
+// closedWindows says why the promotion windows selecting p's Stage are closed now (""
+// when they are open) and how long to wait before looking again.
+func (r *Reconciler) closedWindows(ctx context.Context, p *haulv1.Promotion, stage *haulv1.Stage) (string, time.Duration, error) {
 	cfg := &haulv1.ProjectConfig{}
 	switch err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Namespace}, cfg); {
 	case apierrors.IsNotFound(err):

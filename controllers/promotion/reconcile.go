@@ -101,7 +101,8 @@ func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, 
 		case msg != "":
 			return wait(msg, waitRequeue)
 		}
-		switch msg, after, err := r.windowWait(ctx, p, stage); {
+		msg, after, overridden, err := r.windowWait(ctx, p, stage)
+		switch {
 		case err != nil:
 			return ctrl.Result{}, err
 		case msg != "":
@@ -114,6 +115,9 @@ func (r *Reconciler) reconcilePending(ctx context.Context, p *haulv1.Promotion, 
 				return ctrl.Result{RequeueAfter: conflictRetry}, nil
 			}
 			return ctrl.Result{}, err
+		}
+		if overridden != "" {
+			r.recordOverride(p, overridden)
 		}
 	}
 	return r.start(ctx, p, stage, seq)

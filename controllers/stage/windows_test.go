@@ -1,6 +1,9 @@
 package stage_test
 
 import (
+	"github.com/haul-dev/haul/pkg/metrics"
+	dto "github.com/prometheus/client_model/go"
+	corev1 "k8s.io/api/core/v1"
 	"strings"
 	"testing"
 	"time"
@@ -89,7 +92,37 @@ func TestClusterFreezeStopsEveryProject(t *testing.T) {
 		return p.Status.Phase == haulv1.PromotionPending && p.Status.Message == want, string(p.Status.Phase) + ": " + p.Status.Message
 	})
 
-	must(t, env.Client.Delete(ctx, cc))
+	// Somebody with the override right lets one Promotion through the freeze: it runs,
+	// and the override is told (a Warning Event naming the window and who overrode,
+	// and the overrides counter).
+	overrides := counterValue(t, metrics.WindowOverrides)
+	through := promotion.New(getStage(t, a, "test"), fa.Name, "kubectl:admin")
+	through.Annotations[haulv1.AnnotationWindowOverride] = "kubectl:admin: hotfix for INC-7"
+	must(t, env.Client.Create(ctx, through))
 	waitCurrent(t, a, "test", fa)
+	eventually(t, "the PromotionWindowOverridden event", func() (bool, string) {
+		var evs corev1.EventList
+		must(t, env.Client.List(ctx, &evs, client.InNamespace(a)))
+		for _, e := range evs.Items {
+			if e.Reason == haulv1.ReasonPromotionWindowOverridden && e.InvolvedObject.Name == through.Name {
+				return e.Type == corev1.EventTypeWarning && strings.Contains(e.Message, want) &&
+					strings.Contains(e.Message, "overridden by kubectl:admin: hotfix for INC-7"), e.Message
+			}
+		}
+		return false, "no event yet"
+	})
+	if got := counterValue(t, metrics.WindowOverrides) - overrides; got != 1 {
+		t.Errorf("haul_promotion_window_overrides_total grew by %v, want 1", got)
+	}
+
+	must(t, env.Client.Delete(ctx, cc))
 	waitCurrent(t, b, "test", fb)
+}
+
+// counterValue reads a Prometheus counter's current value.
+func counterValue(t *testing.T, c interface{ Write(*dto.Metric) error }) float64 {
+	t.Helper()
+	m := &dto.Metric{}
+	must(t, c.Write(m))
+	return m.GetCounter().GetValue()
 }

@@ -68,6 +68,13 @@ var (
 		Help: "Messages sent to channels, by channel kind and result (delivered, failed).",
 	}, []string{"kind", "result"})
 
+	// WindowOverrides counts Promotions that started while their Stage's promotion
+	// windows were closed, because somebody with the override right let them through.
+	WindowOverrides = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "haul_promotion_window_overrides_total",
+		Help: "Promotions started through closed promotion windows by an override.",
+	})
+
 	// RetentionSweeps counts retention sweeps of a project, by result (success, error).
 	RetentionSweeps = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "haul_retention_sweeps_total",
@@ -99,7 +106,7 @@ func ObserveStep(uses string, status haulv1.StepStatus, took time.Duration) {
 func Register(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
 		DiscoveryDuration, RegistryRequests, RateLimitWait, PromotionsFinished, PromotionDuration, StepDuration,
-		RetentionSweeps, RetentionDeleted, RetentionSweepDuration, NotificationsSent,
+		RetentionSweeps, RetentionDeleted, RetentionSweepDuration, NotificationsSent, WindowOverrides,
 	} {
 		if err := reg.Register(c); err != nil {
 			// A second manager in the same process (tests, haul up restarts) registers
