@@ -355,6 +355,20 @@ func nextExpression(s string) (before, body, after string, found bool, err error
 	return s[:start], rest[:j], rest[j+len(d[1]):], true, nil
 }
 
+// TemplateExpressions returns the body of every expression in s, ${{ }} and ${% %}
+// alike, in order, or an error naming the first that is not closed.
+func TemplateExpressions(s string) ([]string, error) {
+	var out []string
+	for {
+		_, body, after, found, err := nextExpression(s)
+		if err != nil || !found {
+			return out, err
+		}
+		out = append(out, strings.TrimSpace(body))
+		s = after
+	}
+}
+
 // EvalTemplate evaluates a string that may hold ${{ }} (or ${% %}) expressions. A
 // string that is exactly one expression keeps the result's type; otherwise results are
 // spliced into the text. Results are never evaluated again, so Freight data stays data.

@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -21,6 +22,46 @@ type criteriaEnv struct {
 	charts  []haulv1.Chart
 }
 
+// The values imageFrom, commitFrom and chartFrom give a criteria expression answer to
+// Kargo's field names (its DiscoveredImageReference, DiscoveredCommit and Chart, as in
+// imageFrom('ghcr.io/acme/app').Tag) and to Haul's JSON names (.tag). Typed results
+// let the compiler refuse a field no artifact has, instead of it reading as nil.
+
+// criteriaImage is an image as a criteria expression sees it.
+type criteriaImage struct {
+	RepoURL, Tag, Digest string
+	Annotations          map[string]string
+	RepoURLLower         string            `expr:"repoURL"`
+	TagLower             string            `expr:"tag"`
+	DigestLower          string            `expr:"digest"`
+	AnnotationsLower     map[string]string `expr:"annotations"`
+}
+
+// criteriaCommit is a Git commit as a criteria expression sees it; Subject is the first
+// line of the message, as Kargo's DiscoveredCommit has it.
+type criteriaCommit struct {
+	RepoURL, ID, Branch, Tag, Subject, Message, Author, Committer string
+	RepoURLLower                                                  string `expr:"repoURL"`
+	IDLower                                                       string `expr:"id"`
+	BranchLower                                                   string `expr:"branch"`
+	TagLower                                                      string `expr:"tag"`
+	SubjectLower                                                  string `expr:"subject"`
+	MessageLower                                                  string `expr:"message"`
+	AuthorLower                                                   string `expr:"author"`
+	CommitterLower                                                string `expr:"committer"`
+}
+
+// criteriaChart is a Helm chart as a criteria expression sees it.
+type criteriaChart struct {
+	RepoURL, Name, Version string
+	RepoURLLower           string `expr:"repoURL"`
+	NameLower              string `expr:"name"`
+	VersionLower           string `expr:"version"`
+}
+
+// options are the criteria functions. As in Kargo, one that finds no such artifact
+// returns nil (so `imageFrom(u)?.Tag ?? ""` works), and reading a field of nil fails
+// the evaluation, naming the expression.
 func (e *criteriaEnv) options() []expr.Option {
 	return []expr.Option{
 		expr.Function("imageFrom", func(p ...any) (any, error) {
@@ -30,11 +71,14 @@ func (e *criteriaEnv) options() []expr.Option {
 			}
 			for _, i := range e.images {
 				if i.RepoURL == u || NormalizeRepoURL(i.RepoURL) == NormalizeRepoURL(u) {
-					return map[string]any{"repoURL": i.RepoURL, "tag": i.Tag, "digest": i.Digest}, nil
+					return &criteriaImage{
+						RepoURL: i.RepoURL, Tag: i.Tag, Digest: i.Digest, Annotations: i.Annotations,
+						RepoURLLower: i.RepoURL, TagLower: i.Tag, DigestLower: i.Digest, AnnotationsLower: i.Annotations,
+					}, nil
 				}
 			}
-			return nil, fmt.Errorf("imageFrom(%q): no such image in the discovered artifacts", u)
-		}),
+			return nil, nil
+		}, new(func(string) *criteriaImage)),
 		expr.Function("commitFrom", func(p ...any) (any, error) {
 			u, err := stringArg("commitFrom", p, 0)
 			if err != nil {
@@ -42,11 +86,15 @@ func (e *criteriaEnv) options() []expr.Option {
 			}
 			for _, c := range e.commits {
 				if c.RepoURL == u || NormalizeRepoURL(c.RepoURL) == NormalizeRepoURL(u) {
-					return map[string]any{"repoURL": c.RepoURL, "id": c.ID, "tag": c.Tag, "branch": c.Branch, "message": c.Message, "author": c.Author}, nil
+					subject, _, _ := strings.Cut(c.Message, "\n")
+					return &criteriaCommit{
+						RepoURL: c.RepoURL, ID: c.ID, Branch: c.Branch, Tag: c.Tag, Subject: subject, Message: c.Message, Author: c.Author, Committer: c.Committer,
+						RepoURLLower: c.RepoURL, IDLower: c.ID, BranchLower: c.Branch, TagLower: c.Tag, SubjectLower: subject, MessageLower: c.Message, AuthorLower: c.Author, CommitterLower: c.Committer,
+					}, nil
 				}
 			}
-			return nil, fmt.Errorf("commitFrom(%q): no such repository in the discovered artifacts", u)
-		}),
+			return nil, nil
+		}, new(func(string) *criteriaCommit)),
 		expr.Function("chartFrom", func(p ...any) (any, error) {
 			u, err := stringArg("chartFrom", p, 0)
 			if err != nil {
@@ -58,13 +106,21 @@ func (e *criteriaEnv) options() []expr.Option {
 					return nil, err
 				}
 			}
+			// An OCI chart's name is in its URL: without a name any chart of the
+			// repository matches, as in Kargo.
 			for _, c := range e.charts {
-				if (c.RepoURL == u || NormalizeRepoURL(c.RepoURL) == NormalizeRepoURL(u)) && c.Name == name {
-					return map[string]any{"repoURL": c.RepoURL, "name": c.Name, "version": c.Version}, nil
+				if (c.RepoURL == u || NormalizeRepoURL(c.RepoURL) == NormalizeRepoURL(u)) && (name == "" || c.Name == name) {
+					return &criteriaChart{
+						RepoURL: c.RepoURL, Name: c.Name, Version: c.Version,
+						RepoURLLower: c.RepoURL, NameLower: c.Name, VersionLower: c.Version,
+					}, nil
 				}
 			}
-			return nil, fmt.Errorf("chartFrom(%q, %q): no such chart in the discovered artifacts", u, name)
-		}),
+			return nil, nil
+		}, new(func(string, string) *criteriaChart), new(func(string) *criteriaChart)),
+		// No variables: an unknown name (a function discovery does not offer, a typo)
+		// is refused when the expression compiles.
+		expr.Env(map[string]any{}),
 		expr.AsBool(),
 		expr.MaxNodes(maxExpressionNodes),
 	}
@@ -105,7 +161,7 @@ func (c *Criteria) Allows(images []haulv1.Image, commits []haulv1.GitCommit, cha
 	if err != nil {
 		return false, err
 	}
-	out, err := expr.Run(p, nil)
+	out, err := expr.Run(p, map[string]any{})
 	if err != nil {
 		return false, fmt.Errorf("evaluating freightCreationCriteria.expression: %w", err)
 	}

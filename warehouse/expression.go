@@ -6,6 +6,8 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
+
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 )
 
 // maxExpressionNodes bounds the size of user expressions, so a hostile one cannot
@@ -19,6 +21,24 @@ func commitEnv(id, author, committer, subject string, date time.Time) map[string
 
 func tagEnv(tag, id, tagger, annotation string, date time.Time) map[string]any {
 	return map[string]any{"tag": tag, "id": id, "creatorDate": date, "tagger": tagger, "annotation": annotation}
+}
+
+// filterEnv is what an expressionFilter sees under a commit selection strategy: the
+// commit (NewestFromBranch, the default) or the tag (every tag strategy).
+func filterEnv(strategy haulv1.CommitSelectionStrategy) map[string]any {
+	if strategy == "" || strategy == haulv1.CommitSelectionNewestFromBranch {
+		return commitEnv("", "", "", "", time.Time{})
+	}
+	return tagEnv("", "", "", "", time.Time{})
+}
+
+// CheckExpressionFilter compiles a Git subscription's expressionFilter as discovery
+// will (over commits or over tags, by its commitSelectionStrategy), so `haul apply`
+// refuses a variable that does not exist there or an expression that is not a bool;
+// field is the filter's path, e.g. spec.subscriptions[1].git.expressionFilter.
+func CheckExpressionFilter(spec haulv1.GitSubscription, field string) error {
+	_, err := compileFilter(spec.ExpressionFilter, field, filterEnv(spec.CommitSelectionStrategy))
+	return err
 }
 
 // compileFilter compiles a boolean expression against env's variables.

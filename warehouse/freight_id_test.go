@@ -1,6 +1,7 @@
 package warehouse
 
 import (
+	"strings"
 	"testing"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
@@ -89,7 +90,10 @@ func TestCriteria(t *testing.T) {
 		{RepoURL: "reg/frontend", Tag: "1.2.0", Digest: "sha256:01"},
 		{RepoURL: "reg/backend", Tag: "1.2.0", Digest: "sha256:02"},
 	}
-	commits := []haulv1.GitCommit{{RepoURL: "https://git/x.git", ID: "abc", Tag: "v1"}}
+	commits := []haulv1.GitCommit{
+		{RepoURL: "https://git/x.git", ID: "abc", Tag: "v1", Message: "fix: the bug\n\nlong body"},
+		{RepoURL: "https://git/y.git", ID: "def", Tag: "v2"},
+	}
 	charts := []haulv1.Chart{{RepoURL: "https://charts", Name: "app", Version: "0.1.0"}}
 	tests := map[string]struct {
 		src  string
@@ -101,6 +105,13 @@ func TestCriteria(t *testing.T) {
 		"commit":             {`commitFrom("https://git/x").tag == "v1"`, true},
 		"chart":              {`chartFrom("https://charts", "app").version startsWith "0."`, true},
 		"mixed and negative": {`imageFrom("reg/frontend").tag == "9.9.9" || chartFrom("https://charts", "app").version == "1.0.0"`, false},
+		// Kargo's field names, as its documentation's examples write them.
+		"Kargo: image tags match":   {`imageFrom('reg/frontend').Tag == imageFrom('reg/backend').Tag`, true},
+		"Kargo: image digests":      {`imageFrom('reg/frontend').Digest == imageFrom('reg/backend').Digest`, false},
+		"Kargo: commit tags differ": {`commitFrom('https://git/x.git').Tag == commitFrom('https://git/y.git').Tag`, false},
+		"Kargo: commit subject":     {`commitFrom('https://git/x').Subject == "fix: the bug" && commitFrom('https://git/x').ID == "abc"`, true},
+		"Kargo: chart without name": {`chartFrom('https://charts').Version == "0.1.0" && chartFrom('https://charts').Name == "app"`, true},
+		"Kargo: nil when missing":   {`(imageFrom('reg/missing')?.Tag ?? "none") == "none"`, true},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -119,6 +130,13 @@ func TestCriteria(t *testing.T) {
 	}
 	if _, err := CompileCriteria(`imageFrom(`); !IsInvalidConstraint(err) {
 		t.Fatalf("syntax error: got %v", err)
+	}
+	// A field no artifact has is refused when the Warehouse is applied, not read as nil
+	// (which made `.Tagg == .Tagg` pass for any two images).
+	for _, src := range []string{`imageFrom("reg/frontend").Tagg == "1"`, `commitFrom("https://git/x").Sha == "abc"`, `chartFrom("https://charts", "app", "x").Version == "1"`} {
+		if _, err := CompileCriteria(src); !IsInvalidConstraint(err) || !strings.Contains(err.Error(), "spec.freightCreationCriteria.expression") {
+			t.Errorf("%s: got %v, want a refusal naming the field", src, err)
+		}
 	}
 	c, _ := CompileCriteria(`imageFrom("reg/missing").tag == "1"`)
 	if _, err := c.Allows(images, nil, nil); err == nil {

@@ -72,10 +72,9 @@ func (d *Discoverer) newGitSubscriber(field, subName string, spec haulv1.GitSubs
 		AllowTagsRegexes: spec.AllowTagsRegexes, IgnoreTagsRegexes: spec.IgnoreTagsRegexes,
 		Limit: s.limit, FieldPrefix: field, ConstraintName: "semverConstraint",
 	}
-	env := tagEnv("", "", "", "", time.Time{})
+	env := filterEnv(s.strategy)
 	switch s.strategy {
 	case haulv1.CommitSelectionNewestFromBranch:
-		env = commitEnv("", "", "", "", time.Time{})
 	case haulv1.CommitSelectionSemVer:
 		opts.Strategy, opts.Constraint = StrategySemVer, spec.SemverConstraint
 	case haulv1.CommitSelectionLexical, haulv1.CommitSelectionNewestTag:

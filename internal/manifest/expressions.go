@@ -9,25 +9,6 @@ import (
 	"github.com/haul-dev/haul/promotion"
 )
 
-// templateExpressions returns the bodies of every ${{ … }} in s, or an error when one is
-// not closed.
-func templateExpressions(s string) ([]string, error) {
-	var out []string
-	for {
-		i := strings.Index(s, "${{")
-		if i < 0 {
-			return out, nil
-		}
-		rest := s[i+3:]
-		j := strings.Index(rest, "}}")
-		if j < 0 {
-			return nil, fmt.Errorf("unterminated ${{ in %q", Shorten(s, 80))
-		}
-		out = append(out, strings.TrimSpace(rest[:j]))
-		s = rest[j+2:]
-	}
-}
-
 // compileExpression checks that an expression parses, within the same size and AST
 // bounds the controller applies (so `haul apply` never accepts what a Promotion would
 // then refuse). Variables and functions are not known here (they depend on the
@@ -58,9 +39,9 @@ func checkStepExpression(body string) error {
 	return nil
 }
 
-// checkTemplate checks every ${{ }} in s (step configs and vars).
+// checkTemplate checks every ${{ }} and ${% %} in s (step configs and vars).
 func checkTemplate(s string) error {
-	bodies, err := templateExpressions(s)
+	bodies, err := promotion.TemplateExpressions(s)
 	if err != nil {
 		return err
 	}

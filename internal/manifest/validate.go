@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/pkg/pipeline"
+	"github.com/haul-dev/haul/warehouse"
 )
 
 // Cluster is what the cluster already holds in the namespaces a set touches, for the
@@ -268,8 +270,11 @@ func semanticErrors(obj runtime.Object, known []string) []string {
 	switch o := obj.(type) {
 	case *haulv1.Warehouse:
 		if c := o.Spec.FreightCreationCriteria; c != nil && c.Expression != "" {
-			if err := compileExpression(unwrapExpression(c.Expression)); err != nil {
+			src := unwrapExpression(c.Expression)
+			if err := compileExpression(src); err != nil {
 				bad("spec.freightCreationCriteria.expression: %v", err)
+			} else if _, err := warehouse.CompileCriteria(src); err != nil {
+				bad("spec.freightCreationCriteria.expression: expression %q: %s", Shorten(src, 80), firstLine(innerError(err).Error()))
 			}
 		}
 		for i, s := range o.Spec.Subscriptions {
@@ -299,6 +304,8 @@ func semanticErrors(obj runtime.Object, known []string) []string {
 				if g.ExpressionFilter != "" {
 					if err := compileExpression(unwrapExpression(g.ExpressionFilter)); err != nil {
 						bad("%s.git.expressionFilter: %v", p, err)
+					} else if err := warehouse.CheckExpressionFilter(*g, p+".git.expressionFilter"); err != nil {
+						bad("%s.git.expressionFilter: expression %q: %s", p, Shorten(g.ExpressionFilter, 80), firstLine(innerError(err).Error()))
 					}
 				}
 			}
@@ -447,6 +454,15 @@ func checkSteps(path string, steps []haulv1.PromotionStep, known []string) []str
 }
 
 // unwrapExpression accepts both a bare expression and one wrapped in ${{ }}.
+// innerError is what a wrapped error wraps (the compiler's message without the field
+// and value the caller names itself), or err.
+func innerError(err error) error {
+	if inner := errors.Unwrap(err); inner != nil {
+		return inner
+	}
+	return err
+}
+
 func unwrapExpression(s string) string {
 	t := strings.TrimSpace(s)
 	if strings.HasPrefix(t, "${{") && strings.HasSuffix(t, "}}") {

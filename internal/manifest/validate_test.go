@@ -80,6 +80,16 @@ func TestValidateRejects(t *testing.T) {
 		"wrong argument count in an if":      {"${{ success() }}", "${{ status() == 'Failed' }}", `spec.promotionTemplate.spec.steps[1].if: expression "status() == 'Failed'": not enough arguments to call status`},
 		"bound with a clean path":            {"constraint: ^1.0.0,", "constraint: ^1.0.0, discoveryLimit: 500,", "test.yaml#1): spec.subscriptions[0].image.discoveryLimit: Invalid value: 500: should be less than or equal to 100"},
 		"self cycle":                         {"sources: {direct: true}", "sources: {stages: [test]}", "stage cycle test → test"},
+		// What discovery would refuse only later: a variable the commit selection
+		// strategy does not give, a field no artifact has, a function discovery lacks.
+		"filter variable of another strategy": {"expressionFilter: \"subject contains 'release'\"}", "expressionFilter: \"tag matches '^v'\"}", `spec.subscriptions[1].git.expressionFilter: expression "tag matches '^v'": unknown name tag`},
+		"filter over tags":                    {"expressionFilter: \"subject contains 'release'\"}", "commitSelectionStrategy: NewestTag, expressionFilter: \"subject contains 'release'\"}", `spec.subscriptions[1].git.expressionFilter: expression "subject contains 'release'": unknown name subject`},
+		"unknown function between ${% %}":     {"stage/${{ ctx.stage }}", "stage/${% imageFromm('x').Tag %}", `spec.promotionTemplate.spec.steps[0].config.checkout[0].branch: expression "imageFromm('x').Tag": unknown name imageFromm`},
+		"unterminated ${%":                    {"stage/${{ ctx.stage }}", "stage/${% ctx.stage", `spec.promotionTemplate.spec.steps[0].config.checkout[0].branch: unterminated expression: expected "%}"`},
+		"criteria field no image has": {"spec:\n  subscriptions:\n  - image", "spec:\n  freightCreationCriteria: {expression: \"imageFrom('ghcr.io/acme/app').Tagg == '1'\"}\n  subscriptions:\n  - image",
+			`spec.freightCreationCriteria.expression: expression "imageFrom('ghcr.io/acme/app').Tagg == '1'": type warehouse.criteriaImage has no field Tagg`},
+		"criteria function discovery lacks": {"spec:\n  subscriptions:\n  - image", "spec:\n  freightCreationCriteria: {expression: \"warehouse('app').Name == 'app'\"}\n  subscriptions:\n  - image",
+			`spec.freightCreationCriteria.expression: expression "warehouse('app').Name == 'app'": unknown name warehouse`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -128,5 +138,17 @@ func TestValidateWarnsAboutMissingReferences(t *testing.T) {
 	}
 	if len(warnings) != 1 || !strings.Contains(warnings[0], `stage "tset" does not exist in project "demo"`) {
 		t.Fatalf("warnings = %v", warnings)
+	}
+}
+
+// TestPercentDelimitersCarryBraces: ${% %} exists for expressions that hold "}}"
+// (nested map literals); such an expression is checked and accepted.
+func TestPercentDelimitersCarryBraces(t *testing.T) {
+	y := strings.Replace(goodSet, "stage/${{ ctx.stage }}", `stage/${% {'a': {'b': ctx.stage}}.a.b %}`, 1)
+	if y == goodSet {
+		t.Fatal("fixture lacks the branch expression")
+	}
+	if _, err := Validate(load(t, y), Cluster{}); err != nil {
+		t.Fatalf("a ${%% %%} expression holding }}: %v", err)
 	}
 }
