@@ -43,7 +43,9 @@ func newPromoteCommand(g *GlobalOptions) *cobra.Command {
 			"--override-reason R promotes through closed promotion windows (needs verb override on\n" +
 			"the Stage; R is recorded on the Promotion).\n\n" +
 			"With --wait the exit status is 0 when the Promotion Succeeded, 1 when it Failed,\n" +
-			"Errored or was Aborted, and 2 when --timeout passed first.",
+			"Errored or was Aborted, and 2 when --timeout passed first. After a success it\n" +
+			"returns once the Stage records the Promotion (up to 10s), so `haul get stage`\n" +
+			"right after it shows the promoted Freight.",
 		Example: "  haul promote --stage test --warehouse app --wait\n" +
 			"  haul promote --stage prod --freight-alias brave-otter\n" +
 			"  haul promote --downstream-from test --freight-alias brave-otter\n" +

@@ -92,8 +92,15 @@ func onlyPromotion(t *testing.T, ns, stage string) *haulv1.Promotion {
 }
 
 // drivePromotion plays the promotion controller: it moves the Promotion through its
-// steps and ends it in the given phase.
+// steps and ends it in the given phase; a Succeeded one is then recorded on the Stage,
+// as the Stage controller would.
 func drivePromotion(t *testing.T, ns, stage string, end haulv1.PromotionPhase, message string) {
+	drivePromotionRecording(t, ns, stage, end, message, 0)
+}
+
+// drivePromotionRecording is drivePromotion with the Stage recording a Succeeded
+// Promotion only after the given delay.
+func drivePromotionRecording(t *testing.T, ns, stage string, end haulv1.PromotionPhase, message string, recordAfter time.Duration) {
 	p := onlyPromotion(t, ns, stage)
 	start := metav1.NewTime(time.Now().Add(-3 * time.Second))
 	steps := []haulv1.PromotionStep{{Uses: "git-clone", As: "clone"}, {Uses: "git-push"}}
@@ -144,6 +151,42 @@ func drivePromotion(t *testing.T, ns, stage string, end haulv1.PromotionPhase, m
 			{Alias: "step-2", StartedAt: &done, FinishedAt: &fin, Status: last, Message: message},
 		}
 	})
+	if end != haulv1.PromotionSucceeded {
+		return
+	}
+	time.Sleep(recordAfter)
+	err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		st := &haulv1.Stage{}
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: stage}, st); err != nil {
+			return false, err
+		}
+		st.Status.LastPromotion = &haulv1.PromotionReference{Name: p.Name, Freight: p.Spec.Freight, Phase: end}
+		return env.Client.Status().Update(ctx, st) == nil, nil
+	})
+	if err != nil {
+		t.Errorf("recording the promotion on the stage: %v", err)
+	}
+}
+
+// TestPromoteWaitReturnsOnceTheStageRecordsIt: --wait returns only when the Stage
+// shows what was promoted, so `haul get stage` right after it is current.
+func TestPromoteWaitReturnsOnceTheStageRecordsIt(t *testing.T) {
+	h := newHarness(t)
+	setupPipeline(t, h, "promo-record")
+	go drivePromotionRecording(t, "promo-record", "test", haulv1.PromotionSucceeded, "", 2*time.Second)
+	out, errOut, err := h.run("-p", "promo-record", "promote", "--stage", "test", "--freight-alias", "calm-heron", "--wait")
+	if err != nil {
+		t.Fatalf("promote --wait: %v\n%s\n%s", err, out, errOut)
+	}
+	p := onlyPromotion(t, "promo-record", "test")
+	st := &haulv1.Stage{}
+	must(t, env.Client.Get(t.Context(), client.ObjectKey{Namespace: "promo-record", Name: "test"}, st))
+	if st.Status.LastPromotion == nil || st.Status.LastPromotion.Name != p.Name {
+		t.Fatalf("promote --wait returned before the Stage recorded %s: lastPromotion %+v", p.Name, st.Status.LastPromotion)
+	}
+	if !strings.Contains(out, "Promotion "+p.Name+" Succeeded") {
+		t.Errorf("output lacks the success line:\n%s", out)
+	}
 }
 
 func TestPromoteWaitWithStatusDrivenByTheTest(t *testing.T) {

@@ -122,12 +122,46 @@ func waitForPromotion(ctx context.Context, s *session, ns, name string, out io.W
 		}
 		lastPhase = phase
 		if phase.IsTerminal() {
+			if phase == haulv1.PromotionSucceeded {
+				awaitStageRecord(ctx, s, p)
+			}
 			return finished(p, t, out)
 		}
 		select {
 		case <-ctx.Done():
 			return timeoutError(name, lastPhase, timeout)
 		case <-ticker.C:
+		}
+	}
+}
+
+// stageRecordWait bounds how long --wait waits, after a Promotion Succeeded, for its
+// Stage to record it.
+var stageRecordWait = 10 * time.Second
+
+// awaitStageRecord waits until p's Stage records p as its last Promotion (the Stage
+// controller writes that a moment after the Promotion ends), so a script that runs
+// `haul get stage` after `haul promote --wait` sees the Freight it promoted. It stops
+// early when another Promotion of the Stage is running, and gives up quietly after
+// stageRecordWait or if the Stage cannot be read: the Promotion did succeed.
+func awaitStageRecord(ctx context.Context, s *session, p *haulv1.Promotion) {
+	ctx, cancel := context.WithTimeout(ctx, stageRecordWait)
+	defer cancel()
+	for {
+		st := &haulv1.Stage{}
+		if err := s.client.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Stage}, st); err != nil {
+			return
+		}
+		if last := st.Status.LastPromotion; last != nil && last.Name == p.Name {
+			return
+		}
+		if cur := st.Status.CurrentPromotion; cur != nil && cur.Name != p.Name {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pollInterval / 5):
 		}
 	}
 }
