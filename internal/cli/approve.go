@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/controllers/project"
 	"github.com/haul-dev/haul/pkg/pipeline"
 )
 
@@ -134,6 +135,12 @@ func respondToPromotion(cmd *cobra.Command, g *GlobalOptions, name string, rejec
 		return fmt.Errorf("finding out who you are (SelfSubjectReview): %w", err)
 	}
 	responder := pipeline.Responder{User: who.Status.UserInfo.Username, Groups: who.Status.UserInfo.Groups}
+	// role rules match the Roles the project binds to the caller. Only an admin can
+	// list RoleBindings, and only an admin takes this direct path; anybody else is
+	// answered by the Haul server, which looks them up itself.
+	if roles, err := project.BoundRoles(ctx, s.client, ns, responder.User, responder.Groups); err == nil {
+		responder.Roles = roles
+	}
 	var resp pipeline.StepResponse
 	err = retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		cur := &haulv1.Promotion{}

@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
@@ -247,7 +245,7 @@ func (s *Server) respondToPromotion(r *http.Request, u *auth.User) (int, any, er
 	if err := c.Get(ctx, client.ObjectKey{Namespace: p, Name: name}, seen); err != nil {
 		return 0, nil, s.access.kubeErr(ctx, u, err, p, "Promotion", name, "read Promotion")
 	}
-	roles, err := s.rolesOf(ctx, p, u)
+	roles, err := project.BoundRoles(ctx, s.client, p, u.Name, u.Groups)
 	if err != nil {
 		// Only role rules need them; without them such rules match nobody.
 		s.log.Error(err, "Reading the caller's project roles for wait-for-approval", "project", p)
@@ -284,21 +282,3 @@ func (s *Server) respondToPromotion(r *http.Request, u *auth.User) (int, any, er
 	return http.StatusOK, s.withKind(seen), nil
 }
 
-// rolesOf lists the Roles and ClusterRoles the project's RoleBindings bind to u (by
-// user name or group), for wait-for-approval's role rules.
-func (s *Server) rolesOf(ctx context.Context, p string, u *auth.User) ([]string, error) {
-	var list rbacv1.RoleBindingList
-	if err := s.client.List(ctx, &list, client.InNamespace(p)); err != nil {
-		return nil, fmt.Errorf("listing role bindings of project %s: %w", p, err)
-	}
-	var out []string
-	for _, rb := range list.Items {
-		for _, sub := range rb.Subjects {
-			if (sub.Kind == rbacv1.UserKind && sub.Name == u.Name) || (sub.Kind == rbacv1.GroupKind && slices.Contains(u.Groups, sub.Name)) {
-				out = append(out, rb.RoleRef.Name)
-				break
-			}
-		}
-	}
-	return out, nil
-}

@@ -125,3 +125,28 @@ func TestRollbackCannotBeClaimedByAUser(t *testing.T) {
 		t.Fatalf("a promoter's Promotion with %s counts as an automatic rollback", haulv1.AnnotationRollback)
 	}
 }
+
+// TestWaitForApprovalRoleRules: a `role` rule matches the Roles the project's
+// RoleBindings bind to the caller: the promoter (bound to haul-promoter) may answer,
+// the viewer may not; a rule naming a role nobody holds refuses even the admin.
+func TestWaitForApprovalRoleRules(t *testing.T) {
+	startServer(t)
+	newProject(t, "wr")
+	createYAML(t, pipelineYAML("wr"))
+	f := newFreight(t, "wr", "e1e1e1e1e1000000000000000000000000000000", "even-emu", "1.0.0", "test")
+	pr := waitingForApproval(t, "wr", f.Name, `{"approvers":[{"role":"haul-promoter"}]}`)
+	path := "/api/v1/projects/wr/promotions/" + pr.Name + "/respond"
+	if code, b := call(t, "POST", path, idToken(t, "viewer@wr.test"), "application/json", `{"action":"approve"}`); code != http.StatusForbidden {
+		t.Fatalf("a viewer answering a haul-promoter rule: %d %s", code, b)
+	}
+	if code, b := call(t, "POST", path, idToken(t, "promoter@wr.test"), "application/json", `{"action":"approve"}`); code != http.StatusOK {
+		t.Fatalf("a promoter answering a haul-promoter rule: %d %s", code, b)
+	}
+	if got := responses(t, pr); !strings.Contains(got, oidcUser("promoter@wr.test")) || strings.Contains(got, "viewer") {
+		t.Fatalf("recorded answers: %s", got)
+	}
+	nobody := waitingForApproval(t, "wr", f.Name, `{"approvers":[{"role":"release-managers"}]}`)
+	if code, b := call(t, "POST", "/api/v1/projects/wr/promotions/"+nobody.Name+"/respond", idToken(t, "admin@wr.test"), "application/json", `{"action":"approve"}`); code != http.StatusForbidden {
+		t.Fatalf("the admin answering for a role nobody holds: %d %s", code, b)
+	}
+}
