@@ -258,11 +258,14 @@ func (s *Server) respondToPromotion(r *http.Request, u *auth.User) (int, any, er
 		if err := s.client.Get(ctx, client.ObjectKeyFromObject(seen), cur); err != nil {
 			return err
 		}
+		before := cur.DeepCopy()
 		if resp, refused = pipeline.RecordStepResponse(cur, who, b.Action, b.Message, s.now()); refused != nil {
 			return nil
 		}
-		// Update carries the resourceVersion: two answers at once cannot drop one.
-		if err := s.client.Update(ctx, cur, client.FieldOwner(fieldManager)); err != nil {
+		// A merge patch that carries the resourceVersion: two answers at once cannot
+		// drop one, and the server needs only patch on Promotions (as the chart grants).
+		lock := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
+		if err := s.client.Patch(ctx, cur, lock, client.FieldOwner(fieldManager)); err != nil {
 			return err
 		}
 		*seen = *cur
@@ -281,4 +284,3 @@ func (s *Server) respondToPromotion(r *http.Request, u *auth.User) (int, any, er
 	s.log.Info("Promotion answered", "project", p, "promotion", name, "step", resp.Step, "user", u.Name, "action", resp.Action)
 	return http.StatusOK, s.withKind(seen), nil
 }
-
