@@ -91,7 +91,7 @@ FUZZERS := \
 	./internal/webhook:FuzzSignatureHeader ./pkg/gitx:FuzzPackedRef \
 	./warehouse:FuzzPathMatchers ./warehouse:FuzzExpressionFilter ./warehouse:FuzzParseCreated ./warehouse:FuzzCriteria ./warehouse:FuzzHelmIndex \
 	./warehouse:FuzzTagListPagination ./internal/server:FuzzParseManifests ./promotion/steps:FuzzTOMLUpdate \
-	./pkg/pipeline:FuzzEvaluateWindows ./internal/server:FuzzLastEventID
+	./pkg/pipeline:FuzzEvaluateWindows ./internal/server:FuzzLastEventID ./internal/webhook:FuzzPullRequestEvent
 
 .PHONY: fuzz
 fuzz: ## Run every fuzzer for FUZZTIME (default 10s) each

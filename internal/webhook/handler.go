@@ -118,8 +118,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, response{Message: "delivery already handled"})
 		return
 	}
-	if isPullRequestEvent(provider, r) {
-		h.servePullRequest(ctx, w, provider, project, receiver, body)
+	if isPullRequestEvent(provider, r, body) {
+		h.servePullRequest(ctx, w, r, provider, project, receiver, body)
 		return
 	}
 	urls, err := receiverURLs(provider, virtualRepo, body)
@@ -142,8 +142,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // servePullRequest wakes the Promotions waiting on a pull request that was merged
 // or closed; other pull request actions (opened, edited, ...) are ignored.
-func (h *Handler) servePullRequest(ctx context.Context, w http.ResponseWriter, provider, project, receiver string, body []byte) {
-	ev, err := pullRequestEvent(provider, body)
+func (h *Handler) servePullRequest(ctx context.Context, w http.ResponseWriter, r *http.Request, provider, project, receiver string, body []byte) {
+	ev, err := pullRequestEvent(provider, r, body)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, response{Message: err.Error()})
 		return
@@ -152,7 +152,7 @@ func (h *Handler) servePullRequest(ctx context.Context, w http.ResponseWriter, p
 		writeJSON(w, http.StatusOK, response{Message: "event ignored: the pull request was neither merged nor closed"})
 		return
 	}
-	woken, err := h.wakePromotions(ctx, project, ev.url)
+	woken, err := h.wakePromotions(ctx, project, ev.urls)
 	if err != nil {
 		log.FromContext(ctx).Error(err, "Waking Promotions from a pull request webhook", "project", project, "receiver", receiver)
 		writeJSON(w, http.StatusInternalServerError, response{Message: "waking Promotions failed"})

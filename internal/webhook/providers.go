@@ -158,9 +158,13 @@ func checkEvent(provider string, r *http.Request) error {
 		switch ev := r.Header.Get("X-Event-Key"); ev {
 		case "repo:push", "repo:refs_changed":
 			return nil
-		case "diagnostics:ping", "pullrequest:fulfilled", "pullrequest:rejected", "pr:merged", "pr:declined":
+		case "diagnostics:ping", "pr:merged", "pr:declined":
+			// Data Center's pull request events: Haul opens no pull requests there.
 			return errIgnoredEvent
 		default:
+			if strings.HasPrefix(ev, "pullrequest:") {
+				return nil
+			}
 			return fmt.Errorf("unsupported Bitbucket event %q", ev)
 		}
 	case Gitea:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"strings"
 	"testing"
@@ -49,7 +50,7 @@ func promotionRefresh(t *testing.T, ns, name string) string {
 }
 
 // TestPullRequestEventsWakeTheWaitingPromotion posts the pull request events of
-// GitHub, GitLab and Gitea (payload shapes as their documentation gives them) and
+// GitHub, GitLab, Gitea, Bitbucket Cloud and Azure DevOps (payload shapes as their documentation gives them) and
 // checks that exactly the Promotions waiting on that pull request get a new
 // haul.dev/refresh value, and that forged, unsigned, unrelated or still-open events
 // wake nothing.
@@ -61,7 +62,8 @@ func TestPullRequestEventsWakeTheWaitingPromotion(t *testing.T) {
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: p, Name: p}, pc); err != nil {
 		t.Fatal(err)
 	}
-	pc.Spec.WebhookReceivers = append(pc.Spec.WebhookReceivers, haulv1.WebhookReceiver{Name: "gitea", Gitea: ref()})
+	pc.Spec.WebhookReceivers = append(pc.Spec.WebhookReceivers, haulv1.WebhookReceiver{Name: "gitea", Gitea: ref()},
+		haulv1.WebhookReceiver{Name: "bb", Bitbucket: ref()}, haulv1.WebhookReceiver{Name: "azure", Azure: ref()})
 	if err := env.Client.Update(ctx, pc); err != nil {
 		t.Fatal(err)
 	}
@@ -69,18 +71,32 @@ func TestPullRequestEventsWakeTheWaitingPromotion(t *testing.T) {
 		ghPR    = "https://github.com/acme/app/pull/7"
 		glMR    = "https://gitlab.com/acme/app/-/merge_requests/3"
 		giteaPR = "http://gitea.local:3000/acme/app/pulls/5"
+		bbPR    = "https://bitbucket.org/acme/app/pull-requests/9"
+		azurePR = "https://dev.azure.com/acme/Shop%20Floor/_git/app/pullrequest/11"
 	)
 	waitingPromotion(t, p, "gh-waits", ghPR, 7)
 	waitingPromotion(t, p, "gh-other", "https://github.com/acme/app/pull/8", 8)
 	waitingPromotion(t, p, "gl-waits", glMR, 3)
 	waitingPromotion(t, p, "gitea-waits", giteaPR, 5)
-	all := []string{"gh-waits", "gh-other", "gl-waits", "gitea-waits"}
+	waitingPromotion(t, p, "bb-waits", bbPR, 9)
+	waitingPromotion(t, p, "azure-waits", azurePR, 11)
+	all := []string{"gh-waits", "gh-other", "gl-waits", "gitea-waits", "bb-waits", "azure-waits"}
 
 	ghClosed := []byte(`{"action":"closed","number":7,"pull_request":{"html_url":"https://github.com/Acme/App/pull/7/","number":7,"merged":true}}`)
 	ghOpened := []byte(`{"action":"opened","number":7,"pull_request":{"html_url":"https://github.com/acme/app/pull/7","number":7}}`)
 	glMerged := []byte(`{"object_kind":"merge_request","object_attributes":{"iid":3,"action":"merge","state":"merged","url":"https://gitlab.com/acme/app/-/merge_requests/3"}}`)
 	glUpdate := []byte(`{"object_kind":"merge_request","object_attributes":{"iid":3,"action":"update","url":"https://gitlab.com/acme/app/-/merge_requests/3"}}`)
 	giteaClosed := []byte(`{"action":"closed","number":5,"pull_request":{"html_url":"http://gitea.local:3000/acme/app/pulls/5","merged":false}}`)
+	// Bitbucket Cloud: the event key says what happened; the payload has the link.
+	bbFulfilled := []byte(`{"actor":{"nickname":"rev"},"pullrequest":{"id":9,"state":"MERGED","links":{"html":{"href":"https://bitbucket.org/acme/app/pull-requests/9"}}},"repository":{"full_name":"acme/app"}}`)
+	bbApproved := []byte(`{"pullrequest":{"id":9,"state":"OPEN","links":{"html":{"href":"https://bitbucket.org/acme/app/pull-requests/9"}}}}`)
+	// Azure DevOps: no link to the pull request, only the repository's; the clone URL
+	// carries the organisation as a user name.
+	azureMerged := []byte(`{"eventType":"git.pullrequest.merged","resource":{"pullRequestId":11,"status":"completed","mergeStatus":"succeeded","repository":{"name":"app","remoteUrl":"https://acme@dev.azure.com/acme/Shop%20Floor/_git/app"}}}`)
+	azureConflicts := []byte(`{"eventType":"git.pullrequest.merged","resource":{"pullRequestId":11,"status":"active","mergeStatus":"conflicts","repository":{"remoteUrl":"https://acme@dev.azure.com/acme/Shop%20Floor/_git/app"}}}`)
+	azureAbandoned := []byte(`{"eventType":"git.pullrequest.updated","resource":{"pullRequestId":11,"status":"abandoned","repository":{"webUrl":"https://dev.azure.com/acme/Shop%20Floor/_git/app"}}}`)
+	azureOther := []byte(`{"eventType":"git.pullrequest.updated","resource":{"pullRequestId":12,"status":"completed","repository":{"webUrl":"https://dev.azure.com/acme/Shop%20Floor/_git/app"}}}`)
+	basic := func(pw string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte("hook:"+pw)) }
 	noURL := []byte(`{"action":"closed","pull_request":{}}`)
 	badURL := []byte(`{"action":"closed","pull_request":{"html_url":"javascript:alert(1)"}}`)
 	tests := []struct {
@@ -104,6 +120,16 @@ func TestPullRequestEventsWakeTheWaitingPromotion(t *testing.T) {
 		{"gitea signed with another secret", "gitea", giteaClosed, map[string]string{"X-Hub-Signature-256": signWith("other-secret", giteaClosed), "X-Gitea-Event": "pull_request"}, 401, nil},
 		{"gitea event at the github receiver", "gh", giteaClosed, map[string]string{"X-Hub-Signature-256": sign(giteaClosed), "X-Gitea-Event": "pull_request", "X-GitHub-Event": "issues"}, 400, nil},
 		{"gitea closed", "gitea", giteaClosed, map[string]string{"X-Hub-Signature-256": sign(giteaClosed), "X-Gitea-Event": "pull_request", "X-Gitea-Delivery": "g-1"}, 200, []string{"gitea-waits"}},
+		{"bitbucket forged signature", "bb", bbFulfilled, map[string]string{"X-Hub-Signature": signWith("other-secret", bbFulfilled), "X-Event-Key": "pullrequest:fulfilled"}, 401, nil},
+		{"bitbucket approved is not an end", "bb", bbApproved, map[string]string{"X-Hub-Signature": sign(bbApproved), "X-Event-Key": "pullrequest:approved"}, 200, nil},
+		{"bitbucket fulfilled", "bb", bbFulfilled, map[string]string{"X-Hub-Signature": sign(bbFulfilled), "X-Event-Key": "pullrequest:fulfilled"}, 200, []string{"bb-waits"}},
+		{"bitbucket rejected", "bb", bbFulfilled, map[string]string{"X-Hub-Signature": sign(bbFulfilled), "X-Event-Key": "pullrequest:rejected"}, 200, []string{"bb-waits"}},
+		{"bitbucket no link", "bb", noURL, map[string]string{"X-Hub-Signature": sign(noURL), "X-Event-Key": "pullrequest:fulfilled"}, 400, nil},
+		{"azure wrong password", "azure", azureMerged, map[string]string{"Authorization": basic("nope")}, 401, nil},
+		{"azure merge with conflicts is not an end", "azure", azureConflicts, map[string]string{"Authorization": basic(secretValue)}, 200, nil},
+		{"azure merged", "azure", azureMerged, map[string]string{"Authorization": basic(secretValue)}, 200, []string{"azure-waits"}},
+		{"azure abandoned", "azure", azureAbandoned, map[string]string{"Authorization": basic(secretValue)}, 200, []string{"azure-waits"}},
+		{"azure another pull request", "azure", azureOther, map[string]string{"Authorization": basic(secretValue)}, 200, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
