@@ -15,6 +15,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/kargo"
 )
 
@@ -87,6 +88,9 @@ func convert(raws []rawDoc) ([]Document, error) {
 		for _, r := range res {
 			u := &unstructured.Unstructured{Object: r.Object}
 			stripServerFields(u)
+			if u.GroupVersionKind().Group == haulv1.GroupVersion.Group {
+				pruneNulls(u.Object)
+			}
 			out = append(out, Document{Source: raws[i].source, Object: u, ConvertedFrom: r.From, Notes: r.Notes})
 		}
 	}
@@ -234,6 +238,27 @@ func stripComments(b []byte) []byte {
 		}
 	}
 	return bytes.Join(out, []byte("\n"))
+}
+
+// pruneNulls drops every map entry whose value is null, as the API server does for a
+// custom resource's fields that are not nullable (none of Haul's are) before it
+// validates them. A Kargo document often has `spec:` followed only by comments
+// (`# ...`), which YAML reads as null; the API server accepts it, so apply must too.
+func pruneNulls(m map[string]any) {
+	for k, v := range m {
+		switch t := v.(type) {
+		case nil:
+			delete(m, k)
+		case map[string]any:
+			pruneNulls(t)
+		case []any:
+			for _, item := range t {
+				if im, ok := item.(map[string]any); ok {
+					pruneNulls(im)
+				}
+			}
+		}
+	}
 }
 
 // stripServerFields removes what the server owns, so `get -o yaml` output can be applied.

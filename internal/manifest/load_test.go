@@ -64,3 +64,28 @@ func TestLoadDirectoriesStdinAndLists(t *testing.T) {
 		}
 	}
 }
+
+// TestNullFieldsAreDroppedAsTheAPIServerDoes: Kargo's documents often leave `spec:`
+// with only a comment under it (null in YAML); the API server prunes such nulls from a
+// custom resource, so apply accepts them instead of refusing `spec: null`.
+func TestNullFieldsAreDroppedAsTheAPIServerDoes(t *testing.T) {
+	y := "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata:\n  name: example\nspec:\n  # ...\n" +
+		"---\napiVersion: haul.dev/v1alpha1\nkind: Warehouse\nmetadata: {name: w, namespace: example}\n" +
+		"spec:\n  interval: null\n  subscriptions:\n  - image: {repoURL: ghcr.io/acme/app, constraint: null}\n"
+	docs := load(t, y)
+	if _, err := Validate(docs, Cluster{}); err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	if _, has := docs[0].Object.Object["spec"]; has {
+		t.Errorf("project spec kept: %v", docs[0].Object.Object)
+	}
+	img := docs[1].Object.Object["spec"].(map[string]any)["subscriptions"].([]any)[0].(map[string]any)["image"].(map[string]any)
+	if _, has := img["constraint"]; has {
+		t.Errorf("null constraint kept: %v", img)
+	}
+	// A Secret is not a Haul object: its nulls are left for its own API to judge.
+	docs = load(t, "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: null\n")
+	if _, has := docs[0].Object.Object["stringData"]; !has {
+		t.Errorf("a Secret's null field was dropped")
+	}
+}
