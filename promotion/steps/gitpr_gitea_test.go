@@ -57,6 +57,9 @@ func prID(t *testing.T, res promotion.StepResult) int64 {
 	if !ok || n < 1 {
 		t.Fatalf("output pr.id = %#v, want a pull request number", pr["id"])
 	}
+	if res.Output["prNumber"] != n {
+		t.Fatalf("output prNumber = %#v, want pr.id %d (older Kargo's name for it)", res.Output["prNumber"], n)
+	}
 	return n
 }
 

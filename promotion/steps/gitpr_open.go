@@ -43,7 +43,9 @@ func (c *gitOpenPRConfig) Validate() error {
 
 // gitOpenPR opens a pull request from sourceBranch to targetBranch, or adopts the one
 // already open for them: a replayed step (after a restart or a retry) finds the pull
-// request it opened instead of opening a second. Outputs pr.id and pr.url.
+// request it opened instead of opening a second. Outputs pr.id and pr.url, and
+// prNumber (the same number), the output older Kargo gave and that configurations
+// written for it (akuity/kargo-simple's git-wait-for-pr) still read.
 func gitOpenPR(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
 	var cfg gitOpenPRConfig
 	if err := promotion.DecodeConfig(sc.Config, &cfg); err != nil {
@@ -79,7 +81,7 @@ func gitOpenPR(ctx context.Context, sc *promotion.StepContext) (promotion.StepRe
 	if err != nil {
 		if pr != nil {
 			// Opened, but labelling failed: keep the number so a retry adopts it.
-			return promotion.StepResult{Output: map[string]any{"pr": prOutput(pr)}, PullRequest: prStatus(pr)}, forgeError(err)
+			return promotion.StepResult{Output: openedOutput(pr), PullRequest: prStatus(pr)}, forgeError(err)
 		}
 		return promotion.StepResult{}, forgeError(fmt.Errorf("repoURL %s: %w", redactRepo(cfg.RepoURL), err))
 	}
@@ -92,10 +94,16 @@ func openedResult(pr *forge.PullRequest, created bool) promotion.StepResult {
 		verb = "found open"
 	}
 	return promotion.StepResult{
-		Output:      map[string]any{"pr": prOutput(pr)},
+		Output:      openedOutput(pr),
 		Message:     fmt.Sprintf("%s pull request #%d: %s", verb, pr.Number, pr.URL),
 		PullRequest: prStatus(pr),
 	}
+}
+
+// openedOutput is git-open-pr's output: Kargo's pr.id and pr.url (with Haul's state
+// fields), and older Kargo's prNumber.
+func openedOutput(pr *forge.PullRequest) map[string]any {
+	return map[string]any{"pr": prOutput(pr), "prNumber": pr.Number}
 }
 
 // recordedPR is the pull request number a previous run of this step output.
