@@ -221,56 +221,15 @@ func (a *applier) scope(docs []manifest.Document) error {
 }
 
 // clusterState lists the Stages and Warehouses already in the namespaces the set
-// touches, for cycle and reference checks.
+// applies Stages to (manifest.ReadCluster), for the cross-object checks.
 func (a *applier) clusterState(ctx context.Context, docs []manifest.Document) (manifest.Cluster, error) {
-	c := manifest.Cluster{Stages: map[string][]haulv1.Stage{}, Warehouses: map[string]map[string]bool{},
-		PromotionTasks: map[string]map[string]bool{}, ClusterPromotionTasks: map[string]bool{},
-		Steps: steps.Builtin().Names()}
-	seen := map[string]bool{}
-	for i := range docs {
-		u := docs[i].Object
-		if u.GroupVersionKind().Group != haulv1.GroupVersion.Group || u.GetKind() != "Stage" || seen[u.GetNamespace()] {
-			continue
-		}
-		ns := u.GetNamespace()
-		seen[ns] = true
-		if !a.namespaceExists(ctx, ns) {
-			continue
-		}
-		stages := &haulv1.StageList{}
-		if err := a.s.client.List(ctx, stages, client.InNamespace(ns)); err != nil {
-			return c, translate(err, opFor("list", kindByKind("Stage"), "", ns))
-		}
-		c.Stages[ns] = stages.Items
-		whs := &haulv1.WarehouseList{}
-		if err := a.s.client.List(ctx, whs, client.InNamespace(ns)); err != nil {
-			return c, translate(err, opFor("list", kindByKind("Warehouse"), "", ns))
-		}
-		c.Warehouses[ns] = map[string]bool{}
-		for _, w := range whs.Items {
-			c.Warehouses[ns][w.Name] = true
-		}
-		tasks := &haulv1.PromotionTaskList{}
-		if err := a.s.client.List(ctx, tasks, client.InNamespace(ns)); err != nil {
-			return c, translate(err, opFor("list", kindByKind("PromotionTask"), "", ns))
-		}
-		c.PromotionTasks[ns] = map[string]bool{}
-		for _, t := range tasks.Items {
-			c.PromotionTasks[ns][t.Name] = true
-		}
+	exists := func(ns string) bool { return a.namespaceExists(ctx, ns) }
+	c, err := manifest.ReadCluster(ctx, a.s.client, docs, manifest.ReadOptions{Steps: steps.Builtin().Names(), Exists: exists})
+	var le *manifest.ListError
+	if errors.As(err, &le) {
+		return c, translate(le.Err, opFor("list", kindByKind(le.Kind), "", le.Namespace))
 	}
-	if len(seen) > 0 {
-		// Project members may not list cluster-scoped tasks; then no warning is better than a wrong one.
-		cts := &haulv1.ClusterPromotionTaskList{}
-		if err := a.s.client.List(ctx, cts); err == nil {
-			for _, t := range cts.Items {
-				c.ClusterPromotionTasks[t.Name] = true
-			}
-		} else {
-			c.ClusterPromotionTasks = nil
-		}
-	}
-	return c, nil
+	return c, err
 }
 
 func (a *applier) namespaceExists(ctx context.Context, ns string) bool {

@@ -22,8 +22,10 @@ import (
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/internal/kargo"
+	"github.com/haul-dev/haul/internal/manifest"
 	"github.com/haul-dev/haul/internal/server/auth"
 	"github.com/haul-dev/haul/pkg/pipeline"
+	"github.com/haul-dev/haul/promotion/steps"
 )
 
 const (
@@ -101,7 +103,13 @@ func (s *Server) apply(r *http.Request, u *auth.User) (int, any, error) {
 			return 0, nil, err
 		}
 	}
+	// The checks `haul apply` makes before writing anything: strict fields, the schema,
+	// expressions type-checked, known steps, stage references and cycles.
 	c, err := s.access.clientFor(u)
+	if err != nil {
+		return 0, nil, err
+	}
+	warnings, err := s.validateSet(ctx, c, objs)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -134,7 +142,42 @@ func (s *Server) apply(r *http.Request, u *auth.User) (int, any, error) {
 			newProjects[o.GetName()] = true
 		}
 	}
-	return http.StatusOK, map[string]any{"results": results}, nil
+	body := map[string]any{"results": results}
+	if len(warnings) > 0 {
+		body["warnings"] = warnings
+	}
+	return http.StatusOK, body, nil
+}
+
+// validateSet runs manifest.Validate over the set, against what the caller can read
+// of the cluster, so the dashboard refuses what `haul apply` refuses, in its words.
+func (s *Server) validateSet(ctx context.Context, c client.Client, objs []*unstructured.Unstructured) ([]string, error) {
+	created := map[string]bool{}
+	for _, o := range objs {
+		if o.GroupVersionKind().Group == haulv1.GroupVersion.Group && o.GetKind() == "Project" {
+			created[o.GetName()] = true
+		}
+	}
+	docs := manifest.FromObjects("document", objs)
+	// A namespace the caller may not read is left unchecked: the apply is refused
+	// there anyway, naming each object.
+	cluster, err := manifest.ReadCluster(ctx, c, docs, manifest.ReadOptions{
+		Steps: steps.Builtin().Names(), Exists: func(ns string) bool { return !created[ns] }, SkipForbidden: true})
+	if err != nil {
+		var le *manifest.ListError
+		if errors.As(err, &le) {
+			e := fromKube(le.Err)
+			e.Message = fmt.Sprintf("reading the %ss in %s to check the set: %s (nothing was applied)", le.Kind, le.Namespace, e.Message)
+			return nil, e
+		}
+		return nil, err
+	}
+	warnings, err := manifest.Validate(docs, cluster)
+	var ve *manifest.ValidationError
+	if errors.As(err, &ve) {
+		return warnings, errorf(http.StatusUnprocessableEntity, reasonInvalid, "%s (nothing was applied)", ve.Error())
+	}
+	return warnings, err
 }
 
 // namespaceWait bounds how long an object waits for the namespace of a Project applied
