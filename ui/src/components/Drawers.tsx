@@ -1,9 +1,10 @@
 import { useMemo, useState } from "react";
 import type { Condition, FreightReference, Permissions, ProjectConfig, Promotion, Stage, Warehouse } from "../api/types";
 import { ago, phaseClass } from "../lib/format";
+import { respondErrorText, waitingApproval, waitingApprovalBadge, whoMayAnswer, type WaitingApproval } from "../lib/governance";
 import { expandLink, repoWebURL, safeHref } from "../lib/links";
-import { promotionPullRequest, pullRequestHref, pullRequestLabel, type PullRequest } from "../lib/pullrequest";
-import { healthBadge, promotionBadge, verificationBadge } from "../lib/stage";
+import { promotionPullRequest, pullRequestHref, pullRequestLabel, stagePullRequest, type PullRequest } from "../lib/pullrequest";
+import { healthBadge, promotionBadge, runningByStage, stagePromotion, verificationBadge } from "../lib/stage";
 import { versions } from "../lib/versions";
 import type { ByName } from "../store/store";
 
@@ -105,17 +106,99 @@ function FreightRefs({ items }: { items?: Record<string, FreightReference> }) {
   );
 }
 
-type PromotionWithAbort = Promotion & { abort: () => Promise<unknown> };
+/** Answer is an answer to a waiting wait-for-approval step. */
+export type Answer = "approve" | "reject";
+
+type PromotionWithOps = Promotion & {
+  abort: () => Promise<unknown>;
+  respond: (action: Answer, message: string) => Promise<unknown>;
+};
 
 /** PullRequestLink opens the pull request on its forge, in a new tab. */
-function PullRequestLink({ pr, waiting, testid }: { pr: PullRequest; waiting: boolean; testid: string }) {
+export function PullRequestLink({ pr, waiting, testid }: { pr: PullRequest; waiting: boolean; testid: string }) {
   const label = pullRequestLabel(pr, waiting);
   const href = pullRequestHref(pr);
   if (!href) return <span data-testid={testid}>{label}</span>;
   return (
-    <a className="pull-request" data-testid={testid} href={href} target="_blank" rel="noopener noreferrer">
+    <a
+      className="pull-request"
+      data-testid={testid}
+      href={href}
+      target="_blank"
+      rel="noopener noreferrer"
+      // In a graph node, opening the pull request should not also open the drawer.
+      onClick={(e) => e.stopPropagation()}
+    >
       {label}
     </a>
+  );
+}
+
+/**
+ * ApprovalAnswer shows who a waiting wait-for-approval step waits for and lets the user
+ * approve or reject it, with an optional message. The server decides whether the user
+ * may answer; its refusal is shown in words.
+ */
+function ApprovalAnswer({ w, respond, act }: { w: WaitingApproval; respond: PromotionWithOps["respond"]; act: Action }) {
+  const [message, setMessage] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const answer = (action: Answer) => {
+    setBusy(true);
+    setError("");
+    const label = `${action === "approve" ? "Approve" : "Reject"} promotion ${w.promotion}`;
+    act(label, () =>
+      respond(action, message).then(
+        () => {
+          setMessage("");
+          setBusy(false);
+        },
+        (e: unknown) => {
+          const text = respondErrorText(e, w);
+          setError(text);
+          setBusy(false);
+          throw new Error(text);
+        },
+      ),
+    );
+  };
+  const approved = w.answers.filter((a) => a.action === "approve");
+  return (
+    <div className="approval-answer" data-testid={`approval-${w.promotion}`}>
+      <p>
+        Waits at step <strong>{w.step}</strong> for {w.min === 1 ? "1 approval" : `${w.min} approvals`} from{" "}
+        <span data-testid={`approvers-${w.promotion}`}>{whoMayAnswer(w)}</span>
+        {w.needs ? ` (needs ${w.needs})` : ""}.
+      </p>
+      {approved.length > 0 && <p className="muted">Approved so far by {approved.map((a) => a.user).join(", ")}.</p>}
+      {w.unanswerable ? (
+        <p className="notice refused">Answers are refused: {w.unanswerable}.</p>
+      ) : (
+        <>
+          <textarea
+            data-testid="respond-message"
+            value={message}
+            maxLength={1024}
+            rows={2}
+            placeholder="Message (optional; the reason of a rejection)"
+            onChange={(e) => setMessage(e.target.value)}
+          />
+          <div className="drawer-actions">
+            <button className="primary" data-testid="respond-approve" disabled={busy} onClick={() => answer("approve")}>
+              Approve
+            </button>
+            <button data-testid="respond-reject" disabled={busy} onClick={() => answer("reject")}>
+              Reject
+            </button>
+          </div>
+        </>
+      )}
+      {error && (
+        <p className="error" data-testid="respond-error">
+          {error}
+        </p>
+      )}
+    </div>
   );
 }
 
@@ -125,12 +208,13 @@ function isRollback(p: { metadata: { annotations?: Record<string, string> } }): 
   return a["haul.dev/rollback"] === "true" && a["haul.dev/create-actor"] === "auto-rollback";
 }
 
-function PromotionItem({ p, canAbort, act }: { p: PromotionWithAbort; canAbort: boolean; act: Action }) {
+function PromotionItem({ p, canAbort, act }: { p: PromotionWithOps; canAbort: boolean; act: Action }) {
   const [open, setOpen] = useState(false);
   const phase = p.status?.phase ?? "Pending";
   const terminal = ["Succeeded", "Failed", "Errored", "Aborted"].includes(phase);
   const state = p.status?.state ?? {};
   const pr = promotionPullRequest(p);
+  const waiting = waitingApproval(p);
   return (
     <li className="promotion" data-testid={`promotion-${p.metadata.name}`}>
       <button className="link" onClick={() => setOpen(!open)}>
@@ -145,6 +229,14 @@ function PromotionItem({ p, canAbort, act }: { p: PromotionWithAbort; canAbort: 
             </span>
           </>
         )}
+        {waiting && (
+          <>
+            {" "}
+            <span className="badge approval" data-testid={`promotion-approval-${p.metadata.name}`} title={waitingApprovalBadge(waiting).title}>
+              waiting for approval
+            </span>
+          </>
+        )}
       </button>
       {!terminal && canAbort && (
         <button className="small" onClick={() => act("Abort promotion", () => p.abort())}>
@@ -153,6 +245,7 @@ function PromotionItem({ p, canAbort, act }: { p: PromotionWithAbort; canAbort: 
       )}
       {pr && <PullRequestLink pr={pr.pr} waiting={pr.waiting} testid={`pr-${p.metadata.name}`} />}
       {p.status?.message && <div className="message">{p.status.message}</div>}
+      {waiting && <ApprovalAnswer w={waiting} respond={p.respond} act={act} />}
       {open && (
         <table className="steps">
           <tbody>
@@ -188,6 +281,8 @@ interface StageDrawerProps {
     reverify: () => Promise<unknown>;
     abortVerification: () => Promise<unknown>;
     abortPromotion: (name: string) => Promise<unknown>;
+    /** respond answers the Promotion's waiting wait-for-approval step. */
+    respond: (name: string, action: Answer, message: string) => Promise<unknown>;
     pause: () => Promise<unknown>;
     resume: () => Promise<unknown>;
   };
@@ -206,9 +301,18 @@ export function StageDrawer({ project, stage, promotions, permissions, config, a
         .filter((p) => p.spec.stage === name)
         .sort((a, b) => (a.metadata.name < b.metadata.name ? 1 : -1))
         .slice(0, 20)
-        .map((p): PromotionWithAbort => ({ ...p, abort: () => ops.abortPromotion(p.metadata.name) })),
+        .map(
+          (p): PromotionWithOps => ({
+            ...p,
+            abort: () => ops.abortPromotion(p.metadata.name),
+            respond: (action, message) => ops.respond(p.metadata.name, action, message),
+          }),
+        ),
     [promotions, name, ops],
   );
+  const current = useMemo(() => stagePromotion(stage, promotions, runningByStage(promotions)), [stage, promotions]);
+  const pr = stagePullRequest(stage, current);
+  const waiting = waitingApproval(current);
   const verifications = history[0]?.verificationHistory ?? [];
   const links = (config?.spec?.stageLinks ?? [])
     .map((l) => ({ name: l.name, title: l.description, href: expandLink(l.url, { project, stage: name }) }))
@@ -230,9 +334,12 @@ export function StageDrawer({ project, stage, promotions, permissions, config, a
             {stage.status.promotionWindowStatus.reason ?? "promotion window closed"}
           </span>
         )}
-        {stage.status?.currentPromotion?.pullRequest && (
-          <PullRequestLink pr={stage.status.currentPromotion.pullRequest} waiting={stage.status.currentPromotion.pullRequest.state === "open"} testid={`stage-pr-${name}`} />
+        {waiting && (
+          <span className="badge approval" data-testid={`stage-drawer-approval-${name}`} title={waitingApprovalBadge(waiting).title}>
+            waiting for approval: {whoMayAnswer(waiting)}
+          </span>
         )}
+        {pr && <PullRequestLink pr={pr.pr} waiting={pr.waiting} testid={`stage-pr-${name}`} />}
       </div>
       <div className="drawer-actions">
         {permissions.refresh && <button onClick={() => act("Refresh", ops.refresh)}>Refresh</button>}

@@ -12,11 +12,12 @@ import {
   type NodeHandle,
   type NodeProps,
 } from "@xyflow/react";
-import { createContext, memo, useCallback, useContext, useLayoutEffect, useMemo, useState, useSyncExternalStore } from "react";
-import type { Stage, Warehouse } from "../api/types";
+import { createContext, memo, useCallback, useContext, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import type { Promotion, Stage, Warehouse } from "../api/types";
 import { buildGraph, layout, nodeHeight, nodeWidth, topologyKey } from "../graph/build";
 import { condition } from "../lib/format";
-import { healthBadge, promotionBadge, verificationBadge } from "../lib/stage";
+import { healthBadge, promotionBadge, stageNotes, verificationBadge, type StageNote } from "../lib/stage";
+import { PullRequestLink } from "./Drawers";
 import { versions } from "../lib/versions";
 import { ObjectStore } from "../store/objectStore";
 import { currentFreight, type ByName } from "../store/store";
@@ -27,6 +28,8 @@ type StageNodeData = { name: string };
 type WarehouseNodeData = { name: string };
 const StageStore = createContext(new ObjectStore<Stage>({}));
 const WarehouseStore = createContext(new ObjectStore<Warehouse>({}));
+// What a Stage's card says about its current or last Promotion (approval, pull request).
+const NoteStore = createContext(new ObjectStore<StageNote>({}));
 
 function useObject<T>(store: ObjectStore<T>, name: string): T | undefined {
   return useSyncExternalStore(
@@ -44,6 +47,7 @@ const zoomedOut = (s: { transform: [number, number, number] }) => s.transform[2]
 const StageNode = memo(function StageNode({ data }: NodeProps<StageNodeT>) {
   const compact = useStore(zoomedOut);
   const s = useObject(useContext(StageStore), data.name);
+  const note = useObject(useContext(NoteStore), data.name);
   if (!s) return null;
   const name = s.metadata.name;
   const health = healthBadge(s);
@@ -115,6 +119,12 @@ const StageNode = memo(function StageNode({ data }: NodeProps<StageNodeT>) {
           </span>
         )}
         {cycle && <span className="badge bad">cycle</span>}
+        {note?.approval && (
+          <span className="badge approval" title={note.approval.badge.title} data-testid={`stage-approval-${name}`}>
+            {note.approval.badge.label}
+          </span>
+        )}
+        {note?.pr && <PullRequestLink pr={note.pr.pr} waiting={note.pr.waiting} testid={`stage-card-pr-${name}`} />}
       </div>
       <Handle type="source" position={Position.Right} />
     </div>
@@ -167,6 +177,7 @@ export interface Selection {
 interface Props {
   warehouses: ByName<Warehouse>;
   stages: ByName<Stage>;
+  promotions: ByName<Promotion>;
   onSelect: (s: Selection) => void;
 }
 
@@ -175,7 +186,7 @@ interface Props {
  * (recomputed when a Stage's sources change), and each node object is reused until
  * its own Stage or Warehouse changes, so a status update re-renders one node.
  */
-export function PipelineGraph({ warehouses, stages, onSelect }: Props) {
+export function PipelineGraph({ warehouses, stages, promotions, onSelect }: Props) {
   const topo = topologyKey(warehouses, stages);
   // Keyed on the topology on purpose: status changes reuse the layout.
   const { graph, positions } = useMemo(() => {
@@ -187,6 +198,12 @@ export function PipelineGraph({ warehouses, stages, onSelect }: Props) {
   const [warehouseStore] = useState(() => new ObjectStore(warehouses));
   useLayoutEffect(() => stageStore.set(stages), [stageStore, stages]);
   useLayoutEffect(() => warehouseStore.set(warehouses), [warehouseStore, warehouses]);
+  const [noteStore] = useState(() => new ObjectStore<StageNote>({}));
+  const lastNotes = useRef<ByName<StageNote>>({});
+  useLayoutEffect(() => {
+    lastNotes.current = stageNotes(stages, promotions, lastNotes.current);
+    noteStore.set(lastNotes.current);
+  }, [noteStore, stages, promotions]);
 
   // Sizes and handles known up front let xyflow place edges and the minimap for
   // nodes it never rendered: otherwise onlyRenderVisibleElements still renders
@@ -221,30 +238,32 @@ export function PipelineGraph({ warehouses, stages, onSelect }: Props) {
   const small = graph.nodes.length <= 40;
   return (
     <StageStore.Provider value={stageStore}>
-      <WarehouseStore.Provider value={warehouseStore}>
-        <div className="graph" data-testid="pipeline-graph" data-nodes={graph.nodes.length} data-edges={graph.edges.length}>
-          <ReactFlow
-            nodes={nodes}
-            edges={edges}
-            nodeTypes={nodeTypes}
-            onlyRenderVisibleElements
-            nodesDraggable={false}
-            nodesConnectable={false}
-            elementsSelectable={false}
-            fitView={small}
-            fitViewOptions={{ maxZoom: 1 }}
-            defaultViewport={{ x: 20, y: 20, zoom: 0.8 }}
-            minZoom={0.05}
-            maxZoom={2}
-            proOptions={{ hideAttribution: true }}
-            onNodeClick={onNodeClick}
-          >
-            <Background gap={24} />
-            <Controls showInteractive={false} />
-            {!small && <MiniMap pannable zoomable nodeColor={(n) => (n.type === "warehouse" ? "#6b7bd6" : "#9aa5b1")} />}
-          </ReactFlow>
-        </div>
-      </WarehouseStore.Provider>
+      <NoteStore.Provider value={noteStore}>
+        <WarehouseStore.Provider value={warehouseStore}>
+          <div className="graph" data-testid="pipeline-graph" data-nodes={graph.nodes.length} data-edges={graph.edges.length}>
+            <ReactFlow
+              nodes={nodes}
+              edges={edges}
+              nodeTypes={nodeTypes}
+              onlyRenderVisibleElements
+              nodesDraggable={false}
+              nodesConnectable={false}
+              elementsSelectable={false}
+              fitView={small}
+              fitViewOptions={{ maxZoom: 1 }}
+              defaultViewport={{ x: 20, y: 20, zoom: 0.8 }}
+              minZoom={0.05}
+              maxZoom={2}
+              proOptions={{ hideAttribution: true }}
+              onNodeClick={onNodeClick}
+            >
+              <Background gap={24} />
+              <Controls showInteractive={false} />
+              {!small && <MiniMap pannable zoomable nodeColor={(n) => (n.type === "warehouse" ? "#6b7bd6" : "#9aa5b1")} />}
+            </ReactFlow>
+          </div>
+        </WarehouseStore.Provider>
+      </NoteStore.Provider>
     </StageStore.Provider>
   );
 }

@@ -1,9 +1,12 @@
 // Governance as the dashboard shows it: which approval requirement applies to a Stage,
-// how many approvals a Freight has for it, and what a closed promotion window means for
-// a promotion. The server decides (pkg/pipeline); these mirror its rules for display
-// only, and the API checks again on every request.
+// how many approvals a Freight has for it, what a closed promotion window means for a
+// promotion, and whether a running Promotion waits for people's answers at a
+// wait-for-approval step. The server decides (pkg/pipeline); these mirror its rules for
+// display only, and the API checks again on every request.
 
-import type { Freight, Permissions, ProjectConfig, Stage } from "../api/types";
+import { ApiError } from "../api/client";
+import type { Freight, Permissions, ProjectConfig, Promotion, Stage } from "../api/types";
+import { errorMessage } from "./format";
 import type { ByName } from "../store/store";
 
 type Def<T> = NonNullable<T>;
@@ -287,4 +290,136 @@ export function isWindowClosedError(status: number, message: string): boolean {
 export function promoteBody(freight: string, overrideReason?: string): { freight: string; overrideReason?: string } {
   const reason = overrideReason?.trim();
   return reason ? { freight, overrideReason: reason } : { freight };
+}
+
+/** The step that pauses a running Promotion until people answer it (pkg/pipeline). */
+export const waitForApprovalStep = "wait-for-approval";
+
+/** The Promotion annotation where the server records answers to wait-for-approval steps. */
+export const approvalResponsesAnnotation = "haul.dev/approval-responses";
+
+/** ApproverRule is one of a wait-for-approval step's approvers, in Kargo's shape. */
+export interface ApproverRule {
+  claim?: string;
+  value?: string;
+  role?: string;
+  required?: boolean;
+}
+
+/** StepAnswer is one person's recorded answer to a wait-for-approval step. */
+export interface StepAnswer {
+  step: string;
+  user: string;
+  action: "approve" | "reject";
+  time?: string;
+  message?: string;
+}
+
+/** WaitingApproval is a running Promotion's wait-for-approval step that waits for answers. */
+export interface WaitingApproval {
+  promotion: string;
+  /** The step's alias, which the answers are recorded under. */
+  step: string;
+  /** Who may answer, one entry per approvers rule; empty when anyone who may read the Promotion may. */
+  approvers: string[];
+  /** How many distinct people must approve. */
+  min: number;
+  /** The answers given to this step so far, in order. */
+  answers: StepAnswer[];
+  /** What is still missing, as the step last said ("0 of 1 approvals"). */
+  needs: string;
+  /** Set when the server refuses every answer: the config uses ${{ }} expressions. */
+  unanswerable?: string;
+}
+
+/** describeApprover reads an approvers rule: "group oidc:sre", "role haul-admin (required)". */
+export function describeApprover(r: ApproverRule): string {
+  const who = r.role ? `role ${r.role}` : `${r.claim === "groups" ? "group" : r.claim ?? "?"} ${r.value ?? "?"}`;
+  return r.required ? `${who} (required)` : who;
+}
+
+/** stepAnswers reads the answers recorded on a Promotion; an unreadable annotation has none. */
+export function stepAnswers(p: Promotion): StepAnswer[] {
+  const raw = p.metadata.annotations?.[approvalResponsesAnnotation];
+  if (!raw) return [];
+  try {
+    const v: unknown = JSON.parse(raw);
+    if (!Array.isArray(v)) return [];
+    return v.filter((a): a is StepAnswer => typeof a === "object" && a !== null && typeof (a as StepAnswer).user === "string");
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * waitingApproval says whether Promotion p waits for answers at a wait-for-approval
+ * step, as the server judges it before recording an answer: the Promotion is Running
+ * and its current step is a wait-for-approval that has not finished. Who may answer
+ * comes from the step's config in the Promotion's status.
+ */
+export function waitingApproval(p: Promotion | undefined): WaitingApproval | undefined {
+  if (!p || p.status?.phase !== "Running") return undefined;
+  const i = p.status.currentStep ?? 0;
+  const step = p.status.steps?.[i];
+  if (step?.uses !== waitForApprovalStep) return undefined;
+  const meta = p.status.stepExecutionMetadata?.[i];
+  if (meta?.status && meta.status !== "Running" && meta.status !== "Pending") return undefined;
+  const alias = step.as || `step-${i + 1}`; // the engine's default alias
+  const cfg = (step.config ?? {}) as { approvers?: ApproverRule[]; minApprovals?: number };
+  const min = typeof cfg.minApprovals === "number" && cfg.minApprovals >= 1 ? cfg.minApprovals : 1;
+  const w: WaitingApproval = {
+    promotion: p.metadata.name,
+    step: alias,
+    approvers: (Array.isArray(cfg.approvers) ? cfg.approvers : []).map(describeApprover),
+    min,
+    answers: stepAnswers(p).filter((a) => a.step === alias),
+    needs: (meta?.message ?? "").replace(/^waiting for approval: needs /, ""),
+  };
+  if (JSON.stringify(step.config ?? {}).includes("${{")) {
+    w.unanswerable = `the approvers of step ${alias} use \${{ }} expressions, which Haul cannot check before the step renders them; write them out`;
+  }
+  return w;
+}
+
+/** whoMayAnswer names who may answer w: its approvers, or anyone who may read the Promotion. */
+export function whoMayAnswer(w: WaitingApproval): string {
+  return w.approvers.length ? w.approvers.join(", ") : "anyone who may read the Promotion";
+}
+
+/** waitingApprovalBadge is the "waiting for approval" badge of a Stage or Promotion, its tooltip naming who may answer. */
+export function waitingApprovalBadge(w: WaitingApproval): { label: string; title: string } {
+  const n = w.min === 1 ? "1 approval" : `${w.min} approvals`;
+  const approved = w.answers.filter((a) => a.action === "approve").map((a) => a.user);
+  const title = [
+    `Promotion ${w.promotion} waits at step ${w.step} for ${n} from ${whoMayAnswer(w)}`,
+    w.needs ? `needs ${w.needs}` : "",
+    approved.length ? `approved by ${approved.join(", ")}` : "",
+  ]
+    .filter(Boolean)
+    .join("; ");
+  return { label: "waiting for approval", title };
+}
+
+/** respondBody is the REST API's answer to a waiting wait-for-approval step; an empty message is left out. */
+export function respondBody(action: "approve" | "reject", message?: string): { action: "approve" | "reject"; message?: string } {
+  const m = message?.trim();
+  return m ? { action, message: m } : { action };
+}
+
+/**
+ * respondErrorText says in words why the server refused an answer to w: the caller is
+ * not one of its approvers (403), or the Promotion no longer waits (409).
+ */
+export function respondErrorText(err: unknown, w: WaitingApproval): string {
+  if (err instanceof ApiError) {
+    switch (err.status) {
+      case 403:
+        return `You may not answer Promotion ${w.promotion}: only ${whoMayAnswer(w)} may (${err.message}).`;
+      case 409:
+        return `Promotion ${w.promotion} no longer waits for approval: it was answered, aborted or moved on (${err.message}).`;
+      case 422:
+        return `The answer was refused: ${err.message}.`;
+    }
+  }
+  return `The answer was not recorded: ${errorMessage(err)}.`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Promotion } from "../api/types";
-import { promotionPullRequest, pullRequestHref, pullRequestLabel } from "./pullrequest";
+import type { Promotion, Stage } from "../api/types";
+import { promotionPullRequest, pullRequestHref, pullRequestLabel, stagePullRequest } from "./pullrequest";
 
 const pr = { url: "https://git.example/acme/deploy/pulls/7", number: 7, state: "open" as const };
 
@@ -37,5 +37,28 @@ describe("pull requests", () => {
   it("has none when no step recorded one, and links only http(s) pages", () => {
     expect(promotionPullRequest(promotion("Running", [{ alias: "clone", status: "Running" }], 0))).toBeUndefined();
     expect(pullRequestHref({ ...pr, url: "javascript:alert(1)" })).toBeUndefined();
+  });
+});
+
+describe("a Stage's pull request", () => {
+  const stage = (status: Stage["status"]): Stage => ({ metadata: { name: "prod" }, spec: { requestedFreight: [] }, status });
+
+  it("is its current or last Promotion's, waiting while the Promotion waits on it", () => {
+    const waiting = promotion("Running", [{ alias: "open", status: "Succeeded", pullRequest: pr }, { alias: "wait", status: "Running", pullRequest: pr }]);
+    expect(stagePullRequest(stage({}), waiting)).toEqual({ pr, waiting: true });
+    const merged = { ...pr, state: "merged" as const };
+    const done = promotion("Succeeded", [{ alias: "open", status: "Succeeded", pullRequest: pr }, { alias: "wait", status: "Succeeded", pullRequest: merged }]);
+    expect(stagePullRequest(stage({ lastPromotion: { name: "prod.01", pullRequest: pr } }), done)).toEqual({ pr: merged, waiting: false });
+  });
+
+  it("falls back to the Stage's status when the dashboard lacks the Promotion", () => {
+    expect(stagePullRequest(stage({ currentPromotion: { name: "prod.02", pullRequest: pr } }), undefined)).toEqual({ pr, waiting: true });
+    expect(stagePullRequest(stage({ lastPromotion: { name: "prod.01", pullRequest: pr } }), undefined)).toEqual({ pr, waiting: false });
+    expect(stagePullRequest(stage({}), undefined)).toBeUndefined();
+  });
+
+  it("is none when its Promotion opened none, even if an older one did", () => {
+    const p = promotion("Running", [{ alias: "clone", status: "Running" }], 0);
+    expect(stagePullRequest(stage({ lastPromotion: { name: "prod.00", pullRequest: pr } }), p)).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 // Pull requests opened or awaited by a Promotion's git-open-pr, git-wait-for-pr and
 // git-merge-pr steps, as the dashboard shows them.
-import type { Promotion } from "../api/types";
+import type { Promotion, Stage } from "../api/types";
 import { safeHref } from "./links";
 
 export type PullRequest = NonNullable<NonNullable<NonNullable<Promotion["status"]>["stepExecutionMetadata"]>[number]["pullRequest"]>;
@@ -33,4 +33,17 @@ export function pullRequestLabel(pr: PullRequest, waiting: boolean): string {
 /** pullRequestHref is the pull request's page when it is a plain http(s) URL. */
 export function pullRequestHref(pr: PullRequest): string | undefined {
   return safeHref(pr.url);
+}
+
+/**
+ * stagePullRequest is the pull request a Stage card shows: that of the Stage's current
+ * or last Promotion p (stagePromotion) when the dashboard has it, else the one the
+ * Stage's status names (recorded only while a Promotion waits on its review).
+ */
+export function stagePullRequest(s: Stage, p: Promotion | undefined): { pr: PullRequest; waiting: boolean } | undefined {
+  if (p) return promotionPullRequest(p);
+  const cur = s.status?.currentPromotion?.pullRequest;
+  if (cur) return { pr: cur, waiting: cur.state === "open" };
+  const last = s.status?.lastPromotion?.pullRequest;
+  return last ? { pr: last, waiting: false } : undefined;
 }

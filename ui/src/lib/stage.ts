@@ -1,7 +1,10 @@
 // What a Stage node and drawer show, derived from the Stage's status.
 
-import type { Stage } from "../api/types";
+import type { Promotion, Stage } from "../api/types";
+import type { ByName } from "../store/store";
 import { condition } from "./format";
+import { waitingApproval, waitingApprovalBadge, type WaitingApproval } from "./governance";
+import { stagePullRequest, type PullRequest } from "./pullrequest";
 
 export interface Badge {
   label: string;
@@ -56,4 +59,61 @@ export function promotionBadge(s: Stage): Badge | undefined {
   if (!last?.phase) return undefined;
   const cls = last.phase === "Succeeded" ? "ok" : last.phase === "Running" || last.phase === "Pending" ? "busy" : "bad";
   return { label: `Promotion ${last.phase}`, cls, title: last.name };
+}
+
+/** runningByStage indexes the Running Promotions by their Stage (a Stage runs one at a time). */
+export function runningByStage(promotions: ByName<Promotion>): Record<string, Promotion> {
+  const out: Record<string, Promotion> = {};
+  for (const p of Object.values(promotions)) if (p.status?.phase === "Running") out[p.spec.stage] = p;
+  return out;
+}
+
+/**
+ * stagePromotion is the Promotion a Stage's card is about: its Running one (the
+ * Promotion objects are fresher than the Stage's status), else the one
+ * status.currentPromotion or status.lastPromotion names, when the dashboard has it.
+ */
+export function stagePromotion(s: Stage, promotions: ByName<Promotion>, running: Record<string, Promotion>): Promotion | undefined {
+  const name = s.metadata.name;
+  const ref = s.status?.currentPromotion?.name ?? s.status?.lastPromotion?.name;
+  return running[name] ?? (ref ? promotions[ref] : undefined);
+}
+
+/** StageNote is what a Stage card shows about its current or last Promotion. */
+export interface StageNote {
+  /** Set while its Promotion waits for answers at a wait-for-approval step. */
+  approval?: WaitingApproval & { badge: Badge };
+  /** The pull request the Promotion opened or waits on. */
+  pr?: { pr: PullRequest; waiting: boolean };
+}
+
+/** stageNote is Stage s's note, or undefined when there is nothing to say. */
+export function stageNote(s: Stage, p: Promotion | undefined): StageNote | undefined {
+  const w = waitingApproval(p);
+  const pr = stagePullRequest(s, p);
+  if (!w && !pr) return undefined;
+  const note: StageNote = {};
+  if (w) {
+    const b = waitingApprovalBadge(w);
+    note.approval = { ...w, badge: { ...b, cls: "approval" } };
+  }
+  if (pr) note.pr = pr;
+  return note;
+}
+
+/**
+ * stageNotes gives the note of every Stage that has one. A note equal to the one in
+ * prev is prev's object, so only the cards whose note changed re-render.
+ */
+export function stageNotes(stages: ByName<Stage>, promotions: ByName<Promotion>, prev: ByName<StageNote> = {}): Record<string, StageNote> {
+  const running = runningByStage(promotions);
+  const out: Record<string, StageNote> = {};
+  for (const s of Object.values(stages)) {
+    const note = stageNote(s, stagePromotion(s, promotions, running));
+    if (!note) continue;
+    const name = s.metadata.name;
+    const old = prev[name];
+    out[name] = old && JSON.stringify(old) === JSON.stringify(note) ? old : note;
+  }
+  return out;
 }

@@ -2,11 +2,11 @@ import { useCallback, useMemo, useState } from "react";
 import { api, ApiError, projectPath } from "../api/client";
 import type { Freight } from "../api/types";
 import { ApproveDialog, PromoteDialog } from "../components/Dialogs";
-import { StageDrawer, WarehouseDrawer, type Action } from "../components/Drawers";
+import { StageDrawer, WarehouseDrawer, type Action, type Answer } from "../components/Drawers";
 import { FreightTimeline } from "../components/FreightTimeline";
 import { PipelineGraph, type Selection } from "../components/PipelineGraph";
 import { condition, errorMessage } from "../lib/format";
-import { approvalRules, describeTally, promoteBody, tallyApprovals, type StageApproval } from "../lib/governance";
+import { approvalRules, describeTally, promoteBody, respondBody, tallyApprovals, type StageApproval } from "../lib/governance";
 import { useProject } from "../store/useProject";
 
 interface Toast {
@@ -48,6 +48,7 @@ export function ProjectPage({ name }: { name: string }) {
       reverify: () => api.post(p("stages", s, "reverify")),
       abortVerification: () => api.post(p("stages", s, "abort-verification")),
       abortPromotion: (promo: string) => api.post(p("promotions", promo, "abort")),
+      respond: (promo: string, action: Answer, message: string) => api.post(p("promotions", promo, "respond"), respondBody(action, message)),
       pause: () => api.post(p("stages", s, "pause")),
       resume: () => api.post(p("stages", s, "resume")),
     };
@@ -102,7 +103,7 @@ export function ProjectPage({ name }: { name: string }) {
           {live ? "live" : "offline"}
         </span>
       </div>
-      <PipelineGraph warehouses={state.warehouses} stages={state.stages} onSelect={setSelected} />
+      <PipelineGraph warehouses={state.warehouses} stages={state.stages} promotions={state.promotions} onSelect={setSelected} />
       <FreightTimeline
         project={name}
         freight={state.freight}
