@@ -107,7 +107,10 @@ func startHaulUp(tb testing.TB) *harness {
 // Freight through the dialog and watches the Stage change without a reload, and
 // checks that a viewer is told they may not promote. Then it approves a Freight as
 // two users, pauses and resumes a Stage, and overrides a closed promotion window
-// with a reason from the browser, and checks each on the objects.
+// with a reason from the browser, and checks each on the objects. Last, it answers a
+// Promotion waiting at a wait-for-approval step from the browser (a viewer is refused,
+// the promoter approves, the Promotion succeeds) and follows the Stage's pull request
+// link.
 func TestDashboard(t *testing.T) {
 	h := startHaulUp(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -170,6 +173,93 @@ func TestDashboard(t *testing.T) {
 	}
 	run(t, filepath.Join(h.root, "ui"), 8*time.Minute, gov, "node", "e2e/governance.mjs")
 	checkGovernance(ctx, t, c, freight[0].Name, admin, promoter, reason)
+
+	// A Promotion waiting for the promoter's approval, answered from the browser.
+	const gate, message = "gate", "looks good from the dashboard"
+	create(ctx, t, c, gateStage(gate, promoter))
+	appr := []string{
+		"HAUL_URL=" + h.base,
+		"HAUL_TOKEN=" + h.token,
+		"HAUL_PROMOTER_TOKEN=" + promoterToken,
+		"HAUL_VIEWER_TOKEN=" + viewerToken,
+		"HAUL_PROJECT=" + project,
+		"HAUL_FREIGHT=" + freight[1].Alias,
+		"HAUL_GATE_STAGE=" + gate,
+		"HAUL_APPROVERS=sub " + promoter,
+		"HAUL_MESSAGE=" + message,
+		"HAUL_PR_URL=" + gatePR.URL,
+		"HAUL_PR_NUMBER=" + fmt.Sprint(gatePR.Number),
+		"HAUL_SCREENSHOTS=" + shots,
+		"HAUL_TIMEOUT_MS=90000",
+	}
+	run(t, filepath.Join(h.root, "ui"), 8*time.Minute, appr, "node", "e2e/approval.mjs")
+	p := checkAnswered(ctx, t, c, gate, freight[1].Name, promoter, message)
+
+	// The Stage card links its last Promotion's pull request: recorded here on the
+	// finished Promotion, as git-wait-for-pr would have.
+	before := p.DeepCopy()
+	last := len(p.Status.StepExecutionMetadata) - 1
+	p.Status.StepExecutionMetadata[last].PullRequest = gatePR.DeepCopy()
+	if err := c.Status().Patch(ctx, p, client.MergeFrom(before)); err != nil {
+		t.Fatalf("recording a pull request on Promotion %s: %v", p.Name, err)
+	}
+	run(t, filepath.Join(h.root, "ui"), 8*time.Minute, appr, "node", "e2e/approval.mjs", "--pull-request")
+}
+
+// gatePR is the pull request the test records on the gate Stage's Promotion.
+var gatePR = haulv1.PullRequestStatus{URL: "https://git.example/acme/deploy/pulls/7", Number: 7, State: haulv1.PullRequestMerged}
+
+// gateStage is a Stage that takes Freight straight from the Warehouse and whose
+// Promotions wait at step sign-off for one approval by approver.
+func gateStage(name, approver string) *haulv1.Stage {
+	cfg := fmt.Sprintf(`{"approvers":[{"claim":"sub","value":%q}]}`, approver)
+	return &haulv1.Stage{
+		ObjectMeta: metav1.ObjectMeta{Namespace: project, Name: name},
+		Spec: haulv1.StageSpec{
+			RequestedFreight: []haulv1.FreightRequest{{
+				Origin:  haulv1.FreightOrigin{Kind: haulv1.FreightOriginKindWarehouse, Name: "app"},
+				Sources: haulv1.FreightSources{Direct: true},
+			}},
+			PromotionTemplate: &haulv1.PromotionTemplate{Spec: haulv1.PromotionTemplateSpec{
+				Steps: []haulv1.PromotionStep{
+					{Uses: "wait-for-approval", As: "sign-off", Config: &apiextensionsv1.JSON{Raw: []byte(cfg)}},
+					{Uses: "compose-output", As: "record", Config: &apiextensionsv1.JSON{Raw: []byte(`{"promoted":"${{ ctx.targetFreight.alias }}"}`)}},
+				},
+			}},
+		},
+	}
+}
+
+// checkAnswered asserts that Stage stage has exactly one Promotion, of freightName,
+// that succeeded on approver's approval with message (the viewer's refused answer left
+// no trace), and returns it.
+func checkAnswered(ctx context.Context, t *testing.T, c client.Client, stage, freightName, approver, message string) *haulv1.Promotion {
+	t.Helper()
+	var promos haulv1.PromotionList
+	if err := c.List(ctx, &promos, client.InNamespace(project)); err != nil {
+		t.Fatal(err)
+	}
+	var mine []haulv1.Promotion
+	for _, p := range promos.Items {
+		if p.Spec.Stage == stage {
+			mine = append(mine, p)
+		}
+	}
+	if len(mine) != 1 {
+		t.Fatalf("Stage %s has %d Promotions, want the one promoted in the browser", stage, len(mine))
+	}
+	p := &mine[0]
+	if p.Spec.Freight != freightName || p.Status.Phase != haulv1.PromotionSucceeded {
+		t.Errorf("Promotion %s of %s is %s (%s), want Succeeded with %s", p.Name, p.Spec.Freight, p.Status.Phase, p.Status.Message, freightName)
+	}
+	var answers []struct{ Step, User, Action, Message string }
+	if err := json.Unmarshal([]byte(p.Annotations[haulv1.AnnotationApprovalResponses]), &answers); err != nil {
+		t.Fatalf("reading the answers of Promotion %s: %v", p.Name, err)
+	}
+	if len(answers) != 1 || answers[0].Step != "sign-off" || answers[0].User != approver || answers[0].Action != "approve" || answers[0].Message != message {
+		t.Errorf("Promotion %s records the answers %+v, want one approval of sign-off by %s with %q", p.Name, answers, approver, message)
+	}
+	return p
 }
 
 // checkGovernance asserts, on the objects, what the governance part of the browser

@@ -3,7 +3,7 @@ import type { Condition, FreightReference, Permissions, ProjectConfig, Promotion
 import { ago, phaseClass } from "../lib/format";
 import { respondErrorText, waitingApproval, waitingApprovalBadge, whoMayAnswer, type WaitingApproval } from "../lib/governance";
 import { expandLink, repoWebURL, safeHref } from "../lib/links";
-import { promotionPullRequest, pullRequestHref, pullRequestLabel, stagePullRequest, type PullRequest } from "../lib/pullrequest";
+import { promotionPullRequest, pullRequestHref, pullRequestLabel, pullRequestShortLabel, stagePullRequest, type PullRequest } from "../lib/pullrequest";
 import { healthBadge, promotionBadge, runningByStage, stagePromotion, verificationBadge } from "../lib/stage";
 import { versions } from "../lib/versions";
 import type { ByName } from "../store/store";
@@ -114,15 +114,22 @@ type PromotionWithOps = Promotion & {
   respond: (action: Answer, message: string) => Promise<unknown>;
 };
 
-/** PullRequestLink opens the pull request on its forge, in a new tab. */
-export function PullRequestLink({ pr, waiting, testid }: { pr: PullRequest; waiting: boolean; testid: string }) {
-  const label = pullRequestLabel(pr, waiting);
+/** PullRequestLink opens the pull request on its forge, in a new tab; short is the Stage card's label. */
+export function PullRequestLink({ pr, waiting, testid, short }: { pr: PullRequest; waiting: boolean; testid: string; short?: boolean }) {
+  const label = short ? pullRequestShortLabel(pr, waiting) : pullRequestLabel(pr, waiting);
   const href = pullRequestHref(pr);
-  if (!href) return <span data-testid={testid}>{label}</span>;
+  if (!href) {
+    return (
+      <span className="pull-request" data-testid={testid} title={pullRequestLabel(pr, waiting)}>
+        {label}
+      </span>
+    );
+  }
   return (
     <a
       className="pull-request"
       data-testid={testid}
+      title={`${pullRequestLabel(pr, waiting)}: ${href}`}
       href={href}
       target="_blank"
       rel="noopener noreferrer"

@@ -96,8 +96,11 @@ const StageNode = memo(function StageNode({ data }: NodeProps<StageNodeT>) {
           </span>
         )}
       </div>
-      <div className="node-freight" data-testid={`stage-freight-${name}`}>
-        {alias || <span className="muted">no freight</span>}
+      <div className="node-freight">
+        <span className="node-alias" data-testid={`stage-freight-${name}`} title={alias || undefined}>
+          {alias || <span className="muted">no freight</span>}
+        </span>
+        {note?.pr && <PullRequestLink pr={note.pr.pr} waiting={note.pr.waiting} testid={`stage-card-pr-${name}`} short />}
       </div>
       {vers.length > 0 && (
         <div className="node-versions" title={vers.join("\n")}>
@@ -113,18 +116,19 @@ const StageNode = memo(function StageNode({ data }: NodeProps<StageNodeT>) {
             {verification.label}
           </span>
         )}
-        {promo && (
-          <span className={`badge ${promo.cls}`} title={promo.title} data-testid={`stage-promotion-${name}`}>
-            {promo.label}
-          </span>
-        )}
-        {cycle && <span className="badge bad">cycle</span>}
-        {note?.approval && (
+        {note?.approval ? (
+          // In place of "Promoting …": the card has room for two rows of badges.
           <span className="badge approval" title={note.approval.badge.title} data-testid={`stage-approval-${name}`}>
             {note.approval.badge.label}
           </span>
+        ) : (
+          promo && (
+            <span className={`badge ${promo.cls}`} title={promo.title} data-testid={`stage-promotion-${name}`}>
+              {promo.label}
+            </span>
+          )
         )}
-        {note?.pr && <PullRequestLink pr={note.pr.pr} waiting={note.pr.waiting} testid={`stage-card-pr-${name}`} />}
+        {cycle && <span className="badge bad">cycle</span>}
       </div>
       <Handle type="source" position={Position.Right} />
     </div>

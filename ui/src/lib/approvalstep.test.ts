@@ -74,6 +74,17 @@ describe("a Promotion waiting at a wait-for-approval step", () => {
     expect(waitingApproval(undefined)).toBeUndefined();
   });
 
+  it("leaves the engine's timeout note out of what is missing", () => {
+    for (const note of [
+      " (no timeout: it waits until the step finishes or the Promotion is aborted; set retry.timeout to limit it)",
+      " (times out at 2026-12-03T08:00:00Z, after 1h0m0s: retry.timeout)",
+    ]) {
+      const p = promotion("Running", approvers);
+      p.status!.stepExecutionMetadata![1].message = `waiting for approval: needs 0 of 2 approvals${note}`;
+      expect(waitingApproval(p)?.needs).toBe("0 of 2 approvals");
+    }
+  });
+
   it("is waiting before the step first reports, as the server accepts answers then", () => {
     const p = promotion("Running", approvers, { stepExecutionMetadata: [{ alias: "record", status: "Succeeded" }] });
     expect(waitingApproval(p)?.needs).toBe("");

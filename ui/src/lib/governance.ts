@@ -373,7 +373,8 @@ export function waitingApproval(p: Promotion | undefined): WaitingApproval | und
     approvers: (Array.isArray(cfg.approvers) ? cfg.approvers : []).map(describeApprover),
     min,
     answers: stepAnswers(p).filter((a) => a.step === alias),
-    needs: (meta?.message ?? "").replace(/^waiting for approval: needs /, ""),
+    // The engine may add a note on the step's timeout, which the drawer shows anyway.
+    needs: (meta?.message ?? "").replace(/^waiting for approval: needs /, "").replace(/ \((no timeout:|times out at) .*\)$/, ""),
   };
   if (JSON.stringify(step.config ?? {}).includes("${{")) {
     w.unanswerable = `the approvers of step ${alias} use \${{ }} expressions, which Haul cannot check before the step renders them; write them out`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Promotion, Stage } from "../api/types";
-import { promotionPullRequest, pullRequestHref, pullRequestLabel, stagePullRequest } from "./pullrequest";
+import { promotionPullRequest, pullRequestHref, pullRequestLabel, pullRequestShortLabel, stagePullRequest } from "./pullrequest";
 
 const pr = { url: "https://git.example/acme/deploy/pulls/7", number: 7, state: "open" as const };
 
@@ -46,9 +46,11 @@ describe("a Stage's pull request", () => {
   it("is its current or last Promotion's, waiting while the Promotion waits on it", () => {
     const waiting = promotion("Running", [{ alias: "open", status: "Succeeded", pullRequest: pr }, { alias: "wait", status: "Running", pullRequest: pr }]);
     expect(stagePullRequest(stage({}), waiting)).toEqual({ pr, waiting: true });
+    expect(pullRequestShortLabel(pr, true)).toBe("PR #7 waiting for review");
     const merged = { ...pr, state: "merged" as const };
     const done = promotion("Succeeded", [{ alias: "open", status: "Succeeded", pullRequest: pr }, { alias: "wait", status: "Succeeded", pullRequest: merged }]);
     expect(stagePullRequest(stage({ lastPromotion: { name: "prod.01", pullRequest: pr } }), done)).toEqual({ pr: merged, waiting: false });
+    expect(pullRequestShortLabel(merged, false)).toBe("PR #7 merged");
   });
 
   it("falls back to the Stage's status when the dashboard lacks the Promotion", () => {

@@ -30,6 +30,11 @@ export function pullRequestLabel(pr: PullRequest, waiting: boolean): string {
   return `PR #${pr.number} ${pr.state}${waiting ? " · waiting for review" : ""}`;
 }
 
+/** pullRequestShortLabel is the Stage card's "PR #7 waiting for review" or "PR #7 merged". */
+export function pullRequestShortLabel(pr: PullRequest, waiting: boolean): string {
+  return `PR #${pr.number} ${waiting ? "waiting for review" : pr.state}`;
+}
+
 /** pullRequestHref is the pull request's page when it is a plain http(s) URL. */
 export function pullRequestHref(pr: PullRequest): string | undefined {
   return safeHref(pr.url);
