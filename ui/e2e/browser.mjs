@@ -41,6 +41,33 @@ export function env(name, fallback) {
   return v;
 }
 
+/** apiGet reads haul's REST API at base as the user of token. */
+export async function apiGet(base, token, path) {
+  const res = await fetch(`${base}/api/v1${path}`, { headers: { Authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/**
+ * eventually retries check every 250 ms until it returns true, and fails after
+ * timeoutMs with what and the last answer (or error) it gave.
+ */
+export async function eventually(what, check, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  for (;;) {
+    try {
+      const r = await check();
+      if (r === true) return;
+      last = String(r);
+    } catch (e) {
+      last = e instanceof Error ? e.message : String(e);
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: ${last}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 export function log(...a) {
   console.log(`[${new Date().toISOString().slice(11, 23)}]`, ...a);
 }

@@ -17,7 +17,7 @@
 //   HAUL_SCREENSHOTS      directory for screenshots on failure (and of the final page)
 //   HAUL_TIMEOUT_MS       how long to wait for each expectation (default 60000)
 
-import { env, launch, log, step } from "./browser.mjs";
+import { apiGet as get, env, eventually as retry, launch, log, step } from "./browser.mjs";
 
 const base = env("HAUL_URL").replace(/\/$/, "");
 const adminToken = env("HAUL_TOKEN");
@@ -30,29 +30,9 @@ const reason = env("HAUL_OVERRIDE_REASON");
 const timeout = Number(env("HAUL_TIMEOUT_MS", "60000"));
 const shots = process.env.HAUL_SCREENSHOTS;
 
-/** apiGet reads the REST API as the given user. */
-async function apiGet(token, path) {
-  const res = await fetch(`${base}/api/v1${path}`, { headers: { Authorization: `Bearer ${token}` } });
-  if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
+const apiGet = (token, path) => get(base, token, path);
 
-/** eventually retries an API check until it holds or the timeout passes. */
-async function eventually(what, check) {
-  const deadline = Date.now() + timeout;
-  let last = "";
-  for (;;) {
-    try {
-      const r = await check();
-      if (r === true) return;
-      last = String(r);
-    } catch (e) {
-      last = e instanceof Error ? e.message : String(e);
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: ${last}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const eventually = (what, check) => retry(what, check, timeout);
 
 const admin = (await apiGet(adminToken, "/whoami")).username;
 const promoter = (await apiGet(promoterToken, "/whoami")).username;
