@@ -26,6 +26,10 @@ const GiteaVersion = "v1.26.0"
 type Gitea struct {
 	// URL is the server's base URL, http://127.0.0.1:<port>, without a trailing slash.
 	URL string
+	// RootURL is the URL Gitea calls itself by (its ROOT_URL, without the trailing
+	// slash): in clone URLs, pull request links and webhook payloads. It is URL unless
+	// the server was started under another host name (StartGiteaNamed).
+	RootURL string
 	// AdminUser, AdminPassword and AdminToken are the admin account; the token has
 	// every scope.
 	AdminUser, AdminPassword, AdminToken string
@@ -54,6 +58,15 @@ func DefaultGiteaBinary() string {
 // configured binary that does not start fails the test.
 func StartGitea(t testing.TB) *Gitea {
 	t.Helper()
+	return StartGiteaNamed(t, "")
+}
+
+// StartGiteaNamed is StartGitea with Gitea calling itself http://<host>:<port> (its
+// ROOT_URL), for a host name that resolves to 127.0.0.1 (such as gitea.localhost,
+// which git resolves itself and Go code through the test's resolver). The helpers
+// still reach it at URL. An empty host means 127.0.0.1.
+func StartGiteaNamed(t testing.TB, host string) *Gitea {
+	t.Helper()
 	bin := DefaultGiteaBinary()
 	if _, err := os.Stat(bin); err != nil {
 		if os.Getenv("HAUL_GITEA_BINARY") != "" {
@@ -61,7 +74,7 @@ func StartGitea(t testing.TB) *Gitea {
 		}
 		t.Skipf("no Gitea binary at %s: run `make gitea` (hack/gitea/build.sh) or set HAUL_GITEA_BINARY", bin)
 	}
-	g, err := startGitea(bin, t.TempDir())
+	g, err := startGitea(bin, t.TempDir(), host)
 	if err != nil {
 		t.Fatalf("starting Gitea: %v", err)
 	}
@@ -69,7 +82,7 @@ func StartGitea(t testing.TB) *Gitea {
 	return g
 }
 
-func startGitea(bin, dir string) (*Gitea, error) {
+func startGitea(bin, dir, host string) (*Gitea, error) {
 	static, err := giteaSourceDir()
 	if err != nil {
 		return nil, err
@@ -86,6 +99,10 @@ func startGitea(bin, dir string) (*Gitea, error) {
 		config: filepath.Join(dir, "app.ini"),
 		logs:   &lockedBuffer{},
 	}
+	g.RootURL = g.URL
+	if host != "" {
+		g.RootURL = fmt.Sprintf("http://%s:%d", host, ports[0])
+	}
 	ini := fmt.Sprintf(`APP_NAME = Haul test forge
 RUN_MODE = prod
 WORK_PATH = %[1]s
@@ -96,6 +113,10 @@ PROTOCOL = http
 HTTP_ADDR = 127.0.0.1
 HTTP_PORT = %[2]d
 ROOT_URL = %[3]s/
+; Links in API answers and webhook payloads always use ROOT_URL, not the Host header
+; of the request that caused them (Gitea 1.26's default, auto): the helpers call
+; Gitea at URL even when it is named otherwise.
+PUBLIC_URL_DETECTION = never
 DOMAIN = 127.0.0.1
 OFFLINE_MODE = true
 DISABLE_SSH = true
@@ -162,7 +183,7 @@ ENABLED = false
 
 [packages]
 ENABLED = false
-`, dir, ports[0], g.URL, static)
+`, dir, ports[0], g.RootURL, static)
 	if err := os.WriteFile(g.config, []byte(ini), 0o600); err != nil {
 		return nil, err
 	}
@@ -359,6 +380,12 @@ func (g *Gitea) CreateRepo(ctx context.Context, name string, files map[string]st
 // RepoURL is the clone URL of the admin's repository name.
 func (g *Gitea) RepoURL(name string) string {
 	return g.URL + "/" + g.AdminUser + "/" + name + ".git"
+}
+
+// CloneURL is the clone URL Gitea shows for the admin's repository name: RepoURL under
+// RootURL.
+func (g *Gitea) CloneURL(name string) string {
+	return g.RootURL + "/" + g.AdminUser + "/" + name + ".git"
 }
 
 // authURL is RepoURL with the admin's credentials, for git on the command line.
