@@ -33,7 +33,6 @@ type fixture struct {
 	Line   int      `json:"line"`
 	Notes  []string `json:"transform"`
 	raw    []byte
-	fromUs bool
 }
 
 // rewrites are the only edits made to a fixture before it is applied: URLs, nothing
