@@ -113,7 +113,9 @@ func TestKargoProviderReceivers(t *testing.T) {
 		{"acr no token", "azure", acrPush, nil, 401, nil},
 		{"azure devops push, basic auth", "azure", devopsPush, map[string]string{"Authorization": basic}, 200, []string{"devops"}},
 		{"azure devops forged basic auth", "azure", devopsPush, map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(secretValue+":wrong"))}, 401, nil},
-		{"azure devops pull request ignored", "azure", devopsPR, map[string]string{"Authorization": basic}, 200, nil},
+		// A pull request event goes to the waiting Promotions (pullrequests_test.go); one
+		// that names no pull request is refused, and refreshes nothing.
+		{"azure devops pull request without its id", "azure", devopsPR, map[string]string{"Authorization": basic}, 400, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
