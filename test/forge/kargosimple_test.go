@@ -15,11 +15,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 	"github.com/haul-dev/haul/controllers"
@@ -347,20 +344,9 @@ func applyAsHaulApplyDoes(t *testing.T, manifests [][]byte) {
 // test.
 func startAllControllers(t *testing.T) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	startManager(t, func(mgr ctrl.Manager) error {
+		return controllers.SetupAll(mgr, controllers.Options{WorkDir: t.TempDir()})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := controllers.SetupAll(mgr, controllers.Options{WorkDir: t.TempDir()}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = mgr.Start(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
 }
 
 // rawFile reads path at ref of the admin's public repository from Gitea.

@@ -38,6 +38,18 @@ func TestMain(m *testing.M) {
 
 func startControllers(t *testing.T) {
 	t.Helper()
+	startManager(t, func(mgr ctrl.Manager) error {
+		if err := promotion.SetupWithManager(mgr, promotion.Options{WorkDir: t.TempDir()}); err != nil {
+			return err
+		}
+		return stage.SetupWithManager(mgr, stage.Options{WorkDir: t.TempDir()})
+	})
+}
+
+// startManager runs a controller manager on the test API server with the reconcilers
+// setup registers, until the test ends.
+func startManager(t *testing.T, setup func(ctrl.Manager) error) {
+	t.Helper()
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
@@ -45,10 +57,7 @@ func startControllers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := promotion.SetupWithManager(mgr, promotion.Options{WorkDir: t.TempDir()}); err != nil {
-		t.Fatal(err)
-	}
-	if err := stage.SetupWithManager(mgr, stage.Options{WorkDir: t.TempDir()}); err != nil {
+	if err := setup(mgr); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
