@@ -78,6 +78,10 @@ test-rollouts: controlplane rollouts ## Stage verification against the real Argo
 bench: controlplane ## Benchmarks (figures via b.ReportMetric); BENCHTIME=1x by default
 	go test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 30m ./...
 
+.PHONY: bench-scale
+bench-scale: controlplane ## Installation-scale benchmarks (1,000-Stage fan-out, 10,000 Promotions with retention, 100,000 Freight); tens of minutes
+	HAUL_BENCH_SCALE=1 go test -run '^$$' -bench 'ThousandStageFanOut|TenThousandPromotions|HundredThousandFreight|NewFreightAtScale' -benchtime 1x -timeout 90m ./test/shard/ ./controllers/stage/
+
 # FUZZERS lists package:FuzzName; `go test` runs each one's seeds (testdata/fuzz) anyway.
 FUZZERS := \
 	./promotion:FuzzSecurePath ./promotion:FuzzEvalTemplate \

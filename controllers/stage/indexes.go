@@ -2,6 +2,13 @@ package stage
 
 import (
 	"context"
+	"maps"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -64,10 +71,92 @@ func (r *Reconciler) stagesFor(ctx context.Context, ns, index, value string) []r
 }
 
 // freightToStages maps a Freight to every Stage requesting its origin, so new Freight
-// reaches the first Stage of a pipeline at once and verification ripples downstream.
+// reaches the first Stage of a pipeline at once.
 func (r *Reconciler) freightToStages(ctx context.Context, o client.Object) []reconcile.Request {
 	f := o.(*haulv1.Freight)
 	return r.stagesFor(ctx, f.Namespace, indexStageOrigin, f.Origin.String())
+}
+
+// freightHandler enqueues Stages for Freight events. A new or deleted Freight, or a
+// change to what every Stage reads of it (alias, labels, annotations, metadata),
+// concerns every Stage requesting its origin. A status change keyed by Stage —
+// currentlyIn, verifiedIn, approvedFor, approvals for Stage X — concerns X and the
+// Stages downstream of X only: without this, each of a thousand Stages recording
+// that it holds one Freight would wake all thousand (a fan-out costing n² passes).
+func (r *Reconciler) freightHandler() handler.TypedEventHandler[client.Object, reconcile.Request] {
+	all := func(ctx context.Context, o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		for _, req := range r.freightToStages(ctx, o) {
+			q.Add(req)
+		}
+	}
+	return handler.TypedFuncs[client.Object, reconcile.Request]{
+		CreateFunc: func(ctx context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			all(ctx, e.Object, q)
+		},
+		DeleteFunc: func(ctx context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			all(ctx, e.Object, q)
+		},
+		GenericFunc: func(ctx context.Context, e event.TypedGenericEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			all(ctx, e.Object, q)
+		},
+		UpdateFunc: func(ctx context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			oldF, ok1 := e.ObjectOld.(*haulv1.Freight)
+			newF, ok2 := e.ObjectNew.(*haulv1.Freight)
+			if !ok1 || !ok2 {
+				all(ctx, e.ObjectNew, q)
+				return
+			}
+			stages, everyone := changedStages(oldF, newF)
+			if everyone {
+				all(ctx, newF, q)
+				return
+			}
+			for _, st := range stages {
+				q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Namespace: newF.Namespace, Name: st}})
+				for _, req := range r.stagesFor(ctx, newF.Namespace, indexStageUpstream, st) {
+					q.Add(req)
+				}
+			}
+		},
+	}
+}
+
+// changedStages compares two versions of a Freight: everyone is true when something
+// every Stage of its origin reads changed; otherwise stages are the Stages whose
+// entries in its status changed, sorted.
+func changedStages(oldF, newF *haulv1.Freight) (stages []string, everyone bool) {
+	if oldF.Alias != newF.Alias || !maps.Equal(oldF.Labels, newF.Labels) || !maps.Equal(oldF.Annotations, newF.Annotations) ||
+		!oldF.DeletionTimestamp.Equal(newF.DeletionTimestamp) || !equality.Semantic.DeepEqual(oldF.Status.Metadata, newF.Status.Metadata) {
+		return nil, true
+	}
+	set := map[string]bool{}
+	diffKeys(set, oldF.Status.CurrentlyIn, newF.Status.CurrentlyIn)
+	diffKeys(set, oldF.Status.VerifiedIn, newF.Status.VerifiedIn)
+	diffKeys(set, oldF.Status.ApprovedFor, newF.Status.ApprovedFor)
+	if !equality.Semantic.DeepEqual(oldF.Status.Approvals, newF.Status.Approvals) {
+		for _, a := range oldF.Status.Approvals {
+			set[a.Stage] = true
+		}
+		for _, a := range newF.Status.Approvals {
+			set[a.Stage] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set)), false
+}
+
+// diffKeys adds to set every key whose value differs between a and b, or that only
+// one of them has.
+func diffKeys[V any](set map[string]bool, a, b map[string]V) {
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !equality.Semantic.DeepEqual(v, w) {
+			set[k] = true
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			set[k] = true
+		}
+	}
 }
 
 // promotionToStage maps a Promotion to its Stage.

@@ -125,7 +125,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&haulv1.Stage{}).
-		Watches(&haulv1.Freight{}, handler.EnqueueRequestsFromMapFunc(r.freightToStages)).
+		Watches(&haulv1.Freight{}, r.freightHandler()).
 		Watches(&haulv1.Promotion{}, handler.EnqueueRequestsFromMapFunc(r.promotionToStage)).
 		Watches(&haulv1.ProjectConfig{}, handler.EnqueueRequestsFromMapFunc(r.projectConfigToStages),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).

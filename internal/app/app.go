@@ -52,6 +52,9 @@ type Config struct {
 	// empty means metrics and probes are served on Addr instead.
 	MetricsAddr string
 	ProbeAddr   string
+	// PprofAddr, when set, serves Go's /debug/pprof profiles there (controller-runtime's
+	// pprof listener), for profiling a controller under load. Off by default.
+	PprofAddr string
 	// AdminToken is accepted as a bearer token with full rights (local mode only).
 	AdminToken string
 	// ExternalURL is how users reach the server (for login and webhook URLs).
@@ -210,6 +213,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.MetricsAddr != "" {
 		mgrOpts.Metrics.BindAddress = cfg.MetricsAddr
+	}
+	if cfg.PprofAddr != "" {
+		mgrOpts.PprofBindAddress = cfg.PprofAddr
 	}
 	if cfg.ProbeAddr != "" {
 		mgrOpts.HealthProbeBindAddress = cfg.ProbeAddr

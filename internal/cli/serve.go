@@ -104,6 +104,7 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 		lease                app.LeaseTimings
 		metricsAddr          string
 		probeAddr            string
+		pprofAddr            string
 		workDir              string
 		minWarehouseInterval time.Duration
 		installCRDs          bool
@@ -166,6 +167,7 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 				Lease:                   lease,
 				MetricsAddr:             metricsAddr,
 				ProbeAddr:               probeAddr,
+				PprofAddr:               pprofAddr,
 				ShardSelect:             true,
 				ControllerOptions: controllers.Options{
 					Shard:                      shardName,
@@ -194,6 +196,7 @@ func newControllerCommand(g *GlobalOptions) *cobra.Command {
 	f.DurationVar(&lease.RetryPeriod, "leader-election-retry-period", app.DefaultLease.RetryPeriod, "interval between Lease renewals: an idle controller writes 60s/this per minute")
 	f.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint")
 	f.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	f.StringVar(&pprofAddr, "pprof-bind-address", "", "address of Go's /debug/pprof profiles (off when empty; never expose it)")
 	f.StringVar(&workDir, "work-dir", os.TempDir()+"/haul", "where Promotions check out Git repositories and caches live; one process's alone (locked at start)")
 	f.DurationVar(&minWarehouseInterval, "min-warehouse-interval", 0, "floor for Warehouse spec.interval")
 	f.StringVar(&accessRole, "project-access-role", "", "ClusterRole to bind in every project namespace (secrets access for Haul itself)")

@@ -96,6 +96,15 @@ func InstallPolicies(ctx context.Context, c client.Client) error {
 	return nil
 }
 
+// EtcdURL is the client URL of the environment's etcd (its /metrics is served there),
+// for benchmarks that report the database size.
+func (e *Env) EtcdURL() string {
+	if e.env.ControlPlane.Etcd == nil || e.env.ControlPlane.Etcd.URL == nil {
+		return ""
+	}
+	return e.env.ControlPlane.Etcd.URL.String()
+}
+
 // Stop stops the API server and etcd.
 func (e *Env) Stop() error { return e.env.Stop() }
 

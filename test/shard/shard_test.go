@@ -316,42 +316,60 @@ func step(uses string, cfg map[string]any) haulv1.PromotionStep {
 // startController runs `haul controller` for shard s (the default controller when
 // empty) with leader election, as the chart does, and returns its log file and work dir.
 func startController(t *testing.T, bin, kubeconfig, ns, s string) (logPath, workDir string) {
-	t.Helper()
-	dir := t.TempDir()
-	logPath, workDir = filepath.Join(dir, "controller.log"), filepath.Join(dir, "work")
-	logFile, err := os.Create(logPath)
+	p := startProcess(t, bin, kubeconfig, ns, s)
+	return p.logPath, p.workDir
+}
+
+// process is a running `haul controller`.
+type process struct {
+	cmd              *exec.Cmd
+	logPath, workDir string
+}
+
+// startProcess starts `haul controller` for shard s with extra flags; it is stopped
+// (SIGTERM, then SIGKILL after 20 s) when tb ends.
+func startProcess(tb testing.TB, bin, kubeconfig, ns, s string, extra ...string) *process {
+	tb.Helper()
+	dir := tb.TempDir()
+	p := &process{logPath: filepath.Join(dir, "controller.log"), workDir: filepath.Join(dir, "work")}
+	logFile, err := os.Create(p.logPath)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	args := []string{"controller", "--kubeconfig", kubeconfig, "--leader-elect=true", "--leader-election-namespace", ns,
-		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--work-dir", workDir}
+		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--work-dir", p.workDir}
 	if s != "" {
 		args = append(args, "--shard", s)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	p.cmd = exec.Command(bin, append(args, extra...)...)
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	if err := p.cmd.Start(); err != nil {
+		tb.Fatal(err)
 	}
 	var once sync.Once
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		once.Do(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
 			done := make(chan struct{})
-			go func() { _ = cmd.Wait(); close(done) }()
+			go func() { _ = p.cmd.Wait(); close(done) }()
 			select {
 			case <-done:
 			case <-time.After(20 * time.Second):
-				_ = cmd.Process.Kill()
+				_ = p.cmd.Process.Kill()
 				<-done
 			}
 			_ = logFile.Close()
+			if keep := os.Getenv("HAUL_TEST_KEEP_LOGS"); keep != "" {
+				if b, err := os.ReadFile(p.logPath); err == nil {
+					_ = os.WriteFile(filepath.Join(keep, fmt.Sprintf("controller-%s-%d.log", shardName(s), p.cmd.Process.Pid)), b, 0o644)
+				}
+			}
 		})
 	})
-	return logPath, workDir
+	return p
 }
 
-func writeKubeconfig(t *testing.T, cfg *rest.Config) string {
+func writeKubeconfig(t testing.TB, cfg *rest.Config) string {
 	t.Helper()
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
@@ -420,7 +438,7 @@ func waitTerminal(t *testing.T, ctx context.Context, ns, name string) *haulv1.Pr
 	return p
 }
 
-func eventually(t *testing.T, ctx context.Context, d time.Duration, what string, f func() bool) {
+func eventually(t testing.TB, ctx context.Context, d time.Duration, what string, f func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !f() {
@@ -431,7 +449,7 @@ func eventually(t *testing.T, ctx context.Context, d time.Duration, what string,
 	}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
