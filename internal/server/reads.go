@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -57,6 +58,47 @@ func wrap[T any](kind string, items []T) (rawJSON, error) {
 	}
 	buf.WriteString("]}\n")
 	return buf.Bytes(), nil
+}
+
+// maxListLimit caps ?limit= on the Freight and Promotion lists.
+const maxListLimit = 100_000
+
+// listLimit reads ?limit= (0 when absent): a positive integer of at most maxListLimit.
+func listLimit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxListLimit {
+		return 0, badRequest("query parameter limit=%q: want a whole number from 1 to %d", v, maxListLimit)
+	}
+	return n, nil
+}
+
+// limited keeps the first limit of sorted (newest first), and after them every later
+// item keep says must stay; total is how many there were. limit 0 keeps all.
+func limited[T any](sorted []T, limit int, keep func(*T) bool) (items []T, total int) {
+	if limit == 0 || len(sorted) <= limit {
+		return sorted, len(sorted)
+	}
+	items = sorted[:limit:limit]
+	for i := limit; i < len(sorted); i++ {
+		if keep != nil && keep(&sorted[i]) {
+			items = append(items, sorted[i])
+		}
+	}
+	return items, len(sorted)
+}
+
+// wrapTotal is wrap with the list's "total" when a limit left items out.
+func wrapTotal[T any](kind string, items []T, total int) (rawJSON, error) {
+	b, err := wrap(kind, items)
+	if err != nil || total == len(items) {
+		return b, err
+	}
+	b = bytes.TrimSuffix(b, []byte("}\n"))
+	return append(b, []byte(`,"total":`+strconv.Itoa(total)+"}\n")...), nil
 }
 
 func listResponse(b rawJSON, err error) (int, any, error) {
@@ -188,7 +230,14 @@ func (s *Server) getStage(r *http.Request, u *auth.User) (int, any, error) {
 }
 
 // listFreight lists newest first (the timeline order), optionally from one Warehouse.
+// listFreight lists newest first, optionally from one Warehouse (?origin=). With
+// ?limit=N it returns the newest N and every older Freight a Stage holds, and the
+// list's "total" says how many there are.
 func (s *Server) listFreight(r *http.Request, u *auth.User) (int, any, error) {
+	limit, err := listLimit(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	var l haulv1.FreightList
 	if err := s.listIn(r.Context(), u, r.PathValue("p"), "freights", &l); err != nil {
 		return 0, nil, err
@@ -209,15 +258,22 @@ func (s *Server) listFreight(r *http.Request, u *auth.User) (int, any, error) {
 		}
 		return items[i].Name < items[j].Name
 	})
-	return listResponse(wrap("Freight", items))
+	// A Freight some Stage holds stays in a limited list: the pipeline view shows it.
+	items, total := limited(items, limit, func(f *haulv1.Freight) bool { return len(f.Status.CurrentlyIn) > 0 })
+	return listResponse(wrapTotal("Freight", items, total))
 }
 
 func (s *Server) getFreight(r *http.Request, u *auth.User) (int, any, error) {
 	return s.getAs(r.Context(), u, r.PathValue("p"), "Freight", r.PathValue("name"), &haulv1.Freight{})
 }
 
-// listPromotions lists newest first, optionally for one Stage.
+// listPromotions lists newest first, optionally for one Stage (?stage=). With
+// ?limit=N it returns the newest N and every older one still running, and "total".
 func (s *Server) listPromotions(r *http.Request, u *auth.User) (int, any, error) {
+	limit, err := listLimit(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	var l haulv1.PromotionList
 	if err := s.listIn(r.Context(), u, r.PathValue("p"), "promotions", &l); err != nil {
 		return 0, nil, err
@@ -238,7 +294,9 @@ func (s *Server) listPromotions(r *http.Request, u *auth.User) (int, any, error)
 		}
 		return items[i].Name > items[j].Name
 	})
-	return listResponse(wrap("Promotion", items))
+	// A Promotion that has not finished stays in a limited list.
+	items, total := limited(items, limit, func(p *haulv1.Promotion) bool { return !p.Status.Phase.IsTerminal() })
+	return listResponse(wrapTotal("Promotion", items, total))
 }
 
 func (s *Server) getPromotion(r *http.Request, u *auth.User) (int, any, error) {
