@@ -16,11 +16,29 @@ type ClusterConfigSpec struct {
 	// +listType=map
 	// +listMapKey=name
 	PromotionWindows []PromotionWindow `json:"promotionWindows,omitempty"`
+	// WebhookReceivers are cluster-wide receivers, as Kargo's: each listens at
+	// /webhooks/-/cluster/<name>, reads its Secret from the cluster secrets namespace
+	// (haul's --shared-credentials-namespace) and refreshes the subscribed Warehouses
+	// of every project; a generic receiver's actions select in every project. At most
+	// 20, with unique names.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=map
+	// +listMapKey=name
+	WebhookReceivers []WebhookReceiver `json:"webhookReceivers,omitempty"`
 }
 
-// ClusterConfigStatus is reserved; Haul writes none today.
+// ClusterConfigStatus is written by the ClusterConfig controller.
 type ClusterConfigStatus struct {
-	// Conditions are reserved for the config's validity.
+	// ObservedGeneration is the metadata.generation last reconciled.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// WebhookReceivers publishes where each receiver of spec.webhookReceivers listens.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
+	WebhookReceivers []WebhookReceiverStatus `json:"webhookReceivers,omitempty"`
+	// Conditions hold Ready, which says whether the receivers were published.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -43,10 +61,10 @@ type ClusterConfig struct {
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// Spec holds the cluster-wide promotion windows.
+	// Spec holds the cluster-wide promotion windows and webhook receivers.
 	// +optional
 	Spec ClusterConfigSpec `json:"spec,omitzero"`
-	// Status is reserved.
+	// Status publishes where the cluster-wide receivers listen.
 	// +optional
 	Status ClusterConfigStatus `json:"status,omitzero"`
 }

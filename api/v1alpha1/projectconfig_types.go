@@ -101,16 +101,18 @@ type SecretRef struct {
 
 // WebhookProvider configures how one kind of webhook is authenticated.
 type WebhookProvider struct {
-	// SecretRef names the Secret, in the project namespace, whose `secret` key holds the
-	// shared secret (github, gitlab, generic) or bearer token (dockerhub, quay, harbor).
+	// SecretRef names the Secret, in the project namespace (the cluster secrets
+	// namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+	// (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
 	// +required
 	SecretRef SecretRef `json:"secretRef"`
 }
 
-// WebhookReceiver is an endpoint, served at /webhooks/<project>/<name>, that refreshes
-// every Warehouse of the project subscribed to the repository named in the payload,
-// and wakes the project's Promotions waiting on a pull request the payload says was
-// merged or closed.
+// WebhookReceiver is an endpoint, served at /webhooks/<project>/<name> (a ClusterConfig
+// receiver at /webhooks/-/cluster/<name>), that refreshes every Warehouse of the project
+// (of every project, for a ClusterConfig receiver) subscribed to the repository named in
+// the payload, and wakes the Promotions there waiting on a pull request the payload says
+// was merged or closed.
 //
 // +kubebuilder:validation:XValidation:rule="[has(self.github), has(self.gitlab), has(self.dockerhub), has(self.quay), has(self.harbor), has(self.generic), has(self.gitea), has(self.bitbucket), has(self.artifactory), has(self.azure)].filter(x, x).size() == 1",message="webhookReceivers[]: exactly one of github, gitlab, gitea, dockerhub, quay, harbor, generic, bitbucket, artifactory or azure must be set"
 type WebhookReceiver struct {
@@ -148,11 +150,13 @@ type WebhookReceiver struct {
 	// in the URL's ?token= query or the Authorization header.
 	// +optional
 	Harbor *WebhookProvider `json:"harbor,omitempty"`
-	// Generic accepts a JSON body {"repoURL": "..."} or {"repoURLs": [...]} signed with
-	// X-Haul-Signature (HMAC-SHA256 of the body with the shared secret), for CI systems
-	// and hosts without their own format.
+	// Generic accepts any POST authenticated by X-Haul-Signature (HMAC-SHA256 of the body
+	// with the shared secret) or by the secret as a bearer token (?token= or
+	// Authorization: Bearer), for CI systems and hosts without their own format. Without
+	// actions the body is {"repoURL": "..."} or {"repoURLs": [...]}; with actions it is
+	// any JSON, and each action runs as Kargo's generic receiver runs it.
 	// +optional
-	Generic *WebhookProvider `json:"generic,omitempty"`
+	Generic *GenericWebhookProvider `json:"generic,omitempty"`
 	// Bitbucket accepts Bitbucket Cloud repo:push and Bitbucket Data Center
 	// repo:refs_changed events (X-Event-Key) signed with X-Hub-Signature
 	// ("sha256=" + hex HMAC-SHA256 of the body with the shared secret), as Kargo's
@@ -173,6 +177,140 @@ type WebhookReceiver struct {
 	// +optional
 	Azure *WebhookProvider `json:"azure,omitempty"`
 }
+
+// GenericWebhookProvider configures a generic receiver: its Secret and, optionally,
+// Kargo's expression-matched actions.
+type GenericWebhookProvider struct {
+	// SecretRef names the Secret, in the project namespace (or the cluster secrets
+	// namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret.
+	// +required
+	SecretRef SecretRef `json:"secretRef"`
+	// Actions, when set, replace the {"repoURL": ...} format: every action whose
+	// whenExpression holds for the request refreshes the resources its
+	// targetSelectionCriteria select, and the answer lists each action's result, as in
+	// Kargo. At most 20.
+	// +optional
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
+	Actions []GenericWebhookAction `json:"actions,omitempty"`
+}
+
+// GenericWebhookActionType is what a generic receiver action does to what it selects.
+// +kubebuilder:validation:Enum=Refresh
+type GenericWebhookActionType string
+
+// GenericWebhookActionRefresh refreshes a Warehouse (discovers now) or wakes a
+// Promotion (runs its current step again now), by a new haul.dev/refresh value.
+const GenericWebhookActionRefresh GenericWebhookActionType = "Refresh"
+
+// GenericWebhookAction is one action of a generic receiver: what to do, when, and to
+// which resources. Expressions are expr-lang, over request.body (the JSON body),
+// request.header(name), request.headers(name), request.params(name) (the query),
+// params (the action's evaluated parameters) and normalizeGit, normalizeImage and
+// normalizeChart; `haul apply` type-checks them.
+type GenericWebhookAction struct {
+	// Action is what is done to every selected resource: Refresh, the one action Kargo has.
+	// +required
+	Action GenericWebhookActionType `json:"action"`
+	// WhenExpression is a boolean expression (bare, without ${{ }}) the request must meet
+	// for the action to run, e.g. request.header('X-Event-Type') == 'push'. Empty: always.
+	// At most 8192 characters.
+	// +optional
+	// +kubebuilder:validation:MaxLength=8192
+	WhenExpression string `json:"whenExpression,omitempty"`
+	// Parameters are named values, static or ${{ }} templates over the request, that the
+	// action's expressions read as params.<name>. At most 20.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=20
+	Parameters map[string]string `json:"parameters,omitempty"`
+	// TargetSelectionCriteria select the resources the action applies to; the action
+	// applies to the union of what the criteria select, and each criterion selects the
+	// resources of the receiver's project (every project, for a ClusterConfig receiver)
+	// that meet all of its name, labelSelector and indexSelector. At most 20.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
+	TargetSelectionCriteria []GenericWebhookTargetSelectionCriteria `json:"targetSelectionCriteria,omitempty"`
+}
+
+// GenericWebhookTargetKind is the kind of resource a generic action selects.
+// +kubebuilder:validation:Enum=Warehouse;Promotion
+type GenericWebhookTargetKind string
+
+// The kinds a generic action can select.
+const (
+	GenericWebhookTargetWarehouse GenericWebhookTargetKind = "Warehouse"
+	GenericWebhookTargetPromotion GenericWebhookTargetKind = "Promotion"
+)
+
+// GenericWebhookTargetSelectionCriteria selects resources of one kind by name, labels
+// and/or index values, all of which must match (logical AND), as in Kargo.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.name) || has(self.labelSelector) || has(self.indexSelector)",message="targetSelectionCriteria[]: at least one of name, labelSelector or indexSelector must be set"
+// +kubebuilder:validation:XValidation:rule="!has(self.indexSelector) || self.kind == 'Warehouse'",message="targetSelectionCriteria[].indexSelector: only Warehouses are indexed (by subscribedURLs); select Promotions by name or labels"
+type GenericWebhookTargetSelectionCriteria struct {
+	// Kind is Warehouse or Promotion. (Kargo's CRD lists only Warehouse today, though
+	// its receiver and documentation handle Promotion too.)
+	// +required
+	Kind GenericWebhookTargetKind `json:"kind"`
+	// Name selects the resource of that name: static, or a ${{ }} template over the
+	// request that must yield a string. A name that is no object's name (one holding
+	// "/", say) selects nothing. At most 1024 characters.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Name string `json:"name,omitempty"`
+	// LabelSelector selects by labels; matchLabels values and matchExpressions values
+	// may be ${{ }} templates.
+	// +optional
+	LabelSelector *metav1.LabelSelector `json:"labelSelector,omitempty"`
+	// IndexSelector selects Warehouses by the repositories they subscribe to.
+	// +optional
+	IndexSelector *IndexSelector `json:"indexSelector,omitempty"`
+}
+
+// IndexSelector selects resources by values of a well-known index.
+type IndexSelector struct {
+	// MatchIndices must all hold. At least 1, at most 10.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=10
+	// +listType=atomic
+	MatchIndices []IndexSelectorRequirement `json:"matchIndices"`
+}
+
+// IndexSelectorRequirement compares one index of a resource with a value.
+//
+// +kubebuilder:validation:XValidation:rule="self.key != 'receiverPaths'",message="matchIndices[].key: receiverPaths indexes ProjectConfigs, which a generic action cannot select; use subscribedURLs"
+type IndexSelectorRequirement struct {
+	// Key is the index: subscribedURLs, the repository URLs a Warehouse subscribes to
+	// (compared after normalisation, so any spelling of a URL matches). Kargo's enum
+	// also lists receiverPaths, which Haul refuses: it indexes ProjectConfigs.
+	// +required
+	// +kubebuilder:validation:Enum=subscribedURLs;receiverPaths
+	Key string `json:"key"`
+	// Operator is Equals (the resource has the value) or NotEquals (it does not).
+	// +required
+	Operator IndexSelectorOperator `json:"operator"`
+	// Value is static or a ${{ }} template over the request that must yield a string,
+	// e.g. ${{ normalizeGit(request.body.repository.url) }}. At most 2048 characters.
+	// +required
+	// +kubebuilder:validation:MaxLength=2048
+	Value string `json:"value"`
+}
+
+// IndexSelectorOperator compares an index with a value.
+// +kubebuilder:validation:Enum=Equals;NotEquals
+type IndexSelectorOperator string
+
+// The index operators.
+const (
+	IndexSelectorEquals    IndexSelectorOperator = "Equals"
+	IndexSelectorNotEquals IndexSelectorOperator = "NotEquals"
+)
+
+// IndexSubscribedURLs is the index of the repository URLs a Warehouse subscribes to.
+const IndexSubscribedURLs = "subscribedURLs"
 
 // ArtifactoryWebhookProvider configures a JFrog Artifactory receiver.
 type ArtifactoryWebhookProvider struct {
@@ -331,3 +469,8 @@ type ProjectConfigList struct {
 // webhook receiver: a receiver named R in project P listens at
 // WebhookReceiverPathPrefix + P + "/" + R.
 const WebhookReceiverPathPrefix = "/webhooks/"
+
+// ClusterWebhookReceiverPathPrefix is where the receivers of the ClusterConfig listen:
+// a receiver named R at ClusterWebhookReceiverPathPrefix + R. No project can be named
+// "-" (not a DNS label), so the path never collides with a project's receiver.
+const ClusterWebhookReceiverPathPrefix = WebhookReceiverPathPrefix + "-/cluster/"

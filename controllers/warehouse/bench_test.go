@@ -64,7 +64,7 @@ func BenchmarkWebhookToFreight(b *testing.B) {
 	for _, o := range []client.Object{
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hook"}, StringData: map[string]string{"secret": secret}},
 		&haulv1.ProjectConfig{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: ns}, Spec: haulv1.ProjectConfigSpec{
-			WebhookReceivers: []haulv1.WebhookReceiver{{Name: "push", Generic: &haulv1.WebhookProvider{SecretRef: haulv1.SecretRef{Name: "hook"}}}},
+			WebhookReceivers: []haulv1.WebhookReceiver{{Name: "push", Generic: &haulv1.GenericWebhookProvider{SecretRef: haulv1.SecretRef{Name: "hook"}}}},
 		}},
 	} {
 		if err := env.Client.Create(ctx, o); err != nil {

@@ -34,6 +34,7 @@ const readTimeout = 30 * time.Second
 type Handler struct {
 	c       client.Client
 	secrets client.Reader
+	opts    Options
 	now     func() time.Time
 
 	mu   sync.Mutex
@@ -49,10 +50,36 @@ func NewHandler(c client.Client) http.Handler {
 // NewHandlerFor is NewHandler reading receiver Secrets through secrets, e.g. a
 // manager's API reader, so that serving webhooks does not cache every Secret.
 func NewHandlerFor(c client.Client, secrets client.Reader) http.Handler {
-	return &Handler{c: c, secrets: secrets, now: time.Now, seen: map[string]time.Time{}}
+	return NewHandlerWith(c, secrets, Options{})
+}
+
+// Options configure a Handler.
+type Options struct {
+	// ClusterSecretsNamespace holds the Secrets of the ClusterConfig's receivers (Haul's
+	// shared credentials namespace). Empty: cluster receivers have no Secret and answer
+	// every request with 401.
+	ClusterSecretsNamespace string
+}
+
+// NewHandlerWith is NewHandlerFor with options.
+func NewHandlerWith(c client.Client, secrets client.Reader, opts Options) http.Handler {
+	return &Handler{c: c, secrets: secrets, opts: opts, now: time.Now, seen: map[string]time.Time{}}
+}
+
+// receiverConfig is a receiver found for a request path.
+type receiverConfig struct {
+	provider, secret, virtualRepo string
+	generic                       *haulv1.GenericWebhookProvider
+	// project scopes everything the receiver touches; "" for a ClusterConfig receiver,
+	// which acts in every project.
+	project string
+	// key names the receiver in replay keys and logs: <project>/<name> or -/cluster/<name>.
+	key string
 }
 
 type response struct {
+	// Refreshed are the Warehouses refreshed, as name (or namespace/name for a
+	// ClusterConfig receiver).
 	Refreshed []string `json:"refreshed,omitempty"`
 	// Woken are the Promotions woken by a pull request event.
 	Woken   []string `json:"woken,omitempty"`
@@ -62,8 +89,10 @@ type response struct {
 func writeJSON(w http.ResponseWriter, code int, r response) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(r)
+	_ = jsonEncode(w, r)
 }
+
+func jsonEncode(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -72,7 +101,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	project, receiver, ok := parsePath(r.URL.Path)
-	if !ok {
+	clusterName, cluster := parseClusterPath(r.URL.Path)
+	if !ok && !cluster {
 		writeJSON(w, http.StatusNotFound, response{Message: "no such receiver"})
 		return
 	}
@@ -97,12 +127,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	provider, secret, virtualRepo, status := h.receiver(ctx, project, receiver)
+	var rc receiverConfig
+	var status int
+	if cluster {
+		rc, status = h.clusterReceiver(ctx, clusterName)
+	} else {
+		rc, status = h.receiver(ctx, project, receiver)
+	}
 	if status != 0 {
 		writeJSON(w, status, response{Message: http.StatusText(status)})
 		return
 	}
-	if err := authenticate(provider, r, body, secret); err != nil {
+	provider, project, receiver := rc.provider, rc.project, rc.key
+	if err := authenticate(provider, r, body, rc.secret); err != nil {
 		writeJSON(w, http.StatusUnauthorized, response{Message: err.Error()})
 		return
 	}
@@ -114,15 +151,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, response{Message: err.Error()})
 		return
 	}
-	if id := deliveryID(provider, r); id != "" && h.replayed(project+"/"+receiver+"/"+id) {
+	if id := deliveryID(provider, r); id != "" && h.replayed(receiver+"/"+id) {
 		writeJSON(w, http.StatusBadRequest, response{Message: "delivery already handled"})
+		return
+	}
+	if rc.generic != nil && len(rc.generic.Actions) > 0 {
+		h.serveActions(ctx, w, r, rc, body)
 		return
 	}
 	if isPullRequestEvent(provider, r, body) {
 		h.servePullRequest(ctx, w, r, provider, project, receiver, body)
 		return
 	}
-	urls, err := receiverURLs(provider, virtualRepo, body)
+	urls, err := receiverURLs(provider, rc.virtualRepo, body)
 	if errors.Is(err, errIgnoredEvent) {
 		writeJSON(w, http.StatusOK, response{Message: "event ignored"})
 		return
@@ -133,7 +174,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	refreshed, err := h.refresh(ctx, project, urls)
 	if err != nil {
-		log.FromContext(ctx).Error(err, "Refreshing Warehouses from a webhook", "project", project, "receiver", receiver)
+		log.FromContext(ctx).Error(err, "Refreshing Warehouses from a webhook", "receiver", receiver)
 		writeJSON(w, http.StatusInternalServerError, response{Message: "refreshing Warehouses failed"})
 		return
 	}
@@ -154,7 +195,7 @@ func (h *Handler) servePullRequest(ctx context.Context, w http.ResponseWriter, r
 	}
 	woken, err := h.wakePromotions(ctx, project, ev.urls)
 	if err != nil {
-		log.FromContext(ctx).Error(err, "Waking Promotions from a pull request webhook", "project", project, "receiver", receiver)
+		log.FromContext(ctx).Error(err, "Waking Promotions from a pull request webhook", "receiver", receiver)
 		writeJSON(w, http.StatusInternalServerError, response{Message: "waking Promotions failed"})
 		return
 	}
@@ -173,37 +214,66 @@ func parsePath(p string) (string, string, bool) {
 	return parts[0], parts[1], true
 }
 
+// parseClusterPath reads /webhooks/-/cluster/<name>, where ClusterConfig receivers listen.
+func parseClusterPath(p string) (string, bool) {
+	name, ok := strings.CutPrefix(p, haulv1.ClusterWebhookReceiverPathPrefix)
+	name = strings.TrimSuffix(name, "/")
+	if !ok || name == "" || strings.Contains(name, "/") {
+		return "", false
+	}
+	return name, true
+}
+
 // receiver finds the receiver and its secret. The status is non-zero on failure; an
 // unknown project and an unknown receiver look the same from outside.
-func (h *Handler) receiver(ctx context.Context, project, name string) (string, string, string, int) {
+func (h *Handler) receiver(ctx context.Context, project, name string) (receiverConfig, int) {
 	pc := &haulv1.ProjectConfig{}
 	if err := h.c.Get(ctx, client.ObjectKey{Namespace: project, Name: project}, pc); err != nil {
 		if apierrors.IsNotFound(err) {
-			return "", "", "", http.StatusNotFound
+			return receiverConfig{}, http.StatusNotFound
 		}
-		return "", "", "", http.StatusServiceUnavailable
+		return receiverConfig{}, http.StatusServiceUnavailable
 	}
-	for _, rc := range pc.Spec.WebhookReceivers {
+	return h.find(ctx, pc.Spec.WebhookReceivers, name, project, project, project+"/"+name)
+}
+
+// clusterReceiver finds a ClusterConfig receiver; its Secret lives in the cluster
+// secrets namespace, and it acts in every project.
+func (h *Handler) clusterReceiver(ctx context.Context, name string) (receiverConfig, int) {
+	cc := &haulv1.ClusterConfig{}
+	if err := h.c.Get(ctx, client.ObjectKey{Name: haulv1.ClusterConfigName}, cc); err != nil {
+		if apierrors.IsNotFound(err) {
+			return receiverConfig{}, http.StatusNotFound
+		}
+		return receiverConfig{}, http.StatusServiceUnavailable
+	}
+	return h.find(ctx, cc.Spec.WebhookReceivers, name, h.opts.ClusterSecretsNamespace, "", "-/cluster/"+name)
+}
+
+func (h *Handler) find(ctx context.Context, receivers []haulv1.WebhookReceiver, name, secretNS, project, key string) (receiverConfig, int) {
+	for _, rc := range receivers {
 		if rc.Name != name {
 			continue
 		}
 		provider, secretName := providerOf(rc)
 		sec := &corev1.Secret{}
-		if err := h.secrets.Get(ctx, client.ObjectKey{Namespace: project, Name: secretName}, sec); err != nil {
-			// Without its secret the receiver cannot verify anything: refuse.
-			return "", "", "", http.StatusUnauthorized
+		if secretNS == "" {
+			return receiverConfig{}, http.StatusUnauthorized
 		}
-		secret := string(sec.Data["secret"])
-		virtualRepo := ""
+		if err := h.secrets.Get(ctx, client.ObjectKey{Namespace: secretNS, Name: secretName}, sec); err != nil {
+			// Without its secret the receiver cannot verify anything: refuse.
+			return receiverConfig{}, http.StatusUnauthorized
+		}
+		out := receiverConfig{provider: provider, secret: string(sec.Data["secret"]), generic: rc.Generic, project: project, key: key}
 		if rc.Artifactory != nil {
-			virtualRepo = rc.Artifactory.VirtualRepoName
-			if secret == "" {
-				secret = string(sec.Data["secret-token"]) // Kargo's key for Artifactory
+			out.virtualRepo = rc.Artifactory.VirtualRepoName
+			if out.secret == "" {
+				out.secret = string(sec.Data["secret-token"]) // Kargo's key for Artifactory
 			}
 		}
-		return provider, secret, virtualRepo, 0
+		return out, 0
 	}
-	return "", "", "", http.StatusNotFound
+	return receiverConfig{}, http.StatusNotFound
 }
 
 // replayed remembers delivery ids for an hour.
@@ -225,8 +295,9 @@ func (h *Handler) replayed(key string) bool {
 	return false
 }
 
-// refresh sets a new refresh value on every Warehouse of the project subscribed to one
-// of urls, and returns their names.
+// refresh sets a new refresh value on every Warehouse of the project (of every project
+// when project is "") subscribed to one of urls, and returns their names (namespace/name
+// across projects).
 func (h *Handler) refresh(ctx context.Context, project string, urls []string) ([]string, error) {
 	want := map[string]bool{}
 	for _, u := range urls {
@@ -235,7 +306,7 @@ func (h *Handler) refresh(ctx context.Context, project string, urls []string) ([
 		}
 	}
 	var list haulv1.WarehouseList
-	if err := h.c.List(ctx, &list, client.InNamespace(project)); err != nil {
+	if err := h.c.List(ctx, &list, scope(project)...); err != nil {
 		return nil, err
 	}
 	value := h.now().UTC().Format(time.RFC3339Nano)
@@ -253,9 +324,32 @@ func (h *Handler) refresh(ctx context.Context, project string, urls []string) ([
 			}
 			return refreshed, err
 		}
-		refreshed = append(refreshed, wh.Name)
+		refreshed = append(refreshed, displayName(project, wh))
 	}
 	return refreshed, nil
+}
+
+// scope lists in the project, or in every namespace for a ClusterConfig receiver.
+func scope(project string) []client.ListOption {
+	if project == "" {
+		return nil
+	}
+	return []client.ListOption{client.InNamespace(project)}
+}
+
+// displayName is an object's name in an answer: namespace/name when the receiver acts
+// in every project.
+func displayName(project string, o client.Object) string {
+	if project == "" {
+		return o.GetNamespace() + "/" + o.GetName()
+	}
+	return o.GetName()
+}
+
+// refreshPatch sets a new haul.dev/refresh value.
+func refreshPatch(value string) client.Patch {
+	return client.RawPatch("application/merge-patch+json",
+		[]byte(`{"metadata":{"annotations":{"`+haulv1.AnnotationRefresh+`":"`+value+`"}}}`))
 }
 
 func subscribes(wh *haulv1.Warehouse, want map[string]bool) bool {

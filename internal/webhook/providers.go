@@ -93,7 +93,9 @@ func authenticate(provider string, r *http.Request, body []byte, secret string) 
 		// Gitea signs as GitHub does, in the same header (and in X-Gitea-Signature).
 		ok = validHMAC(r.Header.Get("X-Hub-Signature-256"), body, secret)
 	case Generic:
-		ok = validHMAC(r.Header.Get(SignatureHeader), body, secret)
+		// Signed, or the secret as a bearer token for senders that cannot sign (a Kargo
+		// user's CI, which Kargo authenticates by the URL alone).
+		ok = validHMAC(r.Header.Get(SignatureHeader), body, secret) || equalSecret(bearerToken(r), secret)
 	case Bitbucket:
 		ok = validHMAC(r.Header.Get("X-Hub-Signature"), body, secret)
 	case Artifactory:
@@ -102,14 +104,7 @@ func authenticate(provider string, r *http.Request, body []byte, secret string) 
 	case GitLab:
 		ok = equalSecret(r.Header.Get("X-Gitlab-Token"), secret)
 	case DockerHub, Quay, Harbor, Azure:
-		tok := r.URL.Query().Get("token")
-		if tok == "" {
-			tok = r.Header.Get("Authorization")
-			if b, found := strings.CutPrefix(tok, "Bearer "); found {
-				tok = b
-			}
-		}
-		ok = equalSecret(tok, secret)
+		ok = equalSecret(bearerToken(r), secret)
 		// Azure DevOps service hooks send basic authentication; the password is the secret.
 		if _, pw, basic := r.BasicAuth(); !ok && provider == Azure && basic {
 			ok = equalSecret(pw, secret)
@@ -119,6 +114,19 @@ func authenticate(provider string, r *http.Request, body []byte, secret string) 
 		return errUnauthorized
 	}
 	return nil
+}
+
+// bearerToken is the secret a sender that cannot sign presents: the ?token= query, or
+// the Authorization header ("Bearer <secret>" or the bare secret, as Harbor sends it).
+func bearerToken(r *http.Request) string {
+	if tok := r.URL.Query().Get("token"); tok != "" {
+		return tok
+	}
+	tok := r.Header.Get("Authorization")
+	if b, found := strings.CutPrefix(tok, "Bearer "); found {
+		return b
+	}
+	return tok
 }
 
 // deliveryID returns the provider's unique delivery id, used to reject replays.

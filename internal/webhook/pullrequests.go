@@ -172,7 +172,7 @@ func samePR(a, b string) bool {
 // names.
 func (h *Handler) wakePromotions(ctx context.Context, project string, prURLs []string) ([]string, error) {
 	var list haulv1.PromotionList
-	if err := h.c.List(ctx, &list, client.InNamespace(project)); err != nil {
+	if err := h.c.List(ctx, &list, scope(project)...); err != nil {
 		return nil, err
 	}
 	value := h.now().UTC().Format(time.RFC3339Nano)
@@ -191,7 +191,7 @@ func (h *Handler) wakePromotions(ctx context.Context, project string, prURLs []s
 			}
 			return woken, err
 		}
-		woken = append(woken, p.Name)
+		woken = append(woken, displayName(project, p))
 	}
 	return woken, nil
 }

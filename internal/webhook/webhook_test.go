@@ -54,7 +54,7 @@ func setup(t *testing.T, project string) *httptest.Server {
 		ObjectMeta: metav1.ObjectMeta{Namespace: project, Name: project},
 		Spec: haulv1.ProjectConfigSpec{WebhookReceivers: []haulv1.WebhookReceiver{
 			{Name: "gh", GitHub: ref()}, {Name: "gl", GitLab: ref()}, {Name: "dh", DockerHub: ref()},
-			{Name: "quay", Quay: ref()}, {Name: "harbor", Harbor: ref()}, {Name: "generic", Generic: ref()},
+			{Name: "quay", Quay: ref()}, {Name: "harbor", Harbor: ref()}, {Name: "generic", Generic: &haulv1.GenericWebhookProvider{SecretRef: ref().SecretRef}},
 		}},
 	}
 	whs := []*haulv1.Warehouse{

@@ -24,7 +24,7 @@ export interface ClusterConfig {
   kind?: string;
   metadata: ObjectMeta;
   /**
-   * Spec holds the cluster-wide promotion windows.
+   * Spec holds the cluster-wide promotion windows and webhook receivers.
    */
   spec?: {
     /**
@@ -143,13 +143,356 @@ export interface ClusterConfig {
         name?: string;
       };
     })[];
+    /**
+     * WebhookReceivers are cluster-wide receivers, as Kargo's: each listens at
+     * /webhooks/-/cluster/<name>, reads its Secret from the cluster secrets namespace
+     * (haul's --shared-credentials-namespace) and refreshes the subscribed Warehouses
+     * of every project; a generic receiver's actions select in every project. At most
+     * 20, with unique names.
+     */
+    webhookReceivers?: ({
+      /**
+       * Artifactory accepts JFrog Artifactory "pushed" events of the docker domain (image
+       * types docker and oci) whose X-Jfrog-Event-Auth header is the hex HMAC-SHA256 of
+       * the body with the secret, as Kargo's artifactory receiver. The Secret may hold the
+       * secret under `secret` or under Kargo's key `secret-token`.
+       */
+      artifactory?: {
+        /**
+         * SecretRef names the Secret, in the project namespace, whose `secret` (or Kargo's
+         * `secret-token`) key holds the secret Artifactory signs with.
+         */
+        secretRef: {
+          /**
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
+           */
+          name: string;
+        };
+        /**
+         * VirtualRepoName, when set, replaces the payload's data.repo_key (always a local
+         * repository) in the repository URL the receiver infers, for Warehouses that
+         * subscribe through an Artifactory virtual repository, as in Kargo. Empty (the
+         * default) uses data.repo_key. At most 253 characters.
+         */
+        virtualRepoName?: string;
+      };
+      /**
+       * Azure accepts Azure Container Registry push events and Azure DevOps git.push
+       * service hooks. Neither service signs requests, so the secret is a bearer token, in
+       * the URL's ?token= query or the Authorization header ("Bearer <secret>"; Azure
+       * DevOps basic authentication with the secret as password also works). ACR ping and
+       * Azure DevOps pull-request events are answered and ignored.
+       */
+      azure?: {
+        /**
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
+         */
+        secretRef: {
+          /**
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
+           */
+          name: string;
+        };
+      };
+      /**
+       * Bitbucket accepts Bitbucket Cloud repo:push and Bitbucket Data Center
+       * repo:refs_changed events (X-Event-Key) signed with X-Hub-Signature
+       * ("sha256=" + hex HMAC-SHA256 of the body with the shared secret), as Kargo's
+       * bitbucket receiver. Pull-request events are answered and ignored.
+       */
+      bitbucket?: {
+        /**
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
+         */
+        secretRef: {
+          /**
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
+           */
+          name: string;
+        };
+      };
+      /**
+       * DockerHub accepts Docker Hub push notifications carrying the secret as a bearer
+       * token, in the URL's ?token= query or the Authorization header.
+       */
+      dockerhub?: {
+        /**
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
+         */
+        secretRef: {
+          /**
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
+           */
+          name: string;
+        };
+      };
+      /**
+       * Generic accepts any POST authenticated by X-Haul-Signature (HMAC-SHA256 of the body
+       * with the shared secret) or by the secret as a bearer token (?token= or
+       * Authorization: Bearer), for CI systems and hosts without their own format. Without
+       * actions the body is {"repoURL": "..."} or {"repoURLs": [...]}; with actions it is
+       * any JSON, and each action runs as Kargo's generic receiver runs it.
+       */
+      generic?: {
+        /**
+         * Actions, when set, replace the {"repoURL": ...} format: every action whose
+         * whenExpression holds for the request refreshes the resources its
+         * targetSelectionCriteria select, and the answer lists each action's result, as in
+         * Kargo. At most 20.
+         */
+        actions?: ({
+          /**
+           * Action is what is done to every selected resource: Refresh, the one action Kargo has.
+           */
+          action: "Refresh";
+          /**
+           * Parameters are named values, static or ${{ }} templates over the request, that the
+           * action's expressions read as params.<name>. At most 20.
+           */
+          parameters?: Record<string, string>;
+          /**
+           * TargetSelectionCriteria select the resources the action applies to; the action
+           * applies to the union of what the criteria select, and each criterion selects the
+           * resources of the receiver's project (every project, for a ClusterConfig receiver)
+           * that meet all of its name, labelSelector and indexSelector. At most 20.
+           */
+          targetSelectionCriteria?: ({
+            /**
+             * IndexSelector selects Warehouses by the repositories they subscribe to.
+             */
+            indexSelector?: {
+              /**
+               * MatchIndices must all hold. At least 1, at most 10.
+               */
+              matchIndices: ({
+                /**
+                 * Key is the index: subscribedURLs, the repository URLs a Warehouse subscribes to
+                 * (compared after normalisation, so any spelling of a URL matches). Kargo's enum
+                 * also lists receiverPaths, which Haul refuses: it indexes ProjectConfigs.
+                 */
+                key: "subscribedURLs" | "receiverPaths";
+                /**
+                 * Operator is Equals (the resource has the value) or NotEquals (it does not).
+                 */
+                operator: "Equals" | "NotEquals";
+                /**
+                 * Value is static or a ${{ }} template over the request that must yield a string,
+                 * e.g. ${{ normalizeGit(request.body.repository.url) }}. At most 2048 characters.
+                 */
+                value: string;
+              })[];
+            };
+            /**
+             * Kind is Warehouse or Promotion. (Kargo's CRD lists only Warehouse today, though
+             * its receiver and documentation handle Promotion too.)
+             */
+            kind: "Warehouse" | "Promotion";
+            /**
+             * LabelSelector selects by labels; matchLabels values and matchExpressions values
+             * may be ${{ }} templates.
+             */
+            labelSelector?: {
+              /**
+               * matchExpressions is a list of label selector requirements. The requirements are ANDed.
+               */
+              matchExpressions?: {
+                /**
+                 * key is the label key that the selector applies to.
+                 */
+                key: string;
+                /**
+                 * operator represents a key's relationship to a set of values.
+                 * Valid operators are In, NotIn, Exists and DoesNotExist.
+                 */
+                operator: string;
+                /**
+                 * values is an array of string values. If the operator is In or NotIn,
+                 * the values array must be non-empty. If the operator is Exists or DoesNotExist,
+                 * the values array must be empty. This array is replaced during a strategic
+                 * merge patch.
+                 */
+                values?: string[];
+              }[];
+              /**
+               * matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels
+               * map is equivalent to an element of matchExpressions, whose key field is "key", the
+               * operator is "In", and the values array contains only "value". The requirements are ANDed.
+               */
+              matchLabels?: Record<string, string>;
+            };
+            /**
+             * Name selects the resource of that name: static, or a ${{ }} template over the
+             * request that must yield a string. A name that is no object's name (one holding
+             * "/", say) selects nothing. At most 1024 characters.
+             */
+            name?: string;
+          })[];
+          /**
+           * WhenExpression is a boolean expression (bare, without ${{ }}) the request must meet
+           * for the action to run, e.g. request.header('X-Event-Type') == 'push'. Empty: always.
+           * At most 8192 characters.
+           */
+          whenExpression?: string;
+        })[];
+        /**
+         * SecretRef names the Secret, in the project namespace (or the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret.
+         */
+        secretRef: {
+          /**
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
+           */
+          name: string;
+        };
+      };
+      /**
+       * Gitea accepts Gitea (and Forgejo) push and pull request events signed with
+       * X-Hub-Signature-256 (HMAC-SHA256 of the body with the shared secret), as Kargo's
+       * gitea receiver. A push refreshes Warehouses; a pull request merged or closed
+       * wakes the Promotions waiting on it.
+       */
+      gitea?: {
+        /**
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
+         */
+        secretRef: {
+          /**
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
+           */
+          name: string;
+        };
+      };
+      /**
+       * GitHub accepts GitHub push events signed with X-Hub-Signature-256 (HMAC-SHA256 of
+       * the body with the shared secret). Its pull_request events, merged or closed, wake
+       * the Promotions waiting on that pull request.
+       */
+      github?: {
+        /**
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
+         */
+        secretRef: {
+          /**
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
+           */
+          name: string;
+        };
+      };
+      /**
+       * GitLab accepts GitLab push events whose X-Gitlab-Token header equals the secret.
+       * Its merge request events, merged or closed, wake the Promotions waiting on that
+       * merge request.
+       */
+      gitlab?: {
+        /**
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
+         */
+        secretRef: {
+          /**
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
+           */
+          name: string;
+        };
+      };
+      /**
+       * Harbor accepts Harbor PUSH_ARTIFACT events carrying the secret as a bearer token,
+       * in the URL's ?token= query or the Authorization header.
+       */
+      harbor?: {
+        /**
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
+         */
+        secretRef: {
+          /**
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
+           */
+          name: string;
+        };
+      };
+      /**
+       * Name is the last segment of the receiver's path, a DNS label of at most 63
+       * characters, unique in the project.
+       */
+      name: string;
+      /**
+       * Quay accepts Quay repository push notifications carrying the secret as a bearer
+       * token, in the URL's ?token= query or the Authorization header.
+       */
+      quay?: {
+        /**
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
+         */
+        secretRef: {
+          /**
+           * Name is the Secret's name, 1 to 253 characters of a Kubernetes object name
+           * (lowercase DNS subdomain). It is never namespace/name: the namespace is fixed by
+           * where the reference is used (the project's own, or the cluster secrets
+           * namespace for a ClusterMessageChannel), so no reference reaches another
+           * project's Secrets.
+           */
+          name: string;
+        };
+      };
+    })[];
   };
   /**
-   * Status is reserved.
+   * Status publishes where the cluster-wide receivers listen.
    */
   status?: {
     /**
-     * Conditions are reserved for the config's validity.
+     * Conditions hold Ready, which says whether the receivers were published.
      */
     conditions?: ({
       /**
@@ -185,6 +528,28 @@ export interface ClusterConfig {
        */
       type: string;
     })[];
+    /**
+     * ObservedGeneration is the metadata.generation last reconciled.
+     */
+    observedGeneration?: number;
+    /**
+     * WebhookReceivers publishes where each receiver of spec.webhookReceivers listens.
+     */
+    webhookReceivers?: {
+      /**
+       * Name is the receiver's name in spec.webhookReceivers.
+       */
+      name: string;
+      /**
+       * Path is the receiver's path on the Haul server, e.g. /webhooks/demo/github.
+       */
+      path: string;
+      /**
+       * URL is the full address to give the Git host or registry: the server's configured
+       * external URL followed by path. Empty when no external URL is configured.
+       */
+      url?: string;
+    }[];
   };
 }
 
@@ -1429,7 +1794,7 @@ export interface ProjectConfig {
      * that subscribed Warehouses discover at once instead of at their next interval. At
      * most 20, with unique names.
      */
-    webhookReceivers?: {
+    webhookReceivers?: ({
       /**
        * Artifactory accepts JFrog Artifactory "pushed" events of the docker domain (image
        * types docker and oci) whose X-Jfrog-Event-Auth header is the hex HMAC-SHA256 of
@@ -1468,8 +1833,9 @@ export interface ProjectConfig {
        */
       azure?: {
         /**
-         * SecretRef names the Secret, in the project namespace, whose `secret` key holds the
-         * shared secret (github, gitlab, generic) or bearer token (dockerhub, quay, harbor).
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
          */
         secretRef: {
           /**
@@ -1490,8 +1856,9 @@ export interface ProjectConfig {
        */
       bitbucket?: {
         /**
-         * SecretRef names the Secret, in the project namespace, whose `secret` key holds the
-         * shared secret (github, gitlab, generic) or bearer token (dockerhub, quay, harbor).
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
          */
         secretRef: {
           /**
@@ -1510,8 +1877,9 @@ export interface ProjectConfig {
        */
       dockerhub?: {
         /**
-         * SecretRef names the Secret, in the project namespace, whose `secret` key holds the
-         * shared secret (github, gitlab, generic) or bearer token (dockerhub, quay, harbor).
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
          */
         secretRef: {
           /**
@@ -1525,14 +1893,116 @@ export interface ProjectConfig {
         };
       };
       /**
-       * Generic accepts a JSON body {"repoURL": "..."} or {"repoURLs": [...]} signed with
-       * X-Haul-Signature (HMAC-SHA256 of the body with the shared secret), for CI systems
-       * and hosts without their own format.
+       * Generic accepts any POST authenticated by X-Haul-Signature (HMAC-SHA256 of the body
+       * with the shared secret) or by the secret as a bearer token (?token= or
+       * Authorization: Bearer), for CI systems and hosts without their own format. Without
+       * actions the body is {"repoURL": "..."} or {"repoURLs": [...]}; with actions it is
+       * any JSON, and each action runs as Kargo's generic receiver runs it.
        */
       generic?: {
         /**
-         * SecretRef names the Secret, in the project namespace, whose `secret` key holds the
-         * shared secret (github, gitlab, generic) or bearer token (dockerhub, quay, harbor).
+         * Actions, when set, replace the {"repoURL": ...} format: every action whose
+         * whenExpression holds for the request refreshes the resources its
+         * targetSelectionCriteria select, and the answer lists each action's result, as in
+         * Kargo. At most 20.
+         */
+        actions?: ({
+          /**
+           * Action is what is done to every selected resource: Refresh, the one action Kargo has.
+           */
+          action: "Refresh";
+          /**
+           * Parameters are named values, static or ${{ }} templates over the request, that the
+           * action's expressions read as params.<name>. At most 20.
+           */
+          parameters?: Record<string, string>;
+          /**
+           * TargetSelectionCriteria select the resources the action applies to; the action
+           * applies to the union of what the criteria select, and each criterion selects the
+           * resources of the receiver's project (every project, for a ClusterConfig receiver)
+           * that meet all of its name, labelSelector and indexSelector. At most 20.
+           */
+          targetSelectionCriteria?: ({
+            /**
+             * IndexSelector selects Warehouses by the repositories they subscribe to.
+             */
+            indexSelector?: {
+              /**
+               * MatchIndices must all hold. At least 1, at most 10.
+               */
+              matchIndices: ({
+                /**
+                 * Key is the index: subscribedURLs, the repository URLs a Warehouse subscribes to
+                 * (compared after normalisation, so any spelling of a URL matches). Kargo's enum
+                 * also lists receiverPaths, which Haul refuses: it indexes ProjectConfigs.
+                 */
+                key: "subscribedURLs" | "receiverPaths";
+                /**
+                 * Operator is Equals (the resource has the value) or NotEquals (it does not).
+                 */
+                operator: "Equals" | "NotEquals";
+                /**
+                 * Value is static or a ${{ }} template over the request that must yield a string,
+                 * e.g. ${{ normalizeGit(request.body.repository.url) }}. At most 2048 characters.
+                 */
+                value: string;
+              })[];
+            };
+            /**
+             * Kind is Warehouse or Promotion. (Kargo's CRD lists only Warehouse today, though
+             * its receiver and documentation handle Promotion too.)
+             */
+            kind: "Warehouse" | "Promotion";
+            /**
+             * LabelSelector selects by labels; matchLabels values and matchExpressions values
+             * may be ${{ }} templates.
+             */
+            labelSelector?: {
+              /**
+               * matchExpressions is a list of label selector requirements. The requirements are ANDed.
+               */
+              matchExpressions?: {
+                /**
+                 * key is the label key that the selector applies to.
+                 */
+                key: string;
+                /**
+                 * operator represents a key's relationship to a set of values.
+                 * Valid operators are In, NotIn, Exists and DoesNotExist.
+                 */
+                operator: string;
+                /**
+                 * values is an array of string values. If the operator is In or NotIn,
+                 * the values array must be non-empty. If the operator is Exists or DoesNotExist,
+                 * the values array must be empty. This array is replaced during a strategic
+                 * merge patch.
+                 */
+                values?: string[];
+              }[];
+              /**
+               * matchLabels is a map of {key,value} pairs. A single {key,value} in the matchLabels
+               * map is equivalent to an element of matchExpressions, whose key field is "key", the
+               * operator is "In", and the values array contains only "value". The requirements are ANDed.
+               */
+              matchLabels?: Record<string, string>;
+            };
+            /**
+             * Name selects the resource of that name: static, or a ${{ }} template over the
+             * request that must yield a string. A name that is no object's name (one holding
+             * "/", say) selects nothing. At most 1024 characters.
+             */
+            name?: string;
+          })[];
+          /**
+           * WhenExpression is a boolean expression (bare, without ${{ }}) the request must meet
+           * for the action to run, e.g. request.header('X-Event-Type') == 'push'. Empty: always.
+           * At most 8192 characters.
+           */
+          whenExpression?: string;
+        })[];
+        /**
+         * SecretRef names the Secret, in the project namespace (or the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret.
          */
         secretRef: {
           /**
@@ -1553,8 +2023,9 @@ export interface ProjectConfig {
        */
       gitea?: {
         /**
-         * SecretRef names the Secret, in the project namespace, whose `secret` key holds the
-         * shared secret (github, gitlab, generic) or bearer token (dockerhub, quay, harbor).
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
          */
         secretRef: {
           /**
@@ -1574,8 +2045,9 @@ export interface ProjectConfig {
        */
       github?: {
         /**
-         * SecretRef names the Secret, in the project namespace, whose `secret` key holds the
-         * shared secret (github, gitlab, generic) or bearer token (dockerhub, quay, harbor).
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
          */
         secretRef: {
           /**
@@ -1595,8 +2067,9 @@ export interface ProjectConfig {
        */
       gitlab?: {
         /**
-         * SecretRef names the Secret, in the project namespace, whose `secret` key holds the
-         * shared secret (github, gitlab, generic) or bearer token (dockerhub, quay, harbor).
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
          */
         secretRef: {
           /**
@@ -1615,8 +2088,9 @@ export interface ProjectConfig {
        */
       harbor?: {
         /**
-         * SecretRef names the Secret, in the project namespace, whose `secret` key holds the
-         * shared secret (github, gitlab, generic) or bearer token (dockerhub, quay, harbor).
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
          */
         secretRef: {
           /**
@@ -1640,8 +2114,9 @@ export interface ProjectConfig {
        */
       quay?: {
         /**
-         * SecretRef names the Secret, in the project namespace, whose `secret` key holds the
-         * shared secret (github, gitlab, generic) or bearer token (dockerhub, quay, harbor).
+         * SecretRef names the Secret, in the project namespace (the cluster secrets
+         * namespace for a ClusterConfig receiver), whose `secret` key holds the shared secret
+         * (github, gitlab, gitea, bitbucket) or bearer token (dockerhub, quay, harbor, azure).
          */
         secretRef: {
           /**
@@ -1654,7 +2129,7 @@ export interface ProjectConfig {
           name: string;
         };
       };
-    }[];
+    })[];
   };
   /**
    * Status is written by the ProjectConfig controller.
