@@ -6,6 +6,7 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/haul-dev/haul/controllers/clusterconfig"
 	"github.com/haul-dev/haul/controllers/notification"
 	"github.com/haul-dev/haul/controllers/project"
 	"github.com/haul-dev/haul/controllers/projectconfig"
@@ -67,6 +68,9 @@ func SetupAll(mgr ctrl.Manager, o Options) error {
 		}},
 		{"projectconfig", func() error {
 			return projectconfig.SetupWithManager(mgr, projectconfig.Options{ExternalURL: o.ExternalURL})
+		}},
+		{"clusterconfig", func() error {
+			return clusterconfig.SetupWithManager(mgr, clusterconfig.Options{ExternalURL: o.ExternalURL})
 		}},
 		{"retention", func() error {
 			return retention.SetupWithManager(mgr, retention.Options{Defaults: o.Retention, Interval: o.RetentionInterval})

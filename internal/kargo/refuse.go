@@ -22,11 +22,10 @@ var Refusals = []Refusal{
 	{"Warehouse", "spec.subscriptions[].subscription", "generic subscriptions have no Haul equivalent; Haul Warehouses subscribe to images, Git repositories and charts"},
 	{"Freight", "artifacts", "generic artifacts have no Haul equivalent; Haul Freight holds images, commits and charts"},
 	{"ProjectConfig", "spec.promotionWindows[].projectSelector", "a ProjectConfig's windows apply to its own project; select projects in the ClusterConfig's promotionWindows"},
-	{"ProjectConfig", "spec.webhookReceivers[].generic.actions", "generic receiver actions are not implemented in Haul yet; a generic receiver refreshes the project's Warehouses"},
 	{"ProjectConfig", "spec.freightLinks[].if", "Haul link URLs are templates ({{project}}, {{freight}}, {{alias}}), not expressions, so a link cannot be conditional"},
 	{"ProjectConfig", "spec.stageLinks[].if", "Haul link URLs are templates ({{project}}, {{stage}}), not expressions, so a link cannot be conditional"},
-	// Kargo's ClusterConfig maps to Haul's by its promotionWindows; the rest is refused.
-	{"ClusterConfig", "spec.webhookReceivers", "Haul has no cluster-wide webhook receivers: set them per project in its ProjectConfig's webhookReceivers"},
+	// Kargo's ClusterConfig maps to Haul's by its promotionWindows and webhookReceivers;
+	// the rest is refused.
 	{"ClusterConfig", "spec.gitClient", "Haul has no cluster-wide Git identity: set author in each git-commit step's config (Haul does not sign commits)"},
 	{"ClusterConfig", "spec.freightLinks", "Haul has no cluster-wide links: set freightLinks per project in its ProjectConfig"},
 	{"ClusterConfig", "spec.stageLinks", "Haul has no cluster-wide links: set stageLinks per project in its ProjectConfig"},

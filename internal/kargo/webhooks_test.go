@@ -3,7 +3,6 @@ package kargo_test
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
@@ -12,8 +11,9 @@ import (
 
 // TestKargoProjectConfigReceivers loads a Kargo ProjectConfig with one receiver of each
 // kind Kargo has that Haul added (gitea, bitbucket, artifactory with virtualRepoName,
-// azure) and checks each arrives in Haul's type with its Secret and options; a Kargo
-// generic receiver with actions, which Haul does not run, is refused naming the field.
+// azure) and checks each arrives in Haul's type with its Secret and options, and that a
+// Kargo generic receiver's actions arrive whole: action, whenExpression, parameters,
+// and each criterion's kind, name, labelSelector and indexSelector.
 func TestKargoProjectConfigReceivers(t *testing.T) {
 	const cfg = `apiVersion: kargo.akuity.io/v1alpha1
 kind: ProjectConfig
@@ -52,15 +52,35 @@ spec:
       secretRef: {name: ci}
       actions:
       - action: Refresh
-        targetSelectionCriteria: [{kind: Warehouse, name: app}]
+        whenExpression: "request.header('X-Event-Type') == 'push'"
+        parameters: {repo: "${{ request.body.repository.url }}"}
+        targetSelectionCriteria:
+        - kind: Warehouse
+          labelSelector: {matchLabels: {env: prod}}
+          indexSelector:
+            matchIndices:
+            - {key: subscribedURLs, operator: Equals, value: "${{ normalizeGit(params.repo) }}"}
+        - {kind: Promotion, name: "${{ request.body.promotion }}"}
 `
-	p := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(p, []byte(generic), 0o600); err != nil {
-		t.Fatal(err)
+	docs = load(t, generic)
+	obj, msgs, err = manifest.Decode(&docs[0])
+	if err != nil || len(msgs) > 0 {
+		t.Fatal(err, msgs)
 	}
-	_, err = manifest.Load([]string{p}, false, nil)
-	if err == nil || !strings.Contains(err.Error(), "spec.webhookReceivers[0].generic.actions: generic receiver actions are not implemented in Haul yet") {
-		t.Fatalf("generic actions must be refused naming the field and why, got %v", err)
+	g := obj.(*haulv1.ProjectConfig).Spec.WebhookReceivers[0].Generic
+	if g == nil || g.SecretRef.Name != "ci" || len(g.Actions) != 1 {
+		t.Fatalf("generic receiver not carried over: %+v", g)
+	}
+	a := g.Actions[0]
+	if a.Action != haulv1.GenericWebhookActionRefresh || a.WhenExpression != "request.header('X-Event-Type') == 'push'" ||
+		a.Parameters["repo"] != "${{ request.body.repository.url }}" || len(a.TargetSelectionCriteria) != 2 {
+		t.Fatalf("action not carried over: %+v", a)
+	}
+	wh, pr := a.TargetSelectionCriteria[0], a.TargetSelectionCriteria[1]
+	if wh.Kind != haulv1.GenericWebhookTargetWarehouse || wh.LabelSelector == nil || wh.LabelSelector.MatchLabels["env"] != "prod" ||
+		wh.IndexSelector == nil || wh.IndexSelector.MatchIndices[0] != (haulv1.IndexSelectorRequirement{Key: "subscribedURLs", Operator: haulv1.IndexSelectorEquals, Value: "${{ normalizeGit(params.repo) }}"}) ||
+		pr.Kind != haulv1.GenericWebhookTargetPromotion || pr.Name != "${{ request.body.promotion }}" {
+		t.Fatalf("targetSelectionCriteria not carried over: %+v", a.TargetSelectionCriteria)
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 )
 
 // TestClusterConfigWindowsConvertAndTheRestIsRefused: Kargo's ClusterConfig becomes
-// Haul's with its promotionWindows; its webhook receivers, Git client and links are
+// Haul's with its promotionWindows and webhookReceivers; its Git client and links are
 // refused naming the field; a ProjectConfig window may not select projects.
 func TestClusterConfigWindowsConvertAndTheRestIsRefused(t *testing.T) {
 	res := convertOne(t, `
@@ -16,6 +16,8 @@ metadata: {name: cluster}
 spec:
   promotionWindows:
   - {name: freeze, kind: Deny, projectSelector: {name: "glob:bank-*"}, dtstart: "20261224T000000Z", dtend: "20261227T000000Z"}
+  webhookReceivers:
+  - {name: gh, github: {secretRef: {name: gh-secret}}}
 `)
 	if len(res) != 1 || res[0].Object["apiVersion"] != "haul.dev/v1alpha1" || res[0].Object["kind"] != "ClusterConfig" {
 		t.Fatalf("converted = %v", res)
@@ -24,9 +26,11 @@ spec:
 	if ws, _ := spec["promotionWindows"].([]any); len(ws) != 1 {
 		t.Fatalf("promotionWindows = %v", spec["promotionWindows"])
 	}
+	if rs, _ := spec["webhookReceivers"].([]any); len(rs) != 1 {
+		t.Fatalf("webhookReceivers = %v", spec["webhookReceivers"])
+	}
 	for field, y := range map[string]string{
-		"spec.webhookReceivers":                    `{apiVersion: kargo.akuity.io/v1alpha1, kind: ClusterConfig, metadata: {name: cluster}, spec: {webhookReceivers: [{name: gh}]}}`,
-		"spec.gitClient":                           `{apiVersion: kargo.akuity.io/v1alpha1, kind: ClusterConfig, metadata: {name: cluster}, spec: {gitClient: {name: k, email: k@x}}}`,
+		"spec.gitClient": `{apiVersion: kargo.akuity.io/v1alpha1, kind: ClusterConfig, metadata: {name: cluster}, spec: {gitClient: {name: k, email: k@x}}}`,
 		"spec.promotionWindows[0].projectSelector": `{apiVersion: kargo.akuity.io/v1alpha1, kind: ProjectConfig, metadata: {name: p, namespace: p}, spec: {promotionWindows: [{name: w, kind: Deny, projectSelector: {name: p}}]}}`,
 	} {
 		if _, err := ConvertAll([]Object{obj(t, y)}); err == nil || !strings.Contains(err.Error(), ": "+field+": ") {

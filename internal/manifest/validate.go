@@ -15,6 +15,7 @@ import (
 	sigsjson "sigs.k8s.io/json"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
+	"github.com/haul-dev/haul/internal/webhook/generic"
 	"github.com/haul-dev/haul/pkg/gitx"
 	"github.com/haul-dev/haul/pkg/pipeline"
 	"github.com/haul-dev/haul/warehouse"
@@ -340,12 +341,24 @@ func semanticErrors(obj runtime.Object, known []string) []string {
 		if err := pipeline.ValidateWindows("spec.promotionWindows", o.Spec.PromotionWindows); err != nil {
 			bad("%v", err)
 		}
+		out = append(out, checkReceivers(o.Spec.WebhookReceivers)...)
 	case *haulv1.ClusterConfig:
 		if err := pipeline.ValidateWindows("spec.promotionWindows", o.Spec.PromotionWindows); err != nil {
 			bad("%v", err)
 		}
+		out = append(out, checkReceivers(o.Spec.WebhookReceivers)...)
 	case *haulv1.Promotion:
 		out = append(out, checkVars("spec.vars", o.Spec.Vars)...)
+	}
+	return out
+}
+
+// checkReceivers type-checks the expressions of generic receivers' actions as the
+// receiver will run them (internal/webhook/generic).
+func checkReceivers(receivers []haulv1.WebhookReceiver) []string {
+	var out []string
+	for i, r := range receivers {
+		out = append(out, generic.Check(fmt.Sprintf("spec.webhookReceivers[%d].generic", i), r.Generic)...)
 	}
 	return out
 }

@@ -41,17 +41,7 @@ func meaning(obj map[string]any, origins map[string]string, fromKargo bool) []st
 		policies(spec, add)
 	case "ProjectConfig":
 		policies(spec, add)
-		for i, r := range list(spec["webhookReceivers"]) {
-			rm, _ := r.(map[string]any)
-			var providers []string
-			for k, v := range rm {
-				if k != "name" {
-					providers = append(providers, k+"="+canonical(v))
-				}
-			}
-			sort.Strings(providers)
-			add("receiver[%d] %s %s", i, str(rm["name"]), strings.Join(providers, " "))
-		}
+		receivers(spec, add)
 		for _, key := range []string{"freightLinks", "stageLinks"} {
 			for i, l := range list(spec[key]) {
 				lm, _ := l.(map[string]any)
@@ -62,6 +52,7 @@ func meaning(obj map[string]any, origins map[string]string, fromKargo bool) []st
 		windows(spec, add)
 	case "ClusterConfig":
 		windows(spec, add)
+		receivers(spec, add)
 	case "Warehouse":
 		warehouse(spec, add)
 	case "Stage":
@@ -249,4 +240,20 @@ func str(v any) string {
 		return s
 	}
 	return fmt.Sprint(v)
+}
+
+// receivers records each webhook receiver (ProjectConfig and ClusterConfig): its name
+// and every provider key with its whole value (Secret, actions and their criteria).
+func receivers(spec map[string]any, add func(string, ...any)) {
+	for i, r := range list(spec["webhookReceivers"]) {
+		rm, _ := r.(map[string]any)
+		var providers []string
+		for k, v := range rm {
+			if k != "name" {
+				providers = append(providers, k+"="+canonical(v))
+			}
+		}
+		sort.Strings(providers)
+		add("receiver[%d] %s %s", i, str(rm["name"]), strings.Join(providers, " "))
+	}
 }

@@ -10,9 +10,8 @@ type refusal struct {
 
 // Reasons shared by several fixtures.
 const (
-	noName        = "fragment: the object has no metadata (`# ...`); the snippet shows steps only"
-	noFreight     = "fragment: requestedFreight is elided (`# ...`); Kargo requires it too"
-	genericAction = "generic webhook receiver actions are not implemented; Haul's generic receiver refreshes the project's Warehouses"
+	noName    = "fragment: the object has no metadata (`# ...`); the snippet shows steps only"
+	noFreight = "fragment: requestedFreight is elided (`# ...`); Kargo requires it too"
 )
 
 // refusals lists every fixture apply refuses, and why (docs/kargo-compatibility.md
@@ -20,14 +19,6 @@ const (
 var refusals = map[string]refusal{
 	// Fields Haul refuses on purpose (kargo.Refusals).
 	"docs/40-operator-guide/20-advanced-installation/30-common-configurations/block-14.yaml": {"spec.gitClient: Haul has no cluster-wide Git identity", "ClusterConfig gitClient: no cluster-wide Git identity; set author per git-commit step", false},
-	"docs/40-operator-guide/35-cluster-configuration/block-02.yaml":                          {"spec.webhookReceivers: Haul has no cluster-wide webhook receivers", "ClusterConfig webhookReceivers: receivers are per project", false},
-	"docs/40-operator-guide/40-security/40-managing-secrets/block-04.yaml":                   {"spec.webhookReceivers: Haul has no cluster-wide webhook receivers", "ClusterConfig webhookReceivers: receivers are per project", false},
-	"docs/50-user-guide/60-reference-docs/80-webhook-receivers/generic/block-03.yaml":        {"generic.actions: generic receiver actions are not implemented", genericAction, false},
-	"docs/50-user-guide/60-reference-docs/80-webhook-receivers/generic/block-05.yaml":        {"generic.actions: generic receiver actions are not implemented", genericAction, false},
-	"docs/50-user-guide/60-reference-docs/80-webhook-receivers/generic/block-06.yaml":        {"generic.actions: generic receiver actions are not implemented", genericAction, false},
-	"docs/50-user-guide/60-reference-docs/80-webhook-receivers/generic/block-07.yaml":        {"generic.actions: generic receiver actions are not implemented", genericAction, false},
-	"docs/50-user-guide/60-reference-docs/80-webhook-receivers/generic/block-08.yaml":        {"generic.actions: generic receiver actions are not implemented", genericAction, false},
-	"docs/50-user-guide/60-reference-docs/80-webhook-receivers/generic/block-09.yaml":        {"generic.actions: generic receiver actions are not implemented", genericAction, false},
 	// Steps only the Akuity Platform (Kargo Enterprise) has, or none.
 	"docs/50-user-guide/60-reference-docs/30-promotion-steps/jira/block-09.yaml":            {`unknown step "jira"`, "jira is an Akuity Platform step", false},
 	"docs/50-user-guide/60-reference-docs/30-promotion-steps/gh-create-issue/block-04.yaml": {`unknown step "gh-create-issue"`, "gh-* are Akuity Platform steps (requestedFreight is elided as well)", false},
