@@ -82,13 +82,13 @@ func (h *Handler) runAction(ctx context.Context, rc receiverConfig, a haulv1.Gen
 	ar := actionResult{GenericWebhookAction: a}
 	params, err := generic.Parameters(a.Parameters, env)
 	if err != nil {
-		ar.Result, ar.Summary = resultError, "Error evaluating parameters: "+truncate(err.Error(), 300)
+		ar.Result, ar.Summary = resultError, "Error evaluating parameters: "+summaryOf(err)
 		return ar
 	}
 	env.Params = params
 	met, err := generic.When(a.WhenExpression, env)
 	if err != nil {
-		ar.Result, ar.Summary = resultError, "Error evaluating whenExpression: "+truncate(err.Error(), 300)
+		ar.Result, ar.Summary = resultError, "Error evaluating whenExpression: "+summaryOf(err)
 		return ar
 	}
 	ar.MatchedWhenExpression = met
@@ -99,7 +99,7 @@ func (h *Handler) runAction(ctx context.Context, rc receiverConfig, a haulv1.Gen
 	targets, err := h.selectTargets(ctx, rc.project, a.TargetSelectionCriteria, env)
 	if err != nil {
 		log.FromContext(ctx).Error(err, "Selecting the targets of a generic webhook action", "receiver", rc.key)
-		ar.Result, ar.Summary = resultError, "Error evaluating targetSelectionCriteria: "+truncate(err.Error(), 300)
+		ar.Result, ar.Summary = resultError, "Error evaluating targetSelectionCriteria: "+summaryOf(err)
 		return ar
 	}
 	if a.Action != haulv1.GenericWebhookActionRefresh {
@@ -130,6 +130,12 @@ func (h *Handler) runAction(ctx context.Context, rc receiverConfig, a haulv1.Gen
 	}
 	ar.Summary = fmt.Sprintf("Refreshed %d of %d selected resources", ok, len(targets))
 	return ar
+}
+
+// summaryOf is an error's first line, shortened, for an action's summary.
+func summaryOf(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return truncate(s, 300)
 }
 
 func kindOf(o client.Object) string {
