@@ -95,7 +95,8 @@ FUZZERS := \
 	./internal/webhook:FuzzSignatureHeader ./pkg/gitx:FuzzPackedRef \
 	./warehouse:FuzzPathMatchers ./warehouse:FuzzExpressionFilter ./warehouse:FuzzParseCreated ./warehouse:FuzzCriteria ./warehouse:FuzzHelmIndex \
 	./warehouse:FuzzTagListPagination ./internal/server:FuzzParseManifests ./promotion/steps:FuzzTOMLUpdate \
-	./pkg/pipeline:FuzzEvaluateWindows ./internal/server:FuzzLastEventID ./internal/webhook:FuzzPullRequestEvent
+	./pkg/pipeline:FuzzEvaluateWindows ./internal/server:FuzzLastEventID ./internal/webhook:FuzzPullRequestEvent \
+	./internal/webhook/generic:FuzzGenericActions
 
 .PHONY: fuzz
 fuzz: ## Run every fuzzer for FUZZTIME (default 10s) each
