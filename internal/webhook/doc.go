@@ -9,12 +9,18 @@
 //
 // Receivers are declared in ProjectConfig.spec.webhookReceivers; the Secret named by a
 // receiver's secretRef (in the project namespace) holds the shared secret under the key
-// "secret". Requests are authenticated as follows, always with constant-time compares:
+// "secret". The ClusterConfig's receivers listen at /webhooks/-/cluster/<receiver>, read
+// their Secret from the cluster secrets namespace (Options) and act in every project.
+// Requests are authenticated as follows, always with constant-time compares:
 //
 //   - github, gitea: X-Hub-Signature-256 = "sha256=" + hex(HMAC-SHA256(secret, body)).
 //   - gitlab:  X-Gitlab-Token = secret.
-//   - generic: X-Haul-Signature = "sha256=" + hex(HMAC-SHA256(secret, body)); the body is
-//     JSON {"repoURL": "..."} or {"repoURLs": ["...", ...]}.
+//   - generic: X-Haul-Signature = "sha256=" + hex(HMAC-SHA256(secret, body)), or the
+//     secret as a bearer token as dockerhub. Without actions the body is JSON
+//     {"repoURL": "..."} or {"repoURLs": ["...", ...]}; with actions (Kargo's) each action
+//     whose whenExpression holds refreshes the Warehouses and Promotions its criteria
+//     select, only ever in the receiver's project, and the answer lists per-action
+//     results (actions.go; expressions in package generic).
 //   - dockerhub, quay, harbor: these services cannot sign requests, so the secret is a
 //     bearer token, sent either in the receiver URL's query (?token=<secret>) or in the
 //     Authorization header ("Bearer <secret>" or the bare secret, as Harbor's "auth
@@ -31,6 +37,4 @@
 // signature answers 401; a malformed payload, an unsupported event or a repeated
 // delivery ID answers 400; in every such case nothing is refreshed.
 //
-// The package also holds a small ProjectConfig reconciler that publishes each receiver's
-// path in ProjectConfig.status.webhookReceivers.
 package webhook

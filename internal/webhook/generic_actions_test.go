@@ -335,3 +335,40 @@ func TestClusterReceiversActInEveryProject(t *testing.T) {
 		t.Fatalf("unknown cluster receiver: %d", code)
 	}
 }
+
+// TestGenericActionRulesOnTheAPIServer: the API server itself refuses a criterion that
+// selects by nothing, an index on Promotions and Kargo's receiverPaths index, each with
+// a message naming the field, and takes a valid action.
+func TestGenericActionRulesOnTheAPIServer(t *testing.T) {
+	const p = "gen-cel"
+	env.Namespace(t, p)
+	ctx := context.Background()
+	index := &haulv1.IndexSelector{MatchIndices: []haulv1.IndexSelectorRequirement{{Key: "subscribedURLs", Operator: haulv1.IndexSelectorEquals, Value: "x"}}}
+	tests := map[string]struct {
+		criteria haulv1.GenericWebhookTargetSelectionCriteria
+		want     string
+	}{
+		"valid":              {haulv1.GenericWebhookTargetSelectionCriteria{Kind: "Warehouse", IndexSelector: index}, ""},
+		"selects by nothing": {haulv1.GenericWebhookTargetSelectionCriteria{Kind: "Warehouse"}, "targetSelectionCriteria[]: at least one of name, labelSelector or indexSelector must be set"},
+		"index on Promotion": {haulv1.GenericWebhookTargetSelectionCriteria{Kind: "Promotion", IndexSelector: index}, "only Warehouses are indexed"},
+		"receiverPaths": {haulv1.GenericWebhookTargetSelectionCriteria{Kind: "Warehouse", IndexSelector: &haulv1.IndexSelector{MatchIndices: []haulv1.IndexSelectorRequirement{
+			{Key: "receiverPaths", Operator: haulv1.IndexSelectorEquals, Value: "x"}}}}, "receiverPaths indexes ProjectConfigs"},
+		"unknown kind": {haulv1.GenericWebhookTargetSelectionCriteria{Kind: "Stage", Name: "x"}, `kind: Unsupported value: "Stage"`},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			pc := &haulv1.ProjectConfig{ObjectMeta: metav1.ObjectMeta{Namespace: p, Name: p},
+				Spec: haulv1.ProjectConfigSpec{WebhookReceivers: []haulv1.WebhookReceiver{genericReceiver("ci", refreshAction("", tt.criteria))}}}
+			err := env.Client.Create(ctx, pc, client.DryRunAll)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("valid action refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
