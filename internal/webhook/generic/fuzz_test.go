@@ -24,6 +24,7 @@ func FuzzGenericActions(f *testing.F) {
 	f.Add([]byte(`[1,2,3]`), "a,b", "len(request.headers('X-Event-Type')) > 0", "w-${{ request.body[0] }}")
 	f.Add([]byte(`{"n":"three"}`), "", "request.body.n > 1", "${{ request.body.n")
 	f.Add([]byte(`{"image":"ghcr.io/acme/ui:1"}`), "", "normalizeImage(request.body.image) == 'ghcr.io/acme/ui'", "${{ normalizeChart('oci://' + request.body.image) }}")
+	f.Add([]byte(`{}`), "", "", " app\t") // text is never trimmed: " app" must not select "app"
 	f.Fuzz(func(t *testing.T, body []byte, header, when, tmpl string) {
 		r := httptest.NewRequest(http.MethodPost, "/webhooks/p/r?service=api", bytes.NewReader(body))
 		if strings.IndexFunc(header, func(c rune) bool { return c < ' ' || c == 0x7f }) < 0 {
