@@ -59,6 +59,9 @@ type Config struct {
 	AdminToken string
 	// ExternalURL is how users reach the server (for login and webhook URLs).
 	ExternalURL string
+	// ClusterSecretsNamespace is where the ClusterConfig's webhook receivers read their
+	// Secrets (Haul's shared credentials namespace); empty: they answer 401.
+	ClusterSecretsNamespace string
 	// OIDC configures single sign-on for the dashboard; nil disables it.
 	OIDC *server.OIDCConfig
 	// ShardSelect makes the manager's cache hold only the Warehouses, Stages and

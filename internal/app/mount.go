@@ -25,7 +25,7 @@ func mountServer(ctx context.Context, mux *http.ServeMux, mgr ctrl.Manager, cfg 
 	if err != nil {
 		return fmt.Errorf("starting the REST API: %w", err)
 	}
-	mountWebhooks(mux, mgr, cfg.ControllerOptions.SharedCredentialsNamespace)
+	mountWebhooks(mux, mgr, cfg.ClusterSecretsNamespace)
 	mux.Handle("/", api)
 	return nil
 }

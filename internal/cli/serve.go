@@ -223,6 +223,7 @@ func newServerCommand(g *GlobalOptions) *cobra.Command {
 	var (
 		addr        string
 		externalURL string
+		clusterNS   string
 		oidc        server.OIDCConfig
 		devLogs     bool
 		logLevel    string
@@ -263,13 +264,16 @@ func newServerCommand(g *GlobalOptions) *cobra.Command {
 				Server:      true,
 				ExternalURL: externalURL,
 				OIDC:        oidcCfg,
-				Logger:      ctrl.Log.WithName("server"),
+				// The ClusterConfig's webhook receivers read their Secrets there.
+				ClusterSecretsNamespace: clusterNS,
+				Logger:                  ctrl.Log.WithName("server"),
 			})
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", ":8080", "address of the API, dashboard, webhooks, /metrics, /healthz and /readyz")
 	f.StringVar(&externalURL, "external-url", "", "URL users reach the server at (for login redirects and webhook URLs)")
+	f.StringVar(&clusterNS, "shared-credentials-namespace", "", "namespace of the Secrets of the ClusterConfig's webhook receivers (the controller's --shared-credentials-namespace); empty: cluster receivers answer 401")
 	f.StringVar(&oidc.IssuerURL, "oidc-issuer-url", "", "OpenID Connect issuer for dashboard login")
 	f.StringVar(&oidc.ClientID, "oidc-client-id", "", "OpenID Connect client ID")
 	f.StringVar(&oidc.ClientSecret, "oidc-client-secret", "", "OpenID Connect client secret (or $HAUL_OIDC_CLIENT_SECRET)")

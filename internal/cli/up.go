@@ -199,6 +199,8 @@ func runUp(parent context.Context, out io.Writer, o *upOptions) error {
 		InstallCRDs: true,
 		AdminToken:  token,
 		ExternalURL: baseURL,
+		// The ClusterConfig's webhook receivers read their Secrets there too.
+		ClusterSecretsNamespace: o.sharedCredsNamespace,
 		ControllerOptions: controllers.Options{
 			MinWarehouseInterval:       o.minWarehouseInterval,
 			SharedCredentialsNamespace: o.sharedCredsNamespace,

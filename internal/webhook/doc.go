@@ -36,5 +36,4 @@
 // oversized or slow upload is rejected before any signature work. A bad or missing
 // signature answers 401; a malformed payload, an unsupported event or a repeated
 // delivery ID answers 400; in every such case nothing is refreshed.
-//
 package webhook
