@@ -49,6 +49,8 @@ export interface AuthConfig {
 
 export interface List<T> {
   items: T[];
+  /** How many there are when the server was asked for fewer (?limit=). */
+  total?: number;
 }
 
 /** The kinds the project event stream reports changes for. */

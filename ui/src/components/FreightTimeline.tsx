@@ -12,6 +12,8 @@ const maxMarks = 8;
 interface Props {
   project: string;
   freight: ByName<Freight>;
+  /** How many Freight the project has, when only the newest were loaded. */
+  total?: number;
   permissions: Permissions;
   config?: ProjectConfig;
   /** The Stages' approval requirements (approvalRules), for the approval counts. */
@@ -65,7 +67,7 @@ export function stageMarks(f: Freight): StageMark[] {
 }
 
 /** FreightTimeline lists Freight newest first, a page at a time. */
-export function FreightTimeline({ project, freight, permissions, config, rules, onPromote, onApprove, onAlias }: Props) {
+export function FreightTimeline({ project, freight, total, permissions, config, rules, onPromote, onApprove, onAlias }: Props) {
   const [shown, setShown] = useState(pageSize);
   const [filter, setFilter] = useState("");
   const sorted = useMemo(() => Object.values(freight).sort(newestFirst), [freight]);
@@ -84,7 +86,7 @@ export function FreightTimeline({ project, freight, permissions, config, rules, 
     <section className="timeline" data-testid="freight-timeline">
       <div className="timeline-head">
         <h2>Freight</h2>
-        <span className="muted">{sorted.length} total, newest first</span>
+        <span className="muted">{Math.max(total ?? 0, sorted.length)} total, newest first</span>
         <span className="legend">
           <span className="mark in">in stage</span>
           <span className="mark verified">verified ✓</span>
@@ -101,6 +103,11 @@ export function FreightTimeline({ project, freight, permissions, config, rules, 
       {!permissions.promote && (
         <p className="notice" data-testid="promote-not-allowed">
           {notAllowedMessage}
+        </p>
+      )}
+      {total !== undefined && total > sorted.length && (
+        <p className="muted" data-testid="freight-not-loaded">
+          The newest {sorted.length} are loaded (with every Freight a Stage holds); `haul get freight` lists all {total}.
         </p>
       )}
       {sorted.length === 0 && <p className="muted">No Freight yet: the warehouses have not found any artifacts.</p>}

@@ -107,6 +107,7 @@ export function ProjectPage({ name }: { name: string }) {
       <FreightTimeline
         project={name}
         freight={state.freight}
+        total={state.freightTotal}
         permissions={state.permissions}
         config={state.config}
         rules={rules}

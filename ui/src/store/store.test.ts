@@ -25,6 +25,17 @@ describe("reduce", () => {
     expect(Object.keys(loaded.stages)).toEqual(["test", "uat"]);
   });
 
+  it("keeps the project's Freight total when only the newest were loaded, through later changes", () => {
+    const big = reduce(emptyState, {
+      type: "snapshot",
+      snapshot: { warehouses: [], stages: [], freight: [freight("f1")], freightTotal: 100000, promotions: [], permissions: noPermissions },
+    });
+    expect(big.freightTotal).toBe(100000);
+    const next = reduce(big, { type: "changes", changes: [{ type: "upsert", kind: "Freight", name: "f2", object: freight("f2") }] });
+    expect(next.freightTotal).toBe(100000);
+    expect(Object.keys(next.freight).sort()).toEqual(["f1", "f2"]);
+  });
+
   it("applies upserts and deletes and leaves untouched collections identical", () => {
     const next = reduce(loaded, {
       type: "changes",

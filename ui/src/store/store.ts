@@ -11,6 +11,8 @@ export interface ProjectState {
   warehouses: ByName<Warehouse>;
   stages: ByName<Stage>;
   freight: ByName<Freight>;
+  /** How many Freight the project had when loaded, when more than were loaded. */
+  freightTotal?: number;
   promotions: ByName<Promotion>;
   config?: ProjectConfig;
   permissions: Permissions;
@@ -21,6 +23,7 @@ export interface Snapshot {
   warehouses: Warehouse[];
   stages: Stage[];
   freight: Freight[];
+  freightTotal?: number;
   promotions: Promotion[];
   config?: ProjectConfig;
   permissions: Permissions;
@@ -75,6 +78,7 @@ export function reduce(state: ProjectState, action: Action): ProjectState {
       warehouses: byName(s.warehouses),
       stages: byName(s.stages),
       freight: byName(s.freight),
+      freightTotal: s.freightTotal,
       promotions: byName(s.promotions),
       config: s.config,
       permissions: s.permissions,

@@ -12,14 +12,21 @@ export interface ProjectData {
   live: boolean;
 }
 
+/**
+ * listLimit is how many of the newest Freight and Promotions the dashboard loads; the
+ * server adds every older Freight a Stage holds and every unfinished Promotion, so a
+ * project with years of history stays quick to open.
+ */
+export const listLimit = 1000;
+
 async function loadSnapshot(name: string) {
   const p = (...parts: string[]) => projectPath(name, ...parts);
   const [project, warehouses, stages, freight, promotions, permissions, config] = await Promise.all([
     api.get<Project>(p()),
     api.get<List<Warehouse>>(p("warehouses")),
     api.get<List<Stage>>(p("stages")),
-    api.get<List<Freight>>(p("freight")),
-    api.get<List<Promotion>>(p("promotions")),
+    api.get<List<Freight>>(`${p("freight")}?limit=${listLimit}`),
+    api.get<List<Promotion>>(`${p("promotions")}?limit=${listLimit}`),
     api.get<Permissions>(p("permissions")).catch(() => noPermissions),
     api.get<ProjectConfig>(p("projectconfig")).catch(() => undefined),
   ]);
@@ -28,6 +35,7 @@ async function loadSnapshot(name: string) {
     warehouses: warehouses.items ?? [],
     stages: stages.items ?? [],
     freight: freight.items ?? [],
+    freightTotal: freight.total,
     promotions: promotions.items ?? [],
     permissions,
     config,
