@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -264,6 +265,24 @@ func scaleFreight(ns string, i int, warehouse string) *haulv1.Freight {
 	}
 }
 
+// scaleProject makes a Haul Project (its namespace, labelled as the project controller
+// labels it, and the Project), as an installation's projects are: retention sweeps
+// Projects, and the REST API serves them. Both are deleted when b ends.
+func scaleProject(b *testing.B, prefix string) string {
+	b.Helper()
+	ctx := context.Background()
+	name := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%100000)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{haulv1.LabelProject: "true"}}}
+	must(b, env.Client.Create(ctx, ns))
+	proj := &haulv1.Project{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	must(b, env.Client.Create(ctx, proj))
+	b.Cleanup(func() {
+		_ = env.Client.Delete(context.Background(), proj)
+		_ = env.Client.Delete(context.Background(), ns)
+	})
+	return name
+}
+
 // autoPromoteAll turns auto-promotion on for every Stage of the project.
 func autoPromoteAll(b *testing.B, ns string) {
 	b.Helper()
@@ -440,7 +459,7 @@ func BenchmarkThousandStageFanOut(b *testing.B) {
 	kubeconfig := writeKubeconfig(b, env.Config)
 	for _, shards := range [][]string{{""}, {"", "a", "b"}} {
 		b.Run(fmt.Sprintf("controllers=%d", len(shards)), func(b *testing.B) {
-			ns := env.Namespace(b, fmt.Sprintf("fanout-%d-%d", len(shards), time.Now().UnixNano()%100000))
+			ns := scaleProject(b, fmt.Sprintf("fanout-%d", len(shards)))
 			autoPromoteAll(b, ns)
 			createAll(b, stages, func(i int) client.Object {
 				name := fmt.Sprintf("s%04d", i)
@@ -503,12 +522,8 @@ func BenchmarkThousandStageFanOut(b *testing.B) {
 
 // startREST serves Haul's REST API (what the dashboard reads) in this process, with
 // an admin token, and returns its URL and the token.
-func startREST(b *testing.B, project string) (string, string) {
+func startREST(b *testing.B) (string, string) {
 	b.Helper()
-	// The REST API serves Haul Projects: give the benchmark's namespace its Project.
-	if err := env.Client.Create(context.Background(), &haulv1.Project{ObjectMeta: metav1.ObjectMeta{Name: project}}); client.IgnoreAlreadyExists(err) != nil {
-		b.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	const token = "scale-bench-admin-token"
 	h, err := server.New(server.Config{Context: ctx, RestConfig: env.Config, AdminToken: token, Logger: logr.Discard(),
@@ -583,7 +598,7 @@ func BenchmarkTenThousandPromotions(b *testing.B) {
 	const pipelines = 10
 	bin := scaleBinary(b)
 	kubeconfig := writeKubeconfig(b, env.Config)
-	ns := env.Namespace(b, fmt.Sprintf("history-%d", time.Now().UnixNano()%100000))
+	ns := scaleProject(b, "history")
 	autoPromoteAll(b, ns)
 	for p := range pipelines {
 		name := fmt.Sprintf("s%d", p)
@@ -665,6 +680,10 @@ func BenchmarkTenThousandPromotions(b *testing.B) {
 	must(b, env.Client.List(context.Background(), &promos, client.InNamespace(ns)))
 	var freight haulv1.FreightList
 	must(b, env.Client.List(context.Background(), &freight, client.InNamespace(ns)))
+	// Retention must have kept the project bounded, or the figures measure nothing.
+	if len(promos.Items) > pipelines*40 || len(freight.Items) > pipelines*40 {
+		b.Errorf("retention left %d Promotions and %d Freight; want about %d of each", len(promos.Items), len(freight.Items), pipelines*20)
+	}
 	getPromotions := median3(func() time.Duration {
 		d, _ := timeCLI(b, bin, kubeconfig, "get", "promotions", "-p", ns)
 		return d
@@ -673,7 +692,7 @@ func BenchmarkTenThousandPromotions(b *testing.B) {
 		d, _ := timeCLI(b, bin, kubeconfig, "get", "promotions", "-p", ns, "--archived")
 		return d
 	})
-	url, token := startREST(b, ns)
+	url, token := startREST(b)
 	freightList := median3(func() time.Duration { return timeGET(b, url+"/api/v1/projects/"+ns+"/freight", token) })
 	promotionList := median3(func() time.Duration { return timeGET(b, url+"/api/v1/projects/"+ns+"/promotions", token) })
 
@@ -705,7 +724,7 @@ func BenchmarkHundredThousandFreight(b *testing.B) {
 	const warehouses = 10
 	bin := scaleBinary(b)
 	kubeconfig := writeKubeconfig(b, env.Config)
-	ns := env.Namespace(b, fmt.Sprintf("held-%d", time.Now().UnixNano()%100000))
+	ns := scaleProject(b, "held")
 	b.Cleanup(func() {
 		_ = env.Client.DeleteAllOf(context.Background(), &haulv1.Freight{}, client.InNamespace(ns))
 	})
@@ -755,7 +774,7 @@ func BenchmarkHundredThousandFreight(b *testing.B) {
 		d, _ := timeCLI(b, bin, kubeconfig, "get", "stages", "-p", ns)
 		return d
 	})
-	url, token := startREST(b, ns)
+	url, token := startREST(b)
 	oneOrigin := median3(func() time.Duration { return timeGET(b, url+"/api/v1/projects/"+ns+"/freight?origin=w0", token) })
 	all := median3(func() time.Duration { return timeGET(b, url+"/api/v1/projects/"+ns+"/freight", token) })
 	b.ReportMetric(rssMiB(b, pid), "rss_settled_MiB")
