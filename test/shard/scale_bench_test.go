@@ -141,36 +141,30 @@ func apiRequests(b *testing.B, metricsURL string) map[string]float64 {
 
 func writes(m map[string]float64) float64 { return m["POST"] + m["PUT"] + m["PATCH"] + m["DELETE"] }
 
-// saveProfile fetches a CPU profile (HAUL_BENCH_PPROF=dir) while the benchmark runs.
+// saveProfile fetches a 30 s CPU profile (HAUL_BENCH_PPROF=dir) while the benchmark
+// runs, and a goroutine dump 10 s in.
 func saveProfile(b *testing.B, url, path string) {
 	go func() {
 		time.Sleep(10 * time.Second)
-		resp, err := http.Get(strings.Replace(url, "profile?seconds=30", "goroutine?debug=1", 1))
-		if err != nil {
-			return
-		}
-		defer resp.Body.Close()
-		f, err := os.Create(strings.TrimSuffix(path, "-cpu.pprof") + "-goroutines.txt")
-		if err != nil {
-			return
-		}
-		defer f.Close()
-		_, _ = f.ReadFrom(resp.Body)
+		saveURL(strings.Replace(url, "profile?seconds=30", "goroutine?debug=1", 1), strings.TrimSuffix(path, "-cpu.pprof")+"-goroutines.txt")
 	}()
+	saveURL(url, path)
+	b.Logf("CPU profile in %s", path)
+}
+
+// saveURL saves what a GET of url answers to path, quietly (a diagnostic aid).
+func saveURL(url, path string) {
 	resp, err := http.Get(url)
 	if err != nil {
-		b.Logf("profile: %v", err)
 		return
 	}
 	defer resp.Body.Close()
 	f, err := os.Create(path)
 	if err != nil {
-		b.Logf("profile: %v", err)
 		return
 	}
 	defer f.Close()
 	_, _ = f.ReadFrom(resp.Body)
-	b.Logf("CPU profile in %s", path)
 }
 
 // etcdDB reads the test etcd's database size and the part of it in use (what a
@@ -604,9 +598,16 @@ func BenchmarkTenThousandPromotions(b *testing.B) {
 		name := fmt.Sprintf("s%d", p)
 		must(b, env.Client.Create(context.Background(), scaleStage(ns, name, fmt.Sprintf("w%d", p), "", lightSteps(name))))
 	}
-	proc := startProcess(b, bin, kubeconfig, ns, "",
-		"--retention-promotions-per-stage=20", "--retention-freight-per-warehouse=10",
-		"--retention-min-freight-age=1s", "--retention-interval=15s")
+	flags := []string{"--retention-promotions-per-stage=20", "--retention-freight-per-warehouse=10",
+		"--retention-min-freight-age=1s", "--retention-interval=15s"}
+	profileDir := os.Getenv("HAUL_BENCH_PPROF")
+	var heapURL string
+	if profileDir != "" {
+		pflag, purl := metricsFlag(b)
+		flags = append(flags, strings.Replace(pflag, "metrics", "pprof", 1))
+		heapURL = strings.TrimSuffix(purl, "/metrics") + "/debug/pprof/heap"
+	}
+	proc := startProcess(b, bin, kubeconfig, ns, "", flags...)
 	pid := proc.cmd.Process.Pid
 	waitReconciled(b, ns, pipelines, time.Minute)
 	w := watchPromotions(b, ns)
@@ -626,6 +627,9 @@ func BenchmarkTenThousandPromotions(b *testing.B) {
 		samples = append(samples, s)
 		mu.Unlock()
 		b.Logf("%6d Promotions: controller RSS %.0f MiB, etcd db %.0f MiB (%.0f MiB in use)", s.done, s.rss, s.db, s.dbUsed)
+		if heapURL != "" {
+			saveURL(heapURL, filepath.Join(profileDir, fmt.Sprintf("history-heap-%06d.pprof", s.done)))
+		}
 	}
 	perPipeline := total / pipelines
 	var elapsed time.Duration
