@@ -30,5 +30,7 @@ if [ -z "$haul_bin" ]; then
 fi
 ip netns add "$netns"
 ip netns exec "$netns" ip link set lo up
+# Run from the package directory, as `go test` does, so the tests find their testdata.
+cd "$root/test/argocd"
 ip netns exec "$netns" env HAUL_ARGOCD_BINARY="$binary" HAUL_ARGOCD_CRDS="$crds" HAUL_BIN="$haul_bin" \
   "$work/argocd.test" -test.v -test.timeout 15m "$@"

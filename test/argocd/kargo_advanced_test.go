@@ -393,16 +393,21 @@ func TestKargoAdvancedPipelineRunsUnchanged(t *testing.T) {
 
 	promote := func(t *testing.T, args ...string) {
 		t.Helper()
+		start := time.Now()
 		out, err := haul(append([]string{"promote", "--freight", freight.Name, "--wait", "--timeout", "2m"}, args...)...)
 		if err != nil {
 			t.Fatalf("haul promote %v: %v\n%s", args, err, out)
 		}
+		t.Logf("haul promote %s: Succeeded in %s", strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond))
 	}
 	checkStage := func(t *testing.T, st string, wantVerified bool) {
 		t.Helper()
+		start := time.Now()
 		checkPromotedStage(t, gitSrv, st, image+":"+tag, freight.Name, wantVerified)
+		t.Logf("%s: checked (synced, healthy, verified=%v) %s after its promotion", st, wantVerified, time.Since(start).Round(100*time.Millisecond))
 	}
 
+	t.Logf("Freight %s (%s) made %s after the test started", freight.Name, tag, time.Since(started).Round(100*time.Millisecond))
 	promote(t, "--stage", "dev")
 	checkStage(t, "dev", true)
 	promote(t, "--stage", "staging")
