@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
@@ -17,7 +18,7 @@ import (
 // config apps[] {name, namespace, revisions[]}. An Application is Healthy when its last
 // operation succeeded, it is Synced at the recorded revisions, and Argo CD reported it
 // Healthy after that sync finished (older health is ignored: it describes the previous
-// revision).
+// revision; until Argo CD reassesses, the check asks it for a hard refresh).
 func ArgoCDHealth(ctx context.Context, dyn dynamic.Interface, config map[string]any) Health {
 	out := Health{Status: haulv1.HealthHealthy}
 	apps, _ := config["apps"].([]any)
@@ -63,6 +64,21 @@ func applicationHealth(ctx context.Context, dyn dynamic.Interface, ns, name stri
 		msg, _ := op["message"].(string)
 		return haulv1.HealthUnhealthy, fmt.Sprintf("Application %s: last sync %s: %s", key, phase, msg)
 	}
+	// Argo CD assesses sync and health in a loop apart from the operation: until it has
+	// reconciled the Application after the last operation finished, both may describe
+	// the previous revision (right after the first push to a new branch, a comparison
+	// that could not resolve it yet: Unknown). As Kargo does, ask for a hard refresh,
+	// so Argo CD reassesses now instead of at its next periodic refresh (three minutes
+	// by default), and judge nothing until then.
+	if finished := timeOf(op, "finishedAt"); !finished.IsZero() {
+		if reconciled := timeOf(mapOf(app.Object, "status"), "reconciledAt"); reconciled.Before(finished) {
+			msg := fmt.Sprintf("Application %s: waiting for Argo CD to assess health after the sync", key)
+			if err := requestHardRefresh(ctx, dyn, app); err != nil {
+				msg += fmt.Sprintf(" (requesting a refresh: %v)", err)
+			}
+			return haulv1.HealthProgressing, msg
+		}
+	}
 	_, multi := appSources(app)
 	if sync := stringOf(app.Object, "status", "sync", "status"); sync != "Synced" {
 		return haulv1.HealthUnhealthy, fmt.Sprintf("Application %s is %s", key, orUnknown(sync))
@@ -82,11 +98,6 @@ func applicationHealth(ctx context.Context, dyn dynamic.Interface, ns, name stri
 			return haulv1.HealthUnhealthy, fmt.Sprintf("Application %s is synced at %v, not at %s", key, got, want)
 		}
 	}
-	if finished := timeOf(op, "finishedAt"); !finished.IsZero() {
-		if reconciled := timeOf(mapOf(app.Object, "status"), "reconciledAt"); reconciled.Before(finished) {
-			return haulv1.HealthProgressing, fmt.Sprintf("Application %s: waiting for Argo CD to assess health after the sync", key)
-		}
-	}
 	switch h := stringOf(app.Object, "status", "health", "status"); h {
 	case "Healthy":
 		return haulv1.HealthHealthy, ""
@@ -98,6 +109,21 @@ func applicationHealth(ctx context.Context, dyn dynamic.Interface, ns, name stri
 	default:
 		return haulv1.HealthUnknown, fmt.Sprintf("Application %s health is %s", key, orUnknown(h))
 	}
+}
+
+// annotationArgoCDRefresh asks Argo CD's application controller to refresh an
+// Application; it removes the annotation once done.
+const annotationArgoCDRefresh = "argocd.argoproj.io/refresh"
+
+// requestHardRefresh annotates the Application for a hard refresh (Argo CD drops its
+// cached manifests and revisions), unless a refresh is already requested.
+func requestHardRefresh(ctx context.Context, dyn dynamic.Interface, app *unstructured.Unstructured) error {
+	if _, pending := app.GetAnnotations()[annotationArgoCDRefresh]; pending {
+		return nil
+	}
+	patch := []byte(`{"metadata":{"annotations":{"` + annotationArgoCDRefresh + `":"hard"}}}`)
+	_, err := dyn.Resource(applicationGVR).Namespace(app.GetNamespace()).Patch(ctx, app.GetName(), types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
 }
 
 func timeOf(m map[string]any, key string) time.Time {

@@ -505,6 +505,13 @@ func checkPromotedStage(t *testing.T, gitSrv *testservers.GitServer, st, image, 
 		t.Errorf("%s: the task's git-commit output is %q, the branch is at %s", st, pushed, head)
 	}
 
+	start := time.Now()
+	var waited []string
+	lap := func(what string) {
+		waited = append(waited, fmt.Sprintf("%s %s", what, time.Since(start).Round(100*time.Millisecond)))
+		start = time.Now()
+	}
+	defer func() { t.Logf("%s: waited for %s", st, strings.Join(waited, ", ")) }()
 	eventually(t, time.Minute, "guestbook-"+st+" synced at "+head+" and healthy", func() (bool, string) {
 		a := app(t, "guestbook-"+st)
 		sync, _, _ := unstructured.NestedString(a.Object, "status", "sync", "status")
@@ -514,6 +521,7 @@ func checkPromotedStage(t *testing.T, gitSrv *testservers.GitServer, st, image, 
 		return sync == "Synced" && rev == head && opRev == head && health == "Healthy",
 			fmt.Sprintf("sync=%s rev=%s operation revision=%s (want %s) health=%s", sync, rev, opRev, head, health)
 	})
+	lap("Application synced and healthy")
 	d := &appsv1.Deployment{}
 	must(t, k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "guestbook"}, d))
 	if got := d.Spec.Template.Spec.Containers[0].Image; got != image {
@@ -524,6 +532,7 @@ func checkPromotedStage(t *testing.T, gitSrv *testservers.GitServer, st, image, 
 		must(t, k8s.Get(ctx, client.ObjectKey{Namespace: kargoAdvancedNS, Name: st}, s))
 		return s.Status.Health != nil && s.Status.Health.Status == haulv1.HealthHealthy, fmt.Sprintf("health=%+v", s.Status.Health)
 	})
+	lap("Stage healthy")
 	if !wantVerified {
 		return
 	}
@@ -533,6 +542,7 @@ func checkPromotedStage(t *testing.T, gitSrv *testservers.GitServer, st, image, 
 		_, ok := f.Status.VerifiedIn[st]
 		return ok, fmt.Sprintf("verifiedIn=%v; %s verification: %+v", f.Status.VerifiedIn, st, latestVerification(t, st))
 	})
+	lap("Freight verified")
 }
 
 // stepOutput reads output key of the step aliased alias (inside a task: "<task>::<alias>")
