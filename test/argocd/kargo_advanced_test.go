@@ -426,6 +426,7 @@ func TestKargoAdvancedPipelineRunsUnchanged(t *testing.T) {
 				return v != nil && v.Phase == phase, fmt.Sprintf("%+v", v)
 			})
 		}
+		notVerifiedIn(t, freight.Name, "ab-test-b")
 		for _, name := range []string{"pikachu", "charizard"} {
 			if poke.count(name) < 4 {
 				t.Errorf("PokeAPI was asked about %s %d times; the template measures it 5 times (at least 4 before failing)", name, poke.count(name))
@@ -439,6 +440,7 @@ func TestKargoAdvancedPipelineRunsUnchanged(t *testing.T) {
 				return v != nil && v.Phase == "Errored" && strings.Contains(v.Message, "Argo Rollouts is not installed"), fmt.Sprintf("%+v", v)
 			})
 		}
+		notVerifiedIn(t, freight.Name, "ab-test-a", "ab-test-b")
 		// What a Kargo user does when verification cannot run: approve the Freight for
 		// the next Stage by hand.
 		if out, err := haul("approve", "--freight", freight.Name, "--stage", "prod"); err != nil {
@@ -543,6 +545,18 @@ func checkPromotedStage(t *testing.T, gitSrv *testservers.GitServer, st, image, 
 		return ok, fmt.Sprintf("verifiedIn=%v; %s verification: %+v", f.Status.VerifiedIn, st, latestVerification(t, st))
 	})
 	lap("Freight verified")
+}
+
+// notVerifiedIn fails the test if the Freight is verified in any of the Stages.
+func notVerifiedIn(t *testing.T, freight string, stages ...string) {
+	t.Helper()
+	f := &haulv1.Freight{}
+	must(t, k8s.Get(context.Background(), client.ObjectKey{Namespace: kargoAdvancedNS, Name: freight}, f))
+	for _, st := range stages {
+		if _, ok := f.Status.VerifiedIn[st]; ok {
+			t.Errorf("the Freight is verified in %s, whose verification did not pass: %+v", st, latestVerification(t, st))
+		}
+	}
 }
 
 // stepOutput reads output key of the step aliased alias (inside a task: "<task>::<alias>")
