@@ -7,6 +7,8 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
 )
 
 // The types below describe, for the type checker only, what expressions in step
@@ -139,4 +141,115 @@ func CheckExpression(src string) (err error) {
 	opts := append([]expr.Option{expr.Env(env), expr.MaxNodes(MaxExpressionNodes), expr.DisableBuiltin("repeat")}, checkFunctions()...)
 	_, err = expr.Compile(src, opts...)
 	return err
+}
+
+// OutputReference is one constant reference of an expression to an earlier step's
+// outputs: outputs.<Alias>[.<Key>] or task.outputs.<Alias>[.<Key>], in dot or bracket
+// form.
+type OutputReference struct {
+	// Task is true for task.outputs (the steps of the same task), false for outputs.
+	Task bool
+	// Alias is the step alias referenced.
+	Alias string
+	// Key is the output key, empty when the expression uses the step's whole output.
+	Key string
+}
+
+// OutputReferences lists the references of an expression to step outputs whose alias
+// (and key) are constants. References computed at run time (outputs[vars.step]) are
+// left out: they cannot be checked before the Promotion runs.
+func OutputReferences(src string) ([]OutputReference, error) {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	v := &outputRefVisitor{}
+	ast.Walk(&tree.Node, v)
+	return v.refs, nil
+}
+
+type outputRefVisitor struct {
+	refs []OutputReference
+	// inner are the member nodes already counted as part of a longer reference.
+	inner map[ast.Node]bool
+}
+
+// Visit is called bottom-up; the outermost member node of a chain is visited last,
+// so each chain is recorded at its shortest constant form first and then extended.
+func (v *outputRefVisitor) Visit(node *ast.Node) {
+	m, ok := (*node).(*ast.MemberNode)
+	if !ok {
+		return
+	}
+	ref, inner, ok := outputRef(m)
+	if !ok {
+		return
+	}
+	if v.inner == nil {
+		v.inner = map[ast.Node]bool{}
+	}
+	if inner != nil && v.inner[inner] {
+		// outputs.X was recorded on its own; outputs.X.K supersedes it.
+		for i := len(v.refs) - 1; i >= 0; i-- {
+			if v.refs[i].Alias == ref.Alias && v.refs[i].Task == ref.Task && v.refs[i].Key == "" {
+				v.refs = append(v.refs[:i], v.refs[i+1:]...)
+				break
+			}
+		}
+	}
+	v.inner[m] = true
+	v.refs = append(v.refs, ref)
+}
+
+// outputRef reads m as outputs.X, outputs.X.K, task.outputs.X or task.outputs.X.K;
+// inner is the outputs.X node of an outputs.X.K.
+func outputRef(m *ast.MemberNode) (ref OutputReference, inner ast.Node, ok bool) {
+	if alias, task, ok := outputsAlias(m); ok {
+		return OutputReference{Task: task, Alias: alias}, nil, true
+	}
+	key, ok := constString(m.Property)
+	if !ok {
+		return ref, nil, false
+	}
+	parent, ok := unchain(m.Node).(*ast.MemberNode)
+	if !ok {
+		return ref, nil, false
+	}
+	alias, task, ok := outputsAlias(parent)
+	if !ok {
+		return ref, nil, false
+	}
+	return OutputReference{Task: task, Alias: alias, Key: key}, parent, true
+}
+
+// outputsAlias reads m as outputs.X or task.outputs.X.
+func outputsAlias(m *ast.MemberNode) (alias string, task bool, ok bool) {
+	alias, ok = constString(m.Property)
+	if !ok {
+		return "", false, false
+	}
+	switch n := unchain(m.Node).(type) {
+	case *ast.IdentifierNode:
+		return alias, false, n.Value == "outputs"
+	case *ast.MemberNode:
+		id, isID := unchain(n.Node).(*ast.IdentifierNode)
+		prop, isConst := constString(n.Property)
+		return alias, true, isID && id.Value == "task" && isConst && prop == "outputs"
+	}
+	return "", false, false
+}
+
+func unchain(n ast.Node) ast.Node {
+	if c, ok := n.(*ast.ChainNode); ok {
+		return c.Node
+	}
+	return n
+}
+
+func constString(n ast.Node) (string, bool) {
+	s, ok := n.(*ast.StringNode)
+	if !ok {
+		return "", false
+	}
+	return s.Value, true
 }

@@ -97,10 +97,15 @@ func TestHelmUpdateChartSetsVersionAndVendors(t *testing.T) {
 	}
 	fr := freight("1")
 	fr.Charts = []haulv1.Chart{{RepoURL: "file://../lib", Name: "lib", Version: "0.2.0"}}
-	res, _ := runIn(t, dir, fr, nil, step("helm-update-chart", "u", map[string]any{
+	res, st := runIn(t, dir, fr, nil, step("helm-update-chart", "u", map[string]any{
 		"path": "umbrella", "charts": []any{map[string]any{"repository": "file://../lib", "name": "lib"}}}))
 	if res.Phase != haulv1.PromotionSucceeded {
 		t.Fatalf("%s: %s", res.Phase, res.Message)
+	}
+	// Kargo's output, which a later git-commit takes as its message.
+	out, _ := st.Outputs["u"].(map[string]any)
+	if msg, want := out["commitMessage"], "Updated chart dependencies for umbrella\n\n- lib: 0.1.0 -> 0.2.0"; msg != want {
+		t.Fatalf("commitMessage = %q, want %q", msg, want)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "umbrella/Chart.yaml"))
 	if !strings.Contains(string(b), "version: 0.2.0") || !strings.Contains(string(b), "# the library") {

@@ -118,5 +118,6 @@ func run(t testing.TB, e *promotion.Engine, steps []haulv1.PromotionStep, fr hau
 }
 
 // testSteps is the registry every test engine runs from: the built-in steps plus the
-// test-only ones the test files add in their init functions.
-var testSteps = steps.Builtin()
+// test-only ones the test files add in their init functions. Each built-in step is
+// watched for outputs its output table lacks (see TestMain).
+var testSteps = withOutputCheck(steps.Builtin())

@@ -48,3 +48,18 @@ func (r *Registry) Names() []string {
 	sort.Strings(out)
 	return out
 }
+
+// OutputKeys returns the output keys of the step registered under name for config
+// (see OutputKeyer); known is false for an unregistered step or one that does not
+// say.
+func (r *Registry) OutputKeys(name string, config map[string]any) (keys []string, known bool) {
+	s, ok := r.Lookup(name)
+	if !ok {
+		return nil, false
+	}
+	k, ok := s.(OutputKeyer)
+	if !ok {
+		return nil, false
+	}
+	return k.OutputKeys(config)
+}

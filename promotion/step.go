@@ -217,3 +217,11 @@ func (sc *StepContext) HTTPClient(timeout time.Duration) *http.Client {
 	}
 	return DefaultHTTPClient(timeout)
 }
+
+// OutputKeyer is a Step that can say, before it runs, which keys its Output may hold
+// (what later steps reach as outputs.<alias>.<key>). config is the step's config as
+// written, not yet evaluated; known is false when the keys depend on something only
+// the run knows (a config whose output names are expressions).
+type OutputKeyer interface {
+	OutputKeys(config map[string]any) (keys []string, known bool)
+}

@@ -224,7 +224,8 @@ func (a *applier) scope(docs []manifest.Document) error {
 // applies Stages to (manifest.ReadCluster), for the cross-object checks.
 func (a *applier) clusterState(ctx context.Context, docs []manifest.Document) (manifest.Cluster, error) {
 	exists := func(ns string) bool { return a.namespaceExists(ctx, ns) }
-	c, err := manifest.ReadCluster(ctx, a.s.client, docs, manifest.ReadOptions{Steps: steps.Builtin().Names(), Exists: exists})
+	reg := steps.Builtin()
+	c, err := manifest.ReadCluster(ctx, a.s.client, docs, manifest.ReadOptions{Steps: reg.Names(), StepOutputs: reg.OutputKeys, Exists: exists})
 	var le *manifest.ListError
 	if errors.As(err, &le) {
 		return c, translate(le.Err, opFor("list", kindByKind(le.Kind), "", le.Namespace))

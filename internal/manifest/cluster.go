@@ -33,6 +33,8 @@ func (e *ListError) Unwrap() error { return e.Err }
 type ReadOptions struct {
 	// Steps are the step kinds the promotion engine knows.
 	Steps []string
+	// StepOutputs gives each step kind's output keys (see Cluster.StepOutputs).
+	StepOutputs StepOutputsFunc
 	// Exists, when not nil, says which namespaces are there to be read (a namespace
 	// the set itself creates is not).
 	Exists func(namespace string) bool
@@ -48,7 +50,7 @@ type ReadOptions struct {
 // checked); any other failure is a *ListError.
 func ReadCluster(ctx context.Context, c client.Reader, docs []Document, o ReadOptions) (Cluster, error) {
 	cl := Cluster{Stages: map[string][]haulv1.Stage{}, Warehouses: map[string]map[string]bool{},
-		PromotionTasks: map[string]map[string]bool{}, ClusterPromotionTasks: map[string]bool{}, Steps: o.Steps}
+		PromotionTasks: map[string]map[string]bool{}, ClusterPromotionTasks: map[string]bool{}, Steps: o.Steps, StepOutputs: o.StepOutputs}
 	for i := range docs {
 		u := docs[i].Object
 		ns := u.GetNamespace()

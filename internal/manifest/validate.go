@@ -33,7 +33,14 @@ type Cluster struct {
 	ClusterPromotionTasks map[string]bool
 	// Steps are the step kinds (`uses`) the promotion engine knows; empty skips the check.
 	Steps []string
+	// StepOutputs gives the output keys of a step kind for its config (the promotion
+	// engine's Registry.OutputKeys); nil skips the check of outputs references.
+	StepOutputs StepOutputsFunc
 }
+
+// StepOutputsFunc returns the output keys of step kind uses with config; known is
+// false when they cannot be told before the step runs.
+type StepOutputsFunc func(uses string, config map[string]any) (keys []string, known bool)
 
 // Problem is one reason a document is rejected.
 type Problem struct {
@@ -186,7 +193,7 @@ func Validate(docs []Document, cluster Cluster) ([]string, error) {
 		for _, m := range schemaMsgs {
 			add(d, "%s", m)
 		}
-		for _, m := range semanticErrors(obj, cluster.Steps) {
+		for _, m := range semanticErrors(obj, cluster.Steps, cluster.StepOutputs) {
 			add(d, "%s", m)
 		}
 		if st, ok := obj.(*haulv1.Stage); ok && st.Spec.PromotionTemplate != nil {
@@ -265,7 +272,7 @@ func Validate(docs []Document, cluster Cluster) ([]string, error) {
 
 // semanticErrors checks what neither the Go types nor the CRD schema can: semver
 // constraints, regular expressions, globs and expressions.
-func semanticErrors(obj runtime.Object, known []string) []string {
+func semanticErrors(obj runtime.Object, known []string, outputs StepOutputsFunc) []string {
 	var out []string
 	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	switch o := obj.(type) {
@@ -321,6 +328,7 @@ func semanticErrors(obj runtime.Object, known []string) []string {
 		if t := o.Spec.PromotionTemplate; t != nil {
 			out = append(out, checkVars("spec.promotionTemplate.spec.vars", t.Spec.Vars)...)
 			out = append(out, checkSteps("spec.promotionTemplate.spec.steps", t.Spec.Steps, known)...)
+			out = append(out, checkOutputRefs("spec.promotionTemplate.spec.steps", t.Spec.Steps, outputs, false)...)
 		}
 		if v := o.Spec.Verification; v != nil {
 			out = append(out, checkSteps("spec.verification.steps", v.Steps, known)...)
@@ -328,9 +336,11 @@ func semanticErrors(obj runtime.Object, known []string) []string {
 	case *haulv1.PromotionTask:
 		out = append(out, checkVars("spec.vars", o.Spec.Vars)...)
 		out = append(out, checkSteps("spec.steps", o.Spec.Steps, known)...)
+		out = append(out, checkOutputRefs("spec.steps", o.Spec.Steps, outputs, true)...)
 	case *haulv1.ClusterPromotionTask:
 		out = append(out, checkVars("spec.vars", o.Spec.Vars)...)
 		out = append(out, checkSteps("spec.steps", o.Spec.Steps, known)...)
+		out = append(out, checkOutputRefs("spec.steps", o.Spec.Steps, outputs, true)...)
 	case *haulv1.ProjectConfig:
 		for i, p := range o.Spec.PromotionPolicies {
 			path := fmt.Sprintf("spec.promotionPolicies[%d].stageSelector.name", i)

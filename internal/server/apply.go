@@ -161,8 +161,9 @@ func (s *Server) validateSet(ctx context.Context, c client.Client, objs []*unstr
 	docs := manifest.FromObjects("document", objs)
 	// A namespace the caller may not read is left unchecked: the apply is refused
 	// there anyway, naming each object.
+	reg := steps.Builtin()
 	cluster, err := manifest.ReadCluster(ctx, c, docs, manifest.ReadOptions{
-		Steps: steps.Builtin().Names(), Exists: func(ns string) bool { return !created[ns] }, SkipForbidden: true})
+		Steps: reg.Names(), StepOutputs: reg.OutputKeys, Exists: func(ns string) bool { return !created[ns] }, SkipForbidden: true})
 	if err != nil {
 		var le *manifest.ListError
 		if errors.As(err, &le) {

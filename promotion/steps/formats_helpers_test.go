@@ -16,7 +16,9 @@ import (
 func runStepIn(t *testing.T, dir string, fn func(context.Context, *promotion.StepContext) (promotion.StepResult, error), cfg map[string]any) (promotion.StepResult, error) {
 	t.Helper()
 	sc := &promotion.StepContext{WorkDir: dir, Project: "p", Stage: "test", Promotion: "p1", Config: cfg, Attempt: 1}
-	return fn(context.Background(), sc)
+	res, err := fn(context.Background(), sc)
+	assertOutputsListed(t, fn, cfg, res)
+	return res, err
 }
 
 // writeFiles creates files (relative path → contents) below dir.

@@ -29,7 +29,9 @@ func (r *stepRun) runWith(t *testing.T, svc *promotion.Services, step func(conte
 	t.Helper()
 	sc := &promotion.StepContext{WorkDir: r.dir, Project: "shop", Stage: "uat", Promotion: "uat.01", Alias: "step",
 		Freight: r.freight, Config: cfg, Attempt: 1, Services: svc}
-	return step(context.Background(), sc)
+	res, err := step(context.Background(), sc)
+	assertOutputsListed(t, step, cfg, res)
+	return res, err
 }
 
 func TestGitCloneSparseAndAsThenCommitAndPushKeepTheRest(t *testing.T) {

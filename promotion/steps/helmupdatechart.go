@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/downloader"
@@ -53,6 +54,7 @@ func helmUpdateChart(ctx context.Context, sc *promotion.StepContext) (promotion.
 	}
 	elems, _ := deps.Elements()
 	updated := map[string]any{}
+	changes := map[string]string{}
 	for i, u := range cfg.Charts {
 		version := u.Version
 		if version == "" {
@@ -75,9 +77,15 @@ func helmUpdateChart(ctx context.Context, sc *promotion.StepContext) (promotion.
 				continue
 			}
 			if f := e.Field("version"); f != nil && f.Value.YNode().Kind == yaml.ScalarNode {
+				if old := f.Value.YNode().Value; old != version {
+					changes[u.Name] = old + " -> " + version
+				}
 				f.Value.YNode().Value, f.Value.YNode().Tag = version, yaml.NodeTagString
-			} else if err := e.PipeE(yaml.SetField("version", yaml.NewStringRNode(version))); err != nil {
-				return promotion.StepResult{}, err
+			} else {
+				if err := e.PipeE(yaml.SetField("version", yaml.NewStringRNode(version))); err != nil {
+					return promotion.StepResult{}, err
+				}
+				changes[u.Name] = version
 			}
 			found = true
 		}
@@ -120,5 +128,28 @@ func helmUpdateChart(ctx context.Context, sc *promotion.StepContext) (promotion.
 	if err := checkChartDir(root, dir, cfg.Path); err != nil {
 		return promotion.StepResult{}, promotion.Terminal(err)
 	}
-	return promotion.StepResult{Output: map[string]any{"charts": updated}}, nil
+	output := map[string]any{"charts": updated}
+	if msg := chartCommitMessage(cfg.Path, changes); msg != "" {
+		output["commitMessage"] = msg
+	}
+	return promotion.StepResult{Output: output}, nil
+}
+
+// chartCommitMessage is Kargo's commitMessage output: the dependencies whose version
+// changed ("old -> new"), by name; empty when none did (Kargo then outputs nothing).
+func chartCommitMessage(path string, changes map[string]string) string {
+	if len(changes) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(changes))
+	for n := range changes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("Updated chart dependencies for " + path + "\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "\n- %s: %s", n, changes[n])
+	}
+	return b.String()
 }

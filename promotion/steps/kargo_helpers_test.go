@@ -40,7 +40,9 @@ func (r *stepRun) run(t *testing.T, step func(context.Context, *promotion.StepCo
 		WorkDir: r.dir, Project: "shop", Stage: "uat", Promotion: "uat.01", Alias: "step",
 		Freight: r.freight, Config: cfg, Attempt: 1,
 	}
-	return step(context.Background(), sc)
+	res, err := step(context.Background(), sc)
+	assertOutputsListed(t, step, cfg, res)
+	return res, err
 }
 
 // mustRun is run that fails the test on an error.

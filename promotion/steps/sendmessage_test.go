@@ -31,7 +31,9 @@ func runSendMessage(t *testing.T, hub notify.Hub, cfg map[string]any) (promotion
 	t.Helper()
 	sc := &promotion.StepContext{WorkDir: t.TempDir(), Project: "demo", Stage: "prod", Promotion: "p1", Config: cfg, Attempt: 1,
 		Services: &promotion.Services{Notifier: hub}}
-	return sendMessage(context.Background(), sc)
+	res, err := sendMessage(context.Background(), sc)
+	assertOutputsListed(t, sendMessage, cfg, res)
+	return res, err
 }
 
 // TestSendMessageTakesKargosKeys: Kargo's send-message config (channel, message, slack

@@ -310,7 +310,7 @@ func applyAsHaulApplyDoes(t *testing.T, manifests [][]byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	warnings, err := manifest.Validate(docs, manifest.Cluster{Steps: steps.Builtin().Names()})
+	warnings, err := manifest.Validate(docs, manifest.Cluster{Steps: steps.Builtin().Names(), StepOutputs: steps.Builtin().OutputKeys})
 	if err != nil {
 		t.Fatalf("refused: %v", err)
 	}

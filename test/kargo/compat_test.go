@@ -91,7 +91,7 @@ func apply(raw []byte) ([]manifest.Document, error) {
 	if len(docs) == 0 {
 		return nil, errors.New("no objects found in the given manifests")
 	}
-	if _, err := manifest.Validate(docs, manifest.Cluster{Steps: steps.Builtin().Names()}); err != nil {
+	if _, err := manifest.Validate(docs, manifest.Cluster{Steps: steps.Builtin().Names(), StepOutputs: steps.Builtin().OutputKeys}); err != nil {
 		return nil, err
 	}
 	// apply's server-side dry run refuses a name the API server cannot store; this
@@ -320,7 +320,7 @@ func TestKargoExampleRepositoriesApplyAsOneSet(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			warnings, err := manifest.Validate(docs, manifest.Cluster{Steps: steps.Builtin().Names()})
+			warnings, err := manifest.Validate(docs, manifest.Cluster{Steps: steps.Builtin().Names(), StepOutputs: steps.Builtin().OutputKeys})
 			if err != nil {
 				t.Fatalf("refused: %v", err)
 			}
