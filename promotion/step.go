@@ -118,6 +118,9 @@ type Services struct {
 	// PushIntegration is how git-push integrates commits pushed to the branch
 	// meanwhile (the operator's push integration policy); "" is AlwaysRebase.
 	PushIntegration gitx.Integration
+
+	// clusterGit memoises ClusterGitIdentity for one run (set by forRun).
+	clusterGit *clusterGitMemo
 }
 
 // forRun returns the Services one Run hands to its steps: the same, except that the
@@ -130,6 +133,7 @@ func (s *Services) forRun(secrets *redact.Values) *Services {
 	}
 	c := *s
 	c.Logger = maskLogger(s.Logger, secrets)
+	c.clusterGit = &clusterGitMemo{}
 	if s.Credentials == nil {
 		return &c
 	}

@@ -26,6 +26,28 @@ type ClusterConfigSpec struct {
 	// +listType=map
 	// +listMapKey=name
 	WebhookReceivers []WebhookReceiver `json:"webhookReceivers,omitempty"`
+	// GitClient is the default identity of the commits Haul makes, as Kargo's: the
+	// author and committer of a git-commit step whose config names no author, in a work
+	// tree whose git-clone named none either (a step's author always wins; without
+	// either, Haul's own identity is used). Kargo's signingKeySecret is not taken:
+	// Haul does not sign commits.
+	// +optional
+	GitClient *GitClient `json:"gitClient,omitempty"`
+}
+
+// GitClient is a Git identity (name and email) for commits.
+type GitClient struct {
+	// Name is the author and committer name of the commits.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Name string `json:"name"`
+	// Email is the author and committer email address of the commits.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:Format=email
+	Email string `json:"email"`
 }
 
 // ClusterConfigStatus is written by the ClusterConfig controller.
@@ -61,7 +83,7 @@ type ClusterConfig struct {
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// Spec holds the cluster-wide promotion windows and webhook receivers.
+	// Spec holds the cluster-wide promotion windows, webhook receivers and Git identity.
 	// +optional
 	Spec ClusterConfigSpec `json:"spec,omitzero"`
 	// Status publishes where the cluster-wide receivers listen.

@@ -24,9 +24,9 @@ var Refusals = []Refusal{
 	{"ProjectConfig", "spec.promotionWindows[].projectSelector", "a ProjectConfig's windows apply to its own project; select projects in the ClusterConfig's promotionWindows"},
 	{"ProjectConfig", "spec.freightLinks[].if", "Haul link URLs are templates ({{project}}, {{freight}}, {{alias}}), not expressions, so a link cannot be conditional"},
 	{"ProjectConfig", "spec.stageLinks[].if", "Haul link URLs are templates ({{project}}, {{stage}}), not expressions, so a link cannot be conditional"},
-	// Kargo's ClusterConfig maps to Haul's by its promotionWindows and webhookReceivers;
-	// the rest is refused.
-	{"ClusterConfig", "spec.gitClient", "Haul has no cluster-wide Git identity: set author in each git-commit step's config (Haul does not sign commits)"},
+	// Kargo's ClusterConfig maps to Haul's by its promotionWindows, webhookReceivers and
+	// gitClient name and email; the rest is refused.
+	{"ClusterConfig", "spec.gitClient.signingKeySecret", "Haul does not sign commits: the gitClient's name and email are taken, a signing key is not (remove signingKeySecret)"},
 	{"ClusterConfig", "spec.freightLinks", "Haul has no cluster-wide links: set freightLinks per project in its ProjectConfig"},
 	{"ClusterConfig", "spec.stageLinks", "Haul has no cluster-wide links: set stageLinks per project in its ProjectConfig"},
 }

@@ -111,6 +111,10 @@ func gitClone(ctx context.Context, sc *promotion.StepContext) (promotion.StepRes
 		if id.Email == "" {
 			id.Email = gitx.DefaultIdentity.Email
 		}
+	} else if id, err = sc.Services.ClusterGitIdentity(ctx); err != nil {
+		// Without an author of its own the work tree commits as the ClusterConfig's
+		// gitClient, as Kargo's system Git user.
+		return promotion.StepResult{}, err
 	}
 	cacheDir, err := cache.Fetch(ctx, cfg.RepoURL, auth)
 	if err != nil {

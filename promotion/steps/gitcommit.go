@@ -44,6 +44,13 @@ func gitCommit(ctx context.Context, sc *promotion.StepContext) (promotion.StepRe
 	if err != nil {
 		return promotion.StepResult{}, promotion.Terminal(fmt.Errorf("path %q: %w", cfg.Path, err))
 	}
+	if w.ID == nil {
+		// Neither this step nor the git-clone of the work tree named an author: the
+		// ClusterConfig's gitClient, else Haul's own identity.
+		if w.ID, err = sc.Services.ClusterGitIdentity(ctx); err != nil {
+			return promotion.StepResult{}, err
+		}
+	}
 	sha, made, err := w.CommitAll(ctx, cfg.Message)
 	if err != nil {
 		return promotion.StepResult{}, err

@@ -18,7 +18,7 @@ const (
 // has the same table). Paths are relative to testdata/.
 var refusals = map[string]refusal{
 	// Fields Haul refuses on purpose (kargo.Refusals).
-	"docs/40-operator-guide/20-advanced-installation/30-common-configurations/block-14.yaml": {"spec.gitClient: Haul has no cluster-wide Git identity", "ClusterConfig gitClient: no cluster-wide Git identity; set author per git-commit step", false},
+	"docs/40-operator-guide/20-advanced-installation/30-common-configurations/block-14.yaml": {"spec.gitClient.signingKeySecret: Haul does not sign commits", "ClusterConfig gitClient.signingKeySecret: Haul does not sign commits (name and email alone are taken)", false},
 	// Steps only the Akuity Platform (Kargo Enterprise) has, or none.
 	"docs/50-user-guide/60-reference-docs/30-promotion-steps/jira/block-09.yaml":            {`unknown step "jira"`, "jira is an Akuity Platform step", false},
 	"docs/50-user-guide/60-reference-docs/30-promotion-steps/gh-create-issue/block-04.yaml": {`unknown step "gh-create-issue"`, "gh-* are Akuity Platform steps (requestedFreight is elided as well)", false},

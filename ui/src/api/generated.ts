@@ -24,9 +24,26 @@ export interface ClusterConfig {
   kind?: string;
   metadata: ObjectMeta;
   /**
-   * Spec holds the cluster-wide promotion windows and webhook receivers.
+   * Spec holds the cluster-wide promotion windows, webhook receivers and Git identity.
    */
   spec?: {
+    /**
+     * GitClient is the default identity of the commits Haul makes, as Kargo's: the
+     * author and committer of a git-commit step whose config names no author, in a work
+     * tree whose git-clone named none either (a step's author always wins; without
+     * either, Haul's own identity is used). Kargo's signingKeySecret is not taken:
+     * Haul does not sign commits.
+     */
+    gitClient?: {
+      /**
+       * Email is the author and committer email address of the commits.
+       */
+      email: string;
+      /**
+       * Name is the author and committer name of the commits.
+       */
+      name: string;
+    };
     /**
      * PromotionWindows gate promotions in every project they select (projectSelector)
      * and every Stage there they select (stageSelector), on top of each project's own
