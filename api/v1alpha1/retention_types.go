@@ -86,8 +86,12 @@ const (
 	LabelPromotionHistory = "haul.dev/promotion-history"
 	// PromotionHistoryKey is the ConfigMap data key holding the records.
 	PromotionHistoryKey = "promotions.json"
-	// PromotionHistoryMax bounds the records kept per Stage (a ConfigMap holds 1 MiB).
+	// PromotionHistoryMax bounds the records kept per Stage.
 	PromotionHistoryMax = 2000
+	// PromotionHistoryMaxBytes bounds the encoded records kept per Stage, below the
+	// 1 MiB a ConfigMap holds: long failure messages make a record up to ~1 KiB, so the
+	// oldest records beyond this size are dropped even under PromotionHistoryMax.
+	PromotionHistoryMaxBytes = 768 << 10
 	// AnnotationArchived marks a Promotion rebuilt from a PromotionRecord for display;
 	// it no longer exists in the API.
 	AnnotationArchived = "haul.dev/archived"

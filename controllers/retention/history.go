@@ -63,10 +63,7 @@ func (r *Reconciler) archive(ctx context.Context, ns, stage string, ps []*haulv1
 		}
 	}
 	sortRecords(recs)
-	if len(recs) > haulv1.PromotionHistoryMax {
-		recs = recs[:haulv1.PromotionHistoryMax]
-	}
-	b, err := json.Marshal(recs)
+	b, err := encodeHistory(recs)
 	if err != nil {
 		return err
 	}
@@ -85,6 +82,25 @@ func (r *Reconciler) archive(ctx context.Context, ns, stage string, ps []*haulv1
 		return fmt.Errorf("updating promotion history %s: %w", key, err)
 	}
 	return nil
+}
+
+// encodeHistory encodes the newest records (recs is sorted newest first) that fit
+// within PromotionHistoryMax records and PromotionHistoryMaxBytes bytes, so that the
+// ConfigMap always stays writable: a history too big to write would stop every later
+// sweep of the project, since nothing is deleted unless archived.
+func encodeHistory(recs []haulv1.PromotionRecord) ([]byte, error) {
+	if len(recs) > haulv1.PromotionHistoryMax {
+		recs = recs[:haulv1.PromotionHistoryMax]
+	}
+	for {
+		b, err := json.Marshal(recs)
+		if err != nil || len(b) <= haulv1.PromotionHistoryMaxBytes {
+			return b, err
+		}
+		// Keep what fits at this size per record, and at least one fewer.
+		n := min(len(recs)-1, len(recs)*haulv1.PromotionHistoryMaxBytes/len(b))
+		recs = recs[:n]
+	}
 }
 
 func decode(cm *corev1.ConfigMap) ([]haulv1.PromotionRecord, error) {
