@@ -16,9 +16,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -76,8 +78,13 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	toProject := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
 		return []ctrl.Request{{NamespacedName: client.ObjectKey{Name: o.GetNamespace()}}}
 	})
+	// A failed sweep is retried from a second on, doubling, but never later than the
+	// next regular sweep: controller-runtime's default backoff grows to 16 minutes, and
+	// a project whose sweeps keep failing would pile up history meanwhile.
+	limiter := workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](time.Second, max(time.Second, r.interval()))
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("retention").
+		WithOptions(controller.Options{RateLimiter: limiter}).
 		For(&haulv1.Project{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&haulv1.ProjectConfig{}, toProject, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Complete(r)
