@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -88,7 +89,8 @@ func (w *freightWrites) mergeVerified(f *haulv1.Freight, stage string, v haulv1.
 
 // flush sends what was collected, one patch per Freight in name order, and empties
 // the set. A Freight deleted meanwhile is skipped. Every patch is tried; the errors are
-// joined.
+// joined. Patches of concurrent passes (other Stages) to the same Freight are folded
+// into one write (freightBatcher).
 func (r *Reconciler) flushFreight(ctx context.Context, w *freightWrites) error {
 	names := make([]string, 0, len(w.byName))
 	for n := range w.byName {
@@ -98,19 +100,7 @@ func (r *Reconciler) flushFreight(ctx context.Context, w *freightWrites) error {
 	var errs []error
 	for _, n := range names {
 		e := w.byName[n]
-		status := map[string]any{}
-		if e.currentlyIn != nil {
-			status["currentlyIn"] = e.currentlyIn
-		}
-		if e.verifiedIn != nil {
-			status["verifiedIn"] = e.verifiedIn
-		}
-		raw, err := json.Marshal(map[string]any{"status": status})
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if err := r.Status().Patch(ctx, e.freight.DeepCopy(), client.RawPatch(types.MergePatchType, raw)); client.IgnoreNotFound(err) != nil {
+		if err := r.freightBatch.write(ctx, r.patchFreightStatus, e); err != nil {
 			errs = append(errs, fmt.Errorf("recording where freight %s is and how it did: %w", n, err))
 			continue
 		}
@@ -120,4 +110,113 @@ func (r *Reconciler) flushFreight(ctx context.Context, w *freightWrites) error {
 	}
 	w.byName = nil
 	return errors.Join(errs...)
+}
+
+// patchFreightStatus sends one JSON merge patch of a Freight's status; a Freight
+// deleted meanwhile is not an error.
+func (r *Reconciler) patchFreightStatus(ctx context.Context, key client.ObjectKey, currentlyIn map[string]any, verifiedIn map[string]map[string]any) error {
+	status := map[string]any{}
+	if currentlyIn != nil {
+		status["currentlyIn"] = currentlyIn
+	}
+	if verifiedIn != nil {
+		status["verifiedIn"] = verifiedIn
+	}
+	raw, err := json.Marshal(map[string]any{"status": status})
+	if err != nil {
+		return err
+	}
+	f := &haulv1.Freight{}
+	f.Namespace, f.Name = key.Namespace, key.Name
+	return client.IgnoreNotFound(r.Status().Patch(ctx, f, client.RawPatch(types.MergePatchType, raw)))
+}
+
+// freightBatcher folds the Freight status patches of concurrent Stage passes into one
+// write per Freight, as a database's group commit does: while a write to a Freight is
+// in flight, the patches other passes make to it wait and then go together, in one
+// patch. Uncontended, a patch goes at once. In a fan-out — a thousand Stages each
+// recording that they hold one Freight, whose status grows with every entry — this
+// turns a thousand writes of an ever larger object into a few dozen. Each pass's
+// patch names only its own Stage's keys, so merging them loses nothing; every pass
+// whose patch went in a write gets that write's result. The zero value is ready.
+type freightBatcher struct {
+	mu       sync.Mutex
+	pending  map[client.ObjectKey]*freightBatch
+	inFlight map[client.ObjectKey]chan struct{}
+}
+
+type freightBatch struct {
+	currentlyIn map[string]any
+	verifiedIn  map[string]map[string]any
+	done        chan struct{}
+	err         error
+}
+
+type freightPatcher func(ctx context.Context, key client.ObjectKey, currentlyIn map[string]any, verifiedIn map[string]map[string]any) error
+
+// write adds e's changes to the Freight's next write and returns once that write is
+// done, with its result.
+func (b *freightBatcher) write(ctx context.Context, send freightPatcher, e *freightWrite) error {
+	key := client.ObjectKeyFromObject(e.freight)
+	b.mu.Lock()
+	if b.pending == nil {
+		b.pending, b.inFlight = map[client.ObjectKey]*freightBatch{}, map[client.ObjectKey]chan struct{}{}
+	}
+	batch, joined := b.pending[key]
+	if !joined {
+		batch = &freightBatch{done: make(chan struct{})}
+		b.pending[key] = batch
+	}
+	for stage, v := range e.currentlyIn {
+		if batch.currentlyIn == nil {
+			batch.currentlyIn = map[string]any{}
+		}
+		batch.currentlyIn[stage] = v
+	}
+	for stage, fields := range e.verifiedIn {
+		if batch.verifiedIn == nil {
+			batch.verifiedIn = map[string]map[string]any{}
+		}
+		if batch.verifiedIn[stage] == nil {
+			batch.verifiedIn[stage] = map[string]any{}
+		}
+		for k, v := range fields {
+			batch.verifiedIn[stage][k] = v
+		}
+	}
+	b.mu.Unlock()
+	if joined {
+		select {
+		case <-batch.done:
+			return batch.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	// This pass opened the batch: it sends it once the write before it is done, so
+	// that whatever joined meanwhile goes along.
+	b.mu.Lock()
+	for prev := b.inFlight[key]; prev != nil; prev = b.inFlight[key] {
+		b.mu.Unlock()
+		select {
+		case <-prev:
+		case <-ctx.Done():
+			b.mu.Lock()
+			delete(b.pending, key)
+			b.mu.Unlock()
+			batch.err = ctx.Err()
+			close(batch.done)
+			return batch.err
+		}
+		b.mu.Lock()
+	}
+	delete(b.pending, key)
+	b.inFlight[key] = batch.done
+	b.mu.Unlock()
+	batch.err = send(ctx, key, batch.currentlyIn, batch.verifiedIn)
+	b.mu.Lock()
+	delete(b.inFlight, key)
+	b.mu.Unlock()
+	close(batch.done)
+	return batch.err
 }

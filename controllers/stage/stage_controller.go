@@ -69,6 +69,8 @@ type Reconciler struct {
 	watched watchSet
 	// written holds the controller's own status writes until its cache has them.
 	written writtenStages
+	// freightBatch folds concurrent passes' Freight status patches into one write.
+	freightBatch freightBatcher
 }
 
 func (r *Reconciler) now() time.Time {
