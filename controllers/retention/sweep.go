@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -68,17 +69,50 @@ func (r *Reconciler) sweepPromotions(ctx context.Context, s *scope) error {
 		if err := r.archive(ctx, s.ns, stage, gone); err != nil {
 			return err
 		}
-		for _, p := range gone {
-			uid := p.UID
-			err := r.Delete(ctx, p, client.Preconditions{UID: &uid})
-			if err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("deleting Promotion %s/%s: %w", s.ns, p.Name, err)
-			}
-			metrics.RetentionDeleted.WithLabelValues("Promotion").Inc()
-			s.result.Promotions = append(s.result.Promotions, p.Name)
+		objs := make([]client.Object, len(gone))
+		for i, p := range gone {
+			objs[i] = p
+		}
+		names, err := r.deleteEach(ctx, "Promotion", objs)
+		s.result.Promotions = append(s.result.Promotions, names...)
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// deleteWorkers bounds the deletions a sweep has in flight: one at a time, a project
+// making Promotions faster than a sweep deletes them (a busy API server answers a
+// delete in tens of milliseconds) would fall behind for good.
+const deleteWorkers = 8
+
+// deleteEach deletes objs (each only if it is still the object read, by UID), up to
+// deleteWorkers at once, and returns the names deleted or already gone. The first
+// error stops it.
+func (r *Reconciler) deleteEach(ctx context.Context, kind string, objs []client.Object) ([]string, error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(deleteWorkers)
+	deleted := make([]bool, len(objs))
+	for i, o := range objs {
+		g.Go(func() error {
+			uid := o.GetUID()
+			if err := r.Delete(gctx, o, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("deleting %s %s/%s: %w", kind, o.GetNamespace(), o.GetName(), err)
+			}
+			metrics.RetentionDeleted.WithLabelValues(kind).Inc()
+			deleted[i] = true
+			return nil
+		})
+	}
+	err := g.Wait()
+	var names []string
+	for i, ok := range deleted {
+		if ok {
+			names = append(names, objs[i].GetName())
+		}
+	}
+	return names, err
 }
 
 // newerPromotion orders a Stage's Promotions newest first: by the lock's sequence,
@@ -146,17 +180,17 @@ func (r *Reconciler) sweepFreight(ctx context.Context, s *scope) error {
 			continue
 		}
 		sort.SliceStable(fs, func(i, j int) bool { return createdAt(fs[i]).After(createdAt(fs[j])) })
+		var gone []client.Object
 		for _, f := range fs[keep:] {
 			if inUse[f.Name] || len(f.Status.CurrentlyIn) > 0 || !createdAt(f).Before(cutoff) || recentlyVetted(f, cutoff) {
 				continue
 			}
-			uid := f.UID
-			err := r.Delete(ctx, f, client.Preconditions{UID: &uid})
-			if err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("deleting Freight %s/%s: %w", s.ns, f.Name, err)
-			}
-			metrics.RetentionDeleted.WithLabelValues("Freight").Inc()
-			s.result.Freight = append(s.result.Freight, f.Name)
+			gone = append(gone, f)
+		}
+		names, err := r.deleteEach(ctx, "Freight", gone)
+		s.result.Freight = append(s.result.Freight, names...)
+		if err != nil {
+			return err
 		}
 	}
 	return nil
