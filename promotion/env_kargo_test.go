@@ -15,7 +15,7 @@ package promotion
 //	success, failure, always       same
 //	status                         same ("" for an unknown alias, task-scoped)
 //	semverParse, semverDiff        same (*semver.Version; no "Prerelease" outcome)
-//	ctx.uiBaseUrl, ctx.meta        same (rollback is always false)
+//	ctx.uiBaseUrl, ctx.meta        same (rollback only for automatic rollbacks)
 
 import (
 	"testing"
