@@ -99,8 +99,8 @@ func rssMiB(b *testing.B, pid int) float64 {
 	return 0
 }
 
-// metricsFlag picks a free loopback port for a controller's /metrics.
-func metricsFlag(b *testing.B) (flag, url string) {
+// freeAddr picks a free loopback address for one of a controller's listeners.
+func freeAddr(b *testing.B) string {
 	b.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -108,7 +108,20 @@ func metricsFlag(b *testing.B) (flag, url string) {
 	}
 	addr := l.Addr().String()
 	_ = l.Close()
+	return addr
+}
+
+// metricsFlag gives a controller a /metrics listener and returns the flag and its URL.
+func metricsFlag(b *testing.B) (flag, url string) {
+	addr := freeAddr(b)
 	return "--metrics-bind-address=" + addr, "http://" + addr + "/metrics"
+}
+
+// pprofFlag gives a controller a /debug/pprof listener and returns the flag and the
+// URL of its profiles.
+func pprofFlag(b *testing.B) (flag, url string) {
+	addr := freeAddr(b)
+	return "--pprof-bind-address=" + addr, "http://" + addr + "/debug/pprof"
 }
 
 // apiRequests sums a controller's client requests to the API server by method, from
@@ -467,9 +480,9 @@ func BenchmarkThousandStageFanOut(b *testing.B) {
 				flag, url := metricsFlag(b)
 				extra := []string{flag}
 				if profileDir != "" && pprofURL == "" {
-					pflag, purl := metricsFlag(b)
-					extra = append(extra, strings.Replace(pflag, "metrics", "pprof", 1))
-					pprofURL = strings.TrimSuffix(purl, "/metrics") + "/debug/pprof/profile?seconds=30"
+					pflag, purl := pprofFlag(b)
+					extra = append(extra, pflag)
+					pprofURL = purl + "/profile?seconds=30"
 				}
 				procs = append(procs, startProcess(b, bin, kubeconfig, ns, s, extra...))
 				metrics = append(metrics, url)
@@ -603,9 +616,9 @@ func BenchmarkTenThousandPromotions(b *testing.B) {
 	profileDir := os.Getenv("HAUL_BENCH_PPROF")
 	var heapURL string
 	if profileDir != "" {
-		pflag, purl := metricsFlag(b)
-		flags = append(flags, strings.Replace(pflag, "metrics", "pprof", 1))
-		heapURL = strings.TrimSuffix(purl, "/metrics") + "/debug/pprof/heap"
+		pflag, purl := pprofFlag(b)
+		flags = append(flags, pflag)
+		heapURL = purl + "/heap"
 	}
 	proc := startProcess(b, bin, kubeconfig, ns, "", flags...)
 	pid := proc.cmd.Process.Pid
