@@ -47,7 +47,7 @@ func waitSucceeded(b *testing.B, ns, name string, timeout time.Duration) time.Ti
 // promoteAndWatch creates a Promotion and returns how long it took from the create call
 // until a watch saw it Succeeded. The watch (not polling) keeps the measurement from
 // loading the API server or adding a polling interval.
-func promoteAndWatch(b *testing.B, wc client.WithWatch, ns, stage, freight string, timeout time.Duration) time.Duration {
+func promoteAndWatch(b testing.TB, wc client.WithWatch, ns, stage, freight string, timeout time.Duration) time.Duration {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	w, err := wc.Watch(ctx, &haulv1.PromotionList{}, client.InNamespace(ns))

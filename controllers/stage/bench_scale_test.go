@@ -32,7 +32,7 @@ func BenchmarkNewFreightAtScale(b *testing.B) {
 		total = v
 	}
 	startManager(b)
-	ns := env.Namespace(b, "bench-scale")
+	ns := env.Namespace(b, fmt.Sprintf("bench-scale-%d", time.Now().UnixNano()%100000))
 	cfg := &haulv1.ProjectConfig{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: ns}}
 	cfg.Spec.PromotionPolicies = []haulv1.PromotionPolicy{{StageSelector: haulv1.StageSelector{Name: "regex:^p0-"}, AutoPromotionEnabled: true}}
 	must(b, env.Client.Create(ctx, cfg))

@@ -25,6 +25,19 @@ type GitServer struct {
 	posts    []GitPost
 	// Username and Password, when set, are required with HTTP basic auth.
 	Username, Password string
+	onPush             atomic.Pointer[func(repo string)]
+}
+
+// OnPush registers f to be called, on the serving goroutine, after every push
+// (git-receive-pack exchange) the server has answered, with the repository's name (the
+// path without ".git"). The refs are updated by then, so a benchmark can learn when a
+// commit landed without polling the repository. nil unregisters.
+func (s *GitServer) OnPush(f func(repo string)) {
+	if f == nil {
+		s.onPush.Store(nil)
+		return
+	}
+	s.onPush.Store(&f)
 }
 
 // StartGitServer serves the bare repositories in root (created if missing).
@@ -77,6 +90,9 @@ func StartGitServerOn(root, addr string) (*GitServer, error) {
 		// tests and the local demo, so every caller counts as one.
 		r.Header.Set("Remote-User", "haul")
 		backend.ServeHTTP(w, r)
+		if f := s.onPush.Load(); f != nil && r.Method == http.MethodPost && path.Base(r.URL.Path) == "git-receive-pack" {
+			(*f)(strings.TrimSuffix(strings.TrimPrefix(path.Dir(r.URL.Path), "/"), ".git"))
+		}
 	})}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
