@@ -30,7 +30,7 @@ func reportPercentiles(b *testing.B, d []time.Duration) {
 	b.ReportMetric(pct(0.99), "p99_ms")
 }
 
-func benchRun(b *testing.B, e *promotion.Engine, steps []haulv1.PromotionStep, fr haulv1.FreightReference) time.Duration {
+func benchRun(b testing.TB, e *promotion.Engine, steps []haulv1.PromotionStep, fr haulv1.FreightReference) time.Duration {
 	dir, err := os.MkdirTemp("", "haul-bench-")
 	if err != nil {
 		b.Fatal(err)

@@ -26,7 +26,7 @@ type clusterGitMemo struct {
 // whose steps name no author (git-clone, git-commit). It is nil when the services
 // cannot reach the cluster, there is no ClusterConfig, or it sets no gitClient.
 func (s *Services) ClusterGitIdentity(ctx context.Context) (*gitx.Identity, error) {
-	if s == nil || s.Dynamic == nil {
+	if s == nil || (s.Dynamic == nil && s.ClusterConfig == nil) {
 		return nil, nil
 	}
 	if s.clusterGit == nil {
@@ -37,15 +37,10 @@ func (s *Services) ClusterGitIdentity(ctx context.Context) (*gitx.Identity, erro
 }
 
 func readClusterGitIdentity(ctx context.Context, s *Services) (*gitx.Identity, error) {
-	u, err := s.Dynamic.Resource(haulv1.GroupVersion.WithResource("clusterconfigs")).Get(ctx, haulv1.ClusterConfigName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
+	name, email, err := clusterGitClient(ctx, s)
 	if err != nil {
 		return nil, fmt.Errorf("reading ClusterConfig %s for its gitClient: %w", haulv1.ClusterConfigName, err)
 	}
-	name, _, _ := unstructured.NestedString(u.Object, "spec", "gitClient", "name")
-	email, _, _ := unstructured.NestedString(u.Object, "spec", "gitClient", "email")
 	if name == "" && email == "" {
 		return nil, nil
 	}
@@ -56,4 +51,26 @@ func readClusterGitIdentity(ctx context.Context, s *Services) (*gitx.Identity, e
 		email = gitx.DefaultIdentity.Email
 	}
 	return &gitx.Identity{Name: name, Email: email}, nil
+}
+
+// clusterGitClient returns the name and email of the ClusterConfig's gitClient ("" when
+// there is no ClusterConfig or it sets none), from Services.ClusterConfig when set.
+func clusterGitClient(ctx context.Context, s *Services) (name, email string, err error) {
+	if s.ClusterConfig != nil {
+		cc, err := s.ClusterConfig(ctx)
+		if err != nil || cc == nil || cc.Spec.GitClient == nil {
+			return "", "", err
+		}
+		return cc.Spec.GitClient.Name, cc.Spec.GitClient.Email, nil
+	}
+	u, err := s.Dynamic.Resource(haulv1.GroupVersion.WithResource("clusterconfigs")).Get(ctx, haulv1.ClusterConfigName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	name, _, _ = unstructured.NestedString(u.Object, "spec", "gitClient", "name")
+	email, _, _ = unstructured.NestedString(u.Object, "spec", "gitClient", "email")
+	return name, email, nil
 }

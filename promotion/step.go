@@ -118,6 +118,9 @@ type Services struct {
 	// PushIntegration is how git-push integrates commits pushed to the branch
 	// meanwhile (the operator's push integration policy); "" is AlwaysRebase.
 	PushIntegration gitx.Integration
+	// ClusterConfig, when set, returns the cluster's ClusterConfig (nil, nil when there
+	// is none); the controller serves it from its cache. When nil, Dynamic reads it.
+	ClusterConfig func(ctx context.Context) (*haulv1.ClusterConfig, error)
 
 	// clusterGit memoises ClusterGitIdentity for one run (set by forRun).
 	clusterGit *clusterGitMemo

@@ -143,6 +143,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		UIBaseURL:       opts.ExternalURL,
 		Notifier:        opts.Notifier,
 		PushIntegration: opts.PushIntegration,
+		ClusterConfig:   r.clusterConfig,
 	}, StepDone: metrics.ObserveStep}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &haulv1.Promotion{}, indexStage,
 		func(o client.Object) []string { return []string{o.(*haulv1.Promotion).Spec.Stage} }); err != nil {

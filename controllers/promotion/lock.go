@@ -28,11 +28,19 @@ func lockKey(p *haulv1.Promotion) client.ObjectKey {
 	return client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.Stage}
 }
 
-// lockHolderName reads the Stage's Lease from the API server and returns its holder
-// ("" when free or absent) and the Lease (nil when absent).
+// lockHolderName reads the Stage's Lease and returns its holder ("" when free or
+// absent) and the Lease (nil when absent). It reads from the cache: every write of the
+// Lease names the resourceVersion (or, creating it, fails if it exists), so a stale
+// copy costs a Conflict and a retry, never a second holder; and the watch that brings
+// the cache up to date wakes the waiting Promotions.
 func (r *Reconciler) lockHolderName(ctx context.Context, p *haulv1.Promotion) (string, *coordinationv1.Lease, error) {
+	return r.readLock(ctx, r.Client, p)
+}
+
+// readLock is lockHolderName reading through reader.
+func (r *Reconciler) readLock(ctx context.Context, reader client.Reader, p *haulv1.Promotion) (string, *coordinationv1.Lease, error) {
 	l := &coordinationv1.Lease{}
-	if err := r.APIReader.Get(ctx, lockKey(p), l); err != nil {
+	if err := reader.Get(ctx, lockKey(p), l); err != nil {
 		if apierrors.IsNotFound(err) {
 			return "", nil, nil
 		}
@@ -88,14 +96,17 @@ func (r *Reconciler) acquireLock(ctx context.Context, stage *haulv1.Stage, p *ha
 // freed it (false when p did not hold it, e.g. a finalize replayed after a restart).
 func (r *Reconciler) releaseLock(ctx context.Context, p *haulv1.Promotion) (released bool, err error) {
 	// The cache serves the common replay (a terminal Promotion that released long ago)
-	// without a round trip; a holder is always confirmed against the API server.
+	// without a round trip, and the first attempt: the update names the cached
+	// resourceVersion, so a stale copy conflicts and the API server's copy is read.
 	cached := &coordinationv1.Lease{}
 	if err := r.Get(ctx, lockKey(p), cached); err == nil &&
 		(cached.Spec.HolderIdentity == nil || *cached.Spec.HolderIdentity != p.Name) {
 		return false, nil
 	}
+	var reader client.Reader = r.Client
 	for range 5 {
-		holder, l, err := r.lockHolderName(ctx, p)
+		holder, l, err := r.readLock(ctx, reader, p)
+		reader = r.APIReader
 		if err != nil || holder != p.Name {
 			return false, err
 		}

@@ -252,7 +252,7 @@ func (r *Reconciler) run(ctx context.Context, p *haulv1.Promotion, stage *haulv1
 	}
 	ctx = withProject(ctx, p.Namespace)
 	key := client.ObjectKeyFromObject(p)
-	pw := newPersister(func(ctx context.Context, s promotion.State) error {
+	pw := newPersister(progressGap, func(ctx context.Context, s promotion.State) error {
 		return r.patchStatus(ctx, p, func(st *haulv1.PromotionStatus) {
 			begin(st)
 			_ = s.ApplyToStatus(st)
