@@ -282,6 +282,9 @@ func (e *Engine) run(ctx context.Context, req Request) (Result, State) {
 			}
 			if res.Output != nil {
 				st.Outputs[meta.Alias] = copyValue(res.Output).(map[string]any)
+				if status == StatusSucceeded {
+					e.propagateTaskOutput(&st, step.Uses, meta.Alias, res.Output)
+				}
 			}
 			if res.HealthCheck != nil {
 				st.HealthChecks = append(st.HealthChecks, *res.HealthCheck)
@@ -418,6 +421,27 @@ func truncate(s string, n int) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// propagateTaskOutput merges the output of a step inside a task into the outputs of
+// the task step's alias when the step kind asks for it (TaskOutputPropagator).
+func (e *Engine) propagateTaskOutput(st *State, uses, alias string, out map[string]any) {
+	task := taskAlias(alias)
+	if task == "" {
+		return
+	}
+	impl, ok := e.registry().Lookup(uses)
+	if p, isP := impl.(TaskOutputPropagator); !ok || !isP || !p.PropagatesTaskOutput() {
+		return
+	}
+	merged, _ := st.Outputs[task].(map[string]any)
+	if merged == nil {
+		merged = map[string]any{}
+	}
+	for k, v := range copyValue(out).(map[string]any) {
+		merged[k] = v
+	}
+	st.Outputs[task] = merged
+}
 
 // taskAlias is the alias of the task a step was expanded from, or "".
 func taskAlias(alias string) string {

@@ -149,6 +149,39 @@ func TestTasksExpandWithNamespacedOutputs(t *testing.T) {
 	}
 }
 
+// TestComposeOutputInATaskIsTheTaskStepsOutput: as in Kargo, what a compose-output
+// step inside a task outputs is also outputs.<task step's alias>, so the steps after the
+// task read it without knowing the task's own step aliases; other steps' outputs stay
+// under <task>::<step> only, and a later compose-output's keys win.
+func TestComposeOutputInATaskIsTheTaskStepsOutput(t *testing.T) {
+	task := &haulv1.PromotionTaskSpec{Steps: []haulv1.PromotionStep{
+		step("compose-output", "first", map[string]any{"image": "app:1.0", "tag": "old"}),
+		step("file-write", "write", map[string]any{"path": "x.json", "contents": `{"a": "from-json"}`}),
+		step("json-parse", "parse", map[string]any{"path": "x.json", "outputs": []any{map[string]any{"name": "parsed", "fromExpression": "a"}}}),
+		step("compose-output", "second", map[string]any{"tag": "1.0"}),
+	}}
+	get := func(context.Context, haulv1.PromotionTaskKind, string) (*haulv1.PromotionTaskSpec, error) { return task, nil }
+	steps := []haulv1.PromotionStep{
+		{Task: &haulv1.PromotionTaskReference{Name: "render"}, As: "render"},
+		step("compose-output", "after", map[string]any{
+			"image": "${{ outputs.render.image }}", "tag": "${{ outputs['render'].tag }}",
+			"parsed": "${{ 'parsed' in outputs.render }}", "inner": "${{ outputs['render::parse'].parsed }}"}),
+	}
+	expanded, err := promotion.ExpandTasks(context.Background(), steps, nil, get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &promotion.Engine{Registry: testSteps, Services: &promotion.Services{}}
+	res, st := e.Run(context.Background(), promotion.Request{Steps: expanded, WorkDir: t.TempDir()})
+	if res.Phase != haulv1.PromotionSucceeded {
+		t.Fatalf("%s: %s", res.Phase, res.Message)
+	}
+	got := st.Outputs["after"].(map[string]any)
+	if got["image"] != "app:1.0" || got["tag"] != "1.0" || got["parsed"] != false || got["inner"] != "from-json" {
+		t.Fatalf("after the task, outputs.render gave %v; want image app:1.0, tag 1.0 (the later compose-output), nothing of json-parse, which stays under render::parse", got)
+	}
+}
+
 func TestNewNameSortsByCreation(t *testing.T) {
 	a := promotion.NewName("test", "0123456789abcdef")
 	time.Sleep(2 * time.Millisecond)

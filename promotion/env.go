@@ -92,7 +92,7 @@ func (e *Engine) funcs(ctx context.Context, req *Request, st *State, i int) map[
 			if len(args) != 1 {
 				return nil, fmt.Errorf("quote takes 1 argument")
 			}
-			return stringify(args[0])
+			return Stringify(args[0])
 		},
 		"success": func(args ...any) (any, error) { return !failed, nil },
 		"failure": func(args ...any) (any, error) { return failed, nil },

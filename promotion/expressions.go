@@ -390,7 +390,7 @@ func (e *Evaluator) EvalTemplate(s string, env Env) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		str, err := stringify(v)
+		str, err := Stringify(v)
 		if err != nil {
 			return nil, fmt.Errorf("expression %q: %w", abbrev(body), err)
 		}
@@ -403,7 +403,10 @@ func (e *Evaluator) EvalTemplate(s string, env Env) (any, error) {
 	return b.String(), nil
 }
 
-func stringify(v any) (string, error) {
+// Stringify renders an expression result spliced into text: a string as it is, a bool
+// or number in Go's plain form, anything else as JSON. nil is refused, so that a
+// missing value never becomes the text "null" or "<nil>".
+func Stringify(v any) (string, error) {
 	switch x := v.(type) {
 	case nil:
 		return "", errors.New("evaluated to nil; refusing to render it into text")

@@ -73,6 +73,11 @@ func (s outputChecked) DefaultTimeout() time.Duration {
 	return 0
 }
 
+func (s outputChecked) PropagatesTaskOutput() bool {
+	p, ok := s.inner.(promotion.TaskOutputPropagator)
+	return ok && p.PropagatesTaskOutput()
+}
+
 func (s outputChecked) OutputKeys(config map[string]any) ([]string, bool) {
 	return s.inner.(promotion.OutputKeyer).OutputKeys(config)
 }

@@ -28,6 +28,14 @@ type defaultTimeouter interface {
 	DefaultTimeout() time.Duration
 }
 
+// TaskOutputPropagator is a Step whose output, when it runs inside a task, the engine
+// also merges into the outputs of the task step's alias, so that steps after the task
+// read outputs.<task>.<key> (Kargo's task-output-propagation capability, which
+// compose-output has).
+type TaskOutputPropagator interface {
+	PropagatesTaskOutput() bool
+}
+
 // WithDefaultTimeout gives s a default timeout: how long it may keep reporting
 // Running when its retry.timeout is unset. retry.timeout, 0 included, overrides it.
 func WithDefaultTimeout(s Step, d time.Duration) Step { return timedStep{s, d} }

@@ -10,7 +10,7 @@ import (
 // 24h itself and expressions pass.
 func TestValidateRefusesStepTimeoutsOver24h(t *testing.T) {
 	const step = "      - uses: git-push\n        if: ${{ success() }}\n"
-	const after = "        config: {path: out, targetBranch: \"${{ outputs.clone.branch }}\"}\n"
+	const after = "        config: {path: out, targetBranch: \"${{ 'stage/' + ctx.stage }}\"}\n"
 	cases := map[string]struct {
 		at, extra string
 		want      string

@@ -31,7 +31,7 @@ spec:
           checkout: [{branch: "stage/${{ ctx.stage }}", path: out}]
       - uses: git-push
         if: ${{ success() }}
-        config: {path: out, targetBranch: "${{ outputs.clone.branch }}"}
+        config: {path: out, targetBranch: "${{ 'stage/' + ctx.stage }}"}
 ---
 apiVersion: haul.dev/v1alpha1
 kind: Stage
@@ -76,7 +76,7 @@ func TestValidateRejects(t *testing.T) {
 		// Type checking (promotion.CheckExpression): what parses but cannot run.
 		"unknown function in a step config":  {"stage/${{ ctx.stage }}", "stage/${{ imageFromm('x').Tag }}", `stage.haul.dev/test (test.yaml#2): spec.promotionTemplate.spec.steps[0].config.checkout[0].branch: expression "imageFromm('x').Tag": unknown name imageFromm`},
 		"unknown ctx field in a step config": {"stage/${{ ctx.stage }}", "stage/${{ ctx.stagee }}", `spec.promotionTemplate.spec.steps[0].config.checkout[0].branch: expression "ctx.stagee": type promotion.checkCtxType has no field stagee`},
-		"unknown artifact field":             {"${{ outputs.clone.branch }}", "${{ commitFrom('https://g/x.git').Sha }}", `spec.promotionTemplate.spec.steps[1].config.targetBranch: expression "commitFrom('https://g/x.git').Sha"`},
+		"unknown artifact field":             {"${{ 'stage/' + ctx.stage }}", "${{ commitFrom('https://g/x.git').Sha }}", `spec.promotionTemplate.spec.steps[1].config.targetBranch: expression "commitFrom('https://g/x.git').Sha"`},
 		"wrong argument count in an if":      {"${{ success() }}", "${{ status() == 'Failed' }}", `spec.promotionTemplate.spec.steps[1].if: expression "status() == 'Failed'": not enough arguments to call status`},
 		"bound with a clean path":            {"constraint: ^1.0.0,", "constraint: ^1.0.0, discoveryLimit: 500,", "test.yaml#1): spec.subscriptions[0].image.discoveryLimit: Invalid value: 500: should be less than or equal to 100"},
 		"self cycle":                         {"sources: {direct: true}", "sources: {stages: [test]}", "stage cycle test → test"},

@@ -16,6 +16,10 @@ var defaultTimeouts = map[string]time.Duration{
 	"argocd-wait":   5 * time.Minute,
 }
 
+// taskOutputSteps are the steps whose output inside a task is also the task step's
+// (outputs.<task>.<key>), as Kargo's compose-output.
+var taskOutputSteps = map[string]bool{"compose-output": true}
+
 // builtin is the one list of Haul's built-in steps, by the name a step's `uses` gives.
 var builtin = []struct {
 	name string
@@ -70,7 +74,7 @@ var builtin = []struct {
 func Builtin() *promotion.Registry {
 	r := promotion.NewRegistry()
 	for _, s := range builtin {
-		step := builtinStep{run: s.run, timeout: defaultTimeouts[s.name], outputs: s.outputs}
+		step := builtinStep{run: s.run, timeout: defaultTimeouts[s.name], outputs: s.outputs, propagate: taskOutputSteps[s.name]}
 		r.Register(s.name, func() promotion.Step { return step })
 	}
 	return r
@@ -81,7 +85,13 @@ type builtinStep struct {
 	run     func(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error)
 	timeout time.Duration
 	outputs func(config map[string]any) ([]string, bool)
+	// propagate says the step's output inside a task is also the task step's.
+	propagate bool
 }
+
+// PropagatesTaskOutput says whether the step's output inside a task is also the task
+// step's (taskOutputSteps).
+func (s builtinStep) PropagatesTaskOutput() bool { return s.propagate }
 
 func (s builtinStep) Run(ctx context.Context, sc *promotion.StepContext) (promotion.StepResult, error) {
 	return s.run(ctx, sc)

@@ -1,10 +1,8 @@
 package generic
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr"
@@ -96,7 +94,7 @@ func Template(s string, env Env) (string, error) {
 			}
 			return str, nil
 		}
-		str, err := stringify(v)
+		str, err := promotion.Stringify(v)
 		if err != nil {
 			return "", fmt.Errorf("expression %q: %w", short(body), err)
 		}
@@ -134,23 +132,6 @@ func next(s string) (before, body, after string, found bool, err error) {
 		return "", "", "", false, fmt.Errorf("unterminated expression: expected \"}}\" in %q", short(s))
 	}
 	return s[:i], rest[:j], rest[j+2:], true, nil
-}
-
-func stringify(v any) (string, error) {
-	switch x := v.(type) {
-	case nil:
-		return "", errors.New("evaluated to nil")
-	case string:
-		return x, nil
-	case bool:
-		return strconv.FormatBool(x), nil
-	case int:
-		return strconv.Itoa(x), nil
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64), nil
-	}
-	b, err := json.Marshal(v)
-	return string(b), err
 }
 
 func short(s string) string {
