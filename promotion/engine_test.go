@@ -160,7 +160,9 @@ func TestComposeOutputInATaskIsTheTaskStepsOutput(t *testing.T) {
 		step("json-parse", "parse", map[string]any{"path": "x.json", "outputs": []any{map[string]any{"name": "parsed", "fromExpression": "a"}}}),
 		step("compose-output", "second", map[string]any{"tag": "1.0"}),
 	}}
-	get := func(context.Context, haulv1.PromotionTaskKind, string) (*haulv1.PromotionTaskSpec, error) { return task, nil }
+	get := func(context.Context, haulv1.PromotionTaskKind, string) (*haulv1.PromotionTaskSpec, error) {
+		return task, nil
+	}
 	steps := []haulv1.PromotionStep{
 		{Task: &haulv1.PromotionTaskReference{Name: "render"}, As: "render"},
 		step("compose-output", "after", map[string]any{
