@@ -207,6 +207,8 @@ type FreightStatus struct {
 // +kubebuilder:printcolumn:name="Alias",type=string,JSONPath=`.alias`
 // +kubebuilder:printcolumn:name="Origin",type=string,JSONPath=`.origin.name`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:selectablefield:JSONPath=`.origin.name`
+// +kubebuilder:selectablefield:JSONPath=`.alias`
 type Freight struct {
 	metav1.TypeMeta `json:",inline"`
 	// +optional

@@ -3,6 +3,7 @@ package promotion
 import (
 	"context"
 	"fmt"
+	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -98,12 +99,18 @@ func (r *Reconciler) releaseLock(ctx context.Context, p *haulv1.Promotion) (rele
 	// The cache serves the common replay (a terminal Promotion that released long ago)
 	// without a round trip, and the first attempt: the update names the cached
 	// resourceVersion, so a stale copy conflicts and the API server's copy is read.
+	// A Promotion that finished just now may have taken the lock after the cache's
+	// copy was made, so "not mine" is then asked of the API server: believing the
+	// cache there left the lock held by a finished Promotion for good.
+	var reader client.Reader = r.Client
 	cached := &coordinationv1.Lease{}
 	if err := r.Get(ctx, lockKey(p), cached); err == nil &&
 		(cached.Spec.HolderIdentity == nil || *cached.Spec.HolderIdentity != p.Name) {
-		return false, nil
+		if finishedBefore(p, r.now().Add(-cacheLagBound)) {
+			return false, nil
+		}
+		reader = r.APIReader
 	}
-	var reader client.Reader = r.Client
 	for range 5 {
 		holder, l, err := r.readLock(ctx, reader, p)
 		reader = r.APIReader
@@ -122,6 +129,17 @@ func (r *Reconciler) releaseLock(ctx context.Context, p *haulv1.Promotion) (rele
 		}
 	}
 	return false, fmt.Errorf("releasing the promotion lock of stage %s: still conflicting after 5 attempts", p.Spec.Stage)
+}
+
+// cacheLagBound is longer than the cache ever lags behind the API server: a lock
+// read from the cache after it is this old is at least as new as any write of it
+// made before then. A terminal holder that has not released the lock this long after
+// it finished is taken over (lockHolder).
+const cacheLagBound = time.Minute
+
+// finishedBefore says whether p reached its final phase before t.
+func finishedBefore(p *haulv1.Promotion, t time.Time) bool {
+	return p.Status.FinishedAt != nil && p.Status.FinishedAt.Time.Before(t)
 }
 
 // labelPromotionLock marks the Leases that are Stage promotion locks.

@@ -175,6 +175,11 @@ func (r *Reconciler) lockHolder(ctx context.Context, ns, name string) (lockHolde
 		return holderRunning, err
 	}
 	if other.Status.Phase.IsTerminal() {
+		if finishedBefore(other, r.now().Add(-cacheLagBound)) {
+			// Its worker should have released the lock long ago (a lost release):
+			// the lock is taken over, as from a holder that no longer exists.
+			return holderGone, nil
+		}
 		return holderFinishing, nil
 	}
 	return holderRunning, nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -102,7 +103,7 @@ func runGet(ctx context.Context, s *session, w, errOut io.Writer, k *kind, name 
 		if ns != "" {
 			opts = append(opts, client.InNamespace(ns))
 		}
-		if err := s.client.List(ctx, list, opts...); err != nil {
+		if err := listSelected(ctx, s, k, list, opts, o); err != nil {
 			return translate(err, opFor("list", k, "", ns))
 		}
 		items, err := listItems(list)
@@ -139,6 +140,35 @@ func runGet(ctx context.Context, s *session, w, errOut io.Writer, k *kind, name 
 		rules = approvalRules(ctx, s, ns)
 	}
 	return printObjects(w, s.g, k, objs, name != "", rules)
+}
+
+// freightFields are the Freight fields the API server selects on (the CRD's
+// selectableFields), by the `haul get freight` flag that names them.
+func freightFields(o *getOptions) client.MatchingFields {
+	f := client.MatchingFields{}
+	if o.warehouse != "" {
+		f["origin.name"] = o.warehouse
+	}
+	if o.alias != "" {
+		f["alias"] = o.alias
+	}
+	return f
+}
+
+// listSelected lists into list. `haul get freight --warehouse/--alias` asks the API
+// server to select (with 100,000 Freight it then sends only the matching ones); a
+// server whose Freight CRD cannot select on the field (an older CRD, or a cluster
+// before Kubernetes 1.31) is asked for everything, and filter selects.
+func listSelected(ctx context.Context, s *session, k *kind, list client.ObjectList, opts []client.ListOption, o *getOptions) error {
+	if k.Kind == "Freight" {
+		if fields := freightFields(o); len(fields) > 0 {
+			err := s.client.List(ctx, list, append(opts, fields)...)
+			if err == nil || !apierrors.IsBadRequest(err) {
+				return err
+			}
+		}
+	}
+	return s.client.List(ctx, list, opts...)
 }
 
 // approvalRules reads the project's Stages and ProjectConfig for the APPROVALS column.

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +56,16 @@ func Start() (*Env, error) {
 		CRDs:                  crdList,
 		ErrorIfCRDPathMissing: true,
 		Scheme:                Scheme(),
+	}
+	// HAUL_TEST_APISERVER_ARGS sets kube-apiserver flags, comma-separated, e.g.
+	// "--event-ttl=2m,--etcd-compaction-interval=1m" for a benchmark that shows what
+	// etcd keeps once Events expire and old revisions are compacted.
+	if extra := os.Getenv("HAUL_TEST_APISERVER_ARGS"); extra != "" {
+		args := te.ControlPlane.GetAPIServer().Configure()
+		for _, a := range strings.Split(extra, ",") {
+			name, value, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(a), "--"), "=")
+			args.Set(name, value)
+		}
 	}
 	cfg, err := te.Start()
 	if err != nil {
