@@ -29,7 +29,7 @@ func lockWorld(t *testing.T, holder *haulv1.Promotion, objs ...client.Object) (*
 		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &name},
 	}
 	truth := fake.NewClientBuilder().WithScheme(s).WithObjects(append(objs, lease)...).Build()
-	staleCache := interceptor.NewClient(truth.(client.WithWatch), interceptor.Funcs{
+	staleCache := interceptor.NewClient(truth, interceptor.Funcs{
 		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 			if l, ok := obj.(*coordinationv1.Lease); ok {
 				if err := c.Get(ctx, key, l, opts...); err != nil {

@@ -92,7 +92,7 @@ func setAPIProtocol(cfg *rest.Config, http2 bool) {
 	if http2 {
 		return
 	}
-	cfg.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	cfg.NextProtos = []string{"http/1.1"}
 }
 
 // reconcilerConfig loads --reconciler-kubeconfig; nil (the control plane's cluster) when
