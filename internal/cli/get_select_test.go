@@ -15,12 +15,20 @@ import (
 	haulv1 "github.com/haul-dev/haul/api/v1alpha1"
 )
 
-func freightOf(ns, name, warehouse, alias string) *haulv1.Freight {
-	return &haulv1.Freight{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Alias:      alias,
-		Origin:     haulv1.FreightOrigin{Kind: haulv1.FreightOriginKindWarehouse, Name: warehouse},
-		Images:     []haulv1.Image{{RepoURL: "registry.example/" + warehouse, Tag: "1.0.0"}},
+// createFreight creates Freight in ns, each given as {name letter (repeated to 40),
+// warehouse, alias}.
+func createFreight(t *testing.T, ns string, specs ...[3]string) {
+	t.Helper()
+	for _, sp := range specs {
+		f := &haulv1.Freight{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: strings.Repeat(sp[0], 40)},
+			Alias:      sp[2],
+			Origin:     haulv1.FreightOrigin{Kind: haulv1.FreightOriginKindWarehouse, Name: sp[1]},
+			Images:     []haulv1.Image{{RepoURL: "registry.example/" + sp[1], Tag: "1.0.0"}},
+		}
+		if err := env.Client.Create(context.Background(), f); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -31,15 +39,7 @@ func TestGetFreightSelectsOnTheAPIServer(t *testing.T) {
 	ns := "get-select"
 	projectNamespace(t, ns)
 	ctx := context.Background()
-	for _, f := range []*haulv1.Freight{
-		freightOf(ns, strings.Repeat("a", 40), "front", "able-ant"),
-		freightOf(ns, strings.Repeat("b", 40), "back", "bold-bee"),
-		freightOf(ns, strings.Repeat("c", 40), "front", "calm-cat"),
-	} {
-		if err := env.Client.Create(ctx, f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	createFreight(t, ns, [3]string{"a", "front", "able-ant"}, [3]string{"b", "back", "bold-bee"}, [3]string{"c", "front", "calm-cat"})
 	// The API server itself selects.
 	var list haulv1.FreightList
 	if err := env.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{"origin.name": "front"}); err != nil {
@@ -86,14 +86,7 @@ func TestGetFreightSelectsInTheCLIWhenTheServerCannot(t *testing.T) {
 	ns := "get-select-old"
 	projectNamespace(t, ns)
 	ctx := context.Background()
-	for _, f := range []*haulv1.Freight{
-		freightOf(ns, strings.Repeat("d", 40), "front", "deft-doe"),
-		freightOf(ns, strings.Repeat("e", 40), "back", "eager-elk"),
-	} {
-		if err := env.Client.Create(ctx, f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	createFreight(t, ns, [3]string{"d", "front", "deft-doe"}, [3]string{"e", "back", "eager-elk"})
 	c := interceptor.NewClient(watchClient(t), interceptor.Funcs{
 		List: func(ctx context.Context, c client.WithWatch, l client.ObjectList, opts ...client.ListOption) error {
 			if lo := (&client.ListOptions{}).ApplyOptions(opts); lo.FieldSelector != nil && !lo.FieldSelector.Empty() {
