@@ -97,25 +97,29 @@ func (r *Reconciler) acquireLock(ctx context.Context, stage *haulv1.Stage, p *ha
 // freed it (false when p did not hold it, e.g. a finalize replayed after a restart).
 func (r *Reconciler) releaseLock(ctx context.Context, p *haulv1.Promotion) (released bool, err error) {
 	// The cache serves the common replay (a terminal Promotion that released long ago)
-	// without a round trip, and the first attempt: the update names the cached
-	// resourceVersion, so a stale copy conflicts and the API server's copy is read.
-	// A Promotion that finished just now may have taken the lock after the cache's
-	// copy was made, so "not mine" is then asked of the API server: believing the
-	// cache there left the lock held by a finished Promotion for good.
-	var reader client.Reader = r.Client
+	// without a round trip, and the first attempt when it shows p holding the lock:
+	// the update names the cached resourceVersion, so a stale copy conflicts and the
+	// API server's copy is read. Anything else is asked of the API server: a
+	// Promotion that finished just now may have taken (or created) the lock after the
+	// cache's copy was made, and believing the cache there left the lock held by a
+	// finished Promotion for good.
+	var l *coordinationv1.Lease
 	cached := &coordinationv1.Lease{}
-	if err := r.Get(ctx, lockKey(p), cached); err == nil &&
-		(cached.Spec.HolderIdentity == nil || *cached.Spec.HolderIdentity != p.Name) {
-		if finishedBefore(p, r.now().Add(-cacheLagBound)) {
+	if err := r.Get(ctx, lockKey(p), cached); err == nil {
+		switch {
+		case cached.Spec.HolderIdentity != nil && *cached.Spec.HolderIdentity == p.Name:
+			l = cached
+		case finishedBefore(p, r.now().Add(-cacheLagBound)):
 			return false, nil
 		}
-		reader = r.APIReader
 	}
 	for range 5 {
-		holder, l, err := r.readLock(ctx, reader, p)
-		reader = r.APIReader
-		if err != nil || holder != p.Name {
-			return false, err
+		if l == nil {
+			holder, fresh, err := r.readLock(ctx, r.APIReader, p)
+			if err != nil || holder != p.Name {
+				return false, err
+			}
+			l = fresh
 		}
 		l = l.DeepCopy()
 		l.Spec.HolderIdentity, l.Spec.AcquireTime = nil, nil
@@ -127,6 +131,7 @@ func (r *Reconciler) releaseLock(ctx context.Context, p *haulv1.Promotion) (rele
 		case !apierrors.IsConflict(err):
 			return false, fmt.Errorf("releasing the promotion lock of stage %s: %w", p.Spec.Stage, err)
 		}
+		l = nil
 	}
 	return false, fmt.Errorf("releasing the promotion lock of stage %s: still conflicting after 5 attempts", p.Spec.Stage)
 }

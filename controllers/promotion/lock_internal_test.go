@@ -7,6 +7,7 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,6 +20,12 @@ import (
 // lockWorld is an API server (a fake client holding the truth) and a cache that
 // still shows the Stage's lock as free, as a cache does just after another write.
 func lockWorld(t *testing.T, holder *haulv1.Promotion, objs ...client.Object) (*Reconciler, client.Client) {
+	return lockWorldWith(t, holder, false, objs...)
+}
+
+// lockWorldWith is lockWorld; with unseen the cache has not seen the Lease at all, as
+// after the first Promotion of a Stage created it.
+func lockWorldWith(t *testing.T, holder *haulv1.Promotion, unseen bool, objs ...client.Object) (*Reconciler, client.Client) {
 	t.Helper()
 	s := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(s)
@@ -32,6 +39,9 @@ func lockWorld(t *testing.T, holder *haulv1.Promotion, objs ...client.Object) (*
 	staleCache := interceptor.NewClient(truth, interceptor.Funcs{
 		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 			if l, ok := obj.(*coordinationv1.Lease); ok {
+				if unseen {
+					return apierrors.NewNotFound(coordinationv1.Resource("leases"), key.Name)
+				}
 				if err := c.Get(ctx, key, l, opts...); err != nil {
 					return err
 				}
@@ -77,6 +87,13 @@ func TestAPromotionJustFinishedReleasesTheLockTheCacheHasNotSeenItTake(t *testin
 	}
 	if !released || holderIn(t, truth) != "" {
 		t.Fatalf("released=%v, the lock is held by %q: the release believed the stale cache", released, holderIn(t, truth))
+	}
+	// Nor when the cache has not seen the Lease at all (the Stage's first Promotion
+	// created it).
+	first := finished("p1", time.Now())
+	r1, truth1 := lockWorldWith(t, first, true)
+	if released, err := r1.releaseLock(context.Background(), first); err != nil || !released || holderIn(t, truth1) != "" {
+		t.Fatalf("with the Lease not yet cached: released=%v (%v), held by %q", released, err, holderIn(t, truth1))
 	}
 	// A replay long after (a restart) trusts the cache and costs no round trip.
 	old := finished("p0", time.Now().Add(-time.Hour))
