@@ -34,15 +34,16 @@ func checkOutputRefs(path string, steps []haulv1.PromotionStep, outputsOf StepOu
 	}
 	byAlias := map[string]listedStep{}
 	expandsTask := false
+	configs := make([]any, len(steps))
 	for i, s := range steps {
+		if s.Config != nil && len(s.Config.Raw) > 0 {
+			_ = json.Unmarshal(s.Config.Raw, &configs[i])
+		}
 		ls := listedStep{index: i, uses: s.Uses}
 		if s.Task != nil {
 			expandsTask = true
 		} else {
-			var cfg map[string]any
-			if s.Config != nil && len(s.Config.Raw) > 0 {
-				_ = json.Unmarshal(s.Config.Raw, &cfg)
-			}
+			cfg, _ := configs[i].(map[string]any)
 			ls.keys, ls.known = outputsOf(s.Uses, cfg)
 		}
 		alias := promotion.StepAlias(s, i)
@@ -53,29 +54,22 @@ func checkOutputRefs(path string, steps []haulv1.PromotionStep, outputsOf StepOu
 	var out []string
 	for i, s := range steps {
 		p := fmt.Sprintf("%s[%d]", path, i)
-		check := func(field, body string) {
+		problems := func(field, body string) (msgs []string) {
 			for _, msg := range outputRefProblems(body, i, byAlias, inTask, expandsTask) {
-				out = append(out, fmt.Sprintf("%s: expression %q: %s", field, Shorten(body, 80), msg))
+				msgs = append(msgs, fmt.Sprintf("%s: expression %q: %s", field, Shorten(body, 80), msg))
 			}
+			return msgs
 		}
 		if s.If != "" {
-			check(p+".if", unwrapExpression(s.If))
+			out = append(out, problems(p+".if", unwrapExpression(s.If))...)
 		}
 		for j, v := range s.Vars {
-			forTemplate(v.Value, func(body string) { check(fmt.Sprintf("%s.vars[%d].value", p, j), body) })
+			forTemplate(v.Value, func(body string) { out = append(out, problems(fmt.Sprintf("%s.vars[%d].value", p, j), body)...) })
 		}
-		if s.Config != nil && len(s.Config.Raw) > 0 {
-			var cfg any
-			if err := json.Unmarshal(s.Config.Raw, &cfg); err != nil {
-				continue
-			}
+		if configs[i] != nil {
 			var msgs []string
-			walkStrings(p+".config", cfg, func(field, str string) {
-				forTemplate(str, func(body string) {
-					for _, msg := range outputRefProblems(body, i, byAlias, inTask, expandsTask) {
-						msgs = append(msgs, fmt.Sprintf("%s: expression %q: %s", field, Shorten(body, 80), msg))
-					}
-				})
+			walkStrings(p+".config", configs[i], func(field, str string) {
+				forTemplate(str, func(body string) { msgs = append(msgs, problems(field, body)...) })
 			})
 			sort.Strings(msgs)
 			out = append(out, msgs...)
